@@ -1,0 +1,68 @@
+//! Building and running the application.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::db::{DatabaseUrl, Db};
+use crate::web::{self, AppState, WebSettings};
+
+/// Opens the database and applies migrations.
+pub async fn open_database(url: &DatabaseUrl, settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(url, settings.db_max_connections).await?;
+    db.migrate().await.map_err(|e| anyhow::anyhow!("migrating {} failed: {e}", url.redacted()))?;
+    Ok(db)
+}
+
+pub fn state(db: Db, settings: &Settings) -> AppState {
+    AppState::new(
+        db,
+        WebSettings { request_timeout: settings.request_timeout, secure_cookies: settings.secure_cookies },
+        settings.session_ttl_hours,
+    )
+}
+
+/// Serves until Ctrl-C or SIGTERM, then stops accepting, lets in-flight requests finish (each
+/// bounded by the request timeout) and closes the pool.
+pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+    serve_until(state, listener, shutdown_signal()).await
+}
+
+/// Serves until `shutdown` completes, then drains as [`serve`] does.
+pub async fn serve_until(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    let router = web::router(state);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("in-flight requests finished; closing the database pool");
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
+}

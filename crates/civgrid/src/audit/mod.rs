@@ -1,0 +1,118 @@
+//! The change record (留痕): every change that matters is written here, in the same
+//! transaction as the change itself, with who made it, when, and the state before and after.
+//! The trust ledger (issue 4) will chain these rows into its Merkle log.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::{now_text, Db, Tx};
+
+/// Who is acting: a staff member, an API token, the command line, or the platform itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    label: String,
+}
+
+impl Actor {
+    pub fn staff(id: i64, username: &str) -> Actor {
+        Actor { label: format!("staff:{id}:{username}") }
+    }
+    pub fn api_token(token_id: i64, staff_id: i64, username: &str) -> Actor {
+        Actor { label: format!("token:{token_id}:staff:{staff_id}:{username}") }
+    }
+    /// An operator at the command line (the OS user when known).
+    pub fn cli(user: &str) -> Actor {
+        Actor { label: format!("cli:{user}") }
+    }
+    pub fn system(what: &str) -> Actor {
+        Actor { label: format!("system:{what}") }
+    }
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+/// One change to record.
+#[derive(Debug)]
+pub struct Change<'a> {
+    pub actor: &'a Actor,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: &'a str,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<&'a str>,
+}
+
+/// Writes one change record inside the caller's transaction.
+pub async fn record(tx: &mut Tx<'_>, change: Change<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into change_record (at, actor, action, entity, entity_id, before_json, after_json, request_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(now_text())
+    .bind(change.actor.label())
+    .bind(change.action)
+    .bind(change.entity)
+    .bind(change.entity_id)
+    .bind(change.before.map(|v| v.to_string()))
+    .bind(change.after.map(|v| v.to_string()))
+    .bind(change.request_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A change record as read back.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeRecord {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+/// Filter for listing change records, newest first.
+#[derive(Debug, Default)]
+pub struct ChangeFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn list(db: &Db, f: &ChangeFilter) -> Result<Vec<ChangeRecord>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, at, actor, action, entity, entity_id, before_json, after_json, request_id
+         from change_record
+         where ($1 is null or entity = $1) and ($2 is null or entity_id = $2) and ($3 is null or id < $3)
+         order by id desc limit $4",
+    )
+    .bind(f.entity.as_deref())
+    .bind(f.entity_id.as_deref())
+    .bind(f.before_id)
+    .bind(f.limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+            Ok(ChangeRecord {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                entity: r.try_get("entity")?,
+                entity_id: r.try_get("entity_id")?,
+                before: parse(r.try_get("before_json")?),
+                after: parse(r.try_get("after_json")?),
+                request_id: r.try_get("request_id")?,
+            })
+        })
+        .collect()
+}

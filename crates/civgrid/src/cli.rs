@@ -1,0 +1,251 @@
+//! The `civgrid` command line.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use civgrid_geo::Datum;
+
+use crate::audit::Actor;
+use crate::config::{FileConfig, Overrides, Settings};
+use crate::db::DatabaseUrl;
+use crate::territory::{ExistingGrids, Territory, TerritoryError};
+use crate::{app, demo, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "civgrid", version, about = "civgrid — grid governance, one-window services and a trust ledger for a district")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings shared by every command: flag, else `CIVGRID_*` variable, else config file.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML config file (keys: database_url, addr, log_format, db_max_connections,
+    /// session_ttl_hours, request_timeout_s, secure_cookies).
+    #[arg(long, env = "CIVGRID_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long = "database", env = "CIVGRID_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// text (default) or json.
+    #[arg(long, env = "CIVGRID_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+    #[arg(long, env = "CIVGRID_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+    #[arg(long, env = "CIVGRID_SESSION_TTL_HOURS", global = true)]
+    pub session_ttl_hours: Option<i64>,
+    #[arg(long, env = "CIVGRID_REQUEST_TIMEOUT_S", global = true)]
+    pub request_timeout_s: Option<u64>,
+    /// Mark session cookies Secure (when served behind TLS).
+    #[arg(long, env = "CIVGRID_SECURE_COOKIES", global = true)]
+    pub secure_cookies: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the demo district on SQLite (seeded on first start).
+    Demo {
+        /// Listen address.
+        #[arg(long, env = "CIVGRID_ADDR")]
+        addr: Option<String>,
+        /// Folder for the SQLite database.
+        #[arg(long, default_value = "./civgrid-demo")]
+        data: PathBuf,
+    },
+    /// Serve the platform against the configured database (migrates first).
+    Serve {
+        #[arg(long, env = "CIVGRID_ADDR")]
+        addr: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Import territory data.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export territory data.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Create the district from its outline (once per installation).
+    District {
+        file: PathBuf,
+        /// GB/T 2260 district code, e.g. 440604.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Datum of the file's coordinates: wgs84 (also CGCS2000), gcj02 or bd09.
+        #[arg(long)]
+        datum: Datum,
+    },
+    /// Import grids from a GeoJSON FeatureCollection (all or nothing).
+    Grids {
+        file: PathBuf,
+        /// Datum of the file's coordinates: wgs84 (also CGCS2000), gcj02 or bd09.
+        #[arg(long)]
+        datum: Datum,
+        /// Redraw grids whose code already exists instead of refusing them.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Every grid as GeoJSON (GCJ-02) to stdout or --out.
+    Grids {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn os_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
+impl Cli {
+    fn settings(&self, addr: Option<String>) -> anyhow::Result<Settings> {
+        let g = &self.global;
+        let file = match &g.config {
+            Some(p) => FileConfig::load(p)?,
+            None => FileConfig::default(),
+        };
+        let over = Overrides {
+            database_url: g.database_url.clone(),
+            addr,
+            log_format: g.log_format.clone(),
+            db_max_connections: g.db_max_connections,
+            session_ttl_hours: g.session_ttl_hours,
+            request_timeout_s: g.request_timeout_s,
+            secure_cookies: g.secure_cookies,
+        };
+        Ok(Settings::resolve(over, file)?)
+    }
+}
+
+fn require_url(settings: &Settings) -> anyhow::Result<DatabaseUrl> {
+    settings.database_url.clone().ok_or_else(|| {
+        anyhow::anyhow!("no database: give --database URL, CIVGRID_DATABASE_URL or database_url in the config file")
+    })
+}
+
+/// Reports a refused import as a readable list, one line per problem.
+fn explain(e: TerritoryError) -> anyhow::Error {
+    if let TerritoryError::ImportRefused(problems) = &e {
+        let mut text = format!("{e}\n");
+        for p in problems {
+            let which = match (p.feature, &p.feature_id) {
+                (Some(i), Some(id)) => format!("feature #{i} (id {id})"),
+                (Some(i), None) => format!("feature #{i}"),
+                _ => "file".to_owned(),
+            };
+            text.push_str(&format!("  {which}: [{}] {}\n", p.code, p.message));
+        }
+        return anyhow::anyhow!(text);
+    }
+    e.into()
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Demo { addr, data } => {
+            let mut settings = cli.settings(addr.clone())?;
+            telemetry::init(settings.log_format);
+            std::fs::create_dir_all(data)
+                .map_err(|e| anyhow::anyhow!("cannot create data folder {}: {e}", data.display()))?;
+            let url: DatabaseUrl = format!("sqlite://{}", data.join("civgrid.db").display()).parse()?;
+            settings.database_url = Some(url.clone());
+            let db = app::open_database(&url, &settings).await?;
+            let state = app::state(db, &settings);
+            if !demo::is_seeded(&state.territory).await? {
+                println!("Seeding the demo district 禅城区 (440604): 4 subdistricts, 85 communities, 1,046 grids …");
+                demo::seed(&state.territory, &state.staff).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(settings.addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
+            let addr = listener.local_addr()?;
+            print_banner(addr, &url);
+            app::serve(state, listener).await
+        }
+        Command::Serve { addr } => {
+            let settings = cli.settings(addr.clone())?;
+            telemetry::init(settings.log_format);
+            let url = require_url(&settings)?;
+            let db = app::open_database(&url, &settings).await?;
+            let listener = tokio::net::TcpListener::bind(settings.addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
+            tracing::info!(addr = %listener.local_addr()?, database = %url.redacted(), "civgrid serving");
+            app::serve(app::state(db, &settings), listener).await
+        }
+        Command::Migrate => {
+            let settings = cli.settings(None)?;
+            telemetry::init(settings.log_format);
+            let url = require_url(&settings)?;
+            app::open_database(&url, &settings).await?;
+            println!("migrations applied to {}", url.redacted());
+            Ok(())
+        }
+        Command::Import(cmd) => {
+            let settings = cli.settings(None)?;
+            telemetry::init(settings.log_format);
+            let url = require_url(&settings)?;
+            let db = app::open_database(&url, &settings).await?;
+            let territory = Territory::new(db);
+            let actor = Actor::cli(&os_user());
+            match cmd {
+                ImportCommand::District { file, code, name, datum } => {
+                    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                    territory.create_district(&actor, code, name, &bytes, *datum, None).await.map_err(explain)?;
+                    println!("district {code} {name} created");
+                }
+                ImportCommand::Grids { file, datum, replace } => {
+                    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                    let existing = if *replace { ExistingGrids::Replace } else { ExistingGrids::Refuse };
+                    let s = territory.import_grids(&actor, &bytes, *datum, existing, None).await.map_err(explain)?;
+                    println!(
+                        "imported: {} grids created, {} replaced, {} areas created (territory revision {})",
+                        s.created, s.replaced, s.areas_created, s.revision
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Export(ExportCommand::Grids { out }) => {
+            let settings = cli.settings(None)?;
+            let url = require_url(&settings)?;
+            let db = app::open_database(&url, &settings).await?;
+            let fc = Territory::new(db).export_geojson().await?;
+            let text = fc.to_string();
+            match out {
+                Some(p) => std::fs::write(p, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
+                None => std::io::stdout().write_all(text.as_bytes())?,
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl) {
+    println!();
+    println!("civgrid demo — 禅城区 (440604) on {}", url.redacted());
+    println!("  URL:        http://{addr}/");
+    println!("  health:     http://{addr}/healthz");
+    println!("  locate:     http://{addr}/api/v1/locate?lng=113.1107&lat=23.0296&datum=gcj02");
+    println!("  grids:      http://{addr}/api/v1/grids.geojson");
+    println!("  metrics:    http://{addr}/metrics");
+    println!("  Demo staff accounts (password for all: {}):", demo::DEMO_PASSWORD);
+    for (username, display_name, _, role, area) in demo::ACCOUNTS {
+        println!("    {username:<14} {role:<16} {display_name} @ {}", area.unwrap_or(demo::DISTRICT_CODE), role = role.as_str());
+    }
+    println!("  Sign in: POST /api/v1/auth/login {{\"username\":\"admin\",\"password\":\"{}\"}}", demo::DEMO_PASSWORD);
+    println!();
+}

@@ -1,0 +1,148 @@
+//! Settings, layered and validated once at start-up: command-line flag, then `CIVGRID_*`
+//! environment variable (clap reads both), then the TOML config file, then the default.
+//! Anything wrong stops the process with a message naming the setting and all three places it
+//! can come from.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::db::DatabaseUrl;
+
+/// The TOML config file (`--config FILE` / `CIVGRID_CONFIG`). Unknown keys are refused so that
+/// a misspelt setting is never silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    pub addr: Option<String>,
+    pub log_format: Option<String>,
+    pub db_max_connections: Option<u32>,
+    pub session_ttl_hours: Option<i64>,
+    pub request_timeout_s: Option<u64>,
+    pub secure_cookies: Option<bool>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Values given on the command line or in the environment (clap merges those two).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub addr: Option<String>,
+    pub log_format: Option<String>,
+    pub db_max_connections: Option<u32>,
+    pub session_ttl_hours: Option<i64>,
+    pub request_timeout_s: Option<u64>,
+    pub secure_cookies: Option<bool>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: Option<DatabaseUrl>,
+    pub addr: SocketAddr,
+    pub log_format: LogFormat,
+    pub db_max_connections: u32,
+    pub session_ttl_hours: i64,
+    pub request_timeout: Duration,
+    pub secure_cookies: bool,
+}
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+fn named(key: &str) -> String {
+    format!("--{} / CIVGRID_{} / `{}` in the config file", key.replace('_', "-"), key.to_uppercase(), key)
+}
+
+impl Settings {
+    pub fn resolve(over: Overrides, file: FileConfig) -> Result<Settings, ConfigError> {
+        let database_url = match over.database_url.or(file.database_url) {
+            Some(u) => Some(
+                u.parse::<DatabaseUrl>().map_err(|e| ConfigError(format!("{}: {e}", named("database_url"))))?,
+            ),
+            None => None,
+        };
+        let addr_text = over.addr.or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
+        let addr = addr_text.parse::<SocketAddr>().map_err(|_| {
+            ConfigError(format!("{}: `{addr_text}` is not a socket address (e.g. 127.0.0.1:8080)", named("addr")))
+        })?;
+        let log_format = match over.log_format.or(file.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError(format!("{}: `{other}` is not text or json", named("log_format"))));
+            }
+        };
+        let db_max_connections = over.db_max_connections.or(file.db_max_connections).unwrap_or(10);
+        if !(1..=500).contains(&db_max_connections) {
+            return Err(ConfigError(format!("{}: must be 1–500", named("db_max_connections"))));
+        }
+        let session_ttl_hours = over.session_ttl_hours.or(file.session_ttl_hours).unwrap_or(12);
+        if !(1..=24 * 30).contains(&session_ttl_hours) {
+            return Err(ConfigError(format!("{}: must be 1–720 hours", named("session_ttl_hours"))));
+        }
+        let timeout_s = over.request_timeout_s.or(file.request_timeout_s).unwrap_or(30);
+        if !(1..=3600).contains(&timeout_s) {
+            return Err(ConfigError(format!("{}: must be 1–3600 seconds", named("request_timeout_s"))));
+        }
+        Ok(Settings {
+            database_url,
+            addr,
+            log_format,
+            db_max_connections,
+            session_ttl_hours,
+            request_timeout: Duration::from_secs(timeout_s),
+            secure_cookies: over.secure_cookies.or(file.secure_cookies).unwrap_or(false),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_and_defaults_fill_the_rest() {
+        let file: FileConfig = toml::from_str("addr = \"0.0.0.0:9000\"\nsession_ttl_hours = 8").unwrap();
+        let over = Overrides { addr: Some("127.0.0.1:7000".into()), ..Default::default() };
+        let s = Settings::resolve(over, file).unwrap();
+        assert_eq!(s.addr.port(), 7000);
+        assert_eq!(s.session_ttl_hours, 8);
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert!(s.database_url.is_none());
+    }
+
+    #[test]
+    fn bad_settings_name_where_they_come_from() {
+        let e = Settings::resolve(Overrides { addr: Some("nowhere".into()), ..Default::default() }, FileConfig::default())
+            .unwrap_err();
+        assert!(e.0.contains("CIVGRID_ADDR"), "{e}");
+        let e = Settings::resolve(
+            Overrides { database_url: Some("mysql://x".into()), ..Default::default() },
+            FileConfig::default(),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("sqlite:// or postgres://"), "{e}");
+        assert!(toml::from_str::<FileConfig>("adr = \"x\"").is_err(), "unknown keys are refused");
+    }
+}

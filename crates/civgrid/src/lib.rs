@@ -1,0 +1,26 @@
+//! civgrid: grid-based governance for a district government.
+//!
+//! Bounded contexts are modules with a narrow public face; dependencies point one way:
+//! `web` → (`territory`, `staff`) → `audit` → `db`, and all geometry comes from the
+//! `civgrid-geo` crate. See docs/ARCHITECTURE.md for the map.
+
+/// Start-up: building the app, serving it, shutting it down gracefully.
+pub mod app;
+/// The change record (留痕) every change writes in its own transaction.
+pub mod audit;
+/// The command line (`civgrid demo|serve|migrate|import|export|bench`).
+pub mod cli;
+/// Layered, validated settings.
+pub mod config;
+/// The database handle: SQLite or PostgreSQL behind one pool, migrations for both.
+pub mod db;
+/// The real demo district (Chancheng, 440604) and its accounts.
+pub mod demo;
+/// Departments, staff, roles, sessions, API tokens, login throttling.
+pub mod staff;
+/// Log set-up.
+pub mod telemetry;
+/// Areas, grids, grid workers, point → grid routing.
+pub mod territory;
+/// HTTP: router, middleware, handlers, the error envelope.
+pub mod web;

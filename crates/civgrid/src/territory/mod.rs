@@ -1,0 +1,635 @@
+//! Territory (网格化): the district → subdistrict → community → grid hierarchy, grid geometry,
+//! grid workers, and point → grid routing.
+//!
+//! Public face: [`Territory`] (the service every other context calls), the validated codes in
+//! [`codes`], and [`TerritoryError`]. Geometry itself (datums, validation, the locator) lives in
+//! the `civgrid-geo` crate; SQL lives in [`store`].
+
+pub mod codes;
+mod index;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use civgrid_geo::import::{self, FeatureProblem, ImportLimits};
+use civgrid_geo::{Datum, LngLat, MultiPolygon};
+use geo::BoundingRect;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Actor, Change};
+use crate::db::Db;
+use codes::{AreaCode, AreaLevel, CodeError, GridCode};
+pub use index::{Located, NamedCode};
+use index::IndexCache;
+
+/// Everything that can go wrong in the territory context. `code()` is the stable API code.
+#[derive(Debug, thiserror::Error)]
+pub enum TerritoryError {
+    #[error(transparent)]
+    Code(#[from] CodeError),
+    #[error("the point ({lng}, {lat}) in GCJ-02 is outside the territory")]
+    OutsideTerritory { lng: f64, lat: f64 },
+    #[error("no territory has been set up yet: import the district and its grids first")]
+    NoTerritory,
+    #[error("area {0} does not exist")]
+    AreaNotFound(String),
+    #[error("grid {0} does not exist")]
+    GridNotFound(String),
+    #[error("area {0} already exists")]
+    AreaExists(String),
+    #[error("the parent area {0} does not exist: create it first")]
+    ParentMissing(String),
+    #[error("this installation already governs district {0}; a second district is not supported")]
+    SecondDistrict(String),
+    #[error("a name must be 1–64 characters without control characters")]
+    InvalidName,
+    #[error("the grid file was refused: {} problem(s); nothing was imported", .0.len())]
+    ImportRefused(Vec<FeatureProblem>),
+    #[error("staff member {0} does not exist")]
+    StaffNotFound(i64),
+    #[error("grid worker kind must be full_time or part_time")]
+    InvalidWorkerKind,
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+impl TerritoryError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TerritoryError::Code(e) => e.code(),
+            TerritoryError::OutsideTerritory { .. } => "outside_territory",
+            TerritoryError::NoTerritory => "no_territory",
+            TerritoryError::AreaNotFound(_) => "area_not_found",
+            TerritoryError::GridNotFound(_) => "grid_not_found",
+            TerritoryError::AreaExists(_) => "area_exists",
+            TerritoryError::ParentMissing(_) => "parent_missing",
+            TerritoryError::SecondDistrict(_) => "second_district",
+            TerritoryError::InvalidName => "invalid_name",
+            TerritoryError::ImportRefused(_) => "import_refused",
+            TerritoryError::StaffNotFound(_) => "staff_not_found",
+            TerritoryError::InvalidWorkerKind => "invalid_worker_kind",
+            TerritoryError::Store(_) => "internal",
+        }
+    }
+}
+
+/// Names are shown on maps and forms: keep them short and printable.
+pub fn validate_name(name: &str) -> Result<String, TerritoryError> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 64 || n.chars().any(char::is_control) {
+        return Err(TerritoryError::InvalidName);
+    }
+    Ok(n.to_owned())
+}
+
+/// How an import treats grids whose code already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExistingGrids {
+    /// A code that already exists is a problem (`grid_exists`).
+    #[default]
+    Refuse,
+    /// The new geometry and name replace the stored ones (a redrawn grid).
+    Replace,
+}
+
+/// What an accepted import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportSummary {
+    pub created: usize,
+    pub replaced: usize,
+    pub areas_created: usize,
+    pub revision: i64,
+}
+
+/// Properties a grid feature may carry. Anything else is refused so that a misspelt property
+/// never silently drops data. The `*_code` properties are what `export` writes; on import they
+/// must agree with the grid code.
+const GRID_PROPERTIES: [&str; 9] = [
+    "code",
+    "name",
+    "community_code",
+    "community_name",
+    "subdistrict_code",
+    "subdistrict_name",
+    "district_code",
+    "district_name",
+    "area_m2",
+];
+
+/// The territory service.
+#[derive(Debug, Clone)]
+pub struct Territory {
+    db: Db,
+    index: Arc<IndexCache>,
+}
+
+impl Territory {
+    pub fn new(db: Db) -> Territory {
+        Territory { db, index: Arc::new(IndexCache::default()) }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Resolves a point in any datum to its grid, community, subdistrict and district.
+    ///
+    /// Checks the territory revision in the database first, so a grid imported through
+    /// another node is honoured on the very next lookup.
+    pub async fn locate(&self, point: LngLat, datum: Datum) -> Result<Located, TerritoryError> {
+        let index = self.index.current(&self.db).await?;
+        let p = civgrid_geo::datum::to_storage(point, datum);
+        match index.locate(p) {
+            Some(found) => Ok(found),
+            None if index.is_empty() => Err(TerritoryError::NoTerritory),
+            None => Err(TerritoryError::OutsideTerritory { lng: p.lng(), lat: p.lat() }),
+        }
+    }
+
+    /// Every grid as a GeoJSON FeatureCollection (GCJ-02), sorted by code.
+    pub async fn export_geojson(&self) -> Result<geojson::FeatureCollection, TerritoryError> {
+        let areas: HashMap<String, String> =
+            store::list_areas(&self.db).await?.into_iter().map(|a| (a.code, a.name)).collect();
+        let grids = store::all_grids(&self.db).await?;
+        let mut features = Vec::with_capacity(grids.len());
+        for g in grids {
+            let geometry: geojson::Geometry = serde_json::from_str(&g.geometry)
+                .map_err(|e| sqlx::Error::Decode(format!("grid {} geometry: {e}", g.code).into()))?;
+            let code = GridCode::parse(&g.code)?;
+            let name_of = |c: &AreaCode| areas.get(c.as_str()).cloned().unwrap_or_default();
+            let mut props = serde_json::Map::new();
+            props.insert("code".into(), json!(g.code));
+            props.insert("name".into(), json!(g.name));
+            props.insert("community_code".into(), json!(code.community().as_str()));
+            props.insert("community_name".into(), json!(name_of(&code.community())));
+            props.insert("subdistrict_code".into(), json!(code.subdistrict().as_str()));
+            props.insert("subdistrict_name".into(), json!(name_of(&code.subdistrict())));
+            props.insert("district_code".into(), json!(code.district().as_str()));
+            props.insert("district_name".into(), json!(name_of(&code.district())));
+            props.insert("area_m2".into(), json!((g.area_m2 * 10.0).round() / 10.0));
+            features.push(geojson::Feature {
+                bbox: None,
+                geometry: Some(geometry),
+                id: None,
+                properties: Some(props),
+                foreign_members: None,
+            });
+        }
+        let mut foreign = serde_json::Map::new();
+        foreign.insert("datum".into(), json!(Datum::Gcj02.as_str()));
+        Ok(geojson::FeatureCollection { bbox: None, features, foreign_members: Some(foreign) })
+    }
+
+    /// Creates the district with its outline. There is one district per installation.
+    pub async fn create_district(
+        &self,
+        actor: &Actor,
+        code: &str,
+        name: &str,
+        boundary_geojson: &[u8],
+        datum: Datum,
+        request_id: Option<&str>,
+    ) -> Result<(), TerritoryError> {
+        let code = AreaCode::parse_at(code, AreaLevel::District)?;
+        let name = validate_name(name)?;
+        let outline =
+            import::parse_boundary(boundary_geojson, datum).map_err(|r| TerritoryError::ImportRefused(r.problems))?;
+        let outline_text = serde_json::to_string(&import::to_geojson_geometry(&outline))
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        let mut tx = self.db.begin().await?;
+        if let Some((existing, _, _)) = store::district(&mut tx).await? {
+            if existing != code.as_str() {
+                return Err(TerritoryError::SecondDistrict(existing));
+            }
+            return Err(TerritoryError::AreaExists(existing));
+        }
+        let row = store::insert_area(&mut tx, code.as_str(), "district", None, &name, Some(&outline_text)).await?;
+        audit::record(
+            &mut tx,
+            Change {
+                actor,
+                action: "area.create",
+                entity: "area",
+                entity_id: code.as_str(),
+                before: None,
+                after: Some(json!({"area": row, "boundary_m2": civgrid_geo::measure::area_m2(&outline)})),
+                request_id,
+            },
+        )
+        .await?;
+        store::bump_revision(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates a subdistrict or community under an existing parent.
+    pub async fn create_area(
+        &self,
+        actor: &Actor,
+        code: &str,
+        name: &str,
+        request_id: Option<&str>,
+    ) -> Result<store::AreaRow, TerritoryError> {
+        let code = AreaCode::parse(code)?;
+        let name = validate_name(name)?;
+        let Some(parent) = code.parent() else {
+            return Err(TerritoryError::Code(CodeError::WrongLevel {
+                code: code.to_string(),
+                expected: "subdistrict or community (create the district with its boundary)",
+                digits: 9,
+            }));
+        };
+        let mut tx = self.db.begin().await?;
+        if store::find_area(&mut tx, code.as_str()).await?.is_some() {
+            return Err(TerritoryError::AreaExists(code.to_string()));
+        }
+        if store::find_area(&mut tx, parent.as_str()).await?.is_none() {
+            return Err(TerritoryError::ParentMissing(parent.to_string()));
+        }
+        let row =
+            store::insert_area(&mut tx, code.as_str(), code.level().as_str(), Some(parent.as_str()), &name, None)
+                .await?;
+        audit::record(
+            &mut tx,
+            Change {
+                actor,
+                action: "area.create",
+                entity: "area",
+                entity_id: code.as_str(),
+                before: None,
+                after: Some(json!(row)),
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn rename_area(
+        &self,
+        actor: &Actor,
+        code: &str,
+        name: &str,
+        request_id: Option<&str>,
+    ) -> Result<store::AreaRow, TerritoryError> {
+        let code = AreaCode::parse(code)?;
+        let name = validate_name(name)?;
+        let mut tx = self.db.begin().await?;
+        let before =
+            store::find_area(&mut tx, code.as_str()).await?.ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))?;
+        store::rename_area(&mut tx, code.as_str(), &name).await?;
+        let after = store::find_area(&mut tx, code.as_str()).await?.ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))?;
+        audit::record(
+            &mut tx,
+            Change {
+                actor,
+                action: "area.rename",
+                entity: "area",
+                entity_id: code.as_str(),
+                before: Some(json!(before)),
+                after: Some(json!(after)),
+                request_id,
+            },
+        )
+        .await?;
+        // Locate answers carry area names.
+        store::bump_revision(&mut tx).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn rename_grid(
+        &self,
+        actor: &Actor,
+        code: &str,
+        name: &str,
+        request_id: Option<&str>,
+    ) -> Result<(), TerritoryError> {
+        let code = GridCode::parse(code)?;
+        let name = validate_name(name)?;
+        let mut tx = self.db.begin().await?;
+        let before =
+            store::find_grid_tx(&mut tx, code.as_str()).await?.ok_or_else(|| TerritoryError::GridNotFound(code.to_string()))?;
+        store::rename_grid(&mut tx, code.as_str(), &name).await?;
+        audit::record(
+            &mut tx,
+            Change {
+                actor,
+                action: "grid.rename",
+                entity: "grid",
+                entity_id: code.as_str(),
+                before: Some(json!({"name": before.name})),
+                after: Some(json!({"name": name})),
+                request_id,
+            },
+        )
+        .await?;
+        store::bump_revision(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn areas(&self) -> Result<Vec<store::AreaRow>, TerritoryError> {
+        Ok(store::list_areas(&self.db).await?)
+    }
+
+    pub async fn area(&self, code: &str) -> Result<store::AreaRow, TerritoryError> {
+        let code = AreaCode::parse(code)?;
+        store::find_area_db(&self.db, code.as_str()).await?.ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))
+    }
+
+    pub async fn grid(&self, code: &str) -> Result<store::GridRow, TerritoryError> {
+        let code = GridCode::parse(code)?;
+        store::find_grid(&self.db, code.as_str()).await?.ok_or_else(|| TerritoryError::GridNotFound(code.to_string()))
+    }
+
+    pub async fn grid_workers(&self, code: &str) -> Result<Vec<store::WorkerRow>, TerritoryError> {
+        let grid = self.grid(code).await?;
+        Ok(store::grid_workers(&self.db, &grid.code).await?)
+    }
+
+    /// Assigns a grid worker (full-time or part-time 兼职网格员) to a grid.
+    pub async fn assign_worker(
+        &self,
+        actor: &Actor,
+        grid: &str,
+        staff_id: i64,
+        kind: &str,
+        request_id: Option<&str>,
+    ) -> Result<(), TerritoryError> {
+        let grid = GridCode::parse(grid)?;
+        if !matches!(kind, "full_time" | "part_time") {
+            return Err(TerritoryError::InvalidWorkerKind);
+        }
+        let mut tx = self.db.begin().await?;
+        if store::find_grid_tx(&mut tx, grid.as_str()).await?.is_none() {
+            return Err(TerritoryError::GridNotFound(grid.to_string()));
+        }
+        let exists: Option<i64> = sqlx::query_scalar("select id from staff where id = $1")
+            .bind(staff_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(TerritoryError::StaffNotFound(staff_id));
+        }
+        store::assign_worker(&mut tx, grid.as_str(), staff_id, kind).await?;
+        let id = format!("{grid}/{staff_id}");
+        audit::record(
+            &mut tx,
+            Change {
+                actor,
+                action: "grid.assign_worker",
+                entity: "grid_assignment",
+                entity_id: &id,
+                before: None,
+                after: Some(json!({"grid": grid.as_str(), "staff_id": staff_id, "kind": kind})),
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn unassign_worker(
+        &self,
+        actor: &Actor,
+        grid: &str,
+        staff_id: i64,
+        request_id: Option<&str>,
+    ) -> Result<(), TerritoryError> {
+        let grid = GridCode::parse(grid)?;
+        let mut tx = self.db.begin().await?;
+        if store::unassign_worker(&mut tx, grid.as_str(), staff_id).await? == 0 {
+            return Err(TerritoryError::StaffNotFound(staff_id));
+        }
+        let id = format!("{grid}/{staff_id}");
+        audit::record(
+            &mut tx,
+            Change {
+                actor,
+                action: "grid.unassign_worker",
+                entity: "grid_assignment",
+                entity_id: &id,
+                before: Some(json!({"grid": grid.as_str(), "staff_id": staff_id})),
+                after: None,
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Imports a GeoJSON FeatureCollection of grids, all or nothing.
+    ///
+    /// Every problem found is reported (which feature, what is wrong); if there is any, nothing
+    /// is written. Missing subdistricts and communities are created when the feature names them
+    /// (`subdistrict_name`, `community_name`).
+    pub async fn import_grids(
+        &self,
+        actor: &Actor,
+        bytes: &[u8],
+        datum: Datum,
+        existing: ExistingGrids,
+        request_id: Option<&str>,
+    ) -> Result<ImportSummary, TerritoryError> {
+        let features = import::parse_grid_collection(bytes, datum, &ImportLimits::default())
+            .map_err(|r| TerritoryError::ImportRefused(r.problems))?;
+
+        let mut tx = self.db.begin().await?;
+        let Some((district_code, _, boundary)) = store::district(&mut tx).await? else {
+            return Err(TerritoryError::NoTerritory);
+        };
+        let district_outline: Option<MultiPolygon<f64>> = match boundary {
+            Some(text) => Some(
+                import::parse_boundary(text.as_bytes(), Datum::Gcj02)
+                    .map_err(|r| TerritoryError::ImportRefused(r.problems))?,
+            ),
+            None => None,
+        };
+        let areas: HashMap<String, String> =
+            store::list_areas_tx(&mut tx).await?.into_iter().map(|a| (a.code, a.name)).collect();
+        let stored = store::all_grids_tx(&mut tx).await?;
+        let stored_codes: HashSet<&str> = stored.iter().map(|g| g.code.as_str()).collect();
+
+        let mut problems = Vec::new();
+        let mut seen = HashSet::new();
+        let mut plans = Vec::with_capacity(features.len());
+        // Areas to create: code → (name, level); BTreeMap so parents come before children.
+        let mut new_areas: BTreeMap<String, String> = BTreeMap::new();
+        for f in &features {
+            let problem = |code: &'static str, message: String| FeatureProblem {
+                feature: Some(f.index),
+                feature_id: f.id.clone(),
+                code,
+                message,
+            };
+            if let Some(unknown) = f.properties.keys().find(|k| !GRID_PROPERTIES.contains(&k.as_str())) {
+                problems.push(problem(
+                    "unknown_property",
+                    format!("unknown property `{unknown}`; allowed: {}", GRID_PROPERTIES.join(", ")),
+                ));
+                continue;
+            }
+            let text = |key: &str| -> Option<String> { f.properties.get(key).and_then(|v| v.as_str()).map(|s| s.to_owned()) };
+            let Some(raw_code) = text("code") else {
+                problems.push(problem("missing_code", "property `code` (a 14-digit grid code, as a string) is required".into()));
+                continue;
+            };
+            let code = match GridCode::parse(&raw_code) {
+                Ok(c) => c,
+                Err(e) => {
+                    problems.push(problem(e.code(), e.to_string()));
+                    continue;
+                }
+            };
+            if code.district().as_str() != district_code {
+                problems.push(problem(
+                    "outside_district",
+                    format!("grid code {code} does not belong to district {district_code}"),
+                ));
+                continue;
+            }
+            let name = match text("name").as_deref().map(validate_name) {
+                Some(Ok(n)) => n,
+                _ => {
+                    problems.push(problem("invalid_name", "property `name` must be a string of 1–64 characters".into()));
+                    continue;
+                }
+            };
+            let mut consistent = true;
+            for (key, expected) in [
+                ("community_code", code.community().to_string()),
+                ("subdistrict_code", code.subdistrict().to_string()),
+                ("district_code", code.district().to_string()),
+            ] {
+                if let Some(v) = f.properties.get(key) {
+                    if v.as_str() != Some(expected.as_str()) {
+                        problems.push(problem(
+                            "inconsistent_code",
+                            format!("`{key}` is {v} but grid code {code} implies {expected}"),
+                        ));
+                        consistent = false;
+                    }
+                }
+            }
+            if !consistent {
+                continue;
+            }
+            if !seen.insert(code.clone()) {
+                problems.push(problem("duplicate_code", format!("grid code {code} appears more than once in the file")));
+                continue;
+            }
+            if existing == ExistingGrids::Refuse && stored_codes.contains(code.as_str()) {
+                problems.push(problem(
+                    "grid_exists",
+                    format!("grid {code} already exists (import with replace to redraw it)"),
+                ));
+                continue;
+            }
+            for (area, name_key) in [(code.subdistrict(), "subdistrict_name"), (code.community(), "community_name")] {
+                if areas.contains_key(area.as_str()) || new_areas.contains_key(area.as_str()) {
+                    continue;
+                }
+                match text(name_key).as_deref().map(validate_name) {
+                    Some(Ok(n)) => {
+                        new_areas.insert(area.to_string(), n);
+                    }
+                    _ => {
+                        problems.push(problem(
+                            "unknown_area",
+                            format!("area {area} does not exist; create it first or give `{name_key}`"),
+                        ));
+                        consistent = false;
+                        break;
+                    }
+                }
+            }
+            if consistent {
+                plans.push((f, code, name));
+            }
+        }
+
+        // Geometry against what stays: grids not being replaced, and the district outline.
+        let replaced: HashSet<&str> = plans.iter().map(|(_, c, _)| c.as_str()).collect();
+        let mut keep = Vec::new();
+        for g in stored.iter().filter(|g| !replaced.contains(g.code.as_str())) {
+            let mp = import::parse_boundary(g.geometry.as_bytes(), Datum::Gcj02)
+                .map_err(|r| TerritoryError::ImportRefused(r.problems))?;
+            keep.push((g.code.clone(), mp));
+        }
+        let planned: Vec<import::GridFeature> = plans.iter().map(|(f, _, _)| (*f).clone()).collect();
+        problems.extend(import::check_against(&planned, &keep, district_outline.as_ref()));
+        if !problems.is_empty() {
+            problems.sort_by_key(|p| p.feature);
+            return Err(TerritoryError::ImportRefused(problems));
+        }
+
+        let mut areas_created = 0;
+        for (code, name) in &new_areas {
+            let code = AreaCode::parse(code)?;
+            let parent = code.parent().map(|p| p.to_string());
+            let row =
+                store::insert_area(&mut tx, code.as_str(), code.level().as_str(), parent.as_deref(), name, None).await?;
+            audit::record(
+                &mut tx,
+                Change {
+                    actor,
+                    action: "area.create",
+                    entity: "area",
+                    entity_id: code.as_str(),
+                    before: None,
+                    after: Some(json!(row)),
+                    request_id,
+                },
+            )
+            .await?;
+            areas_created += 1;
+        }
+        let (mut created, mut replaced_n) = (0, 0);
+        let by_code: HashMap<&str, &store::GridRow> = stored.iter().map(|g| (g.code.as_str(), g)).collect();
+        for (f, code, name) in &plans {
+            let geometry = import::to_geojson_geometry(&f.geometry);
+            let geometry_text = serde_json::to_string(&geometry).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            let area_m2 = civgrid_geo::measure::area_m2(&f.geometry);
+            let Some(rect) = f.geometry.bounding_rect() else {
+                continue; // parse_grid_collection refuses empty geometry
+            };
+            let bbox = store::Bbox { min_lng: rect.min().x, min_lat: rect.min().y, max_lng: rect.max().x, max_lat: rect.max().y };
+            store::upsert_grid(&mut tx, code.as_str(), code.community().as_str(), name, Datum::Gcj02.as_str(), &geometry_text, area_m2, bbox)
+                .await?;
+            let before = by_code.get(code.as_str()).map(|g| json!({"name": g.name, "area_m2": g.area_m2, "geometry_sha256": sha256_hex(&g.geometry)}));
+            if before.is_some() {
+                replaced_n += 1;
+            } else {
+                created += 1;
+            }
+            audit::record(
+                &mut tx,
+                Change {
+                    actor,
+                    action: if before.is_some() { "grid.replace" } else { "grid.create" },
+                    entity: "grid",
+                    entity_id: code.as_str(),
+                    before,
+                    after: Some(json!({"name": name, "area_m2": area_m2, "source_datum": datum.as_str(), "geometry_sha256": sha256_hex(&geometry_text)})),
+                    request_id,
+                },
+            )
+            .await?;
+        }
+        store::bump_revision(&mut tx).await?;
+        tx.commit().await?;
+        let revision = store::revision(&self.db).await?;
+        Ok(ImportSummary { created, replaced: replaced_n, areas_created, revision })
+    }
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}

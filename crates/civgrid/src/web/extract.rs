@@ -1,0 +1,91 @@
+//! Extractors that turn malformed requests into our error envelope, and the caller's identity.
+
+use axum::extract::{FromRef, FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::staff::{Principal, Role};
+
+/// `axum::Json` whose rejections use our envelope.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// `axum::extract::Query` whose rejections use our envelope.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `axum::extract::Path` whose rejections use our envelope.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+pub const SESSION_COOKIE: &str = "civgrid_session";
+
+/// The bearer token or session cookie of a request, if any.
+pub fn request_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let v = v.trim();
+        if let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+            return Some(t.trim().to_owned());
+        }
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The signed-in caller; rejects with 401 when there is no valid session or token.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Principal);
+
+impl<S> FromRequestParts<S> for Auth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = request_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
+        let principal = state.staff.authenticate(&token).await?;
+        Ok(Auth(principal))
+    }
+}
+
+impl Auth {
+    /// Refuses unless the caller holds `role` over `area` (an area or grid code).
+    pub fn require(&self, role: Role, area: &str, what: &str) -> Result<(), ApiError> {
+        if self.0.can(role, area) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(what))
+        }
+    }
+}
+
+/// The request id set by the request-id layer, for the change record.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestId(parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)))
+    }
+}
+
+impl RequestId {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}

@@ -1,0 +1,90 @@
+//! HTTP: the router, shared state, middleware (request ids, tracing, metrics, timeouts, body
+//! limits) and thin handlers that extract, authorise visibly, call a domain service and map the
+//! result. No SQL here.
+
+pub mod error;
+pub mod extract;
+mod ops;
+mod staff;
+mod territory;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId as TowerRequestId, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::db::Db;
+use crate::staff::Staff;
+use crate::territory::Territory;
+
+/// Shared state: the database and the domain services. Cheap to clone; nothing in here may
+/// hold state that another node would contradict (the locator cache checks the database).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub territory: Territory,
+    pub staff: Staff,
+    pub settings: Arc<WebSettings>,
+}
+
+/// The knobs the HTTP layer needs.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub request_timeout: Duration,
+    /// Mark session cookies `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: WebSettings, session_ttl_hours: i64) -> AppState {
+        AppState {
+            territory: Territory::new(db.clone()),
+            staff: Staff::new(db.clone(), session_ttl_hours),
+            db,
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Ordinary JSON bodies are small; grid imports get their own, larger limit.
+const BODY_LIMIT: usize = 1024 * 1024;
+pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug)]
+struct MakeId;
+
+impl MakeRequestId for MakeId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<TowerRequestId> {
+        let mut b = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut b);
+        hex::encode(b).parse().ok().map(TowerRequestId::new)
+    }
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    // Install the recorder before the first request is counted.
+    ops::prometheus();
+    let timeout = state.settings.request_timeout;
+    Router::new()
+        .merge(ops::routes())
+        .merge(territory::routes())
+        .merge(staff::routes())
+        .fallback(ops::not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let request_id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeId))
+}

@@ -1,0 +1,95 @@
+//! Operations endpoints: `/healthz`, `/metrics`, and the request metrics middleware.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", get(index)).route("/healthz", get(healthz)).route("/metrics", get(metrics_text))
+}
+
+/// The process-wide Prometheus recorder (metrics are process-global by nature; installing it
+/// once lets several in-process apps, as in tests, share it).
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+            .map(|b| b.build_recorder())
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let handle = recorder.handle();
+        // Fails only if another recorder is installed already; then ours simply stays empty.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// The map page: static, served from the binary (no CDN, no outside calls), Chinese first.
+async fn index() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+        include_str!("../../assets/index.html"),
+    )
+        .into_response()
+}
+
+/// Whether the process is up and the database answers.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let up = state.db.ping().await;
+    let body = json!({
+        "status": if up { "ok" } else { "degraded" },
+        "database": if up { "up" } else { "down" },
+        "backend": state.db.backend().as_str(),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    let status = if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let pool = state.db.pool();
+    let size = f64::from(pool.size());
+    let idle = pool.num_idle() as f64;
+    metrics::gauge!("civgrid_db_pool_connections", "state" => "idle").set(idle);
+    metrics::gauge!("civgrid_db_pool_connections", "state" => "in_use").set(size - idle);
+    metrics::gauge!("civgrid_db_pool_max_connections").set(f64::from(pool.options().get_max_connections()));
+    let handle = prometheus();
+    // Without the exporter's own HTTP listener nobody else drains histogram buffers.
+    handle.run_upkeep();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+}
+
+/// Counts requests and their latency by route template (never the raw path, which would let
+/// clients create unbounded label values), and the number in flight.
+pub async fn track_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    metrics::gauge!("civgrid_http_requests_in_flight").increment(1.0);
+    let resp = next.run(req).await;
+    metrics::gauge!("civgrid_http_requests_in_flight").decrement(1.0);
+    let status = resp.status().as_u16().to_string();
+    let labels = [("method", method), ("path", path), ("status", status)];
+    metrics::counter!("civgrid_http_requests_total", &labels).increment(1);
+    metrics::histogram!("civgrid_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    resp
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see docs/API-DESIGN.md")
+}

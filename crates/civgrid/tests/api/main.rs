@@ -1,0 +1,11 @@
+//! API tests: the real router, in-process, against SQLite and PostgreSQL. One binary, so the
+//! crate links once.
+
+mod helpers;
+
+mod admin;
+mod auth;
+mod import;
+mod locate;
+mod nodes;
+mod ops;
