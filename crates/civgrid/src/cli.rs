@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
 use civgrid_geo::Datum;
+use clap::{Args, Parser, Subcommand};
 
 use crate::audit::Actor;
 use crate::config::{FileConfig, Overrides, Settings};
@@ -13,7 +13,11 @@ use crate::territory::{ExistingGrids, Territory, TerritoryError};
 use crate::{app, demo, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "civgrid", version, about = "civgrid — grid governance, one-window services and a trust ledger for a district")]
+#[command(
+    name = "civgrid",
+    version,
+    about = "civgrid — grid governance, one-window services and a trust ledger for a district"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -203,12 +207,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let actor = Actor::cli(&os_user());
             match cmd {
                 ImportCommand::District { file, code, name, datum } => {
-                    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                    let bytes =
+                        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
                     territory.create_district(&actor, code, name, &bytes, *datum, None).await.map_err(explain)?;
                     println!("district {code} {name} created");
                 }
                 ImportCommand::Grids { file, datum, replace } => {
-                    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                    let bytes =
+                        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
                     let existing = if *replace { ExistingGrids::Replace } else { ExistingGrids::Refuse };
                     let s = territory.import_grids(&actor, &bytes, *datum, existing, None).await.map_err(explain)?;
                     println!(
@@ -244,7 +250,11 @@ fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl) {
     println!("  metrics:    http://{addr}/metrics");
     println!("  Demo staff accounts (password for all: {}):", demo::DEMO_PASSWORD);
     for (username, display_name, _, role, area) in demo::ACCOUNTS {
-        println!("    {username:<14} {role:<16} {display_name} @ {}", area.unwrap_or(demo::DISTRICT_CODE), role = role.as_str());
+        println!(
+            "    {username:<14} {role:<16} {display_name} @ {}",
+            area.unwrap_or(demo::DISTRICT_CODE),
+            role = role.as_str()
+        );
     }
     println!("  Sign in: POST /api/v1/auth/login {{\"username\":\"admin\",\"password\":\"{}\"}}", demo::DEMO_PASSWORD);
     println!();

@@ -77,9 +77,9 @@ fn named(key: &str) -> String {
 impl Settings {
     pub fn resolve(over: Overrides, file: FileConfig) -> Result<Settings, ConfigError> {
         let database_url = match over.database_url.or(file.database_url) {
-            Some(u) => Some(
-                u.parse::<DatabaseUrl>().map_err(|e| ConfigError(format!("{}: {e}", named("database_url"))))?,
-            ),
+            Some(u) => {
+                Some(u.parse::<DatabaseUrl>().map_err(|e| ConfigError(format!("{}: {e}", named("database_url"))))?)
+            }
             None => None,
         };
         let addr_text = over.addr.or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
@@ -134,8 +134,9 @@ mod tests {
 
     #[test]
     fn bad_settings_name_where_they_come_from() {
-        let e = Settings::resolve(Overrides { addr: Some("nowhere".into()), ..Default::default() }, FileConfig::default())
-            .unwrap_err();
+        let e =
+            Settings::resolve(Overrides { addr: Some("nowhere".into()), ..Default::default() }, FileConfig::default())
+                .unwrap_err();
         assert!(e.0.contains("CIVGRID_ADDR"), "{e}");
         let e = Settings::resolve(
             Overrides { database_url: Some("mysql://x".into()), ..Default::default() },

@@ -200,10 +200,7 @@ mod tests {
         assert_eq!("sqlite://x.db".parse::<DatabaseUrl>().unwrap().backend(), Backend::Sqlite);
         assert_eq!("postgres://u@h/db".parse::<DatabaseUrl>().unwrap().backend(), Backend::Postgres);
         assert_eq!("".parse::<DatabaseUrl>(), Err(UrlError::Empty));
-        assert_eq!(
-            "mysql://h/db".parse::<DatabaseUrl>(),
-            Err(UrlError::UnsupportedScheme("mysql".into()))
-        );
+        assert_eq!("mysql://h/db".parse::<DatabaseUrl>(), Err(UrlError::UnsupportedScheme("mysql".into())));
     }
 
     #[test]

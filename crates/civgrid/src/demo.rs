@@ -60,7 +60,8 @@ fn build_layout(outline: &MultiPolygon<f64>) -> Result<Vec<u8>, TerritoryError> 
     let weights: Vec<f64> = SUBDISTRICTS.iter().map(|s| s.2).collect();
     let subdistrict_shapes = partition_weighted(outline, &weights);
     let mut features = Vec::with_capacity(DEMO_GRID_COUNT);
-    for ((seg, sub_name, _, n_communities, n_grids, suffix), sub_shape) in SUBDISTRICTS.iter().zip(&subdistrict_shapes) {
+    for ((seg, sub_name, _, n_communities, n_grids, suffix), sub_shape) in SUBDISTRICTS.iter().zip(&subdistrict_shapes)
+    {
         let sub_code = district.child(*seg).ok_or(TerritoryError::InvalidName)?;
         let per_community = shares(*n_grids, *n_communities);
         let cw: Vec<f64> = per_community.iter().map(|&g| g as f64).collect();

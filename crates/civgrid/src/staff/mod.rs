@@ -220,7 +220,8 @@ fn validate_password(p: &str) -> Result<(), StaffError> {
 }
 
 fn validate_department_code(c: &str) -> Result<(), StaffError> {
-    let ok = (2..=32).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b));
+    let ok = (2..=32).contains(&c.len())
+        && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -340,7 +341,8 @@ impl Staff {
             Some(_) => store::update_department(&mut tx, code, &name, area.as_str()).await?,
             None => store::insert_department(&mut tx, code, &name, area.as_str()).await?,
         }
-        let after = store::find_department(&mut tx, code).await?.ok_or_else(|| StaffError::DepartmentNotFound(code.into()))?;
+        let after =
+            store::find_department(&mut tx, code).await?.ok_or_else(|| StaffError::DepartmentNotFound(code.into()))?;
         audit::record(
             &mut tx,
             Change {
@@ -374,7 +376,12 @@ impl Staff {
     }
 
     /// Creates a staff account with its roles in one transaction.
-    pub async fn create(&self, actor: &Actor, new: NewStaff, request_id: Option<&str>) -> Result<StaffView, StaffError> {
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        new: NewStaff,
+        request_id: Option<&str>,
+    ) -> Result<StaffView, StaffError> {
         validate_username(&new.username)?;
         let display_name = validate_display_name(&new.display_name)?;
         validate_password(&new.password)?;
@@ -384,7 +391,15 @@ impl Staff {
             store::find_department(&mut tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
         }
         let grants = check_grants(&mut tx, &new.roles).await?;
-        let id = match store::insert_staff(&mut tx, &new.username, &display_name, Some(&hash), new.department_code.as_deref()).await {
+        let id = match store::insert_staff(
+            &mut tx,
+            &new.username,
+            &display_name,
+            Some(&hash),
+            new.department_code.as_deref(),
+        )
+        .await
+        {
             Ok(id) => id,
             Err(e) if db::is_unique_violation(&e) => return Err(StaffError::UsernameTaken(new.username)),
             Err(e) => return Err(e.into()),
@@ -410,7 +425,13 @@ impl Staff {
     }
 
     /// Changes an account. Deactivating it or changing its password ends all its sessions.
-    pub async fn update(&self, actor: &Actor, id: i64, patch: StaffPatch, request_id: Option<&str>) -> Result<StaffView, StaffError> {
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: i64,
+        patch: StaffPatch,
+        request_id: Option<&str>,
+    ) -> Result<StaffView, StaffError> {
         if let Some(p) = &patch.password {
             validate_password(p)?;
         }

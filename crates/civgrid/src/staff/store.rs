@@ -287,7 +287,11 @@ pub async fn record_attempt(db: &Db, username: &str, ip: &str, at_ms: i64, ok: b
 }
 
 /// Failures for a username since `since_ms` and after its last success, with the oldest one's time.
-pub async fn recent_failures_for_user(db: &Db, username: &str, since_ms: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+pub async fn recent_failures_for_user(
+    db: &Db,
+    username: &str,
+    since_ms: i64,
+) -> Result<(i64, Option<i64>), sqlx::Error> {
     let row = sqlx::query(
         "select count(*) as n, min(at_ms) as oldest from login_attempt
          where username = $1 and succeeded = 0 and at_ms > $2

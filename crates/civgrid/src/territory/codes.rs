@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 /// GB/T 2260 province-level prefixes in use.
 const PROVINCES: [u8; 34] = [
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
+    64, 65, 71, 81, 82,
 ];
 
 /// Why a code was refused. `code()` gives the stable API error code.
@@ -36,9 +36,10 @@ pub enum CodeError {
 impl CodeError {
     pub fn code(&self) -> &'static str {
         match self {
-            CodeError::Malformed(_) | CodeError::UnknownProvince(_) | CodeError::NotADistrict(_) | CodeError::ZeroSegment(_) => {
-                "invalid_code"
-            }
+            CodeError::Malformed(_)
+            | CodeError::UnknownProvince(_)
+            | CodeError::NotADistrict(_)
+            | CodeError::ZeroSegment(_) => "invalid_code",
             CodeError::WrongLevel { .. } => "wrong_code_level",
         }
     }
@@ -254,10 +255,7 @@ mod tests {
         assert!(matches!(AreaCode::parse("440604000"), Err(CodeError::ZeroSegment(_))));
         assert!(matches!(GridCode::parse("44060400100200"), Err(CodeError::ZeroSegment(_))));
         assert!(matches!(GridCode::parse("440604001002"), Err(CodeError::WrongLevel { .. })));
-        assert!(matches!(
-            AreaCode::parse_at("440604001", AreaLevel::Community),
-            Err(CodeError::WrongLevel { .. })
-        ));
+        assert!(matches!(AreaCode::parse_at("440604001", AreaLevel::Community), Err(CodeError::WrongLevel { .. })));
         assert_eq!(AreaCode::parse("440604").unwrap().level(), AreaLevel::District);
     }
 

@@ -51,10 +51,8 @@ impl TerritoryIndex {
     pub fn locate(&self, p: LngLat) -> Option<Located> {
         let id = self.locator.locate(p.lng(), p.lat())?;
         let (code, name) = self.grids.get(id as usize)?;
-        let named = |c: &str| NamedCode {
-            code: c.to_owned(),
-            name: self.area_names.get(c).cloned().unwrap_or_default(),
-        };
+        let named =
+            |c: &str| NamedCode { code: c.to_owned(), name: self.area_names.get(c).cloned().unwrap_or_default() };
         Some(Located {
             grid: NamedCode { code: code.to_string(), name: name.clone() },
             community: named(code.community().as_str()),

@@ -21,8 +21,8 @@ use serde_json::json;
 use crate::audit::{self, Actor, Change};
 use crate::db::Db;
 use codes::{AreaCode, AreaLevel, CodeError, GridCode};
-pub use index::{Located, NamedCode};
 use index::IndexCache;
+pub use index::{Located, NamedCode};
 
 /// Everything that can go wrong in the territory context. `code()` is the stable API code.
 #[derive(Debug, thiserror::Error)]
@@ -248,9 +248,8 @@ impl Territory {
         if store::find_area(&mut tx, parent.as_str()).await?.is_none() {
             return Err(TerritoryError::ParentMissing(parent.to_string()));
         }
-        let row =
-            store::insert_area(&mut tx, code.as_str(), code.level().as_str(), Some(parent.as_str()), &name, None)
-                .await?;
+        let row = store::insert_area(&mut tx, code.as_str(), code.level().as_str(), Some(parent.as_str()), &name, None)
+            .await?;
         audit::record(
             &mut tx,
             Change {
@@ -278,10 +277,13 @@ impl Territory {
         let code = AreaCode::parse(code)?;
         let name = validate_name(name)?;
         let mut tx = self.db.begin().await?;
-        let before =
-            store::find_area(&mut tx, code.as_str()).await?.ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))?;
+        let before = store::find_area(&mut tx, code.as_str())
+            .await?
+            .ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))?;
         store::rename_area(&mut tx, code.as_str(), &name).await?;
-        let after = store::find_area(&mut tx, code.as_str()).await?.ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))?;
+        let after = store::find_area(&mut tx, code.as_str())
+            .await?
+            .ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))?;
         audit::record(
             &mut tx,
             Change {
@@ -311,8 +313,9 @@ impl Territory {
         let code = GridCode::parse(code)?;
         let name = validate_name(name)?;
         let mut tx = self.db.begin().await?;
-        let before =
-            store::find_grid_tx(&mut tx, code.as_str()).await?.ok_or_else(|| TerritoryError::GridNotFound(code.to_string()))?;
+        let before = store::find_grid_tx(&mut tx, code.as_str())
+            .await?
+            .ok_or_else(|| TerritoryError::GridNotFound(code.to_string()))?;
         store::rename_grid(&mut tx, code.as_str(), &name).await?;
         audit::record(
             &mut tx,
@@ -338,7 +341,9 @@ impl Territory {
 
     pub async fn area(&self, code: &str) -> Result<store::AreaRow, TerritoryError> {
         let code = AreaCode::parse(code)?;
-        store::find_area_db(&self.db, code.as_str()).await?.ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))
+        store::find_area_db(&self.db, code.as_str())
+            .await?
+            .ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))
     }
 
     pub async fn grid(&self, code: &str) -> Result<store::GridRow, TerritoryError> {
@@ -368,10 +373,8 @@ impl Territory {
         if store::find_grid_tx(&mut tx, grid.as_str()).await?.is_none() {
             return Err(TerritoryError::GridNotFound(grid.to_string()));
         }
-        let exists: Option<i64> = sqlx::query_scalar("select id from staff where id = $1")
-            .bind(staff_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("select id from staff where id = $1").bind(staff_id).fetch_optional(&mut *tx).await?;
         if exists.is_none() {
             return Err(TerritoryError::StaffNotFound(staff_id));
         }
@@ -475,9 +478,13 @@ impl Territory {
                 ));
                 continue;
             }
-            let text = |key: &str| -> Option<String> { f.properties.get(key).and_then(|v| v.as_str()).map(|s| s.to_owned()) };
+            let text =
+                |key: &str| -> Option<String> { f.properties.get(key).and_then(|v| v.as_str()).map(|s| s.to_owned()) };
             let Some(raw_code) = text("code") else {
-                problems.push(problem("missing_code", "property `code` (a 14-digit grid code, as a string) is required".into()));
+                problems.push(problem(
+                    "missing_code",
+                    "property `code` (a 14-digit grid code, as a string) is required".into(),
+                ));
                 continue;
             };
             let code = match GridCode::parse(&raw_code) {
@@ -497,7 +504,8 @@ impl Territory {
             let name = match text("name").as_deref().map(validate_name) {
                 Some(Ok(n)) => n,
                 _ => {
-                    problems.push(problem("invalid_name", "property `name` must be a string of 1–64 characters".into()));
+                    problems
+                        .push(problem("invalid_name", "property `name` must be a string of 1–64 characters".into()));
                     continue;
                 }
             };
@@ -521,7 +529,8 @@ impl Territory {
                 continue;
             }
             if !seen.insert(code.clone()) {
-                problems.push(problem("duplicate_code", format!("grid code {code} appears more than once in the file")));
+                problems
+                    .push(problem("duplicate_code", format!("grid code {code} appears more than once in the file")));
                 continue;
             }
             if existing == ExistingGrids::Refuse && stored_codes.contains(code.as_str()) {
@@ -573,8 +582,8 @@ impl Territory {
         for (code, name) in &new_areas {
             let code = AreaCode::parse(code)?;
             let parent = code.parent().map(|p| p.to_string());
-            let row =
-                store::insert_area(&mut tx, code.as_str(), code.level().as_str(), parent.as_deref(), name, None).await?;
+            let row = store::insert_area(&mut tx, code.as_str(), code.level().as_str(), parent.as_deref(), name, None)
+                .await?;
             audit::record(
                 &mut tx,
                 Change {
@@ -599,10 +608,26 @@ impl Territory {
             let Some(rect) = f.geometry.bounding_rect() else {
                 continue; // parse_grid_collection refuses empty geometry
             };
-            let bbox = store::Bbox { min_lng: rect.min().x, min_lat: rect.min().y, max_lng: rect.max().x, max_lat: rect.max().y };
-            store::upsert_grid(&mut tx, code.as_str(), code.community().as_str(), name, Datum::Gcj02.as_str(), &geometry_text, area_m2, bbox)
-                .await?;
-            let before = by_code.get(code.as_str()).map(|g| json!({"name": g.name, "area_m2": g.area_m2, "geometry_sha256": sha256_hex(&g.geometry)}));
+            let bbox = store::Bbox {
+                min_lng: rect.min().x,
+                min_lat: rect.min().y,
+                max_lng: rect.max().x,
+                max_lat: rect.max().y,
+            };
+            store::upsert_grid(
+                &mut tx,
+                code.as_str(),
+                code.community().as_str(),
+                name,
+                Datum::Gcj02.as_str(),
+                &geometry_text,
+                area_m2,
+                bbox,
+            )
+            .await?;
+            let before = by_code
+                .get(code.as_str())
+                .map(|g| json!({"name": g.name, "area_m2": g.area_m2, "geometry_sha256": sha256_hex(&g.geometry)}));
             if before.is_some() {
                 replaced_n += 1;
             } else {

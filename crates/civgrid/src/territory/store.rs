@@ -31,16 +31,12 @@ fn area_from(r: &AnyRow) -> Result<AreaRow, sqlx::Error> {
 const AREA_COLUMNS: &str = "code, level, parent_code, name, created_at, updated_at";
 
 pub async fn list_areas(db: &Db) -> Result<Vec<AreaRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!("select {AREA_COLUMNS} from area order by code"))
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(&format!("select {AREA_COLUMNS} from area order by code")).fetch_all(db.pool()).await?;
     rows.iter().map(area_from).collect()
 }
 
 pub async fn list_areas_tx(tx: &mut Tx<'_>) -> Result<Vec<AreaRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!("select {AREA_COLUMNS} from area order by code"))
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = sqlx::query(&format!("select {AREA_COLUMNS} from area order by code")).fetch_all(&mut **tx).await?;
     rows.iter().map(area_from).collect()
 }
 
@@ -116,8 +112,7 @@ pub async fn district(tx: &mut Tx<'_>) -> Result<Option<(String, String, Option<
     let row = sqlx::query("select code, name, boundary from area where level = 'district' order by code limit 1")
         .fetch_optional(&mut **tx)
         .await?;
-    row.map(|r| Ok((r.try_get("code")?, r.try_get("name")?, r.try_get("boundary")?)))
-        .transpose()
+    row.map(|r| Ok((r.try_get("code")?, r.try_get("name")?, r.try_get("boundary")?))).transpose()
 }
 
 /// A grid row as stored (geometry as GeoJSON text).
@@ -147,16 +142,12 @@ fn grid_from(r: &AnyRow) -> Result<GridRow, sqlx::Error> {
 const GRID_COLUMNS: &str = "code, community_code, name, geometry, area_m2, created_at, updated_at";
 
 pub async fn all_grids(db: &Db) -> Result<Vec<GridRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!("select {GRID_COLUMNS} from grid order by code"))
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(&format!("select {GRID_COLUMNS} from grid order by code")).fetch_all(db.pool()).await?;
     rows.iter().map(grid_from).collect()
 }
 
 pub async fn all_grids_tx(tx: &mut Tx<'_>) -> Result<Vec<GridRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!("select {GRID_COLUMNS} from grid order by code"))
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = sqlx::query(&format!("select {GRID_COLUMNS} from grid order by code")).fetch_all(&mut **tx).await?;
     rows.iter().map(grid_from).collect()
 }
 
@@ -232,16 +223,12 @@ pub async fn rename_grid(tx: &mut Tx<'_>, code: &str, name: &str) -> Result<u64,
 }
 
 pub async fn revision(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select revision from territory_revision where id = 1")
-        .fetch_one(db.pool())
-        .await
+    sqlx::query_scalar("select revision from territory_revision where id = 1").fetch_one(db.pool()).await
 }
 
 /// Moves the revision on, so every node rebuilds its locator.
 pub async fn bump_revision(tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query("update territory_revision set revision = revision + 1 where id = 1")
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("update territory_revision set revision = revision + 1 where id = 1").execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -50,7 +50,11 @@ impl ApiError {
     /// Logs the cause (once, here) and hides it from the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(error.cause = %cause, "request failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the request id identifies it in the logs")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the request id identifies it in the logs",
+        )
     }
 }
 
@@ -77,7 +81,11 @@ fn store_error(e: &sqlx::Error) -> ApiError {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             tracing::error!(error.cause = %e, "database unavailable");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "the database is not answering; try again shortly")
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database is not answering; try again shortly",
+            )
         }
         _ => ApiError::internal(e),
     }
@@ -87,10 +95,16 @@ impl From<TerritoryError> for ApiError {
     fn from(e: TerritoryError) -> ApiError {
         let status = match &e {
             TerritoryError::Store(s) => return store_error(s),
-            TerritoryError::Code(_) | TerritoryError::InvalidName | TerritoryError::InvalidWorkerKind => StatusCode::BAD_REQUEST,
-            TerritoryError::OutsideTerritory { .. } | TerritoryError::ImportRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            TerritoryError::Code(_) | TerritoryError::InvalidName | TerritoryError::InvalidWorkerKind => {
+                StatusCode::BAD_REQUEST
+            }
+            TerritoryError::OutsideTerritory { .. } | TerritoryError::ImportRefused(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             TerritoryError::NoTerritory => StatusCode::SERVICE_UNAVAILABLE,
-            TerritoryError::AreaNotFound(_) | TerritoryError::GridNotFound(_) | TerritoryError::StaffNotFound(_) => StatusCode::NOT_FOUND,
+            TerritoryError::AreaNotFound(_) | TerritoryError::GridNotFound(_) | TerritoryError::StaffNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             TerritoryError::AreaExists(_) | TerritoryError::SecondDistrict(_) => StatusCode::CONFLICT,
             TerritoryError::ParentMissing(_) => StatusCode::UNPROCESSABLE_ENTITY,
         };

@@ -74,11 +74,8 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 /// clients create unbounded label values), and the number in flight.
 pub async fn track_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let path =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().to_string();
     metrics::gauge!("civgrid_http_requests_in_flight").increment(1.0);
     let resp = next.run(req).await;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::error::{ApiError, ApiResult};
 use super::extract::{request_token, ApiJson, ApiPath, Auth, RequestId, SESSION_COOKIE};
 use super::AppState;
-use crate::staff::{NewStaff, RoleGrant, Role, StaffPatch};
+use crate::staff::{NewStaff, Role, RoleGrant, StaffPatch};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

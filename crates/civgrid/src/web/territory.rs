@@ -26,10 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/grids/{code}", get(find_grid))
         .route("/api/v1/admin/areas", post(create_area))
         .route("/api/v1/admin/areas/{code}", patch(rename_area))
-        .route(
-            "/api/v1/admin/grids/import",
-            post(import_grids).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
-        )
+        .route("/api/v1/admin/grids/import", post(import_grids).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)))
         .route("/api/v1/admin/grids/{code}", patch(rename_grid))
         .route("/api/v1/admin/grids/{code}/workers/{staff_id}", put(assign_worker).delete(unassign_worker))
         .route("/api/v1/admin/changes", get(list_changes))
@@ -38,7 +35,9 @@ pub fn routes() -> Router<AppState> {
 fn parse_datum(raw: Option<&str>) -> ApiResult<Datum> {
     match raw {
         None => Ok(Datum::Wgs84),
-        Some(s) => s.parse().map_err(|e: civgrid_geo::datum::UnknownDatum| ApiError::bad_request("unknown_datum", e.to_string())),
+        Some(s) => s
+            .parse()
+            .map_err(|e: civgrid_geo::datum::UnknownDatum| ApiError::bad_request("unknown_datum", e.to_string())),
     }
 }
 

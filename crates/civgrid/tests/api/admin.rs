@@ -14,7 +14,12 @@ async fn admins_change_the_territory_and_every_change_is_recorded(b: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["level"], "subdistrict");
     let (s, _) = app
-        .send_json("POST", "/api/v1/admin/areas", Some(&admin), &json!({"code": "440604013001", "name": "新城第01社区"}))
+        .send_json(
+            "POST",
+            "/api/v1/admin/areas",
+            Some(&admin),
+            &json!({"code": "440604013001", "name": "新城第01社区"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let (s, v) =
@@ -32,8 +37,9 @@ async fn admins_change_the_territory_and_every_change_is_recorded(b: Backend) {
     assert_eq!(changes[0]["request_id"].as_str().map(str::len), Some(16));
 
     // The rename shows up in locate answers at once.
-    let (s, v) =
-        app.send_json("PATCH", "/api/v1/admin/grids/44060401000101", Some(&admin), &json!({"name": "升平路网格"})).await;
+    let (s, v) = app
+        .send_json("PATCH", "/api/v1/admin/grids/44060401000101", Some(&admin), &json!({"name": "升平路网格"}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (_, grid) = app.get("/api/v1/grids/44060401000101").await;
     assert_eq!(grid["name"], "升平路网格");
@@ -48,8 +54,16 @@ async fn bad_admin_requests_write_nothing(b: Backend) {
     let before = app.count("change_record").await;
 
     let new_area = json!({"code": "440604013", "name": "新城街道"});
-    assert_error(&app.send_json("POST", "/api/v1/admin/areas", None, &new_area).await, StatusCode::UNAUTHORIZED, "unauthenticated");
-    assert_error(&app.send_json("POST", "/api/v1/admin/areas", Some(&dispatcher), &new_area).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(
+        &app.send_json("POST", "/api/v1/admin/areas", None, &new_area).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    assert_error(
+        &app.send_json("POST", "/api/v1/admin/areas", Some(&dispatcher), &new_area).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
     let cases = [
         (json!({"code": "440604010", "name": "重复"}), StatusCode::CONFLICT, "area_exists"),
         (json!({"code": "440604099001", "name": "孤儿社区"}), StatusCode::UNPROCESSABLE_ENTITY, "parent_missing"),
@@ -72,21 +86,58 @@ async fn bad_admin_requests_write_nothing(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let sub_admin = app.login_with("zumiao_admin", "long enough pw").await;
-    let got = app.send_json("POST", "/api/v1/admin/areas", Some(&sub_admin), &json!({"code": "440604011099", "name": "石湾x"})).await;
+    let got = app
+        .send_json("POST", "/api/v1/admin/areas", Some(&sub_admin), &json!({"code": "440604011099", "name": "石湾x"}))
+        .await;
     assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
-    let got = app.send_json("POST", "/api/v1/admin/areas", Some(&sub_admin), &json!({"code": "440604010099", "name": "祖庙新社区"})).await;
+    let got = app
+        .send_json(
+            "POST",
+            "/api/v1/admin/areas",
+            Some(&sub_admin),
+            &json!({"code": "440604010099", "name": "祖庙新社区"}),
+        )
+        .await;
     assert_eq!(got.0, StatusCode::CREATED, "{}", got.1);
     let escalate = json!({"username": "sneaky", "display_name": "x", "password": "long enough pw",
                           "roles": [{"role": "admin", "area_code": "440604"}]});
-    assert_error(&app.send_json("POST", "/api/v1/admin/staff", Some(&sub_admin), &escalate).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(
+        &app.send_json("POST", "/api/v1/admin/staff", Some(&sub_admin), &escalate).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
 
     let bad_staff = [
-        (json!({"username": "Bad Name", "display_name": "x", "password": "long enough pw"}), StatusCode::BAD_REQUEST, "invalid_username"),
-        (json!({"username": "shorty", "display_name": "x", "password": "short"}), StatusCode::BAD_REQUEST, "weak_password"),
-        (json!({"username": "admin", "display_name": "x", "password": "long enough pw"}), StatusCode::CONFLICT, "username_taken"),
-        (json!({"username": "newbie", "display_name": "x", "password": "long enough pw", "roles": [{"role": "king", "area_code": "440604"}]}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (json!({"username": "newbie", "display_name": "x", "password": "long enough pw", "roles": [{"role": "handler", "area_code": "440604999"}]}), StatusCode::UNPROCESSABLE_ENTITY, "area_not_found"),
-        (json!({"username": "newbie", "display_name": "x", "password": "long enough pw", "department_code": "nope"}), StatusCode::UNPROCESSABLE_ENTITY, "department_not_found"),
+        (
+            json!({"username": "Bad Name", "display_name": "x", "password": "long enough pw"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_username",
+        ),
+        (
+            json!({"username": "shorty", "display_name": "x", "password": "short"}),
+            StatusCode::BAD_REQUEST,
+            "weak_password",
+        ),
+        (
+            json!({"username": "admin", "display_name": "x", "password": "long enough pw"}),
+            StatusCode::CONFLICT,
+            "username_taken",
+        ),
+        (
+            json!({"username": "newbie", "display_name": "x", "password": "long enough pw", "roles": [{"role": "king", "area_code": "440604"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            json!({"username": "newbie", "display_name": "x", "password": "long enough pw", "roles": [{"role": "handler", "area_code": "440604999"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "area_not_found",
+        ),
+        (
+            json!({"username": "newbie", "display_name": "x", "password": "long enough pw", "department_code": "nope"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "department_not_found",
+        ),
     ];
     for (body, status, code) in bad_staff {
         assert_error(&app.send_json("POST", "/api/v1/admin/staff", Some(&admin), &body).await, status, code);
@@ -103,12 +154,17 @@ async fn deactivating_staff_ends_their_sessions(b: Backend) {
     let clerk = app.login("clerk").await;
     let (_, me) = app.get_as("/api/v1/auth/me", &clerk).await;
     let id = me["staff_id"].as_i64().expect("id");
-    let (s, v) = app.send_json("PATCH", &format!("/api/v1/admin/staff/{id}"), Some(&admin), &json!({"active": false})).await;
+    let (s, v) =
+        app.send_json("PATCH", &format!("/api/v1/admin/staff/{id}"), Some(&admin), &json!({"active": false})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["active"], false);
     assert_error(&app.get_as("/api/v1/auth/me", &clerk).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     let login = json!({"username": "clerk", "password": civgrid::demo::DEMO_PASSWORD});
-    assert_error(&app.send_json("POST", "/api/v1/auth/login", None, &login).await, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_error(
+        &app.send_json("POST", "/api/v1/auth/login", None, &login).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
     let (_, changes) = app.get_as(&format!("/api/v1/admin/changes?entity=staff&entity_id={id}"), &admin).await;
     assert_eq!(changes["changes"][0]["before"]["active"], true);
     assert_eq!(changes["changes"][0]["after"]["staff"]["active"], false);
@@ -126,8 +182,19 @@ async fn grid_workers_are_assigned_full_or_part_time(b: Backend) {
     let (s, v) = app.send_json("PUT", &uri, Some(&admin), &json!({"kind": "part_time"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["workers"][0]["kind"], "part_time");
-    assert_error(&app.send_json("PUT", &uri, Some(&admin), &json!({"kind": "sometimes"})).await, StatusCode::BAD_REQUEST, "invalid_worker_kind");
-    let got = app.send_json("PUT", "/api/v1/admin/grids/44060401000102/workers/424242", Some(&admin), &json!({"kind": "full_time"})).await;
+    assert_error(
+        &app.send_json("PUT", &uri, Some(&admin), &json!({"kind": "sometimes"})).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_worker_kind",
+    );
+    let got = app
+        .send_json(
+            "PUT",
+            "/api/v1/admin/grids/44060401000102/workers/424242",
+            Some(&admin),
+            &json!({"kind": "full_time"}),
+        )
+        .await;
     assert_error(&got, StatusCode::NOT_FOUND, "staff_not_found");
     let (s, v) = app.send_json("DELETE", &uri, Some(&admin), &json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");

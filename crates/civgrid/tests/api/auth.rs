@@ -36,7 +36,11 @@ async fn password_guessing_is_throttled(b: Backend) {
     app.login("clerk").await;
     // An unknown user is refused the same way as a wrong password.
     let ghost = json!({"username": "ghost", "password": "whatever-it-is"});
-    assert_error(&app.send_json("POST", "/api/v1/auth/login", None, &ghost).await, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_error(
+        &app.send_json("POST", "/api/v1/auth/login", None, &ghost).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
 }
 both_backends!(password_guessing_is_throttled);
 
@@ -44,7 +48,8 @@ async fn malformed_login_bodies(b: Backend) {
     let app = TestApp::empty(b).await;
     let got = app.send_raw("POST", "/api/v1/auth/login", None, "application/json", b"{\"username\":".to_vec()).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_json");
-    let got = app.send_json("POST", "/api/v1/auth/login", None, &json!({"username": "a", "password": "b", "otp": 1})).await;
+    let got =
+        app.send_json("POST", "/api/v1/auth/login", None, &json!({"username": "a", "password": "b", "otp": 1})).await;
     assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
     let got = app.send_raw("POST", "/api/v1/auth/login", None, "text/plain", b"hello".to_vec()).await;
     assert_error(&got, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
@@ -59,10 +64,12 @@ async fn api_tokens_act_for_systems_until_revoked(b: Backend) {
     let app = TestApp::demo(b).await;
     let admin = app.login("admin").await;
     let (_, staff) = app.get_as("/api/v1/admin/staff", &admin).await;
-    let commander = staff["staff"].as_array().expect("staff").iter().find(|s| s["username"] == "commander").expect("commander");
+    let commander =
+        staff["staff"].as_array().expect("staff").iter().find(|s| s["username"] == "commander").expect("commander");
     let id = commander["id"].as_i64().expect("id");
-    let (s, issued) =
-        app.send_json("POST", "/api/v1/admin/api-tokens", Some(&admin), &json!({"staff_id": id, "name": "大屏系统"})).await;
+    let (s, issued) = app
+        .send_json("POST", "/api/v1/admin/api-tokens", Some(&admin), &json!({"staff_id": id, "name": "大屏系统"}))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{issued}");
     let token = issued["token"].as_str().expect("token");
     let (s, me) = app.get_as("/api/v1/auth/me", token).await;
@@ -70,7 +77,8 @@ async fn api_tokens_act_for_systems_until_revoked(b: Backend) {
     assert_eq!(me["credential"]["kind"], "api_token");
 
     let token_id = issued["id"].as_i64().expect("id");
-    let (s, _) = app.send_json("DELETE", &format!("/api/v1/admin/api-tokens/{token_id}"), Some(&admin), &json!({})).await;
+    let (s, _) =
+        app.send_json("DELETE", &format!("/api/v1/admin/api-tokens/{token_id}"), Some(&admin), &json!({})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_error(&app.get_as("/api/v1/auth/me", token).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     let got = app.send_json("DELETE", &format!("/api/v1/admin/api-tokens/{token_id}"), Some(&admin), &json!({})).await;

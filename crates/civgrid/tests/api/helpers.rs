@@ -80,12 +80,8 @@ pub async fn new_place(backend: Backend) -> DbPlace {
         }
         Backend::Postgres => {
             let base = postgres_base_url();
-            let schema = format!(
-                "t_{}_{}_{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed),
-                rand_suffix()
-            );
+            let schema =
+                format!("t_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), rand_suffix());
             let admin_url: DatabaseUrl = base.parse().expect("CIVGRID_TEST_POSTGRES_URL");
             let db = Db::connect(&admin_url, 1).await.unwrap_or_else(|e| {
                 panic!("PostgreSQL at {base} is required by the test suite (set CIVGRID_TEST_POSTGRES_URL): {e}")
@@ -146,7 +142,8 @@ impl TestApp {
         let value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         (status, value, headers)
     }
@@ -171,7 +168,14 @@ impl TestApp {
         (s, v)
     }
 
-    pub async fn send_raw(&self, method: &str, uri: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, content_type);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -187,14 +191,22 @@ impl TestApp {
 
     pub async fn login_with(&self, username: &str, password: &str) -> String {
         let (s, v) = self
-            .send_json("POST", "/api/v1/auth/login", None, &serde_json::json!({"username": username, "password": password}))
+            .send_json(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({"username": username, "password": password}),
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "login {username}: {v}");
         v["token"].as_str().expect("token").to_owned()
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(self.state.db.pool()).await.expect("count")
+        sqlx::query_scalar(&format!("select count(*) from {table}"))
+            .fetch_one(self.state.db.pool())
+            .await
+            .expect("count")
     }
 }
 

@@ -11,9 +11,16 @@ use crate::helpers::{assert_error, Backend, TestApp};
 async fn district_only(b: Backend) -> (TestApp, String, (f64, f64)) {
     let app = TestApp::empty(b).await;
     let t = &app.state.territory;
-    t.create_district(&Actor::system("test"), "440604", "禅城区", civgrid::demo::DISTRICT_GEOJSON.as_bytes(), Datum::Gcj02, None)
-        .await
-        .expect("district");
+    t.create_district(
+        &Actor::system("test"),
+        "440604",
+        "禅城区",
+        civgrid::demo::DISTRICT_GEOJSON.as_bytes(),
+        Datum::Gcj02,
+        None,
+    )
+    .await
+    .expect("district");
     let staff = civgrid::staff::NewStaff {
         username: "admin".into(),
         display_name: "管理员".into(),
@@ -23,7 +30,8 @@ async fn district_only(b: Backend) -> (TestApp, String, (f64, f64)) {
     };
     app.state.staff.create(&Actor::system("test"), staff, None).await.expect("admin");
     let token = app.login("admin").await;
-    let outline = civgrid_geo::import::parse_boundary(civgrid::demo::DISTRICT_GEOJSON.as_bytes(), Datum::Gcj02).expect("outline");
+    let outline =
+        civgrid_geo::import::parse_boundary(civgrid::demo::DISTRICT_GEOJSON.as_bytes(), Datum::Gcj02).expect("outline");
     let p = outline.interior_point().expect("interior");
     (app, token, (p.x(), p.y()))
 }
@@ -75,7 +83,8 @@ async fn good_files_import_and_route(b: Backend) {
     let (s, v) = import(&app, &token, "?datum=wgs84", wgs).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let centre_wgs = LngLat::new(x + 0.0005, y + 0.0045).expect("point");
-    let (_, v) = app.get(&format!("/api/v1/locate?lng={}&lat={}&datum=wgs84", centre_wgs.lng(), centre_wgs.lat())).await;
+    let (_, v) =
+        app.get(&format!("/api/v1/locate?lng={}&lat={}&datum=wgs84", centre_wgs.lng(), centre_wgs.lat())).await;
     assert_eq!(v["grid"]["code"], "44060401000103", "{v}");
     let shifted = (v["gcj02"]["lng"].as_f64().expect("lng") - centre_wgs.lng()).abs();
     assert!(shifted > 0.001, "GCJ-02 offset applied: {shifted}");
@@ -145,14 +154,25 @@ async fn bad_files_are_refused_whole_with_a_report(b: Backend) {
         assert!(first["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
     // Problems name the feature they are about.
-    let got = import(&app, &token, "?datum=gcj02", collection(vec![feature("44060401000109", square(x, y + 0.05, 0.001)), feature("44060401000102", square(116.39, 39.9, 0.002))])).await;
+    let got = import(
+        &app,
+        &token,
+        "?datum=gcj02",
+        collection(vec![
+            feature("44060401000109", square(x, y + 0.05, 0.001)),
+            feature("44060401000102", square(116.39, 39.9, 0.002)),
+        ]),
+    )
+    .await;
     assert_eq!(got.1["error"]["details"]["problems"][0]["feature"], 1, "{}", got.1);
 
     let got = import(&app, &token, "", collection(vec![feature("44060401000102", square(x, y + 0.03, 0.001))])).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "missing_datum");
     let got = import(&app, &token, "?datum=mars", collection(vec![])).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "unknown_datum");
-    let got = app.send_raw("POST", "/api/v1/admin/grids/import?datum=gcj02", None, "application/geo+json", b"{}".to_vec()).await;
+    let got = app
+        .send_raw("POST", "/api/v1/admin/grids/import?datum=gcj02", None, "application/geo+json", b"{}".to_vec())
+        .await;
     assert_error(&got, StatusCode::UNAUTHORIZED, "unauthenticated");
 
     assert_eq!(app.count("grid").await, grids, "nothing imported");

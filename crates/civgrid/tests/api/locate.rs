@@ -17,7 +17,8 @@ async fn exported_grids(app: &TestApp) -> Vec<(String, MultiPolygon<f64>)> {
         .iter()
         .map(|f| {
             let code = f["properties"]["code"].as_str().expect("code").to_owned();
-            let geom = civgrid_geo::import::parse_boundary(f["geometry"].to_string().as_bytes(), Datum::Gcj02).expect("geometry");
+            let geom = civgrid_geo::import::parse_boundary(f["geometry"].to_string().as_bytes(), Datum::Gcj02)
+                .expect("geometry");
             (code, geom)
         })
         .collect()
@@ -41,7 +42,8 @@ async fn demo_export_has_every_grid_with_code_and_name(b: Backend) {
     let areas = areas["areas"].as_array().expect("areas");
     let level = |l: &str| areas.iter().filter(|a| a["level"] == l).count();
     assert_eq!((level("district"), level("subdistrict"), level("community")), (1, 4, 85));
-    let names: Vec<&str> = areas.iter().filter(|a| a["level"] == "subdistrict").filter_map(|a| a["name"].as_str()).collect();
+    let names: Vec<&str> =
+        areas.iter().filter(|a| a["level"] == "subdistrict").filter_map(|a| a["name"].as_str()).collect();
     for n in ["祖庙街道", "石湾镇街道", "张槎街道", "南庄镇"] {
         assert!(names.contains(&n), "{names:?}");
     }

@@ -17,16 +17,16 @@ async fn a_second_node_sees_changes_at_once(b: Backend) {
     // Warm node B's index.
     let _ = node_b.get(uri).await;
 
-    a.state
-        .territory
-        .rename_grid(&Actor::system("test"), "44060401000101", "改名网格", None)
-        .await
-        .expect("rename");
+    a.state.territory.rename_grid(&Actor::system("test"), "44060401000101", "改名网格", None).await.expect("rename");
     let (_, v) = a.get("/api/v1/grids/44060401000101").await;
     assert_ne!(before_name, "改名网格");
     assert_eq!(v["name"], "改名网格");
     let exported = a.state.territory.export_geojson().await.expect("export");
-    let feature = exported.features.iter().find(|f| f.property("code").and_then(|c| c.as_str()) == Some("44060401000101")).expect("grid");
+    let feature = exported
+        .features
+        .iter()
+        .find(|f| f.property("code").and_then(|c| c.as_str()) == Some("44060401000101"))
+        .expect("grid");
     let geometry = feature.geometry.as_ref().expect("geometry");
     let p = civgrid_geo::import::parse_boundary(geometry.to_string().as_bytes(), Datum::Gcj02).expect("shape");
     let ip = geo::InteriorPoint::interior_point(&p).expect("point");
