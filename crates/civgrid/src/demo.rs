@@ -169,6 +169,54 @@ pub async fn seed(territory: &Territory, staff: &Staff) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// The demo grids must tile the real district: no gaps, no overlaps, every point in one grid.
+    #[test]
+    fn demo_grids_tile_the_district_exactly() {
+        let outline = civgrid_geo::import::parse_boundary(DISTRICT_GEOJSON.as_bytes(), Datum::Gcj02).unwrap();
+        let features = civgrid_geo::import::parse_grid_collection(
+            demo_grids_geojson().unwrap(),
+            Datum::Gcj02,
+            &civgrid_geo::import::ImportLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(features.len(), DEMO_GRID_COUNT);
+        let communities: std::collections::BTreeSet<String> =
+            features.iter().map(|f| f.properties["code"].as_str().unwrap()[..12].to_owned()).collect();
+        assert_eq!(communities.len(), SUBDISTRICTS.iter().map(|s| s.3).sum::<usize>());
+
+        let shapes: Vec<MultiPolygon<f64>> = features.into_iter().map(|f| f.geometry).collect();
+        let report = civgrid_geo::measure::tiling_report(&outline, &shapes);
+        // Grids never overlap. Along the district outline the boolean operations round vertices
+        // at the micrometre scale (the outline is ~70 km long), which leaves a sliver of about
+        // one square metre in 154.7 km²: we allow 1e-8 of the district's area, i.e. 1.5 m².
+        let tolerance = report.container_m2 * 1e-8;
+        assert_eq!(report.overlap_m2, 0.0, "{report:?}");
+        assert!(report.gap_m2 < tolerance, "{report:?}");
+        assert!((report.pieces_m2 - report.container_m2).abs() < tolerance, "{report:?}");
+
+        // Every point of a fine lattice over the district is in exactly one grid (closed
+        // polygons counted by brute force), and the locator agrees.
+        use geo::{BoundingRect, Contains, Intersects};
+        let locator = civgrid_geo::Locator::build(&shapes);
+        let rect = outline.bounding_rect().unwrap();
+        let (mut inside, n) = (0, 120);
+        for i in 0..n {
+            for j in 0..n {
+                let x = rect.min().x + (rect.width() * (i as f64 + 0.5)) / n as f64;
+                let y = rect.min().y + (rect.height() * (j as f64 + 0.5)) / n as f64;
+                let p = geo::Point::new(x, y);
+                if !outline.contains(&p) {
+                    continue;
+                }
+                inside += 1;
+                let holders: Vec<usize> = (0..shapes.len()).filter(|&k| shapes[k].intersects(&p)).collect();
+                assert!(!holders.is_empty(), "gap at {x},{y}");
+                assert_eq!(locator.locate(x, y), Some(holders[0] as u32), "at {x},{y}");
+            }
+        }
+        assert!(inside > 5_000, "{inside}");
+    }
+
     #[test]
     fn shares_add_up() {
         assert_eq!(shares(380, 28).iter().sum::<usize>(), 380);
