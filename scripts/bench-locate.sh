@@ -8,7 +8,7 @@
 #
 #   scripts/bench-locate.sh                # both sets, 1,000,000 points, 20,000 per-point queries
 #   POINTS=100000 PER_POINT=2000 scripts/bench-locate.sh   # quicker
-#   DEMO_GRIDS=civgrid-demo/grids.geojson scripts/bench-locate.sh   # the demo's real grid export
+#   DEMO_GRIDS=grids.geojson scripts/bench-locate.sh   # a given `civgrid export grids` file
 #
 # Results: bench-data/locate-100k.md / .json and bench-data/locate-demo.md / .json.
 set -euo pipefail
@@ -55,28 +55,28 @@ print(f"{n} county outlines in {out}")
 PY
 fi
 
-# 3. The benchmark driver (release build of the civgrid-bench library's example).
-cargo build --release -p civgrid-bench --example bench_locate
-BIN=target/release/examples/bench_locate
+# 3. The civgrid binary (release: this is where we measure).
+cargo build --release -p civgrid
+BIN=target/release/civgrid
 
 # 4. Grid sets: ≥ 100,000 grids cut from every county (areas proportional, ≥ 1 each), and the
-#    demo's 1,046 grids. Without DEMO_GRIDS (a `civgrid export grids` FeatureCollection), the
-#    demo outline data/boundaries/440604.geojson is cut into 1,046 equal-area grids as a stand-in.
+#    demo's 1,046 grids exactly as `civgrid export grids` writes them. DEMO_GRIDS=FILE uses a
+#    given export instead.
 [ -f "$DATA/grids-100k.geojson" ] ||
-  "$BIN" gen-grids --counties "$DATA/counties" --target "$TARGET" --out "$DATA/grids-100k.geojson"
+  "$BIN" bench gen-grids --counties "$DATA/counties" --target "$TARGET" --out "$DATA/grids-100k.geojson"
+
 if [ -n "${DEMO_GRIDS:-}" ]; then
   DEMO="$DEMO_GRIDS"
 else
-  DEMO="$DATA/grids-demo-1046.geojson"
+  DEMO="$DATA/grids-demo.geojson"
   if [ ! -f "$DEMO" ]; then
-    mkdir -p "$DATA/demo-outline"
-    cp data/boundaries/440604.geojson "$DATA/demo-outline/"
-    "$BIN" gen-grids --counties "$DATA/demo-outline" --target 1046 --out "$DEMO"
+    "$BIN" demo --data "$DATA/civgrid-demo" --seed-only
+    "$BIN" --database "sqlite://$DATA/civgrid-demo/civgrid.db" export grids --out "$DEMO"
   fi
 fi
 
 # 5. Measure, side by side in one run per set.
-"$BIN" locate --grids "$DATA/grids-100k.geojson" --points "$POINTS" --per-point "$PER_POINT" \
+"$BIN" bench locate --grids "$DATA/grids-100k.geojson" --points "$POINTS" --per-point "$PER_POINT" \
   --seed "$SEED" --postgis "$PGURL" --markdown "$DATA/locate-100k.md" --json "$DATA/locate-100k.json"
-"$BIN" locate --grids "$DEMO" --points "$POINTS" --per-point "$PER_POINT" \
+"$BIN" bench locate --grids "$DEMO" --points "$POINTS" --per-point "$PER_POINT" \
   --seed "$SEED" --postgis "$PGURL" --markdown "$DATA/locate-demo.md" --json "$DATA/locate-demo.json"

@@ -18,4 +18,4 @@ mod report;
 pub use gen::{gen_grids, GenSummary};
 pub use locate::{locate, LocateBenchOptions};
 pub use machine::MachineInfo;
-pub use report::{Disagreement, LocateBenchReport, PostgisReport, TargetCheck};
+pub use report::{Comparison, Disagreement, JoinRun, LocateBenchReport, PostgisReport, TargetCheck};

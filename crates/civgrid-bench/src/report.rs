@@ -36,6 +36,9 @@ pub struct LocateBenchReport {
     pub lookups_per_sec_median: f64,
     pub lookups_per_sec_best: f64,
     pub ns_per_lookup_median: f64,
+    /// The same points sorted along a Z-order curve (as vehicle tracks or a sorted batch import
+    /// arrive): the difference to the random order is memory latency. Informational, no target.
+    pub lookups_per_sec_spatial_order: f64,
     pub postgis: Option<PostgisReport>,
     pub targets: Vec<TargetCheck>,
 }
@@ -59,16 +62,26 @@ pub struct PostgisReport {
     pub per_point: Comparison,
     /// COPY of all points into a table (not counted in the join).
     pub points_load_seconds: f64,
-    /// The set-based join alone, all rows fetched.
+    /// The set-based join alone, all rows fetched: the fastest of `join_runs`.
     pub join_seconds: f64,
     pub join_points_per_sec: f64,
     /// Rows the join returned (points inside some grid's interior).
     pub join_rows: usize,
+    /// Each timed run of the join, with the setting it ran under.
+    pub join_runs: Vec<JoinRun>,
     pub join: Comparison,
     /// `EXPLAIN` of the join.
     pub join_plan: Vec<String>,
     /// Up to 5 points where the answers differ.
     pub disagreements: Vec<Disagreement>,
+}
+
+/// One timed run of the set-based join.
+#[derive(Debug, Clone, Serialize)]
+pub struct JoinRun {
+    pub setting: String,
+    pub seconds: f64,
+    pub rows: usize,
 }
 
 /// Answers compared point by point.
@@ -130,6 +143,10 @@ fn secs(v: &[f64]) -> String {
     v.iter().map(|s| format!("{s:.3}")).collect::<Vec<_>>().join(", ")
 }
 
+fn ms(v: &[f64]) -> String {
+    v.iter().map(|s| format!("{:.1}", s * 1e3)).collect::<Vec<_>>().join(", ")
+}
+
 fn code(c: &Option<String>) -> String {
     c.as_deref().map_or_else(|| "none".to_string(), |c| format!("`{c}`"))
 }
@@ -175,9 +192,9 @@ impl fmt::Display for LocateBenchReport {
         writeln!(f, "| GeoJSON parse + validation (not in build) | {:.2} s |", self.parse_seconds)?;
         writeln!(
             f,
-            "| `Locator::build` | {:.3} s median (runs: {} s) |",
-            self.build_seconds_median,
-            secs(&self.build_seconds)
+            "| `Locator::build` | {:.1} ms median (runs: {} ms) |",
+            self.build_seconds_median * 1e3,
+            ms(&self.build_seconds)
         )?;
         writeln!(
             f,
@@ -196,6 +213,11 @@ impl fmt::Display for LocateBenchReport {
             thousands(self.lookups_per_sec_best),
             secs(&self.lookup_pass_seconds)
         )?;
+        writeln!(
+            f,
+            "| civgrid lookups, 1 thread, same points in Z-order (no target) | {} /s median |",
+            thousands(self.lookups_per_sec_spatial_order)
+        )?;
         if let Some(p) = &self.postgis {
             writeln!(f, "| PostGIS | {} ({}) |", p.version, p.settings)?;
             writeln!(
@@ -212,11 +234,15 @@ impl fmt::Display for LocateBenchReport {
             )?;
             writeln!(
                 f,
-                "| **PostGIS set-based join** (all points; point COPY {:.2} s not counted) | **{} points/s** ({:.2} s, {} rows) |",
+                "| **PostGIS set-based join** (all points; point COPY + ANALYZE {:.2} s not counted) | **{} points/s** (best run {:.2} s; runs: {}) |",
                 p.points_load_seconds,
                 thousands(p.join_points_per_sec),
                 p.join_seconds,
-                thousands(p.join_rows as f64)
+                p.join_runs
+                    .iter()
+                    .map(|r| format!("{} {:.2} s, {} rows", r.setting, r.seconds, thousands(r.rows as f64)))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )?;
             writeln!(f, "| join plan | `{}` |", p.join_plan.join(" → "))?;
             writeln!(f, "| answers, one query per point | {} |", p.per_point)?;

@@ -17,10 +17,7 @@ use geo::{BoundingRect, Coord, LineString, MapCoords, Polygon};
 struct Lcg(u64);
 impl Lcg {
     fn next_f64(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -33,10 +30,7 @@ fn densify(ring: &LineString<f64>, target: usize) -> LineString<f64> {
     for w in ring.0.windows(2) {
         for k in 0..per_edge {
             let t = k as f64 / per_edge as f64;
-            out.push(Coord {
-                x: w[0].x + t * (w[1].x - w[0].x),
-                y: w[0].y + t * (w[1].y - w[0].y),
-            });
+            out.push(Coord { x: w[0].x + t * (w[1].x - w[0].x), y: w[0].y + t * (w[1].y - w[0].y) });
         }
     }
     if let Some(&first) = out.first() {
@@ -46,11 +40,8 @@ fn densify(ring: &LineString<f64>, target: usize) -> LineString<f64> {
 }
 
 fn main() {
-    let district = parse_boundary(
-        include_bytes!("../../../data/boundaries/440604.geojson"),
-        Datum::Gcj02,
-    )
-    .expect("district outline");
+    let district = parse_boundary(include_bytes!("../../../data/boundaries/440604.geojson"), Datum::Gcj02)
+        .expect("district outline");
     let rect = district.bounding_rect().expect("non-empty");
     let (cx, cy) = (rect.center().x, rect.center().y);
 
@@ -63,10 +54,7 @@ fn main() {
         let lng = 80.0 + 48.0 * ((k % 12) as f64 + 0.5) / 12.0;
         let lat = 22.0 + 24.0 * ((k / 12) as f64 + 0.5) / 8.0;
         let scale = 0.5 + 7.5 * rng.next_f64();
-        let county = district.map_coords(|c| Coord {
-            x: lng + (c.x - cx) * scale,
-            y: lat + (c.y - cy) * scale,
-        });
+        let county = district.map_coords(|c| Coord { x: lng + (c.x - cx) * scale, y: lat + (c.y - cy) * scale });
         grids.extend(partition_equal(&county, 1031));
     }
     let demo = partition_equal(&district, 1046);
@@ -135,10 +123,7 @@ fn main() {
     for _ in 0..n {
         if rng.next_f64() < 0.9 {
             let b = boxes[(rng.next_f64() * boxes.len() as f64) as usize % boxes.len()];
-            queries.push((
-                b.min().x + rng.next_f64() * b.width(),
-                b.min().y + rng.next_f64() * b.height(),
-            ));
+            queries.push((b.min().x + rng.next_f64() * b.width(), b.min().y + rng.next_f64() * b.height()));
         } else {
             queries.push((73.0 + rng.next_f64() * 62.0, 18.0 + rng.next_f64() * 36.0));
         }
@@ -152,11 +137,6 @@ fn main() {
             }
         }
         let secs = t.elapsed().as_secs_f64();
-        println!(
-            "round {round}: {:.0} lookups/s on one core ({} of {} hit a grid)",
-            n as f64 / secs,
-            hits,
-            n
-        );
+        println!("round {round}: {:.0} lookups/s on one core ({} of {} hit a grid)", n as f64 / secs, hits, n);
     }
 }

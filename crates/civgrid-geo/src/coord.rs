@@ -34,9 +34,7 @@ impl CoordError {
     pub fn code(&self) -> &'static str {
         match self {
             CoordError::NotFinite => "coordinate_not_finite",
-            CoordError::LngOutOfRange(_) | CoordError::LatOutOfRange(_) => {
-                "coordinate_out_of_range"
-            }
+            CoordError::LngOutOfRange(_) | CoordError::LatOutOfRange(_) => "coordinate_out_of_range",
         }
     }
 }
@@ -74,10 +72,7 @@ impl LngLat {
         if !lng.is_finite() || !lat.is_finite() {
             return fallback;
         }
-        LngLat {
-            lng: lng.clamp(-180.0, 180.0),
-            lat: lat.clamp(-90.0, 90.0),
-        }
+        LngLat { lng: lng.clamp(-180.0, 180.0), lat: lat.clamp(-90.0, 90.0) }
     }
 }
 
@@ -88,18 +83,12 @@ mod tests {
 
     #[test]
     fn codes_and_messages() {
-        assert_eq!(
-            LngLat::new(f64::NAN, 0.0).unwrap_err().code(),
-            "coordinate_not_finite"
-        );
+        assert_eq!(LngLat::new(f64::NAN, 0.0).unwrap_err().code(), "coordinate_not_finite");
         let e = LngLat::new(0.0, 91.0).unwrap_err();
         assert_eq!(e.code(), "coordinate_out_of_range");
         assert_eq!(e.to_string(), "latitude 91 is outside the range [-90, 90]");
         let e = LngLat::new(-180.5, 0.0).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "longitude -180.5 is outside the range [-180, 180]"
-        );
+        assert_eq!(e.to_string(), "longitude -180.5 is outside the range [-180, 180]");
         assert!(LngLat::new(180.0, -90.0).is_ok());
         assert!(LngLat::new(f64::INFINITY, 0.0).is_err());
     }

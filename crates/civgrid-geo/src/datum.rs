@@ -147,10 +147,7 @@ mod tests {
             assert_eq!(s, format!("\"{}\"", d.as_str()));
             assert_eq!(serde_json::from_str::<Datum>(&s).unwrap(), d);
         }
-        assert_eq!(
-            serde_json::from_str::<Datum>("\"CGCS2000\"").unwrap(),
-            Datum::Wgs84
-        );
+        assert_eq!(serde_json::from_str::<Datum>("\"CGCS2000\"").unwrap(), Datum::Wgs84);
         assert!(serde_json::from_str::<Datum>("\"nad83\"").is_err());
     }
 

@@ -32,7 +32,7 @@
 //!
 //! Coordinates are validated in the declared datum and then converted to GCJ-02
 //! ([`crate::datum::STORAGE_DATUM`]). The whole file is parsed into a `serde_json::Value` first
-//! (peak memory is a few times the file size, bounded by `max_bytes`) because the foreign
+//! (peak memory is several times the file size, bounded through `max_bytes`) because the foreign
 //! `crs`/`datum` members must be inspected and a typed parser would abort at the first bad
 //! feature instead of reporting all of them.
 
@@ -42,17 +42,14 @@ use geo::algorithm::line_intersection::{line_intersection, LineIntersection};
 use geo::algorithm::validation::{InvalidMultiPolygon, InvalidPolygon, RingRole};
 use geo::coordinate_position::CoordPos;
 use geo::dimensions::Dimensions;
-use geo::{
-    BoundingRect, Coord, Line, LineString, MapCoords, MultiPolygon, Orient, Polygon, Relate,
-    Validation,
-};
+use geo::{BoundingRect, Coord, Line, LineString, MapCoords, MultiPolygon, Orient, Polygon, Relate, Validation};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
 use serde_json::{Map, Value};
 
 use crate::coord::LngLat;
 use crate::datum::{convert, Datum, STORAGE_DATUM};
-use crate::measure::{area_m2, bbox_tree, candidate_pairs, outside_m2, overlap_m2};
+use crate::measure::{area_m2, bbox_tree, candidate_pairs, overlap_m2, ContainerIndex};
 
 /// At most this many problems are reported; further ones only set [`ImportReport::truncated`].
 /// Two hundred is more than anyone fixes in one sitting and keeps error responses small.
@@ -66,10 +63,12 @@ pub const OVERLAP_TOLERANCE_M2: f64 = 1.0;
 /// a degenerate ring, not a grid.
 const EMPTY_AREA_M2: f64 = 1e-6;
 
-/// geo's polygon validation tests every pair of ring segments (quadratic); above this many
-/// vertices per polygon an equivalent R-tree indexed check is used so that a 100,000-vertex
-/// feature cannot stall the server.
-const QUADRATIC_VALIDATION_LIMIT: usize = 4096;
+/// geo 0.33's polygon validation tests every pair of ring segments for intersection (a nested
+/// loop), which took over half of a 100,000-grid import whose county-border grids have hundreds
+/// of vertices. Polygons up to this many vertices (typical interior grids) are checked by
+/// geo's `Validation` itself; larger ones by an equivalent R-tree indexed check, so a
+/// 100,000-vertex feature costs milliseconds, not minutes.
+const QUADRATIC_VALIDATION_LIMIT: usize = 64;
 
 /// Outlines of large counties can have hundreds of thousands of vertices; a district boundary is
 /// uploaded rarely and by administrators, so its vertex limit is generous.
@@ -90,11 +89,7 @@ impl Default for ImportLimits {
     /// 64 MiB, 200,000 features, 100,000 vertices per feature: well above a whole city's grids
     /// (a district has about a thousand) while bounding memory and validation time.
     fn default() -> Self {
-        ImportLimits {
-            max_bytes: 64 * 1024 * 1024,
-            max_features: 200_000,
-            max_vertices_per_feature: 100_000,
-        }
+        ImportLimits { max_bytes: 64 * 1024 * 1024, max_features: 200_000, max_vertices_per_feature: 100_000 }
     }
 }
 
@@ -181,19 +176,11 @@ impl Collector {
     }
 
     fn file(&mut self, code: &'static str, message: String) {
-        self.push(FeatureProblem {
-            feature: None,
-            feature_id: None,
-            code,
-            message,
-        });
+        self.push(FeatureProblem { feature: None, feature_id: None, code, message });
     }
 
     fn into_report(self) -> ImportReport {
-        ImportReport {
-            problems: self.problems,
-            truncated: self.truncated,
-        }
+        ImportReport { problems: self.problems, truncated: self.truncated }
     }
 }
 
@@ -212,11 +199,7 @@ struct FeatureIssues<'a> {
 
 impl<'a> FeatureIssues<'a> {
     fn new(feature: Option<usize>, feature_id: Option<&'a str>) -> Self {
-        FeatureIssues {
-            feature,
-            feature_id,
-            issues: Vec::new(),
-        }
+        FeatureIssues { feature, feature_id, issues: Vec::new() }
     }
 
     fn add(&mut self, code: &'static str, message: impl FnOnce() -> String) {
@@ -258,21 +241,14 @@ pub fn parse_grid_collection(
     if bytes.len() > limits.max_bytes {
         return Err(single(
             "too_large",
-            format!(
-                "the file is {} bytes; the limit is {} bytes",
-                bytes.len(),
-                limits.max_bytes
-            ),
+            format!("the file is {} bytes; the limit is {} bytes", bytes.len(), limits.max_bytes),
         ));
     }
     let root = parse_json(bytes)?;
     let Value::Object(obj) = &root else {
         return Err(single(
             "not_a_feature_collection",
-            format!(
-                "the top level is {}, expected a GeoJSON FeatureCollection object",
-                json_kind(&root)
-            ),
+            format!("the top level is {}, expected a GeoJSON FeatureCollection object", json_kind(&root)),
         ));
     };
     let mut out = Collector::default();
@@ -289,20 +265,13 @@ pub fn parse_grid_collection(
     }
     check_datum(obj, declared, &mut out);
     let Some(features) = obj.get("features").and_then(Value::as_array) else {
-        out.file(
-            "not_a_feature_collection",
-            "the top-level object has no \"features\" array".into(),
-        );
+        out.file("not_a_feature_collection", "the top-level object has no \"features\" array".into());
         return Err(out.into_report());
     };
     if features.len() > limits.max_features {
         out.file(
             "too_many_features",
-            format!(
-                "the file has {} features; the limit is {}",
-                features.len(),
-                limits.max_features
-            ),
+            format!("the file has {} features; the limit is {}", features.len(), limits.max_features),
         );
         return Err(out.into_report());
     }
@@ -326,28 +295,18 @@ pub fn parse_grid_collection(
 /// Feature, or a FeatureCollection whose polygons are united. Validated like grid features and
 /// converted from `declared` to GCJ-02.
 pub fn parse_boundary(bytes: &[u8], declared: Datum) -> Result<MultiPolygon<f64>, ImportReport> {
-    let limits = ImportLimits {
-        max_vertices_per_feature: BOUNDARY_MAX_VERTICES,
-        ..ImportLimits::default()
-    };
+    let limits = ImportLimits { max_vertices_per_feature: BOUNDARY_MAX_VERTICES, ..ImportLimits::default() };
     if bytes.len() > limits.max_bytes {
         return Err(single(
             "too_large",
-            format!(
-                "the file is {} bytes; the limit is {} bytes",
-                bytes.len(),
-                limits.max_bytes
-            ),
+            format!("the file is {} bytes; the limit is {} bytes", bytes.len(), limits.max_bytes),
         ));
     }
     let root = parse_json(bytes)?;
     let Value::Object(obj) = &root else {
         return Err(single(
             "not_a_feature_collection",
-            format!(
-                "the top level is {}, expected a GeoJSON object",
-                json_kind(&root)
-            ),
+            format!("the top level is {}, expected a GeoJSON object", json_kind(&root)),
         ));
     };
     let mut out = Collector::default();
@@ -380,16 +339,12 @@ pub fn parse_boundary(bytes: &[u8], declared: Datum) -> Result<MultiPolygon<f64>
                 issues.flush(&mut out);
             }
             if features.is_none_or(|f| f.is_empty()) {
-                out.file(
-                    "missing_geometry",
-                    "the FeatureCollection has no features".into(),
-                );
+                out.file("missing_geometry", "the FeatureCollection has no features".into());
             }
         }
-        "Point" | "MultiPoint" | "LineString" | "MultiLineString" | "GeometryCollection" => out.file(
-            "unsupported_geometry",
-            format!("a boundary must be a Polygon or MultiPolygon, not a {ty}"),
-        ),
+        "Point" | "MultiPoint" | "LineString" | "MultiLineString" | "GeometryCollection" => {
+            out.file("unsupported_geometry", format!("a boundary must be a Polygon or MultiPolygon, not a {ty}"))
+        }
         _ => out.file(
             "not_a_feature_collection",
             format!("the top-level type is {ty:?}; expected a Polygon, MultiPolygon, Feature or FeatureCollection"),
@@ -402,10 +357,8 @@ pub fn parse_boundary(bytes: &[u8], declared: Datum) -> Result<MultiPolygon<f64>
         shapes.pop().unwrap_or_else(|| MultiPolygon(Vec::new()))
     } else {
         // unary_union takes its fill rule from the first ring's winding, so orient first.
-        let oriented: Vec<MultiPolygon<f64>> = shapes
-            .iter()
-            .map(|s| s.orient(geo::orient::Direction::Default))
-            .collect();
+        let oriented: Vec<MultiPolygon<f64>> =
+            shapes.iter().map(|s| s.orient(geo::orient::Direction::Default)).collect();
         geo::unary_union(oriented.iter())
     };
     if area_m2(&merged) < EMPTY_AREA_M2 {
@@ -427,19 +380,13 @@ pub fn check_against(
 ) -> Vec<FeatureProblem> {
     let mut out = Collector::default();
     let tree = bbox_tree(existing.iter().map(|(_, g)| g));
+    let container_index = container.map(ContainerIndex::new);
     for f in features {
-        let problem = |code, message| FeatureProblem {
-            feature: Some(f.index),
-            feature_id: f.id.clone(),
-            code,
-            message,
-        };
+        let problem =
+            |code, message| FeatureProblem { feature: Some(f.index), feature_id: f.id.clone(), code, message };
         if let Some(r) = f.geometry.bounding_rect() {
             let env = rstar::AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-            let mut hits: Vec<usize> = tree
-                .locate_in_envelope_intersecting(env)
-                .map(|b| b.data)
-                .collect();
+            let mut hits: Vec<usize> = tree.locate_in_envelope_intersecting(env).map(|b| b.data).collect();
             hits.sort_unstable();
             for i in hits {
                 let Some((code, geom)) = existing.get(i) else {
@@ -454,8 +401,8 @@ pub fn check_against(
                 }
             }
         }
-        if let Some(container) = container {
-            let outside = outside_m2(&f.geometry, container);
+        if let Some(index) = &container_index {
+            let outside = index.outside_m2(&f.geometry);
             let area = area_m2(&f.geometry);
             if outside > 1.0 || outside > 1e-6 * area {
                 out.push(problem(
@@ -486,10 +433,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ImportReport> {
         let full = e.to_string();
         let suffix = format!(" at line {} column {}", e.line(), e.column());
         let reason = full.strip_suffix(&suffix).unwrap_or(&full);
-        single(
-            "invalid_json",
-            format!("invalid JSON at line {}, column {}: {reason}", e.line(), e.column()),
-        )
+        single("invalid_json", format!("invalid JSON at line {}, column {}: {reason}", e.line(), e.column()))
     })
 }
 
@@ -519,10 +463,7 @@ fn check_datum(obj: &Map<String, Value>, declared: Datum, out: &mut Collector) {
     match obj.get("crs") {
         None | Some(Value::Null) => {}
         Some(crs) => {
-            let name = crs
-                .get("properties")
-                .and_then(|p| p.get("name"))
-                .and_then(Value::as_str);
+            let name = crs.get("properties").and_then(|p| p.get("name")).and_then(Value::as_str);
             match name {
                 Some(name) => {
                     let named = datum_of_crs_name(name);
@@ -553,10 +494,9 @@ fn check_datum(obj: &Map<String, Value>, declared: Datum, out: &mut Collector) {
             ),
             Err(e) => out.file("datum_mismatch", format!("the file's datum member: {e}")),
         },
-        Some(other) => out.file(
-            "datum_mismatch",
-            format!("the file's datum member is {}, expected a string", json_kind(other)),
-        ),
+        Some(other) => {
+            out.file("datum_mismatch", format!("the file's datum member is {}, expected a string", json_kind(other)))
+        }
     }
 }
 
@@ -566,14 +506,8 @@ fn datum_of_crs_name(name: &str) -> Option<Datum> {
         return Some(Datum::Wgs84);
     }
     if s.contains("epsg") {
-        let digits: String = s
-            .chars()
-            .rev()
-            .take_while(char::is_ascii_digit)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let digits: String =
+            s.chars().rev().take_while(char::is_ascii_digit).collect::<Vec<_>>().into_iter().rev().collect();
         return matches!(digits.as_str(), "4326" | "4490").then_some(Datum::Wgs84);
     }
     if s.contains("gcj") {
@@ -604,9 +538,7 @@ fn parse_feature(
     let id = obj.get("id").and_then(id_string);
     let mut issues = FeatureIssues::new(Some(index), id.as_deref());
     if obj.get("type").and_then(Value::as_str) != Some("Feature") {
-        issues.add("not_a_feature_collection", || {
-            format!("features[{index}] does not have \"type\": \"Feature\"")
-        });
+        issues.add("not_a_feature_collection", || format!("features[{index}] does not have \"type\": \"Feature\""));
     }
     let properties = match obj.get("properties") {
         None | Some(Value::Null) => Map::new(),
@@ -622,12 +554,7 @@ fn parse_feature(
     let ok = issues.is_empty();
     issues.flush(out);
     let geometry = geometry.filter(|_| ok)?;
-    Some(GridFeature {
-        index,
-        id,
-        properties,
-        geometry: to_storage_datum(&geometry, declared),
-    })
+    Some(GridFeature { index, id, properties, geometry: to_storage_datum(&geometry, declared) })
 }
 
 fn to_storage_datum(mp: &MultiPolygon<f64>, declared: Datum) -> MultiPolygon<f64> {
@@ -668,15 +595,11 @@ fn parse_geometry(
     let coords = obj.get("coordinates");
     let polygons: Vec<(&Value, String)> = match (ty, coords) {
         (Some("Polygon"), Some(c)) => vec![(c, "coordinates".to_owned())],
-        (Some("MultiPolygon"), Some(Value::Array(parts))) => parts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p, format!("coordinates[{i}]")))
-            .collect(),
+        (Some("MultiPolygon"), Some(Value::Array(parts))) => {
+            parts.iter().enumerate().map(|(i, p)| (p, format!("coordinates[{i}]"))).collect()
+        }
         (Some("Polygon" | "MultiPolygon"), _) => {
-            issues.add("invalid_geometry", || {
-                "geometry coordinates are missing or not an array".into()
-            });
+            issues.add("invalid_geometry", || "geometry coordinates are missing or not an array".into());
             return None;
         }
         (Some(other), _) => {
@@ -700,9 +623,7 @@ fn parse_geometry(
         };
         for (ri, ring) in rings.iter().enumerate() {
             let Some(ring) = ring.as_array() else {
-                issues.add("invalid_geometry", || {
-                    format!("{path}[{ri}] is not an array of positions")
-                });
+                issues.add("invalid_geometry", || format!("{path}[{ri}] is not an array of positions"));
                 return None;
             };
             vertex_count = vertex_count.saturating_add(ring.len());
@@ -750,9 +671,7 @@ fn parse_geometry(
                     )
                 });
             } else if coords.len() == positions.len() && coords.first() != coords.last() {
-                issues.add("ring_not_closed", || {
-                    format!("{path}[{ri}] does not end with its first position")
-                });
+                issues.add("ring_not_closed", || format!("{path}[{ri}] does not end with its first position"));
             }
             line_strings.push(LineString(coords));
         }
@@ -768,9 +687,7 @@ fn parse_geometry(
     // Degenerate rings are also invalid, but "encloses no area" is the more useful diagnosis;
     // the area test alone would misfire on a bow-tie, whose two lobes cancel.
     if mp.0.iter().all(|p| ring_is_degenerate(&p.exterior().0)) {
-        issues.add("empty_geometry", || {
-            "the geometry encloses no area (all positions collinear or repeated)".into()
-        });
+        issues.add("empty_geometry", || "the geometry encloses no area (all positions collinear or repeated)".into());
         return None;
     }
     if let Some(message) = validity_problem(&mp) {
@@ -778,9 +695,7 @@ fn parse_geometry(
         return None;
     }
     if area_m2(&mp) < EMPTY_AREA_M2 {
-        issues.add("empty_geometry", || {
-            "the geometry encloses practically no area (under 1 mm²)".into()
-        });
+        issues.add("empty_geometry", || "the geometry encloses practically no area (under 1 mm²)".into());
         return None;
     }
     Some(mp)
@@ -809,11 +724,14 @@ fn fmt_coord(c: Coord<f64>) -> String {
 /// Describes the first OGC validity problem of `mp` (plus how many more there are), with a
 /// location where one can be determined; `None` when valid.
 fn validity_problem(mp: &MultiPolygon<f64>) -> Option<String> {
-    let vertices: usize = mp
-        .0
-        .iter()
-        .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
-        .sum();
+    let vertices: usize =
+        mp.0.iter().map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()).sum();
+    // geo's ring check deliberately skips segments that share an endpoint, so it accepts a spike
+    // (A→B→A); the indexed check below does not. Checking spikes for every size keeps the
+    // verdict independent of which path a polygon takes.
+    if let Some(spike) = find_spike(mp) {
+        return Some(spike);
+    }
     if vertices <= QUADRATIC_VALIDATION_LIMIT && mp.0.len() <= 8 {
         let errors = mp.validation_errors();
         let first = errors.first()?;
@@ -852,13 +770,41 @@ fn validity_problem(mp: &MultiPolygon<f64>) -> Option<String> {
     None
 }
 
+/// A ring that doubles back on itself (A→B→A, possibly with B far away): its two edges overlap,
+/// enclosing no area but making the ring non-simple.
+fn find_spike(mp: &MultiPolygon<f64>) -> Option<String> {
+    for (pi, poly) in mp.0.iter().enumerate() {
+        for (ri, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
+            let mut pts = ring.0.clone();
+            pts.dedup();
+            if pts.len() > 1 && pts.first() == pts.last() {
+                pts.pop();
+            }
+            let n = pts.len();
+            if n < 3 {
+                continue;
+            }
+            for i in 0..n {
+                let (Some(a), Some(b), Some(c)) = (pts.get(i), pts.get((i + 1) % n), pts.get((i + 2) % n)) else {
+                    continue;
+                };
+                let (ux, uy, vx, vy) = (b.x - a.x, b.y - a.y, c.x - b.x, c.y - b.y);
+                if ux * vy - uy * vx == 0.0 && ux * vx + uy * vy < 0.0 {
+                    let role =
+                        if ri == 0 { "exterior ring".to_owned() } else { format!("interior ring at index {}", ri - 1) };
+                    let prefix = if mp.0.len() > 1 { format!("polygon {pi}: ") } else { String::new() };
+                    return Some(format!("{prefix}{role} has a spike (turns back on itself) at {}", fmt_coord(*b)));
+                }
+            }
+        }
+    }
+    None
+}
+
 fn describe_multi(mp: &MultiPolygon<f64>, e: &InvalidMultiPolygon) -> String {
     match e {
         InvalidMultiPolygon::InvalidPolygon(idx, inner) => {
-            let detail = mp
-                .0
-                .get(idx.0)
-                .map_or_else(|| inner.to_string(), |p| describe_polygon(p, inner));
+            let detail = mp.0.get(idx.0).map_or_else(|| inner.to_string(), |p| describe_polygon(p, inner));
             if mp.0.len() > 1 {
                 format!("polygon {}: {detail}", idx.0)
             } else {
@@ -881,17 +827,13 @@ fn describe_polygon(poly: &Polygon<f64>, e: &InvalidPolygon) -> String {
             let r = ring_index(role);
             find_crossing(poly, |a, b| a == r && b == r).map(|(_, _, c)| c)
         }
-        InvalidPolygon::IntersectingRingsOnALine(a, b)
-        | InvalidPolygon::IntersectingRingsOnAnArea(a, b) => {
+        InvalidPolygon::IntersectingRingsOnALine(a, b) | InvalidPolygon::IntersectingRingsOnAnArea(a, b) => {
             let (ra, rb) = (ring_index(a), ring_index(b));
-            find_crossing(poly, |x, y| (x == ra && y == rb) || (x == rb && y == ra))
-                .map(|(_, _, c)| c)
+            find_crossing(poly, |x, y| (x == ra && y == rb) || (x == rb && y == ra)).map(|(_, _, c)| c)
         }
         InvalidPolygon::InteriorRingNotContainedInExteriorRing(role) => {
             let r = ring_index(role);
-            r.checked_sub(1)
-                .and_then(|h| poly.interiors().get(h))
-                .and_then(|ring| ring.0.first().copied())
+            r.checked_sub(1).and_then(|h| poly.interiors().get(h)).and_then(|ring| ring.0.first().copied())
         }
         _ => None,
     };
@@ -945,10 +887,7 @@ type SegBox = GeomWithData<Rectangle<[f64; 2]>, usize>;
 /// returning (ring a, ring b, a point of the intersection). Segments adjacent in a ring may
 /// share their common vertex but not overlap; segments of different rings may touch at a point
 /// (OGC allows tangent rings) but not cross or overlap.
-fn find_crossing(
-    poly: &Polygon<f64>,
-    rings: impl Fn(usize, usize) -> bool,
-) -> Option<(usize, usize, Coord<f64>)> {
+fn find_crossing(poly: &Polygon<f64>, rings: impl Fn(usize, usize) -> bool) -> Option<(usize, usize, Coord<f64>)> {
     struct Seg {
         line: Line<f64>,
         ring: usize,
@@ -962,12 +901,7 @@ fn find_crossing(
         let n = pts.len().saturating_sub(1);
         for (i, w) in pts.windows(2).enumerate() {
             if let [a, b] = w {
-                segs.push(Seg {
-                    line: Line::new(*a, *b),
-                    ring: r,
-                    idx: i,
-                    ring_len: n,
-                });
+                segs.push(Seg { line: Line::new(*a, *b), ring: r, idx: i, ring_len: n });
             }
         }
     }
@@ -975,10 +909,7 @@ fn find_crossing(
         segs.iter()
             .enumerate()
             .map(|(k, s)| {
-                SegBox::new(
-                    Rectangle::from_corners([s.line.start.x, s.line.start.y], [s.line.end.x, s.line.end.y]),
-                    k,
-                )
+                SegBox::new(Rectangle::from_corners([s.line.start.x, s.line.start.y], [s.line.end.x, s.line.end.y]), k)
             })
             .collect(),
     );
@@ -1012,10 +943,9 @@ fn find_crossing(
                 LineIntersection::Collinear { intersection } => {
                     (intersection.start != intersection.end).then_some(intersection.start)
                 }
-                LineIntersection::SinglePoint {
-                    intersection,
-                    is_proper,
-                } => (!adjacent && (same_ring || is_proper)).then_some(intersection),
+                LineIntersection::SinglePoint { intersection, is_proper } => {
+                    (!adjacent && (same_ring || is_proper)).then_some(intersection)
+                }
             };
             if let Some(p) = point {
                 first = Some((m, t.ring, p));
@@ -1111,22 +1041,21 @@ mod tests {
     fn all_problems_are_collected() {
         let bowtie = json!([[[113.0, 23.0], [113.01, 23.01], [113.01, 23.0], [113.0, 23.01], [113.0, 23.0]]]);
         let file = collection(vec![
-            feature("ok", square(113.0, 23.0, 0.01)),                       // 0
-            json!({"type": "Feature", "id": "nogeom", "properties": {}}),   // 1
+            feature("ok", square(113.0, 23.0, 0.01)),                     // 0
+            json!({"type": "Feature", "id": "nogeom", "properties": {}}), // 1
             json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[113.0, 23.0], [113.1, 23.1]]}}), // 2
             feature("open", json!([[[113.0, 23.0], [113.1, 23.0], [113.1, 23.1], [113.0, 23.1]]])), // 3
-            feature("short", json!([[[113.0, 23.0], [113.1, 23.0], [113.0, 23.0]]])), // 4
+            feature("short", json!([[[113.0, 23.0], [113.1, 23.0], [113.0, 23.0]]])),               // 4
             feature("range", json!([[[213.0, 23.0], [113.1, 95.0], [113.1, 23.1], [213.0, 23.0]]])), // 5
-            feature("bowtie", bowtie),                                      // 6
+            feature("bowtie", bowtie),                                                              // 6
             feature("flat", json!([[[113.0, 23.0], [113.1, 23.0], [113.2, 23.0], [113.0, 23.0]]])), // 7
-            feature("overlap", square(113.005, 23.0, 0.01)),                // 8
-            json!("not a feature"),                                         // 9
-            feature("badpos", json!([[[113.0], [113.1, 23.0], [113.1, 23.1], [113.0]]])), // 10
+            feature("overlap", square(113.005, 23.0, 0.01)),                                        // 8
+            json!("not a feature"),                                                                 // 9
+            feature("badpos", json!([[[113.0], [113.1, 23.0], [113.1, 23.1], [113.0]]])),           // 10
         ]);
         let r = parse(&file).unwrap_err();
-        let by = |i: usize| -> Vec<&str> {
-            r.problems.iter().filter(|p| p.feature == Some(i)).map(|p| p.code).collect()
-        };
+        let by =
+            |i: usize| -> Vec<&str> { r.problems.iter().filter(|p| p.feature == Some(i)).map(|p| p.code).collect() };
         assert_eq!(by(1), ["missing_geometry"]);
         assert_eq!(by(2), ["unsupported_geometry"]);
         assert!(r.problems.iter().any(|p| p.feature == Some(2) && p.message.contains("LineString")));
@@ -1209,9 +1138,7 @@ mod tests {
 
     #[test]
     fn problems_are_capped() {
-        let features = (0..300)
-            .map(|i| json!({"type": "Feature", "id": i, "geometry": null}))
-            .collect();
+        let features = (0..300).map(|i| json!({"type": "Feature", "id": i, "geometry": null})).collect();
         let r = parse(&collection(features)).unwrap_err();
         assert_eq!(r.problems.len(), MAX_PROBLEMS);
         assert!(r.truncated);
@@ -1239,6 +1166,26 @@ mod tests {
     }
 
     #[test]
+    fn spikes_are_invalid() {
+        let spike = json!([[
+            [113.0, 23.0],
+            [113.01, 23.0],
+            [113.01, 23.01],
+            [113.02, 23.01],
+            [113.01, 23.01],
+            [113.0, 23.01],
+            [113.0, 23.0]
+        ]]);
+        let r = parse(&collection(vec![feature("s", spike)])).unwrap_err();
+        assert_eq!(codes(&r), ["invalid_geometry"]);
+        assert!(
+            r.problems[0].message.contains("spike") && r.problems[0].message.contains("(113.0200000, 23.0100000)"),
+            "{}",
+            r.problems[0].message
+        );
+    }
+
+    #[test]
     fn hole_outside_shell_is_located() {
         let poly = json!([
             [[113.0, 23.0], [113.01, 23.0], [113.01, 23.01], [113.0, 23.01], [113.0, 23.0]],
@@ -1262,10 +1209,11 @@ mod tests {
         let both = collection(vec![feature("A", square(113.0, 23.0, 0.01)), feature("B", square(113.01, 23.0, 0.01))]);
         let merged = parse_boundary(&both, Datum::Gcj02).unwrap();
         assert_eq!(merged.0.len(), 1);
-        let expected = 2.0 * area_m2(&MultiPolygon(vec![Polygon::new(
-            LineString::from(vec![(113.0, 23.0), (113.01, 23.0), (113.01, 23.01), (113.0, 23.01), (113.0, 23.0)]),
-            vec![],
-        )]));
+        let expected = 2.0
+            * area_m2(&MultiPolygon(vec![Polygon::new(
+                LineString::from(vec![(113.0, 23.0), (113.01, 23.0), (113.01, 23.01), (113.0, 23.01), (113.0, 23.0)]),
+                vec![],
+            )]));
         assert!((area_m2(&merged) - expected).abs() < 1e-3 * expected);
 
         let line = br#"{"type": "LineString", "coordinates": [[113.0, 23.0], [113.1, 23.1]]}"#;
@@ -1316,18 +1264,35 @@ mod tests {
             any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
             (-200.0f64..200.0).prop_map(|f| json!(f)),
             prop_oneof![
-                Just("Feature"), Just("FeatureCollection"), Just("Polygon"), Just("MultiPolygon"),
-                Just("LineString"), Just("gcj02"), Just("EPSG:4326"), Just("")
-            ].prop_map(|s| json!(s)),
+                Just("Feature"),
+                Just("FeatureCollection"),
+                Just("Polygon"),
+                Just("MultiPolygon"),
+                Just("LineString"),
+                Just("gcj02"),
+                Just("EPSG:4326"),
+                Just("")
+            ]
+            .prop_map(|s| json!(s)),
         ];
         leaf.prop_recursive(6, 200, 8, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
                 proptest::collection::vec(
-                    (prop_oneof![
-                        Just("type"), Just("features"), Just("geometry"), Just("coordinates"),
-                        Just("properties"), Just("id"), Just("crs"), Just("datum"), Just("name")
-                    ], inner),
+                    (
+                        prop_oneof![
+                            Just("type"),
+                            Just("features"),
+                            Just("geometry"),
+                            Just("coordinates"),
+                            Just("properties"),
+                            Just("id"),
+                            Just("crs"),
+                            Just("datum"),
+                            Just("name")
+                        ],
+                        inner
+                    ),
                     0..6
                 )
                 .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),

@@ -3,15 +3,16 @@
 //! This is on the hot path of every case report and of bulk imports of historical data, and it
 //! is benchmarked against PostGIS, so the layout is chosen for speed and memory:
 //!
-//! * all vertices live in one flat `Vec<[f64; 2]>` (closing vertex not repeated) with offset
-//!   tables for rings, parts and polygons, so there is no per-polygon allocation and a lookup
-//!   touches memory sequentially;
+//! * all vertices live in one flat `Vec<[f64; 2]>` (closing vertex not repeated) with a ring
+//!   offset table and one small record per polygon part, so there is no per-polygon allocation
+//!   and a point-in-polygon test reads memory sequentially;
 //! * an adaptive cell index over the bounding box of every polygon *part* finds the few
 //!   candidates: a uniform grid sized to the data, whose crowded cells (dense city districts
 //!   next to sparse prefectures) are recursively replaced by finer grids. A lookup is two
-//!   multiplications per level instead of an R-tree descent, which measured about twice as
-//!   fast as `rstar` at 100,000 grids; and because each cell lists its parts in id order, the
-//!   first part that contains the point is the answer (smallest id), so the scan stops early;
+//!   multiplications per level instead of an R-tree descent (lookups measured 1.6× faster than
+//!   with a bulk-loaded `rstar` tree at 100,000 grids); and because each cell lists its parts in
+//!   id order, the first part that contains the point is the answer (smallest id), so the scan
+//!   stops early;
 //! * each candidate part is tested with the crossing-number (even–odd) rule over all its rings,
 //!   which honours holes. Multipolygon parts are indexed separately so that distant islands do
 //!   not make a whole bounding box a candidate.
@@ -40,7 +41,8 @@ const EPS2: f64 = BOUNDARY_TOLERANCE_DEG * BOUNDARY_TOLERANCE_DEG;
 
 /// An immutable index answering "which polygon contains this point" for a fixed set of
 /// polygons. Build it once when the grid set changes and share it (it is `Send + Sync`).
-#[derive(Debug)]
+///
+/// `Debug` prints a summary rather than the contents, which run to tens of megabytes.
 pub struct Locator {
     /// Ring vertices of all polygons, each ring without its closing duplicate.
     verts: Vec<[f64; 2]>,
@@ -70,6 +72,18 @@ struct PartRec {
     holes_end: u32,
 }
 
+impl std::fmt::Debug for Locator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Locator")
+            .field("polygons", &self.len)
+            .field("parts", &self.parts.len())
+            .field("vertices", &self.verts.len())
+            .field("index_cells", &self.index.cells.len())
+            .field("heap_bytes", &self.heap_bytes())
+            .finish()
+    }
+}
+
 impl Locator {
     /// Builds the index; the position of each multipolygon in `polygons` is its id.
     ///
@@ -84,11 +98,7 @@ impl Locator {
             .map(|r| r.0.len())
             .sum();
         let total_parts: usize = polygons.iter().map(|mp| mp.0.len()).sum();
-        let total_rings: usize = polygons
-            .iter()
-            .flat_map(|mp| mp.0.iter())
-            .map(|p| 1 + p.interiors().len())
-            .sum();
+        let total_rings: usize = polygons.iter().flat_map(|mp| mp.0.iter()).map(|p| 1 + p.interiors().len()).sum();
 
         let mut verts: Vec<[f64; 2]> = Vec::with_capacity(total_verts);
         let mut ring_start: Vec<u32> = Vec::with_capacity(total_rings + 1);
@@ -106,10 +116,7 @@ impl Locator {
                 let verts_before = verts.len();
                 let mut lo = [f64::INFINITY; 2];
                 let mut hi = [f64::NEG_INFINITY; 2];
-                for (k, ring) in std::iter::once(poly.exterior())
-                    .chain(poly.interiors())
-                    .enumerate()
-                {
+                for (k, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
                     let before = verts.len();
                     push_ring(&mut verts, ring);
                     if verts.len() - before < 3 {
@@ -164,13 +171,7 @@ impl Locator {
         ring_start.shrink_to_fit();
         parts.shrink_to_fit();
         let index = CellIndex::build(&boxes);
-        Locator {
-            verts,
-            ring_start,
-            parts,
-            len: polygons.len(),
-            index,
-        }
+        Locator { verts, ring_start, parts, len: polygons.len(), index }
     }
 
     /// The id of the polygon containing the point (closed semantics, smallest id on shared
@@ -322,24 +323,15 @@ struct Cell {
     start: u32,
 }
 
-
 type Queue = std::collections::VecDeque<(u32, Vec<u32>, u32)>;
 
 impl CellIndex {
     fn build(boxes: &[[f64; 4]]) -> CellIndex {
         let mut bounds = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
         for b in boxes {
-            bounds = [
-                bounds[0].min(b[0]),
-                bounds[1].min(b[1]),
-                bounds[2].max(b[2]),
-                bounds[3].max(b[3]),
-            ];
+            bounds = [bounds[0].min(b[0]), bounds[1].min(b[1]), bounds[2].max(b[2]), bounds[3].max(b[3])];
         }
-        let mut index = CellIndex {
-            bounds,
-            ..CellIndex::default()
-        };
+        let mut index = CellIndex { bounds, ..CellIndex::default() };
         if boxes.is_empty() || !(bounds[0] <= bounds[2] && bounds[1] <= bounds[3]) {
             return index;
         }
@@ -352,16 +344,12 @@ impl CellIndex {
         let mut budget = boxes.len().saturating_mul(4).saturating_add(1 << 16);
         // Breadth-first, so cells (and their item lists) are laid out in creation order.
         let mut queue = Queue::new();
-        let (nx, ny, _) = choose_grid(bounds, &all, boxes, (boxes.len() / 2).max(1), true)
-            .unwrap_or((1, 1, all.len()));
+        let (nx, ny, _) = choose_grid(bounds, &all, boxes, (boxes.len() / 2).max(1), true).unwrap_or((1, 1, all.len()));
         index.push_node(bounds, nx, ny, all, 0, &mut queue);
         while let Some((node, parts, depth)) = queue.pop_front() {
             index.fill_node(node, &parts, depth, boxes, &mut budget, &mut queue);
         }
-        index.cells.push(Cell {
-            child: NO_CHILD,
-            start: to_u32(index.items.len()),
-        });
+        index.cells.push(Cell { child: NO_CHILD, start: to_u32(index.items.len()) });
         index.nodes.shrink_to_fit();
         index.cells.shrink_to_fit();
         index.items.shrink_to_fit();
@@ -392,13 +380,7 @@ impl CellIndex {
             first_cell,
         });
         let total = (nx as usize) * (ny as usize);
-        self.cells.extend(std::iter::repeat_n(
-            Cell {
-                child: NO_CHILD,
-                start: 0,
-            },
-            total,
-        ));
+        self.cells.extend(std::iter::repeat_n(Cell { child: NO_CHILD, start: 0 }, total));
         queue.push_back((id, parts, depth));
         Some(id)
     }
@@ -450,8 +432,7 @@ impl CellIndex {
                 if let Some((nx, ny, entries)) = choose_grid(area, &list, boxes, want, false) {
                     if entries <= *budget {
                         *budget -= entries;
-                        if let Some(child) = self.push_node(area, nx, ny, list.clone(), depth + 1, queue)
-                        {
+                        if let Some(child) = self.push_node(area, nx, ny, list.clone(), depth + 1, queue) {
                             if let Some(c) = self.cells.get_mut(cell) {
                                 c.child = child;
                             }
@@ -554,7 +535,8 @@ fn choose_grid(
         }
         let total_cells = nx * ny;
         if entries <= 3.0 * parts.len() as f64 + total_cells {
-            return Some((nx as u32, ny as u32, entries as usize + total_cells as usize));
+            // `max(1)`: a NaN extent would otherwise turn into a zero-sized grid.
+            return Some(((nx as u32).max(1), (ny as u32).max(1), entries as usize + total_cells as usize));
         }
         if cells <= 4 {
             return always.then_some((1, 1, parts.len()));
@@ -594,11 +576,7 @@ fn near_segment(x: f64, y: f64, x1: f64, y1: f64, x2: f64, y2: f64) -> bool {
     }
     let (dx, dy) = (x2 - x1, y2 - y1);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((x - x1) * dx + (y - y1) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let t = if len2 > 0.0 { (((x - x1) * dx + (y - y1) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
     let (ex, ey) = (x1 + t * dx - x, y1 + t * dy - y);
     ex * ex + ey * ey <= EPS2
 }
@@ -722,6 +700,9 @@ mod tests {
     #[test]
     fn locator_is_send_sync() {
         assert_send_sync::<Locator>();
+        let loc = Locator::build(&[mp(rect(0.0, 0.0, 1.0, 1.0))]);
+        let text = format!("{loc:?}");
+        assert!(text.starts_with("Locator { polygons: 1, parts: 1, vertices: 4"), "{text}");
     }
 
     /// Cells of a k×m tiling of [0, W]×[0, H] with irregular column/row boundaries; id is
@@ -784,4 +765,3 @@ mod tests {
         }
     }
 }
-

