@@ -213,7 +213,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = app::state(db, &settings);
             if !demo::is_seeded(&state.territory).await? {
                 println!("Seeding the demo district 禅城区 (440604): 4 subdistricts, 85 communities, 1,046 grids …");
-                demo::seed(&state.territory, &state.staff).await?;
+                demo::seed(&state.territory, &state.staff, &state.cases).await?;
             }
             if *seed_only {
                 println!("demo database ready: {}", url.redacted());

@@ -127,13 +127,68 @@ pub const ACCOUNTS: [DemoAccount; 14] = [
     ("witness", "见证部门", None, Role::Witness, None),
 ];
 
+/// The demo catalogue: (code, kind, major code, major name, minor name, limit, unit, department,
+/// duplicate radius m, self-handling allowed). Event classes 01–07, component classes 11–12.
+pub type DemoClass =
+    (&'static str, &'static str, &'static str, &'static str, &'static str, i64, &'static str, &'static str, f64, bool);
+
+pub const CLASSES: [DemoClass; 18] = [
+    ("0101", "event", "01", "市容环境", "暴露垃圾", 2, "working_hours", "cgj", 50.0, false),
+    ("0102", "event", "01", "市容环境", "积存垃圾渣土", 1, "working_days", "cgj", 50.0, false),
+    ("0103", "event", "01", "市容环境", "道路不洁", 4, "working_hours", "cgj", 50.0, true),
+    ("0104", "event", "01", "市容环境", "油烟直排", 3, "working_days", "sthj", 30.0, false),
+    ("0201", "event", "02", "宣传广告", "非法小广告", 1, "working_days", "cgj", 30.0, true),
+    ("0202", "event", "02", "宣传广告", "违规户外广告", 5, "working_days", "cgj", 30.0, false),
+    ("0301", "event", "03", "施工管理", "施工扰民", 2, "working_days", "sthj", 100.0, false),
+    ("0302", "event", "03", "施工管理", "工地扬尘", 2, "working_days", "zjsl", 100.0, false),
+    ("0401", "event", "04", "街面秩序", "占道经营", 2, "working_hours", "cgj", 30.0, false),
+    ("0402", "event", "04", "街面秩序", "店外经营", 4, "working_hours", "cgj", 30.0, false),
+    ("0403", "event", "04", "街面秩序", "机动车乱停放", 2, "working_hours", "jtj", 30.0, false),
+    ("0501", "event", "05", "突发事件", "路面塌陷", 2, "working_hours", "zjsl", 100.0, false),
+    ("0502", "event", "05", "突发事件", "道路积水", 2, "working_hours", "zjsl", 200.0, false),
+    ("0601", "event", "06", "消防", "消防通道占用", 4, "working_hours", "xfj", 50.0, false),
+    ("0701", "event", "07", "治安", "治安隐患", 1, "working_days", "gaj", 100.0, false),
+    ("1101", "component", "11", "公用设施", "井盖缺失", 4, "working_hours", "zjsl", 20.0, false),
+    ("1102", "component", "11", "公用设施", "路灯损坏", 2, "working_days", "cgj", 20.0, false),
+    ("1201", "component", "12", "道路交通", "交通信号灯损坏", 1, "working_days", "jtj", 20.0, false),
+];
+
+/// Seeds the demo catalogue through the same path an admin uses.
+pub async fn seed_catalogue(cases: &crate::cases::Cases) -> anyhow::Result<()> {
+    for (code, kind, major_code, major_name, minor_name, limit, unit, dept, radius, self_handle) in CLASSES {
+        cases
+            .put_class(
+                Actor::system("demo-seed").label(),
+                crate::cases::CaseClass {
+                    code: code.into(),
+                    version: 0,
+                    kind: kind.into(),
+                    major_code: major_code.into(),
+                    major_name: major_name.into(),
+                    minor_name: minor_name.into(),
+                    filing_criteria: format!("{minor_name}：经核实属实且位于辖区内"),
+                    closing_criteria: format!("{minor_name}已处置完毕，经核查符合标准"),
+                    time_limit: limit,
+                    time_limit_unit: unit.into(),
+                    department_code: dept.into(),
+                    duplicate_radius_m: radius,
+                    duplicate_window_hours: 72,
+                    self_handle_allowed: self_handle,
+                    active: true,
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Whether the database already holds a territory (the demo seeds only once).
 pub async fn is_seeded(territory: &Territory) -> Result<bool, TerritoryError> {
     Ok(territory.areas().await?.iter().any(|a| a.level == "district"))
 }
 
 /// Seeds the demo district, departments and accounts.
-pub async fn seed(territory: &Territory, staff: &Staff) -> anyhow::Result<()> {
+pub async fn seed(territory: &Territory, staff: &Staff, cases: &crate::cases::Cases) -> anyhow::Result<()> {
     let actor = Actor::system("demo-seed");
     territory
         .create_district(&actor, DISTRICT_CODE, DISTRICT_NAME, DISTRICT_GEOJSON.as_bytes(), Datum::Gcj02, None)
@@ -162,7 +217,7 @@ pub async fn seed(territory: &Territory, staff: &Staff) -> anyhow::Result<()> {
             territory.assign_worker(&actor, "44060401000101", view.staff.id, kind, None).await?;
         }
     }
-    Ok(())
+    seed_catalogue(cases).await
 }
 
 #[cfg(test)]

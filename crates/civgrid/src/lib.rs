@@ -8,6 +8,8 @@
 pub mod app;
 /// The change record (留痕) every change writes in its own transaction.
 pub mod audit;
+/// The case loop: catalogue, calendar, reports, the GB/T 30428 state machine.
+pub mod cases;
 /// The command line (`civgrid demo|serve|migrate|import|export|bench`).
 pub mod cli;
 /// Layered, validated settings.

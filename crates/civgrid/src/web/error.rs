@@ -13,6 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::cases::CaseError;
 use crate::staff::StaffError;
 use crate::territory::TerritoryError;
 
@@ -164,5 +165,26 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> ApiError {
         ApiError::bad_request("invalid_path", r.body_text())
+    }
+}
+
+impl From<CaseError> for ApiError {
+    fn from(e: CaseError) -> ApiError {
+        let e = match e {
+            CaseError::Territory(t) => return t.into(),
+            CaseError::Store(s) => return store_error(&s),
+            other => other,
+        };
+        let status = match &e {
+            CaseError::NotFound(_) => StatusCode::NOT_FOUND,
+            CaseError::Transition(t) if t.code() == "forbidden" => StatusCode::FORBIDDEN,
+            CaseError::Transition(t) if t.code() == "illegal_transition" => StatusCode::CONFLICT,
+            CaseError::VerifierIsHandler => StatusCode::FORBIDDEN,
+            CaseError::NoExtensionRequested | CaseError::AlreadyAtTop | CaseError::InvalidDuplicate => {
+                StatusCode::CONFLICT
+            }
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, e.code(), e.to_string())
     }
 }

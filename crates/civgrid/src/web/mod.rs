@@ -2,6 +2,7 @@
 //! limits) and thin handlers that extract, authorise visibly, call a domain service and map the
 //! result. No SQL here.
 
+mod cases;
 pub mod error;
 pub mod extract;
 mod ops;
@@ -20,6 +21,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::Level;
 
+use crate::cases::Cases;
 use crate::db::Db;
 use crate::staff::Staff;
 use crate::territory::Territory;
@@ -31,6 +33,7 @@ pub struct AppState {
     pub db: Db,
     pub territory: Territory,
     pub staff: Staff,
+    pub cases: Cases,
     pub settings: Arc<WebSettings>,
 }
 
@@ -44,8 +47,10 @@ pub struct WebSettings {
 
 impl AppState {
     pub fn new(db: Db, settings: WebSettings, session_ttl_hours: i64) -> AppState {
+        let territory = Territory::new(db.clone());
         AppState {
-            territory: Territory::new(db.clone()),
+            cases: Cases::new(db.clone(), territory.clone()),
+            territory,
             staff: Staff::new(db.clone(), session_ttl_hours),
             db,
             settings: Arc::new(settings),
@@ -78,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(territory::routes())
         .merge(staff::routes())
+        .merge(cases::routes())
         .fallback(ops::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -121,7 +121,7 @@ impl TestApp {
     /// The seeded demo district.
     pub async fn demo(backend: Backend) -> TestApp {
         let app = TestApp::empty(backend).await;
-        civgrid::demo::seed(&app.state.territory, &app.state.staff).await.expect("demo seed");
+        civgrid::demo::seed(&app.state.territory, &app.state.staff, &app.state.cases).await.expect("demo seed");
         app
     }
 

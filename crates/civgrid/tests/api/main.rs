@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod cases;
 mod cli;
 mod import;
 mod locate;

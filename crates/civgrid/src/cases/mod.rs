@@ -1,0 +1,668 @@
+//! The case loop (社会综合治理): reports become cases, cases move through the GB/T 30428 stages
+//! by the right roles, every move is recorded, and time limits follow the working calendar.
+//!
+//! Public face: [`Cases`] (the service), [`state`] (the one transition table), [`calendar`],
+//! [`CaseError`]. SQL lives in [`store`].
+
+pub mod calendar;
+pub mod state;
+pub mod store;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use civgrid_geo::{Datum, LngLat};
+use serde::{Deserialize, Serialize};
+
+use crate::db::{now_text, Db};
+use crate::staff::{Principal, Role};
+use crate::territory::{Territory, TerritoryError};
+use calendar::{Calendar, DayKind};
+use state::{Action, State, TransitionError};
+pub use store::{CaseClass, CaseRow, TransitionRow};
+
+/// Longest description accepted (Open311 clients are told the same limit).
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("case {0} does not exist or is not visible to you")]
+    NotFound(i64),
+    #[error("description must be 1–{MAX_DESCRIPTION_CHARS} characters")]
+    InvalidDescription,
+    #[error("a location (lng, lat) is required for reports from channel `{0}`")]
+    MissingLocation(String),
+    #[error("lng and lat must be given together")]
+    PartialLocation,
+    #[error("unknown channel `{0}`; expected one of web, app, open311, hotline, wechat, sms, patrol, sensor")]
+    UnknownChannel(String),
+    #[error("unknown or inactive class `{0}`")]
+    UnknownClass(String),
+    #[error("department {0} does not exist")]
+    UnknownDepartment(String),
+    #[error("the case has no class yet: give class_code")]
+    ClassRequired,
+    #[error("the case has no location in the territory yet: give lng and lat")]
+    LocationRequired,
+    #[error("{0}")]
+    Transition(#[from] TransitionError),
+    #[error("the verifier must be someone other than the handler who gave the feedback")]
+    VerifierIsHandler,
+    #[error("class {0} does not allow self-handling by the grid worker")]
+    SelfHandleNotAllowed(String),
+    #[error("duplicate_of must name another open case")]
+    InvalidDuplicate,
+    #[error("no extension has been requested")]
+    NoExtensionRequested,
+    #[error("{0}")]
+    InvalidField(String),
+    #[error("the case is already at the city level")]
+    AlreadyAtTop,
+    #[error(transparent)]
+    Territory(#[from] TerritoryError),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+impl CaseError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CaseError::NotFound(_) => "case_not_found",
+            CaseError::InvalidDescription => "invalid_description",
+            CaseError::MissingLocation(_) => "missing_location",
+            CaseError::PartialLocation => "partial_location",
+            CaseError::UnknownChannel(_) => "unknown_channel",
+            CaseError::UnknownClass(_) => "unknown_class",
+            CaseError::UnknownDepartment(_) => "unknown_department",
+            CaseError::ClassRequired => "class_required",
+            CaseError::LocationRequired => "location_required",
+            CaseError::Transition(t) => t.code(),
+            CaseError::VerifierIsHandler => "verifier_is_handler",
+            CaseError::SelfHandleNotAllowed(_) => "self_handle_not_allowed",
+            CaseError::InvalidDuplicate => "invalid_duplicate",
+            CaseError::NoExtensionRequested => "no_extension_requested",
+            CaseError::InvalidField(_) => "invalid_field",
+            CaseError::AlreadyAtTop => "already_at_top",
+            CaseError::Territory(e) => e.code(),
+            CaseError::Store(_) => "internal",
+        }
+    }
+}
+
+/// Intake channels. Free-text channels may arrive without class or location; an intake
+/// operator structures them.
+const CHANNELS: [&str; 8] = ["web", "app", "open311", "hotline", "wechat", "sms", "patrol", "sensor"];
+const FREE_TEXT_CHANNELS: [&str; 3] = ["hotline", "wechat", "sms"];
+
+/// A report as it arrives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewReport {
+    pub description: String,
+    pub channel: Option<String>,
+    pub class_code: Option<String>,
+    pub lng: Option<f64>,
+    pub lat: Option<f64>,
+    pub datum: Option<String>,
+    pub address: Option<String>,
+    pub reporter_name: Option<String>,
+    pub reporter_contact: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A possible duplicate of a new report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateCandidate {
+    pub id: i64,
+    pub number: String,
+    pub distance_m: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportOutcome {
+    pub case: CaseRow,
+    /// False when the idempotency key named an earlier report: nothing new was written.
+    pub created: bool,
+    pub duplicates: Vec<DuplicateCandidate>,
+}
+
+/// What a transition request may carry besides the action.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    pub action: Option<Action>,
+    pub note: Option<String>,
+    pub class_code: Option<String>,
+    pub lng: Option<f64>,
+    pub lat: Option<f64>,
+    pub datum: Option<String>,
+    pub lead_department: Option<String>,
+    #[serde(default)]
+    pub assist_departments: Vec<String>,
+    pub duplicate_of: Option<i64>,
+    pub approve: Option<bool>,
+    pub extension_days: Option<u32>,
+    pub rating: Option<i64>,
+}
+
+/// A case with its departments and history.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub case: CaseRow,
+    pub state_label: &'static str,
+    pub departments: Vec<(String, String)>,
+    pub transitions: Vec<TransitionRow>,
+    pub next_actions: Vec<Action>,
+}
+
+fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
+    let (dla, dlo) = ((b.1 - a.1).to_radians(), (b.0 - a.0).to_radians());
+    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+fn parse_point(lng: Option<f64>, lat: Option<f64>, datum: Option<&str>) -> Result<Option<(LngLat, Datum)>, CaseError> {
+    match (lng, lat) {
+        (None, None) => Ok(None),
+        (Some(x), Some(y)) => {
+            let p = LngLat::new(x, y).map_err(|e| CaseError::InvalidField(e.to_string()))?;
+            let d = match datum {
+                None => Datum::Wgs84,
+                Some(s) => {
+                    s.parse().map_err(|e: civgrid_geo::datum::UnknownDatum| CaseError::InvalidField(e.to_string()))?
+                }
+            };
+            Ok(Some((p, d)))
+        }
+        _ => Err(CaseError::PartialLocation),
+    }
+}
+
+fn clean_opt(s: &Option<String>, max: usize, what: &str) -> Result<Option<String>, CaseError> {
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > max || t.chars().any(char::is_control) => {
+            Err(CaseError::InvalidField(format!("{what} must be at most {max} printable characters")))
+        }
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+/// The case service.
+#[derive(Debug, Clone)]
+pub struct Cases {
+    db: Db,
+    territory: Territory,
+}
+
+impl Cases {
+    pub fn new(db: Db, territory: Territory) -> Cases {
+        Cases { db, territory }
+    }
+
+    pub async fn classes(&self) -> Result<Vec<CaseClass>, CaseError> {
+        Ok(store::current_classes(&self.db).await?)
+    }
+
+    /// Adds a new version of a class (or its first). Earlier cases keep the version they had.
+    pub async fn put_class(&self, by: &str, mut class: CaseClass) -> Result<CaseClass, CaseError> {
+        let ok_code = (2..=16).contains(&class.code.len()) && class.code.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !ok_code {
+            return Err(CaseError::InvalidField("class code must be 2–16 letters or digits".into()));
+        }
+        if !matches!(class.kind.as_str(), "event" | "component") {
+            return Err(CaseError::InvalidField("kind must be event or component".into()));
+        }
+        if !matches!(class.time_limit_unit.as_str(), "working_hours" | "working_days") || class.time_limit <= 0 {
+            return Err(CaseError::InvalidField(
+                "time limit must be a positive number of working_hours or working_days".into(),
+            ));
+        }
+        if !(class.duplicate_radius_m >= 0.0 && class.duplicate_radius_m <= 5000.0) || class.duplicate_window_hours < 0
+        {
+            return Err(CaseError::InvalidField(
+                "duplicate radius must be 0–5000 m and the window non-negative".into(),
+            ));
+        }
+        let mut tx = self.db.begin().await?;
+        if crate::staff::store::find_department(&mut tx, &class.department_code).await?.is_none() {
+            return Err(CaseError::UnknownDepartment(class.department_code));
+        }
+        class.version = store::current_class(&mut tx, &class.code).await?.map_or(1, |c| c.version + 1);
+        store::insert_class(&mut tx, &class, by).await?;
+        tx.commit().await?;
+        Ok(class)
+    }
+
+    pub async fn calendar(&self) -> Result<Calendar, CaseError> {
+        let days = store::calendar_days(&self.db).await?;
+        Ok(Calendar::new(days.into_iter().filter_map(|(d, k, _)| {
+            let day = NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?;
+            Some((day, if k == "holiday" { DayKind::Holiday } else { DayKind::Workday }))
+        })))
+    }
+
+    pub async fn calendar_days(&self) -> Result<Vec<(String, String, String)>, CaseError> {
+        Ok(store::calendar_days(&self.db).await?)
+    }
+
+    /// Marks a day as a holiday or a make-up working day; `kind = None` removes the exception.
+    pub async fn put_calendar_day(&self, day: &str, kind: Option<&str>, note: &str) -> Result<(), CaseError> {
+        let d = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(|_| CaseError::InvalidField(format!("`{day}` is not a date (YYYY-MM-DD)")))?;
+        let day = d.format("%Y-%m-%d").to_string();
+        let mut tx = self.db.begin().await?;
+        match kind {
+            Some(k @ ("holiday" | "workday")) => store::put_calendar_day(&mut tx, &day, k, note.trim()).await?,
+            None => {
+                store::delete_calendar_day(&mut tx, &day).await?;
+            }
+            Some(other) => {
+                return Err(CaseError::InvalidField(format!("day kind `{other}` is not holiday or workday")))
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes a report: validates it, routes it (point → grid, class → department later at
+    /// dispatch), stores it as `received` with its first transition, and suggests duplicates.
+    pub async fn report(&self, reported_by: &str, r: NewReport) -> Result<ReportOutcome, CaseError> {
+        let description = r.description.trim();
+        if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(CaseError::InvalidDescription);
+        }
+        let channel = r.channel.clone().unwrap_or_else(|| "web".into());
+        if !CHANNELS.contains(&channel.as_str()) {
+            return Err(CaseError::UnknownChannel(channel.chars().take(32).collect()));
+        }
+        let point = parse_point(r.lng, r.lat, r.datum.as_deref())?;
+        if point.is_none() && !FREE_TEXT_CHANNELS.contains(&channel.as_str()) {
+            return Err(CaseError::MissingLocation(channel));
+        }
+        let address = clean_opt(&r.address, 200, "address")?;
+        let reporter_name = clean_opt(&r.reporter_name, 64, "reporter_name")?;
+        let reporter_contact = clean_opt(&r.reporter_contact, 128, "reporter_contact")?;
+        let key = clean_opt(&r.idempotency_key, 128, "idempotency_key")?;
+        let located = match point {
+            Some((p, d)) => Some(self.territory.locate(p, d).await?),
+            None => None,
+        };
+
+        let mut tx = self.db.begin().await?;
+        if let Some(k) = &key {
+            if let Some(existing) = store::find_by_idempotency_key(&mut tx, k).await? {
+                return Ok(ReportOutcome { case: existing, created: false, duplicates: vec![] });
+            }
+        }
+        let class = match &r.class_code {
+            Some(code) => Some(
+                store::current_class(&mut tx, code)
+                    .await?
+                    .filter(|c| c.active)
+                    .ok_or_else(|| CaseError::UnknownClass(code.chars().take(32).collect()))?,
+            ),
+            None => None,
+        };
+        let gcj = located.as_ref().map(|l| (l.lng_gcj02, l.lat_gcj02));
+        let now = now_text();
+        let id = store::insert_case(
+            &mut tx,
+            &store::InsertCase {
+                channel: &channel,
+                description,
+                class: class.as_ref().map(|c| (c.code.as_str(), c.version)),
+                point: gcj,
+                grid_code: located.as_ref().map(|l| l.grid.code.as_str()),
+                address: address.as_deref(),
+                reporter_name: reporter_name.as_deref(),
+                reporter_contact: reporter_contact.as_deref(),
+                reported_by,
+                idempotency_key: key.as_deref(),
+            },
+            &now,
+        )
+        .await
+        .map_err(|e| {
+            // Two identical submissions racing: the second loses on the unique key.
+            if crate::db::is_unique_violation(&e) {
+                CaseError::InvalidField("this idempotency_key was used by a concurrent submission; retry".into())
+            } else {
+                e.into()
+            }
+        })?;
+        let first = store::NewTransition {
+            case_id: id,
+            actor: reported_by,
+            role: "reporter",
+            action: "report",
+            from: None,
+            to: "received",
+            note: None,
+            at: &now,
+        };
+        store::insert_transition(&mut tx, &first).await?;
+        let mut duplicates = Vec::new();
+        if let (Some(c), Some(p)) = (&class, gcj) {
+            let since = (Utc::now() - chrono::Duration::hours(c.duplicate_window_hours))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let dlat = c.duplicate_radius_m / 111_320.0;
+            let dlng = dlat / p.1.to_radians().cos().max(0.01);
+            let bbox = (p.0 - dlng, p.1 - dlat, p.0 + dlng, p.1 + dlat);
+            for other in store::nearby_open_cases(&mut tx, &c.code, &since, bbox).await? {
+                let (Some(x), Some(y)) = (other.lng, other.lat) else { continue };
+                let d = haversine_m(p, (x, y));
+                if other.id != id && d <= c.duplicate_radius_m {
+                    duplicates.push(DuplicateCandidate {
+                        id: other.id,
+                        number: other.number,
+                        distance_m: (d * 10.0).round() / 10.0,
+                    });
+                }
+            }
+        }
+        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        tx.commit().await?;
+        metrics::counter!("civgrid_reports_total", "channel" => channel).increment(1);
+        Ok(ReportOutcome { case, created: true, duplicates })
+    }
+
+    /// Whether the caller may see a case at all.
+    async fn visible(&self, tx: &mut crate::db::Tx<'_>, p: &Principal, case: &CaseRow) -> Result<bool, CaseError> {
+        let area = case.grid_code.clone().unwrap_or_else(|| {
+            p.roles.first().map(|g| g.area_code[..6.min(g.area_code.len())].to_owned()).unwrap_or_default()
+        });
+        let area_role = p.roles.iter().any(|g| {
+            !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness) && area.starts_with(&g.area_code)
+        });
+        if area_role {
+            return Ok(true);
+        }
+        if p.has_role(Role::Handler) {
+            if let Some(dept) = &p.department_code {
+                if store::departments_of(tx, case.id).await?.iter().any(|(d, _)| d == dept) {
+                    return Ok(true);
+                }
+            }
+        }
+        if p.has_role(Role::GridWorker) {
+            if let Some(g) = &case.grid_code {
+                return Ok(store::is_assigned(tx, g, p.staff_id).await?);
+            }
+        }
+        Ok(false)
+    }
+
+    pub async fn get(&self, p: &Principal, id: i64) -> Result<CaseView, CaseError> {
+        let mut tx = self.db.begin().await?;
+        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        if !self.visible(&mut tx, p, &case).await? {
+            return Err(CaseError::NotFound(id));
+        }
+        let departments = store::departments_of(&mut tx, id).await?;
+        tx.commit().await?;
+        self.view(case, departments).await
+    }
+
+    async fn view(&self, case: CaseRow, departments: Vec<(String, String)>) -> Result<CaseView, CaseError> {
+        let st = State::parse(&case.state).unwrap_or(State::Received);
+        let transitions = store::transitions(&self.db, case.id).await?;
+        Ok(CaseView {
+            state_label: st.label_zh(),
+            next_actions: state::actions_from(st),
+            departments,
+            transitions,
+            case,
+        })
+    }
+
+    /// Cases the caller may see, newest first, optionally by state.
+    pub async fn list(&self, p: &Principal, state_filter: Option<&str>, limit: i64) -> Result<Vec<CaseRow>, CaseError> {
+        let mut conds: Vec<String> = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        for g in p.roles.iter().filter(|g| !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness)) {
+            binds.push(format!("{}%", g.area_code));
+            let n = binds.len();
+            let district_wide = if g.area_code.len() == 6 { " or grid_code is null" } else { "" };
+            conds.push(format!("(grid_code like ${n}{district_wide})"));
+        }
+        if p.has_role(Role::Handler) {
+            if let Some(d) = &p.department_code {
+                binds.push(d.clone());
+                let n = binds.len();
+                conds.push(format!("exists (select 1 from case_department cd where cd.case_id = case_record.id and cd.department_code = ${n})"));
+            }
+        }
+        if p.has_role(Role::GridWorker) {
+            binds.push(p.staff_id.to_string());
+            let n = binds.len();
+            conds.push(format!(
+                "grid_code in (select grid_code from grid_assignment where cast(staff_id as text) = ${n})"
+            ));
+        }
+        if conds.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut sql = format!("select {} from case_record where ({})", store::CASE_COLUMNS, conds.join(" or "));
+        if let Some(s) = state_filter {
+            if State::parse(s).is_none() {
+                return Err(CaseError::InvalidField(format!(
+                    "unknown state `{}`",
+                    s.chars().take(32).collect::<String>()
+                )));
+            }
+            binds.push(s.to_owned());
+            sql.push_str(&format!(" and state = ${}", binds.len()));
+        }
+        sql.push_str(&format!(" order by id desc limit {}", limit.clamp(1, 500)));
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(self.db.pool()).await?;
+        rows.iter().map(|r| store::case_from(r).map_err(CaseError::from)).collect()
+    }
+
+    /// Moves a case by one action, atomically, or refuses with a precise reason and writes nothing.
+    pub async fn transition(&self, p: &Principal, id: i64, req: TransitionRequest) -> Result<CaseView, CaseError> {
+        let action = req.action.ok_or_else(|| CaseError::InvalidField("`action` is required".into()))?;
+        let note = clean_opt(&req.note, 2000, "note")?;
+        let calendar = self.calendar().await?;
+        let point = parse_point(req.lng, req.lat, req.datum.as_deref())?;
+        let located = match point {
+            Some((pt, d)) => Some(self.territory.locate(pt, d).await?),
+            None => None,
+        };
+
+        let mut tx = self.db.begin().await?;
+        let mut case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        if !self.visible(&mut tx, p, &case).await? {
+            return Err(CaseError::NotFound(id));
+        }
+        let from = State::parse(&case.state).unwrap_or(State::Received);
+        let area = case.grid_code.clone().unwrap_or_default();
+        let departments = store::departments_of(&mut tx, id).await?;
+        let lead = departments.iter().find(|(_, r)| r == "lead").map(|(d, _)| d.clone());
+        let assigned = match &case.grid_code {
+            Some(g) => store::is_assigned(&mut tx, g, p.staff_id).await?,
+            None => false,
+        };
+        let holds = |role: Role| -> bool {
+            match role {
+                Role::Handler => p.has_role(Role::Handler) && p.department_code.is_some() && p.department_code == lead,
+                Role::GridWorker => p.has_role(Role::GridWorker) && assigned,
+                r => p.roles.iter().any(|g| g.role == r && (area.is_empty() || area.starts_with(&g.area_code))),
+            }
+        };
+        let to = state::check(action, from, holds, note.as_deref())?;
+        let now = now_text();
+        let now_dt: DateTime<Utc> = Utc::now();
+
+        match action {
+            Action::Accept => {
+                if let Some(code) = &req.class_code {
+                    let c = store::current_class(&mut tx, code)
+                        .await?
+                        .filter(|c| c.active)
+                        .ok_or_else(|| CaseError::UnknownClass(code.clone()))?;
+                    case.class_code = Some(c.code);
+                    case.class_version = Some(c.version);
+                }
+                if let Some(l) = &located {
+                    case.grid_code = Some(l.grid.code.clone());
+                    case.lng = Some(l.lng_gcj02);
+                    case.lat = Some(l.lat_gcj02);
+                }
+                if case.class_code.is_none() {
+                    return Err(CaseError::ClassRequired);
+                }
+                if case.grid_code.is_none() {
+                    return Err(CaseError::LocationRequired);
+                }
+            }
+            Action::Merge => {
+                let target = req.duplicate_of.filter(|d| *d != id).ok_or(CaseError::InvalidDuplicate)?;
+                let other = store::find_case(&mut tx, target).await?.ok_or(CaseError::InvalidDuplicate)?;
+                if !State::parse(&other.state).is_some_and(State::is_open) {
+                    return Err(CaseError::InvalidDuplicate);
+                }
+                case.duplicate_of = Some(target);
+            }
+            Action::SelfHandle => {
+                let class = match (&case.class_code, case.class_version) {
+                    (Some(c), Some(v)) => store::class_version(&mut tx, c, v).await?,
+                    _ => None,
+                };
+                let class = class.ok_or(CaseError::ClassRequired)?;
+                if !class.self_handle_allowed {
+                    return Err(CaseError::SelfHandleNotAllowed(class.code));
+                }
+                case.handled_at = Some(now.clone());
+                case.closed_at = Some(now.clone());
+            }
+            Action::File => case.filed_at = Some(now.clone()),
+            Action::Dispatch => {
+                let class = match (&case.class_code, case.class_version) {
+                    (Some(c), Some(v)) => store::class_version(&mut tx, c, v).await?,
+                    _ => None,
+                };
+                let class = class.ok_or(CaseError::ClassRequired)?;
+                let lead_dept = req.lead_department.clone().unwrap_or_else(|| class.department_code.clone());
+                for d in std::iter::once(&lead_dept).chain(req.assist_departments.iter()) {
+                    if crate::staff::store::find_department(&mut tx, d).await?.is_none() {
+                        return Err(CaseError::UnknownDepartment(d.chars().take(32).collect()));
+                    }
+                }
+                store::set_departments(&mut tx, id, &lead_dept, &req.assist_departments).await?;
+                let deadline = if class.time_limit_unit == "working_hours" {
+                    calendar.add_working_hours(now_dt, u32::try_from(class.time_limit).unwrap_or(u32::MAX))
+                } else {
+                    calendar.add_working_days(now_dt, u32::try_from(class.time_limit).unwrap_or(u32::MAX))
+                };
+                case.lead_department = Some(lead_dept);
+                case.handle_deadline = Some(deadline.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+                case.dispatched_at = Some(now.clone());
+            }
+            Action::Return => case.return_count += 1,
+            Action::Feedback => case.handled_at = Some(now.clone()),
+            Action::Pass | Action::Fail => {
+                if store::last_feedback_actor(&mut tx, id).await?.as_deref() == Some(p.actor().label()) {
+                    return Err(CaseError::VerifierIsHandler);
+                }
+                if action == Action::Fail {
+                    case.rework_count += 1;
+                } else {
+                    case.verified_at = Some(now.clone());
+                }
+            }
+            Action::Close => case.closed_at = Some(now.clone()),
+            Action::RequestExtension => case.extension_requested = true,
+            Action::DecideExtension => {
+                if !case.extension_requested {
+                    return Err(CaseError::NoExtensionRequested);
+                }
+                let approve =
+                    req.approve.ok_or_else(|| CaseError::InvalidField("`approve` (true/false) is required".into()))?;
+                if approve {
+                    let days = req.extension_days.filter(|d| (1..=30).contains(d)).ok_or_else(|| {
+                        CaseError::InvalidField("`extension_days` (1–30 working days) is required to approve".into())
+                    })?;
+                    let base = case
+                        .handle_deadline
+                        .as_deref()
+                        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+                        .map_or(now_dt, |d| d.with_timezone(&Utc));
+                    case.handle_deadline = Some(
+                        calendar.add_working_days(base, days).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    );
+                }
+                case.extension_requested = false;
+            }
+            Action::Supervise => case.supervised = true,
+            Action::Escalate => {
+                if case.escalation_level >= 3 {
+                    return Err(CaseError::AlreadyAtTop);
+                }
+                case.escalation_level += 1;
+            }
+            Action::Rate => {
+                let r = req
+                    .rating
+                    .filter(|r| (1..=5).contains(r))
+                    .ok_or_else(|| CaseError::InvalidField("`rating` must be 1–5".into()))?;
+                case.rating = Some(r);
+            }
+            Action::Suspend | Action::Resume | Action::Take | Action::Refuse => {}
+        }
+        case.state = to.as_str().to_owned();
+        sqlx::query(
+            "update case_record set state = $1, class_code = $2, class_version = $3, grid_code = $4, lng = $5, lat = $6,
+               lead_department = $7, handle_deadline = $8, escalation_level = $9, supervised = $10, extension_requested = $11,
+               duplicate_of = $12, rating = $13, rework_count = $14, return_count = $15, filed_at = $16, dispatched_at = $17,
+               handled_at = $18, verified_at = $19, closed_at = $20, updated_at = $21 where id = $22",
+        )
+        .bind(&case.state)
+        .bind(&case.class_code)
+        .bind(case.class_version)
+        .bind(&case.grid_code)
+        .bind(case.lng)
+        .bind(case.lat)
+        .bind(&case.lead_department)
+        .bind(&case.handle_deadline)
+        .bind(case.escalation_level)
+        .bind(i64::from(case.supervised))
+        .bind(i64::from(case.extension_requested))
+        .bind(case.duplicate_of)
+        .bind(case.rating)
+        .bind(case.rework_count)
+        .bind(case.return_count)
+        .bind(&case.filed_at)
+        .bind(&case.dispatched_at)
+        .bind(&case.handled_at)
+        .bind(&case.verified_at)
+        .bind(&case.closed_at)
+        .bind(&now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let role = state::rule(action).role.as_str();
+        let action_name =
+            serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let actor = p.actor();
+        let record = store::NewTransition {
+            case_id: id,
+            actor: actor.label(),
+            role,
+            action: &action_name,
+            from: Some(from.as_str()),
+            to: to.as_str(),
+            note: note.as_deref(),
+            at: &now,
+        };
+        store::insert_transition(&mut tx, &record).await?;
+        let departments = store::departments_of(&mut tx, id).await?;
+        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        tx.commit().await?;
+        self.view(case, departments).await
+    }
+}

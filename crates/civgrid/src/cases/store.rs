@@ -1,0 +1,404 @@
+//! SQL for the case loop.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::db::{now_text, Db, Tx};
+
+/// A catalogue entry (one version of a minor class).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct CaseClass {
+    pub code: String,
+    pub version: i64,
+    pub kind: String,
+    pub major_code: String,
+    pub major_name: String,
+    pub minor_name: String,
+    pub filing_criteria: String,
+    pub closing_criteria: String,
+    pub time_limit: i64,
+    pub time_limit_unit: String,
+    pub department_code: String,
+    pub duplicate_radius_m: f64,
+    pub duplicate_window_hours: i64,
+    pub self_handle_allowed: bool,
+    pub active: bool,
+}
+
+const CLASS_COLUMNS: &str = "code, version, kind, major_code, major_name, minor_name, filing_criteria, closing_criteria, \
+     time_limit, time_limit_unit, department_code, duplicate_radius_m, duplicate_window_hours, self_handle_allowed, active";
+
+fn class_from(r: &AnyRow) -> Result<CaseClass, sqlx::Error> {
+    Ok(CaseClass {
+        code: r.try_get("code")?,
+        version: r.try_get("version")?,
+        kind: r.try_get("kind")?,
+        major_code: r.try_get("major_code")?,
+        major_name: r.try_get("major_name")?,
+        minor_name: r.try_get("minor_name")?,
+        filing_criteria: r.try_get("filing_criteria")?,
+        closing_criteria: r.try_get("closing_criteria")?,
+        time_limit: r.try_get("time_limit")?,
+        time_limit_unit: r.try_get("time_limit_unit")?,
+        department_code: r.try_get("department_code")?,
+        duplicate_radius_m: r.try_get("duplicate_radius_m")?,
+        duplicate_window_hours: r.try_get("duplicate_window_hours")?,
+        self_handle_allowed: r.try_get::<i64, _>("self_handle_allowed")? != 0,
+        active: r.try_get::<i64, _>("active")? != 0,
+    })
+}
+
+/// The newest version of every class.
+pub async fn current_classes(db: &Db) -> Result<Vec<CaseClass>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {CLASS_COLUMNS} from case_class c
+         where version = (select max(version) from case_class d where d.code = c.code) order by code"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(class_from).collect()
+}
+
+pub async fn current_class(tx: &mut Tx<'_>, code: &str) -> Result<Option<CaseClass>, sqlx::Error> {
+    let row =
+        sqlx::query(&format!("select {CLASS_COLUMNS} from case_class where code = $1 order by version desc limit 1"))
+            .bind(code)
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.as_ref().map(class_from).transpose()
+}
+
+pub async fn class_version(tx: &mut Tx<'_>, code: &str, version: i64) -> Result<Option<CaseClass>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {CLASS_COLUMNS} from case_class where code = $1 and version = $2"))
+        .bind(code)
+        .bind(version)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(class_from).transpose()
+}
+
+pub async fn insert_class(tx: &mut Tx<'_>, c: &CaseClass, by: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "insert into case_class ({CLASS_COLUMNS}, created_at, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    ))
+    .bind(&c.code)
+    .bind(c.version)
+    .bind(&c.kind)
+    .bind(&c.major_code)
+    .bind(&c.major_name)
+    .bind(&c.minor_name)
+    .bind(&c.filing_criteria)
+    .bind(&c.closing_criteria)
+    .bind(c.time_limit)
+    .bind(&c.time_limit_unit)
+    .bind(&c.department_code)
+    .bind(c.duplicate_radius_m)
+    .bind(c.duplicate_window_hours)
+    .bind(i64::from(c.self_handle_allowed))
+    .bind(i64::from(c.active))
+    .bind(now_text())
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// (day, kind, note) of every calendar exception.
+pub async fn calendar_days(db: &Db) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let rows = sqlx::query("select day, kind, note from calendar_day order by day").fetch_all(db.pool()).await?;
+    rows.iter().map(|r| Ok((r.try_get("day")?, r.try_get("kind")?, r.try_get("note")?))).collect()
+}
+
+pub async fn put_calendar_day(tx: &mut Tx<'_>, day: &str, kind: &str, note: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into calendar_day (day, kind, note, updated_at) values ($1, $2, $3, $4)
+         on conflict (day) do update set kind = excluded.kind, note = excluded.note, updated_at = excluded.updated_at",
+    )
+    .bind(day)
+    .bind(kind)
+    .bind(note)
+    .bind(now_text())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_calendar_day(tx: &mut Tx<'_>, day: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("delete from calendar_day where day = $1").bind(day).execute(&mut **tx).await?.rows_affected())
+}
+
+/// A case as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaseRow {
+    pub id: i64,
+    pub number: String,
+    pub state: String,
+    pub channel: String,
+    pub description: String,
+    pub class_code: Option<String>,
+    pub class_version: Option<i64>,
+    pub lng: Option<f64>,
+    pub lat: Option<f64>,
+    pub grid_code: Option<String>,
+    pub address: Option<String>,
+    #[serde(skip)]
+    pub reporter_name: Option<String>,
+    #[serde(skip)]
+    pub reporter_contact: Option<String>,
+    pub lead_department: Option<String>,
+    pub handle_deadline: Option<String>,
+    pub escalation_level: i64,
+    pub supervised: bool,
+    pub extension_requested: bool,
+    pub duplicate_of: Option<i64>,
+    pub rating: Option<i64>,
+    pub rework_count: i64,
+    pub return_count: i64,
+    pub reported_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub filed_at: Option<String>,
+    pub dispatched_at: Option<String>,
+    pub handled_at: Option<String>,
+    pub verified_at: Option<String>,
+    pub closed_at: Option<String>,
+}
+
+pub const CASE_COLUMNS: &str = "id, number, state, channel, description, class_code, class_version, lng, lat, grid_code, \
+     address, reporter_name, reporter_contact, lead_department, handle_deadline, escalation_level, supervised, \
+     extension_requested, duplicate_of, rating, rework_count, return_count, reported_by, created_at, updated_at, filed_at, \
+     dispatched_at, handled_at, verified_at, closed_at";
+
+pub fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
+    Ok(CaseRow {
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        state: r.try_get("state")?,
+        channel: r.try_get("channel")?,
+        description: r.try_get("description")?,
+        class_code: r.try_get("class_code")?,
+        class_version: r.try_get("class_version")?,
+        lng: r.try_get("lng")?,
+        lat: r.try_get("lat")?,
+        grid_code: r.try_get("grid_code")?,
+        address: r.try_get("address")?,
+        reporter_name: r.try_get("reporter_name")?,
+        reporter_contact: r.try_get("reporter_contact")?,
+        lead_department: r.try_get("lead_department")?,
+        handle_deadline: r.try_get("handle_deadline")?,
+        escalation_level: r.try_get("escalation_level")?,
+        supervised: r.try_get::<i64, _>("supervised")? != 0,
+        extension_requested: r.try_get::<i64, _>("extension_requested")? != 0,
+        duplicate_of: r.try_get("duplicate_of")?,
+        rating: r.try_get("rating")?,
+        rework_count: r.try_get("rework_count")?,
+        return_count: r.try_get("return_count")?,
+        reported_by: r.try_get("reported_by")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        filed_at: r.try_get("filed_at")?,
+        dispatched_at: r.try_get("dispatched_at")?,
+        handled_at: r.try_get("handled_at")?,
+        verified_at: r.try_get("verified_at")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}
+
+pub async fn find_case(tx: &mut Tx<'_>, id: i64) -> Result<Option<CaseRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {CASE_COLUMNS} from case_record where id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(case_from).transpose()
+}
+
+pub async fn find_by_idempotency_key(tx: &mut Tx<'_>, key: &str) -> Result<Option<CaseRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {CASE_COLUMNS} from case_record where idempotency_key = $1"))
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(case_from).transpose()
+}
+
+/// The new case's fields.
+#[derive(Debug)]
+pub struct InsertCase<'a> {
+    pub channel: &'a str,
+    pub description: &'a str,
+    pub class: Option<(&'a str, i64)>,
+    pub point: Option<(f64, f64)>,
+    pub grid_code: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub reporter_name: Option<&'a str>,
+    pub reporter_contact: Option<&'a str>,
+    pub reported_by: &'a str,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// Inserts a case and gives it its number (date + id), returning the id.
+pub async fn insert_case(tx: &mut Tx<'_>, c: &InsertCase<'_>, now: &str) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "insert into case_record (number, state, channel, description, class_code, class_version, lng, lat, grid_code,
+           address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at, updated_at)
+         values ('', 'received', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) returning id",
+    )
+    .bind(c.channel)
+    .bind(c.description)
+    .bind(c.class.map(|(code, _)| code))
+    .bind(c.class.map(|(_, v)| v))
+    .bind(c.point.map(|p| p.0))
+    .bind(c.point.map(|p| p.1))
+    .bind(c.grid_code)
+    .bind(c.address)
+    .bind(c.reporter_name)
+    .bind(c.reporter_contact)
+    .bind(c.reported_by)
+    .bind(c.idempotency_key)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    let day: String = now.chars().filter(char::is_ascii_digit).take(8).collect();
+    sqlx::query("update case_record set number = $1 where id = $2")
+        .bind(format!("{day}{id:06}"))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// One transition to record.
+#[derive(Debug)]
+pub struct NewTransition<'a> {
+    pub case_id: i64,
+    pub actor: &'a str,
+    pub role: &'a str,
+    pub action: &'a str,
+    pub from: Option<&'a str>,
+    pub to: &'a str,
+    pub note: Option<&'a str>,
+    pub at: &'a str,
+}
+
+pub async fn insert_transition(tx: &mut Tx<'_>, t: &NewTransition<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(t.case_id)
+    .bind(t.at)
+    .bind(t.actor)
+    .bind(t.role)
+    .bind(t.action)
+    .bind(t.from)
+    .bind(t.to)
+    .bind(t.note)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TransitionRow {
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub note: Option<String>,
+}
+
+pub async fn transitions(db: &Db, case_id: i64) -> Result<Vec<TransitionRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select at, actor, role, action, from_state, to_state, note from case_transition where case_id = $1 order by id",
+    )
+    .bind(case_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TransitionRow {
+                at: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                role: r.try_get("role")?,
+                action: r.try_get("action")?,
+                from_state: r.try_get("from_state")?,
+                to_state: r.try_get("to_state")?,
+                note: r.try_get("note")?,
+            })
+        })
+        .collect()
+}
+
+/// The actor of the latest feedback (the handler a verifier must differ from).
+pub async fn last_feedback_actor(tx: &mut Tx<'_>, case_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select actor from case_transition where case_id = $1 and action = 'feedback' order by id desc limit 1",
+    )
+    .bind(case_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn departments_of(tx: &mut Tx<'_>, case_id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select department_code, role from case_department where case_id = $1 order by role desc, department_code",
+    )
+    .bind(case_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("department_code")?, r.try_get("role")?))).collect()
+}
+
+pub async fn set_departments(tx: &mut Tx<'_>, case_id: i64, lead: &str, assist: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from case_department where case_id = $1").bind(case_id).execute(&mut **tx).await?;
+    sqlx::query("insert into case_department (case_id, department_code, role) values ($1, $2, 'lead')")
+        .bind(case_id)
+        .bind(lead)
+        .execute(&mut **tx)
+        .await?;
+    for d in assist.iter().filter(|d| d.as_str() != lead) {
+        sqlx::query("insert into case_department (case_id, department_code, role) values ($1, $2, 'assist') on conflict do nothing")
+            .bind(case_id)
+            .bind(d)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a staff member is assigned to a grid.
+pub async fn is_assigned(tx: &mut Tx<'_>, grid: &str, staff_id: i64) -> Result<bool, sqlx::Error> {
+    let n: Option<i64> =
+        sqlx::query_scalar("select staff_id from grid_assignment where grid_code = $1 and staff_id = $2")
+            .bind(grid)
+            .bind(staff_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(n.is_some())
+}
+
+/// Open cases of the same class near a point within a time window (duplicate candidates):
+/// the bounding box in degrees is narrowed by the caller with the exact distance.
+pub async fn nearby_open_cases(
+    tx: &mut Tx<'_>,
+    class_code: &str,
+    since: &str,
+    bbox: (f64, f64, f64, f64),
+) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {CASE_COLUMNS} from case_record where class_code = $1 and created_at >= $2
+           and lng between $3 and $4 and lat between $5 and $6
+           and state not in ('refused', 'merged', 'closed') order by id limit 20"
+    ))
+    .bind(class_code)
+    .bind(since)
+    .bind(bbox.0)
+    .bind(bbox.2)
+    .bind(bbox.1)
+    .bind(bbox.3)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(case_from).collect()
+}

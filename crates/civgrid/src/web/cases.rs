@@ -1,0 +1,170 @@
+//! Case-loop endpoints: the catalogue, the working calendar, reports, cases and transitions.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth};
+use super::AppState;
+use crate::cases::{CaseClass, NewReport, TransitionRequest};
+use crate::staff::Role;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/case-classes", get(list_classes))
+        .route("/api/v1/admin/case-classes/{code}", put(put_class))
+        .route("/api/v1/admin/calendar", get(list_calendar))
+        .route("/api/v1/admin/calendar/{day}", put(put_day).delete(delete_day))
+        .route("/api/v1/reports", post(report))
+        .route("/api/v1/cases", get(list_cases))
+        .route("/api/v1/cases/{id}", get(find_case))
+        .route("/api/v1/cases/{id}/transitions", post(transition))
+}
+
+async fn list_classes(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"classes": state.cases.classes().await?})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassBody {
+    kind: String,
+    major_code: String,
+    major_name: String,
+    minor_name: String,
+    filing_criteria: String,
+    closing_criteria: String,
+    time_limit: i64,
+    time_limit_unit: String,
+    department_code: String,
+    duplicate_radius_m: f64,
+    duplicate_window_hours: i64,
+    self_handle_allowed: bool,
+    active: bool,
+}
+
+/// Adds a new version of a catalogue class. Needs `admin` over the district.
+async fn put_class(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(code): ApiPath<String>,
+    ApiJson(b): ApiJson<ClassBody>,
+) -> ApiResult<Json<Value>> {
+    require_district_admin(&state, &auth).await?;
+    let class = CaseClass {
+        code,
+        version: 0,
+        kind: b.kind,
+        major_code: b.major_code,
+        major_name: b.major_name,
+        minor_name: b.minor_name,
+        filing_criteria: b.filing_criteria,
+        closing_criteria: b.closing_criteria,
+        time_limit: b.time_limit,
+        time_limit_unit: b.time_limit_unit,
+        department_code: b.department_code,
+        duplicate_radius_m: b.duplicate_radius_m,
+        duplicate_window_hours: b.duplicate_window_hours,
+        self_handle_allowed: b.self_handle_allowed,
+        active: b.active,
+    };
+    Ok(Json(json!(state.cases.put_class(auth.0.actor().label(), class).await?)))
+}
+
+async fn require_district_admin(state: &AppState, auth: &Auth) -> ApiResult<()> {
+    let district = state.territory.areas().await?.into_iter().find(|a| a.level == "district").map(|a| a.code);
+    match district {
+        Some(d) => auth.require(Role::Admin, &d, "changing the catalogue or calendar"),
+        None => Err(ApiError::from(crate::territory::TerritoryError::NoTerritory)),
+    }
+}
+
+async fn list_calendar(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let _ = auth;
+    let days: Vec<Value> = state
+        .cases
+        .calendar_days()
+        .await?
+        .into_iter()
+        .map(|(d, k, n)| json!({"day": d, "kind": k, "note": n}))
+        .collect();
+    Ok(Json(json!({"days": days})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DayBody {
+    kind: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn put_day(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(day): ApiPath<String>,
+    ApiJson(b): ApiJson<DayBody>,
+) -> ApiResult<StatusCode> {
+    require_district_admin(&state, &auth).await?;
+    state.cases.put_calendar_day(&day, Some(&b.kind), &b.note).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_day(State(state): State<AppState>, auth: Auth, ApiPath(day): ApiPath<String>) -> ApiResult<StatusCode> {
+    require_district_admin(&state, &auth).await?;
+    state.cases.put_calendar_day(&day, None, "").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/reports`: anyone may report (citizens anonymously); a signed-in caller is
+/// recorded as the reporter. An `Idempotency-Key` header (or field) makes retries safe.
+async fn report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(mut body): ApiJson<NewReport>,
+) -> ApiResult<impl IntoResponse> {
+    let reporter = match request_token(&headers) {
+        Some(t) => state.staff.authenticate(&t).await?.actor().label().to_owned(),
+        None => "citizen".to_owned(),
+    };
+    if body.idempotency_key.is_none() {
+        body.idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    }
+    let outcome = state.cases.report(&reporter, body).await?;
+    let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!(outcome))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_cases(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let cases = state.cases.list(&auth.0, q.state.as_deref(), q.limit.unwrap_or(100)).await?;
+    Ok(Json(json!({"cases": cases})))
+}
+
+async fn find_case(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.cases.get(&auth.0, id).await?)))
+}
+
+async fn transition(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<TransitionRequest>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.cases.transition(&auth.0, id, req).await?)))
+}

@@ -1,0 +1,349 @@
+use axum::http::StatusCode;
+use civgrid_geo::Datum;
+use geo::InteriorPoint;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{assert_error, Backend, TestApp};
+
+/// A point inside a grid (GCJ-02).
+async fn inside(app: &TestApp, grid: &str) -> (f64, f64) {
+    let (_, g) = app.get(&format!("/api/v1/grids/{grid}")).await;
+    let shape = civgrid_geo::import::parse_boundary(g["geometry"].to_string().as_bytes(), Datum::Gcj02).expect("shape");
+    let p = shape.interior_point().expect("point");
+    (p.x(), p.y())
+}
+
+async fn report(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    app.send_json("POST", "/api/v1/reports", None, &body).await
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
+    app.send_json("POST", &format!("/api/v1/cases/{id}/transitions"), Some(token), &body).await
+}
+
+async fn step(app: &TestApp, token: &str, id: i64, body: Value, expect_state: &str) -> Value {
+    let (s, v) = act(app, token, id, body.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{body} → {v}");
+    assert_eq!(v["state"], expect_state, "{v}");
+    v
+}
+
+async fn a_citizen_report_goes_round_the_whole_loop(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = inside(&app, "44060401000101").await;
+    let (s, v) = report(
+        &app,
+        json!({"description": "小区门口有一堆暴露垃圾", "class_code": "0101", "lng": x, "lat": y, "datum": "gcj02",
+                                      "reporter_contact": "13800000000"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["case"]["id"].as_i64().expect("id");
+    assert_eq!(v["case"]["state"], "received");
+    assert_eq!(v["case"]["grid_code"], "44060401000101");
+    assert!(v["case"]["number"].as_str().is_some_and(|n| n.len() == 14));
+    assert!(v["case"].get("reporter_contact").is_none(), "contact details are not echoed");
+
+    let intake = app.login("intake").await;
+    let leader = app.login("shift_leader").await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler_cg").await;
+    let worker = app.login("gridworker").await;
+    let worker2 = app.login("gridworker_pt").await;
+
+    step(&app, &intake, id, json!({"action": "accept"}), "accepted").await;
+    step(&app, &leader, id, json!({"action": "file"}), "filed").await;
+    let v =
+        step(&app, &dispatcher, id, json!({"action": "dispatch", "assist_departments": ["scjg"]}), "dispatched").await;
+    assert_eq!(v["lead_department"], "cgj");
+    assert!(v["handle_deadline"].is_string());
+    assert_eq!(v["departments"].as_array().map(Vec::len), Some(2));
+    step(&app, &handler, id, json!({"action": "take"}), "handling").await;
+    step(&app, &handler, id, json!({"action": "feedback", "note": "已清运"}), "handled").await;
+    step(&app, &worker, id, json!({"action": "fail", "note": "仍有残留"}), "rework").await;
+    step(&app, &handler, id, json!({"action": "feedback", "note": "已彻底清理"}), "handled").await;
+    step(&app, &worker2, id, json!({"action": "pass"}), "verified").await;
+    let v = step(&app, &leader, id, json!({"action": "close"}), "closed").await;
+    assert_eq!(v["rework_count"], 1);
+    assert!(v["closed_at"].is_string());
+    let v = step(&app, &intake, id, json!({"action": "rate", "rating": 5}), "closed").await;
+    assert_eq!(v["rating"], 5);
+    let history = v["transitions"].as_array().expect("history");
+    assert_eq!(history.len(), 11);
+    assert_eq!(history[0]["action"], "report");
+    assert_eq!(history[6]["from_state"], "handled");
+    assert_eq!(history[6]["to_state"], "rework");
+    assert_eq!(history[6]["note"], "仍有残留");
+    assert!(history[6]["actor"].as_str().is_some_and(|a| a.ends_with(":gridworker")));
+    assert_eq!(v["next_actions"], json!(["rate"]));
+}
+both_backends!(a_citizen_report_goes_round_the_whole_loop);
+
+async fn wrong_roles_states_and_scopes_are_refused(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = inside(&app, "44060401000101").await;
+    let (_, v) =
+        report(&app, json!({"description": "占道经营", "class_code": "0401", "lng": x, "lat": y, "datum": "gcj02"}))
+            .await;
+    let id = v["case"]["id"].as_i64().expect("id");
+    // A case elsewhere: not in the grid worker's grid.
+    let (ox, oy) = inside(&app, "44060410001601").await;
+    let (_, v) = report(
+        &app,
+        json!({"description": "南庄的占道经营", "class_code": "0401", "lng": ox, "lat": oy, "datum": "gcj02"}),
+    )
+    .await;
+    let other = v["case"]["id"].as_i64().expect("id");
+
+    let intake = app.login("intake").await;
+    let dispatcher = app.login("dispatcher").await;
+    let leader = app.login("shift_leader").await;
+    let handler_cg = app.login("handler_cg").await;
+    let handler_sj = app.login("handler_sj").await;
+    let worker = app.login("gridworker").await;
+    let clerk = app.login("clerk").await;
+
+    // Wrong state, wrong role, missing reason: each refused and nothing written.
+    assert_error(&act(&app, &leader, id, json!({"action": "close"})).await, StatusCode::CONFLICT, "illegal_transition");
+    assert_error(&act(&app, &dispatcher, id, json!({"action": "accept"})).await, StatusCode::FORBIDDEN, "forbidden");
+    step(&app, &intake, id, json!({"action": "accept"}), "accepted").await;
+    assert_error(
+        &act(&app, &leader, id, json!({"action": "refuse"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "note_required",
+    );
+    assert_error(
+        &act(&app, &leader, id, json!({"action": "fly"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+    );
+    assert_error(
+        &act(&app, &leader, id, json!({"note": "x"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    step(&app, &leader, id, json!({"action": "file"}), "filed").await;
+    assert_error(
+        &act(&app, &dispatcher, id, json!({"action": "dispatch", "lead_department": "nope"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_department",
+    );
+    step(&app, &dispatcher, id, json!({"action": "dispatch"}), "dispatched").await;
+    // Only the lead department's handlers may take it; others do not even see it.
+    assert_error(
+        &app.get_as(&format!("/api/v1/cases/{id}"), &handler_sj).await,
+        StatusCode::NOT_FOUND,
+        "case_not_found",
+    );
+    assert_error(&act(&app, &handler_sj, id, json!({"action": "take"})).await, StatusCode::NOT_FOUND, "case_not_found");
+    step(&app, &handler_cg, id, json!({"action": "take"}), "handling").await;
+    step(&app, &handler_cg, id, json!({"action": "return", "note": "不属于本部门职责"}), "returned").await;
+    step(&app, &dispatcher, id, json!({"action": "dispatch"}), "dispatched").await;
+    step(&app, &handler_cg, id, json!({"action": "take"}), "handling").await;
+    step(&app, &handler_cg, id, json!({"action": "feedback", "note": "已劝离"}), "handled").await;
+    // A handler cannot verify their own work (nor any work: verification is a grid worker's).
+    assert_error(&act(&app, &handler_cg, id, json!({"action": "pass"})).await, StatusCode::FORBIDDEN, "forbidden");
+
+    // Who sees what.
+    let (_, list) = app.get_as("/api/v1/cases", &worker).await;
+    let ids: Vec<i64> = list["cases"].as_array().expect("cases").iter().filter_map(|c| c["id"].as_i64()).collect();
+    assert!(ids.contains(&id) && !ids.contains(&other), "grid worker sees only their grid: {ids:?}");
+    assert_error(
+        &app.get_as(&format!("/api/v1/cases/{other}"), &worker).await,
+        StatusCode::NOT_FOUND,
+        "case_not_found",
+    );
+    let (_, list) = app.get_as("/api/v1/cases", &handler_sj).await;
+    assert_eq!(list["cases"].as_array().map(Vec::len), Some(0), "other departments see nothing");
+    let (_, list) = app.get_as("/api/v1/cases", &dispatcher).await;
+    assert_eq!(list["cases"].as_array().map(Vec::len), Some(2), "district roles see the district");
+    let (_, list) = app.get_as("/api/v1/cases", &clerk).await;
+    assert_eq!(list["cases"].as_array().map(Vec::len), Some(2), "window clerks hold a district role");
+    assert_error(&app.get("/api/v1/cases").await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_error(
+        &app.get_as("/api/v1/cases?state=lost", &dispatcher).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    let (_, v) = app.get_as(&format!("/api/v1/cases/{id}"), &dispatcher).await;
+    assert_eq!(v["return_count"], 1);
+    assert_eq!(v["transitions"].as_array().map(Vec::len), Some(9), "refused attempts left no trace");
+}
+both_backends!(wrong_roles_states_and_scopes_are_refused);
+
+async fn a_verifier_must_not_be_the_handler(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let admin = app.login("admin").await;
+    // One person who is both a handler of 城管 and a grid worker of the grid.
+    let (s, v) = app
+        .send_json("POST", "/api/v1/admin/staff", Some(&admin), &json!({
+            "username": "both", "display_name": "身兼两职", "password": "long enough pw", "department_code": "cgj",
+            "roles": [{"role": "handler", "area_code": "440604"}, {"role": "grid_worker", "area_code": "440604010001"}]}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let both_id = v["id"].as_i64().expect("id");
+    let (s, _) = app
+        .send_json(
+            "PUT",
+            &format!("/api/v1/admin/grids/44060401000101/workers/{both_id}"),
+            Some(&admin),
+            &json!({"kind": "part_time"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (x, y) = inside(&app, "44060401000101").await;
+    let (_, v) =
+        report(&app, json!({"description": "暴露垃圾", "class_code": "0101", "lng": x, "lat": y, "datum": "gcj02"}))
+            .await;
+    let id = v["case"]["id"].as_i64().expect("id");
+    let both = app.login_with("both", "long enough pw").await;
+    step(&app, &app.login("intake").await, id, json!({"action": "accept"}), "accepted").await;
+    step(&app, &app.login("shift_leader").await, id, json!({"action": "file"}), "filed").await;
+    step(&app, &app.login("dispatcher").await, id, json!({"action": "dispatch"}), "dispatched").await;
+    step(&app, &both, id, json!({"action": "take"}), "handling").await;
+    step(&app, &both, id, json!({"action": "feedback", "note": "处理完毕"}), "handled").await;
+    assert_error(&act(&app, &both, id, json!({"action": "pass"})).await, StatusCode::FORBIDDEN, "verifier_is_handler");
+    step(&app, &app.login("gridworker").await, id, json!({"action": "pass"}), "verified").await;
+}
+both_backends!(a_verifier_must_not_be_the_handler);
+
+async fn bad_reports_are_refused_and_write_nothing(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = inside(&app, "44060401000101").await;
+    let cases = [
+        (
+            json!({"description": "没有位置", "class_code": "0101"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_location",
+        ),
+        (json!({"description": "半个位置", "lng": x}), StatusCode::UNPROCESSABLE_ENTITY, "partial_location"),
+        (
+            json!({"description": "北京", "lng": 116.39, "lat": 39.9, "datum": "gcj02"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "outside_territory",
+        ),
+        (
+            json!({"description": "x", "class_code": "9999", "lng": x, "lat": y, "datum": "gcj02"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_class",
+        ),
+        (json!({"description": "", "lng": x, "lat": y}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_description"),
+        (
+            json!({"description": "长".repeat(4001), "lng": x, "lat": y}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_description",
+        ),
+        (json!({"description": "x", "lng": x, "lat": 95.0}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+        (
+            json!({"description": "x", "lng": x, "lat": y, "channel": "pigeon"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_channel",
+        ),
+        (
+            json!({"description": "x", "lng": x, "lat": y, "priority": "high"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+    ];
+    for (body, status, code) in cases {
+        assert_error(&report(&app, body).await, status, code);
+    }
+    assert_eq!(app.count("case_record").await, 0);
+    assert_eq!(app.count("case_transition").await, 0);
+
+    // The same submission twice (a retry) creates one case.
+    let body = json!({"description": "井盖缺失", "class_code": "1101", "lng": x, "lat": y, "datum": "gcj02", "idempotency_key": "app-7f3a"});
+    let (s1, v1) = report(&app, body.clone()).await;
+    let (s2, v2) = report(&app, body).await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(v1["case"]["id"], v2["case"]["id"]);
+    assert_eq!(v2["created"], false);
+    assert_eq!(app.count("case_record").await, 1);
+
+    // A second report of the same class a few metres away is flagged as a possible duplicate
+    // and can be merged by intake.
+    let (_, v3) = report(
+        &app,
+        json!({"description": "这里井盖不见了", "class_code": "1101", "lng": x + 0.00005, "lat": y, "datum": "gcj02"}),
+    )
+    .await;
+    assert_eq!(v3["duplicates"][0]["id"], v1["case"]["id"], "{v3}");
+    let id3 = v3["case"]["id"].as_i64().expect("id");
+    let intake = app.login("intake").await;
+    let merged = act(&app, &intake, id3, json!({"action": "merge", "duplicate_of": v1["case"]["id"]})).await;
+    assert_eq!(merged.1["state"], "merged", "{}", merged.1);
+}
+both_backends!(bad_reports_are_refused_and_write_nothing);
+
+async fn hotline_text_is_structured_by_intake(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (s, v) = report(&app, json!({"description": "市民来电：祖庙路口有人占道卖水果", "channel": "hotline"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["case"]["id"].as_i64().expect("id");
+    assert!(v["case"]["grid_code"].is_null());
+    let intake = app.login("intake").await;
+    assert_error(
+        &act(&app, &intake, id, json!({"action": "accept"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "class_required",
+    );
+    assert_error(
+        &act(&app, &intake, id, json!({"action": "accept", "class_code": "0401"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "location_required",
+    );
+    let (x, y) = inside(&app, "44060401000101").await;
+    let v = step(
+        &app,
+        &intake,
+        id,
+        json!({"action": "accept", "class_code": "0401", "lng": x, "lat": y, "datum": "gcj02"}),
+        "accepted",
+    )
+    .await;
+    assert_eq!(v["grid_code"], "44060401000101");
+    assert_eq!(v["class_code"], "0401");
+}
+both_backends!(hotline_text_is_structured_by_intake);
+
+async fn extensions_suspensions_and_supervision(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = inside(&app, "44060401000101").await;
+    let (_, v) =
+        report(&app, json!({"description": "路灯不亮", "class_code": "1102", "lng": x, "lat": y, "datum": "gcj02"}))
+            .await;
+    let id = v["case"]["id"].as_i64().expect("id");
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler_cg").await;
+    let commander = app.login("commander").await;
+    step(&app, &app.login("intake").await, id, json!({"action": "accept"}), "accepted").await;
+    step(&app, &app.login("shift_leader").await, id, json!({"action": "file"}), "filed").await;
+    let v = step(&app, &dispatcher, id, json!({"action": "dispatch"}), "dispatched").await;
+    let first_deadline = v["handle_deadline"].as_str().expect("deadline").to_owned();
+    step(&app, &handler, id, json!({"action": "take"}), "handling").await;
+    assert_error(
+        &act(&app, &dispatcher, id, json!({"action": "decide_extension", "approve": true, "extension_days": 2})).await,
+        StatusCode::CONFLICT,
+        "no_extension_requested",
+    );
+    let v = step(&app, &handler, id, json!({"action": "request_extension", "note": "需更换灯杆"}), "handling").await;
+    assert_eq!(v["extension_requested"], true);
+    let v = step(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "decide_extension", "approve": true, "extension_days": 2}),
+        "handling",
+    )
+    .await;
+    assert!(v["handle_deadline"].as_str().expect("deadline") > first_deadline.as_str());
+    assert_eq!(v["extension_requested"], false);
+    step(&app, &dispatcher, id, json!({"action": "suspend", "note": "等待供电部门"}), "suspended").await;
+    step(&app, &dispatcher, id, json!({"action": "resume"}), "handling").await;
+    let v = step(&app, &commander, id, json!({"action": "supervise", "note": "请加快处置"}), "handling").await;
+    assert_eq!(v["supervised"], true);
+    let v = step(&app, &commander, id, json!({"action": "escalate", "note": "超期升级"}), "handling").await;
+    assert_eq!(v["escalation_level"], 1);
+}
+both_backends!(extensions_suspensions_and_supervision);
