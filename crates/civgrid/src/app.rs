@@ -15,12 +15,11 @@ pub async fn open_database(url: &DatabaseUrl, settings: &Settings) -> anyhow::Re
     Ok(db)
 }
 
-pub fn state(db: Db, settings: &Settings) -> AppState {
-    AppState::new(
-        db,
-        WebSettings { request_timeout: settings.request_timeout, secure_cookies: settings.secure_cookies },
-        settings.session_ttl_hours,
-    )
+pub async fn state(db: Db, settings: &Settings) -> anyhow::Result<AppState> {
+    let web = WebSettings { request_timeout: settings.request_timeout, secure_cookies: settings.secure_cookies };
+    AppState::new(db, web, settings.session_ttl_hours)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start live push (LISTEN): {e}"))
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops accepting, lets in-flight requests finish (each

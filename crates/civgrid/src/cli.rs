@@ -210,7 +210,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let url: DatabaseUrl = format!("sqlite://{}", data.join("civgrid.db").display()).parse()?;
             settings.database_url = Some(url.clone());
             let db = app::open_database(&url, &settings).await?;
-            let state = app::state(db, &settings);
+            let state = app::state(db, &settings).await?;
             if !demo::is_seeded(&state.territory).await? {
                 println!("Seeding the demo district 禅城区 (440604): 4 subdistricts, 85 communities, 1,046 grids …");
                 demo::seed(&state.territory, &state.staff, &state.cases).await?;
@@ -235,7 +235,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
             tracing::info!(addr = %listener.local_addr()?, database = %url.redacted(), "civgrid serving");
-            app::serve(app::state(db, &settings), listener).await
+            app::serve(app::state(db, &settings).await?, listener).await
         }
         Command::Migrate => {
             let settings = cli.settings(None)?;

@@ -89,6 +89,7 @@ impl FromStr for DatabaseUrl {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    url: DatabaseUrl,
 }
 
 pub type Tx<'a> = Transaction<'a, sqlx::Any>;
@@ -123,7 +124,7 @@ impl Db {
             .connect(&url_text)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", url.redacted()))?;
-        Ok(Db { pool, backend: url.backend })
+        Ok(Db { pool, backend: url.backend, url: url.clone() })
     }
 
     /// Applies the embedded migrations of this backend.
@@ -141,6 +142,11 @@ impl Db {
     }
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The URL this pool was opened with (for side connections such as LISTEN).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
     }
 
     pub async fn begin(&self) -> Result<Tx<'static>, sqlx::Error> {

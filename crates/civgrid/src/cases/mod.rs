@@ -13,6 +13,7 @@ use civgrid_geo::{Datum, LngLat};
 use serde::{Deserialize, Serialize};
 
 use crate::db::{now_text, Db};
+use crate::push::{CaseEvent, Hub};
 use crate::staff::{Principal, Role};
 use crate::territory::{Territory, TerritoryError};
 use calendar::{Calendar, DayKind};
@@ -193,11 +194,12 @@ fn clean_opt(s: &Option<String>, max: usize, what: &str) -> Result<Option<String
 pub struct Cases {
     db: Db,
     territory: Territory,
+    hub: Hub,
 }
 
 impl Cases {
-    pub fn new(db: Db, territory: Territory) -> Cases {
-        Cases { db, territory }
+    pub fn new(db: Db, territory: Territory, hub: Hub) -> Cases {
+        Cases { db, territory, hub }
     }
 
     pub async fn classes(&self) -> Result<Vec<CaseClass>, CaseError> {
@@ -362,7 +364,10 @@ impl Cases {
             }
         }
         let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        let event = event_of(&case, "report", vec![], &now);
+        self.hub.notify_in(&mut tx, &event).await?;
         tx.commit().await?;
+        self.hub.after_commit(event);
         metrics::counter!("civgrid_reports_total", "channel" => channel).increment(1);
         Ok(ReportOutcome { case, created: true, duplicates })
     }
@@ -662,7 +667,22 @@ impl Cases {
         store::insert_transition(&mut tx, &record).await?;
         let departments = store::departments_of(&mut tx, id).await?;
         let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        let event = event_of(&case, &action_name, departments.iter().map(|(d, _)| d.clone()).collect(), &now);
+        self.hub.notify_in(&mut tx, &event).await?;
         tx.commit().await?;
+        self.hub.after_commit(event);
         self.view(case, departments).await
+    }
+}
+
+fn event_of(case: &CaseRow, action: &str, departments: Vec<String>, at: &str) -> CaseEvent {
+    CaseEvent {
+        case_id: case.id,
+        number: case.number.clone(),
+        action: action.to_owned(),
+        state: case.state.clone(),
+        grid_code: case.grid_code.clone(),
+        departments,
+        at: at.to_owned(),
     }
 }

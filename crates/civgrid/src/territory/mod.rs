@@ -351,6 +351,11 @@ impl Territory {
         store::find_grid(&self.db, code.as_str()).await?.ok_or_else(|| TerritoryError::GridNotFound(code.to_string()))
     }
 
+    /// The grids a grid worker is assigned to.
+    pub async fn grids_of_worker(&self, staff_id: i64) -> Result<Vec<String>, TerritoryError> {
+        Ok(store::grids_of_worker(&self.db, staff_id).await?)
+    }
+
     pub async fn grid_workers(&self, code: &str) -> Result<Vec<store::WorkerRow>, TerritoryError> {
         let grid = self.grid(code).await?;
         Ok(store::grid_workers(&self.db, &grid.code).await?)

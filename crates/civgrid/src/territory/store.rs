@@ -283,3 +283,11 @@ pub async fn grid_workers(db: &Db, grid: &str) -> Result<Vec<WorkerRow>, sqlx::E
         })
         .collect()
 }
+
+/// Grids a staff member is assigned to as a grid worker.
+pub async fn grids_of_worker(db: &Db, staff_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("select grid_code from grid_assignment where staff_id = $1 order by grid_code")
+        .bind(staff_id)
+        .fetch_all(db.pool())
+        .await
+}

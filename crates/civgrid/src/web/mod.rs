@@ -4,6 +4,7 @@
 
 mod cases;
 pub mod error;
+mod events;
 pub mod extract;
 mod ops;
 mod staff;
@@ -23,6 +24,7 @@ use tracing::Level;
 
 use crate::cases::Cases;
 use crate::db::Db;
+use crate::push::Hub;
 use crate::staff::Staff;
 use crate::territory::Territory;
 
@@ -34,6 +36,7 @@ pub struct AppState {
     pub territory: Territory,
     pub staff: Staff,
     pub cases: Cases,
+    pub hub: Hub,
     pub settings: Arc<WebSettings>,
 }
 
@@ -46,15 +49,18 @@ pub struct WebSettings {
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: WebSettings, session_ttl_hours: i64) -> AppState {
+    /// Builds the services; on PostgreSQL this also starts the node's LISTEN task.
+    pub async fn new(db: Db, settings: WebSettings, session_ttl_hours: i64) -> Result<AppState, sqlx::Error> {
         let territory = Territory::new(db.clone());
-        AppState {
-            cases: Cases::new(db.clone(), territory.clone()),
+        let hub = Hub::start(&db).await?;
+        Ok(AppState {
+            cases: Cases::new(db.clone(), territory.clone(), hub.clone()),
+            hub,
             territory,
             staff: Staff::new(db.clone(), session_ttl_hours),
             db,
             settings: Arc::new(settings),
-        }
+        })
     }
 }
 
@@ -84,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(territory::routes())
         .merge(staff::routes())
         .merge(cases::routes())
+        .merge(events::routes())
         .fallback(ops::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

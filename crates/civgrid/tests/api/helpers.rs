@@ -129,7 +129,7 @@ impl TestApp {
     pub async fn node(place: std::sync::Arc<DbPlace>) -> TestApp {
         let s = settings();
         let db = app::open_database(&place.url, &s).await.expect("open database");
-        let state = app::state(db, &s);
+        let state = app::state(db, &s).await.expect("state");
         let router = web::router(state.clone());
         TestApp { state, router, place }
     }

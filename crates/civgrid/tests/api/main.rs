@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod cases;
 mod cli;
+mod events;
 mod import;
 mod locate;
 mod nodes;
