@@ -5,6 +5,7 @@
 //! [`CaseError`]. SQL lives in [`store`].
 
 pub mod calendar;
+pub mod indicators;
 pub mod state;
 pub mod store;
 
@@ -12,13 +13,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use civgrid_geo::{Datum, LngLat};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{now_text, Db};
+use crate::db::Db;
 use crate::push::{CaseEvent, Hub};
 use crate::staff::{Principal, Role};
 use crate::territory::{Territory, TerritoryError};
 use calendar::{Calendar, DayKind};
 use state::{Action, State, TransitionError};
 pub use store::{CaseClass, CaseRow, TransitionRow};
+
+/// Verification (核查) is due this many working hours after the handler's feedback.
+pub const VERIFY_LIMIT_WORKING_HOURS: u32 = 4;
 
 /// Longest description accepted (Open311 clients are told the same limit).
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
@@ -195,11 +199,39 @@ pub struct Cases {
     db: Db,
     territory: Territory,
     hub: Hub,
+    clock: Clock,
+}
+
+/// Where "now" comes from: the system clock, or a fixed instant when replaying history (the
+/// demo seeds months of cases through the same code path).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    At(DateTime<Utc>),
+}
+
+impl Clock {
+    pub fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::At(t) => t,
+        }
+    }
+}
+
+fn text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl Cases {
     pub fn new(db: Db, territory: Territory, hub: Hub) -> Cases {
-        Cases { db, territory, hub }
+        Cases { db, territory, hub, clock: Clock::System }
+    }
+
+    /// The same service acting at a given instant (for replaying history).
+    pub fn at(&self, t: DateTime<Utc>) -> Cases {
+        Cases { clock: Clock::At(t), ..self.clone() }
     }
 
     pub async fn classes(&self) -> Result<Vec<CaseClass>, CaseError> {
@@ -307,7 +339,8 @@ impl Cases {
             None => None,
         };
         let gcj = located.as_ref().map(|l| (l.lng_gcj02, l.lat_gcj02));
-        let now = now_text();
+        let now_dt = self.clock.now();
+        let now = text(now_dt);
         let id = store::insert_case(
             &mut tx,
             &store::InsertCase {
@@ -346,8 +379,7 @@ impl Cases {
         store::insert_transition(&mut tx, &first).await?;
         let mut duplicates = Vec::new();
         if let (Some(c), Some(p)) = (&class, gcj) {
-            let since = (Utc::now() - chrono::Duration::hours(c.duplicate_window_hours))
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let since = text(now_dt - chrono::Duration::hours(c.duplicate_window_hours));
             let dlat = c.duplicate_radius_m / 111_320.0;
             let dlng = dlat / p.1.to_radians().cos().max(0.01);
             let bbox = (p.0 - dlng, p.1 - dlat, p.0 + dlng, p.1 + dlat);
@@ -421,34 +453,22 @@ impl Cases {
         })
     }
 
+    /// Evaluation indicators for a scope over `[from, to)`; see [`indicators`] for definitions.
+    pub async fn indicators(
+        &self,
+        scope: &indicators::Scope,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<indicators::Indicators, CaseError> {
+        if to <= from {
+            return Err(CaseError::InvalidField("`to` must be after `from`".into()));
+        }
+        let calendar = self.calendar().await?;
+        Ok(indicators::compute(&self.db, &calendar, scope, from, to).await?)
+    }
+
     /// Cases the caller may see, newest first, optionally by state.
     pub async fn list(&self, p: &Principal, state_filter: Option<&str>, limit: i64) -> Result<Vec<CaseRow>, CaseError> {
-        let mut conds: Vec<String> = Vec::new();
-        let mut binds: Vec<String> = Vec::new();
-        for g in p.roles.iter().filter(|g| !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness)) {
-            binds.push(format!("{}%", g.area_code));
-            let n = binds.len();
-            let district_wide = if g.area_code.len() == 6 { " or grid_code is null" } else { "" };
-            conds.push(format!("(grid_code like ${n}{district_wide})"));
-        }
-        if p.has_role(Role::Handler) {
-            if let Some(d) = &p.department_code {
-                binds.push(d.clone());
-                let n = binds.len();
-                conds.push(format!("exists (select 1 from case_department cd where cd.case_id = case_record.id and cd.department_code = ${n})"));
-            }
-        }
-        if p.has_role(Role::GridWorker) {
-            binds.push(p.staff_id.to_string());
-            let n = binds.len();
-            conds.push(format!(
-                "grid_code in (select grid_code from grid_assignment where cast(staff_id as text) = ${n})"
-            ));
-        }
-        if conds.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut sql = format!("select {} from case_record where ({})", store::CASE_COLUMNS, conds.join(" or "));
         if let Some(s) = state_filter {
             if State::parse(s).is_none() {
                 return Err(CaseError::InvalidField(format!(
@@ -456,16 +476,18 @@ impl Cases {
                     s.chars().take(32).collect::<String>()
                 )));
             }
-            binds.push(s.to_owned());
-            sql.push_str(&format!(" and state = ${}", binds.len()));
         }
-        sql.push_str(&format!(" order by id desc limit {}", limit.clamp(1, 500)));
-        let mut q = sqlx::query(&sql);
-        for b in &binds {
-            q = q.bind(b);
-        }
-        let rows = q.fetch_all(self.db.pool()).await?;
-        rows.iter().map(|r| store::case_from(r).map_err(CaseError::from)).collect()
+        let seen = store::Visibility {
+            areas: p
+                .roles
+                .iter()
+                .filter(|g| !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness))
+                .map(|g| g.area_code.clone())
+                .collect(),
+            department: p.department_code.clone().filter(|_| p.has_role(Role::Handler)),
+            grid_worker: p.has_role(Role::GridWorker).then_some(p.staff_id),
+        };
+        Ok(store::list_visible(&self.db, &seen, state_filter, limit.clamp(1, 500)).await?)
     }
 
     /// Moves a case by one action, atomically, or refuses with a precise reason and writes nothing.
@@ -500,9 +522,10 @@ impl Cases {
             }
         };
         let to = state::check(action, from, holds, note.as_deref())?;
-        let now = now_text();
-        let now_dt: DateTime<Utc> = Utc::now();
+        let now_dt = self.clock.now();
+        let now = text(now_dt);
 
+        let mut verify_deadline: Option<String> = None;
         match action {
             Action::Accept => {
                 if let Some(code) = &req.class_code {
@@ -569,15 +592,18 @@ impl Cases {
                 case.dispatched_at = Some(now.clone());
             }
             Action::Return => case.return_count += 1,
-            Action::Feedback => case.handled_at = Some(now.clone()),
+            Action::Feedback => {
+                case.handled_at = Some(now.clone());
+                verify_deadline = Some(text(calendar.add_working_hours(now_dt, VERIFY_LIMIT_WORKING_HOURS)));
+            }
             Action::Pass | Action::Fail => {
                 if store::last_feedback_actor(&mut tx, id).await?.as_deref() == Some(p.actor().label()) {
                     return Err(CaseError::VerifierIsHandler);
                 }
+                // verified_at is the latest verification, passed or failed (按时核查率 counts both).
+                case.verified_at = Some(now.clone());
                 if action == Action::Fail {
                     case.rework_count += 1;
-                } else {
-                    case.verified_at = Some(now.clone());
                 }
             }
             Action::Close => case.closed_at = Some(now.clone()),
@@ -620,36 +646,10 @@ impl Cases {
             Action::Suspend | Action::Resume | Action::Take | Action::Refuse => {}
         }
         case.state = to.as_str().to_owned();
-        sqlx::query(
-            "update case_record set state = $1, class_code = $2, class_version = $3, grid_code = $4, lng = $5, lat = $6,
-               lead_department = $7, handle_deadline = $8, escalation_level = $9, supervised = $10, extension_requested = $11,
-               duplicate_of = $12, rating = $13, rework_count = $14, return_count = $15, filed_at = $16, dispatched_at = $17,
-               handled_at = $18, verified_at = $19, closed_at = $20, updated_at = $21 where id = $22",
-        )
-        .bind(&case.state)
-        .bind(&case.class_code)
-        .bind(case.class_version)
-        .bind(&case.grid_code)
-        .bind(case.lng)
-        .bind(case.lat)
-        .bind(&case.lead_department)
-        .bind(&case.handle_deadline)
-        .bind(case.escalation_level)
-        .bind(i64::from(case.supervised))
-        .bind(i64::from(case.extension_requested))
-        .bind(case.duplicate_of)
-        .bind(case.rating)
-        .bind(case.rework_count)
-        .bind(case.return_count)
-        .bind(&case.filed_at)
-        .bind(&case.dispatched_at)
-        .bind(&case.handled_at)
-        .bind(&case.verified_at)
-        .bind(&case.closed_at)
-        .bind(&now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        if let Some(d) = verify_deadline {
+            case.verify_deadline = Some(d);
+        }
+        store::update_case(&mut tx, &case, &now).await?;
         let role = state::rule(action).role.as_str();
         let action_name =
             serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();

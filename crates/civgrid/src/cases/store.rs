@@ -162,13 +162,14 @@ pub struct CaseRow {
     pub dispatched_at: Option<String>,
     pub handled_at: Option<String>,
     pub verified_at: Option<String>,
+    pub verify_deadline: Option<String>,
     pub closed_at: Option<String>,
 }
 
 pub const CASE_COLUMNS: &str = "id, number, state, channel, description, class_code, class_version, lng, lat, grid_code, \
      address, reporter_name, reporter_contact, lead_department, handle_deadline, escalation_level, supervised, \
      extension_requested, duplicate_of, rating, rework_count, return_count, reported_by, created_at, updated_at, filed_at, \
-     dispatched_at, handled_at, verified_at, closed_at";
+     dispatched_at, handled_at, verified_at, verify_deadline, closed_at";
 
 pub fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
     Ok(CaseRow {
@@ -201,6 +202,7 @@ pub fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
         dispatched_at: r.try_get("dispatched_at")?,
         handled_at: r.try_get("handled_at")?,
         verified_at: r.try_get("verified_at")?,
+        verify_deadline: r.try_get("verify_deadline")?,
         closed_at: r.try_get("closed_at")?,
     })
 }
@@ -400,5 +402,94 @@ pub async fn nearby_open_cases(
     .bind(bbox.3)
     .fetch_all(&mut **tx)
     .await?;
+    rows.iter().map(case_from).collect()
+}
+
+/// Writes every mutable field of a case back (the service has already decided the values).
+pub async fn update_case(tx: &mut Tx<'_>, c: &CaseRow, now: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update case_record set state = $1, class_code = $2, class_version = $3, grid_code = $4, lng = $5, lat = $6,
+           lead_department = $7, handle_deadline = $8, escalation_level = $9, supervised = $10, extension_requested = $11,
+           duplicate_of = $12, rating = $13, rework_count = $14, return_count = $15, filed_at = $16, dispatched_at = $17,
+           handled_at = $18, verified_at = $19, verify_deadline = $20, closed_at = $21, updated_at = $22 where id = $23",
+    )
+    .bind(&c.state)
+    .bind(&c.class_code)
+    .bind(c.class_version)
+    .bind(&c.grid_code)
+    .bind(c.lng)
+    .bind(c.lat)
+    .bind(&c.lead_department)
+    .bind(&c.handle_deadline)
+    .bind(c.escalation_level)
+    .bind(i64::from(c.supervised))
+    .bind(i64::from(c.extension_requested))
+    .bind(c.duplicate_of)
+    .bind(c.rating)
+    .bind(c.rework_count)
+    .bind(c.return_count)
+    .bind(&c.filed_at)
+    .bind(&c.dispatched_at)
+    .bind(&c.handled_at)
+    .bind(&c.verified_at)
+    .bind(&c.verify_deadline)
+    .bind(&c.closed_at)
+    .bind(now)
+    .bind(c.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Who sees which cases: area roles by grid-code prefix (district-level ones also cases not yet
+/// located), handlers by their department, grid workers by their assigned grids.
+#[derive(Debug, Default)]
+pub struct Visibility {
+    pub areas: Vec<String>,
+    pub department: Option<String>,
+    pub grid_worker: Option<i64>,
+}
+
+pub async fn list_visible(
+    db: &Db,
+    v: &Visibility,
+    state: Option<&str>,
+    limit: i64,
+) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    for area in &v.areas {
+        binds.push(format!("{area}%"));
+        let district_wide = if area.len() == 6 { " or grid_code is null" } else { "" };
+        conds.push(format!("(grid_code like ${}{district_wide})", binds.len()));
+    }
+    if let Some(d) = &v.department {
+        binds.push(d.clone());
+        conds.push(format!(
+            "exists (select 1 from case_department cd where cd.case_id = case_record.id and cd.department_code = ${})",
+            binds.len()
+        ));
+    }
+    if let Some(id) = v.grid_worker {
+        binds.push(id.to_string());
+        conds.push(format!(
+            "grid_code in (select grid_code from grid_assignment where cast(staff_id as text) = ${})",
+            binds.len()
+        ));
+    }
+    if conds.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = format!("select {CASE_COLUMNS} from case_record where ({})", conds.join(" or "));
+    if let Some(s) = state {
+        binds.push(s.to_owned());
+        sql.push_str(&format!(" and state = ${}", binds.len()));
+    }
+    sql.push_str(&format!(" order by id desc limit {limit}"));
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
     rows.iter().map(case_from).collect()
 }

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases", get(list_cases))
         .route("/api/v1/cases/{id}", get(find_case))
         .route("/api/v1/cases/{id}/transitions", post(transition))
+        .route("/api/v1/indicators", get(indicators))
 }
 
 async fn list_classes(State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -167,4 +168,55 @@ async fn transition(
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(state.cases.transition(&auth.0, id, req).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IndicatorQuery {
+    /// `area:CODE`, `department:CODE` or `person:STAFF_ID`.
+    scope: String,
+    /// `YYYY-MM-DD` (00:00 China Standard Time) or RFC 3339.
+    from: String,
+    to: String,
+}
+
+fn parse_instant(s: &str, name: &str) -> ApiResult<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_request("invalid_query", format!("`{name}` must be YYYY-MM-DD or RFC 3339")))?;
+    let local = day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(8);
+    Ok(chrono::DateTime::from_naive_utc_and_offset(local, chrono::Utc))
+}
+
+/// `GET /api/v1/indicators?scope=area:440604010&from=2026-11-01&to=2026-12-01`.
+/// District-level supervisory roles see every scope; others only their own area or themselves.
+async fn indicators(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<IndicatorQuery>,
+) -> ApiResult<Json<Value>> {
+    use crate::cases::indicators::Scope;
+    let scope = Scope::parse(&q.scope).ok_or_else(|| {
+        ApiError::bad_request("invalid_scope", "scope must be area:CODE, department:CODE or person:STAFF_ID")
+    })?;
+    let supervisory = [Role::Commander, Role::Admin, Role::Auditor, Role::ShiftLeader, Role::Dispatcher];
+    let allowed = match &scope {
+        Scope::Area(code) => supervisory.iter().any(|r| auth.0.can(*r, code)),
+        Scope::Person(id) => {
+            *id == auth.0.staff_id
+                || supervisory.iter().any(|r| auth.0.roles.iter().any(|g| g.role == *r && g.area_code.len() == 6))
+        }
+        Scope::Department(d) => {
+            auth.0.department_code.as_deref() == Some(d.as_str())
+                || supervisory.iter().any(|r| auth.0.roles.iter().any(|g| g.role == *r && g.area_code.len() == 6))
+        }
+    };
+    if !allowed {
+        return Err(ApiError::forbidden("reading these indicators"));
+    }
+    let (from, to) = (parse_instant(&q.from, "from")?, parse_instant(&q.to, "to")?);
+    let ind = state.cases.indicators(&scope, from, to).await?;
+    Ok(Json(json!({"scope": q.scope, "from": from, "to": to, "indicators": ind})))
 }

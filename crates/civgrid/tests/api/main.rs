@@ -9,6 +9,7 @@ mod cases;
 mod cli;
 mod events;
 mod import;
+mod indicators;
 mod locate;
 mod nodes;
 mod ops;
