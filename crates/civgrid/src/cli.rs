@@ -214,6 +214,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if !demo::is_seeded(&state.territory).await? {
                 println!("Seeding the demo district 禅城区 (440604): 4 subdistricts, 85 communities, 1,046 grids …");
                 demo::seed(&state.territory, &state.staff, &state.cases).await?;
+                let n = demo::seed_cases(&state.territory, &state.staff, &state.cases, 400, chrono::Utc::now()).await?;
+                println!("Seeded {n} demo cases over the last 90 days (replayed through the case workflow).");
             }
             if *seed_only {
                 println!("demo database ready: {}", url.redacted());

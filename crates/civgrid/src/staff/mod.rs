@@ -98,7 +98,11 @@ pub struct RoleGrant {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Credential {
     Session,
-    ApiToken { token_id: i64 },
+    ApiToken {
+        token_id: i64,
+    },
+    /// The demo seeder acting in a staff member's name; its trace says so.
+    DemoSeed,
 }
 
 /// The authenticated caller.
@@ -126,6 +130,7 @@ impl Principal {
         match self.credential {
             Credential::Session => Actor::staff(self.staff_id, &self.username),
             Credential::ApiToken { token_id } => Actor::api_token(token_id, self.staff_id, &self.username),
+            Credential::DemoSeed => Actor::system(&format!("demo-seed:staff:{}:{}", self.staff_id, self.username)),
         }
     }
 }
@@ -302,6 +307,11 @@ impl Staff {
         } else {
             Err(StaffError::Unauthenticated)
         }
+    }
+
+    /// A staff member as the demo seeder acts for them (never reachable from a request).
+    pub async fn demo_principal(&self, staff_id: i64) -> Result<Principal, StaffError> {
+        self.principal(staff_id, Credential::DemoSeed).await
     }
 
     async fn principal(&self, staff_id: i64, credential: Credential) -> Result<Principal, StaffError> {

