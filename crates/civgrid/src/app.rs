@@ -35,10 +35,12 @@ pub async fn serve_until(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let sweeper = tokio::spawn(sweep_overdue(state.cases.clone()));
     let router = web::router(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
+    sweeper.abort();
     tracing::info!("in-flight requests finished; closing the database pool");
     db.close().await;
     Ok(())
@@ -64,4 +66,17 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested: finishing in-flight requests");
+}
+
+/// Once a minute, escalates cases whose time limit has passed.
+async fn sweep_overdue(cases: crate::cases::Cases) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match cases.escalate_overdue().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cases.escalated = n, "escalated overdue cases"),
+            Err(e) => tracing::warn!(error = %e, "overdue sweep failed"),
+        }
+    }
 }

@@ -467,6 +467,59 @@ impl Cases {
         Ok(indicators::compute(&self.db, &calendar, scope, from, to).await?)
     }
 
+    /// Escalates overdue cases one level per elapsed time limit (community → subdistrict →
+    /// district → city): overdue at all means level 1, each further full limit one more.
+    /// Safe to run on every node at once: a level is raised only from the value that was read.
+    pub async fn escalate_overdue(&self) -> Result<usize, CaseError> {
+        const LEVELS: [&str; 4] = ["社区", "街道", "区", "市"];
+        let now_dt = self.clock.now();
+        let now = text(now_dt);
+        let calendar = self.calendar().await?;
+        let mut raised = 0;
+        for (id, code, version, deadline, level, state) in store::overdue_cases(&self.db, &now).await? {
+            let mut tx = self.db.begin().await?;
+            let Some(class) = store::class_version(&mut tx, &code, version).await? else { continue };
+            let Ok(deadline) = DateTime::parse_from_rfc3339(&deadline) else { continue };
+            let limit = u32::try_from(class.time_limit).unwrap_or(u32::MAX);
+            let (mut due, mut target) = (deadline.with_timezone(&Utc), 0_i64);
+            while due < now_dt && target < 3 {
+                target += 1;
+                due = if class.time_limit_unit == "working_hours" {
+                    calendar.add_working_hours(due, limit)
+                } else {
+                    calendar.add_working_days(due, limit)
+                };
+            }
+            if target <= level || !store::raise_escalation(&mut tx, id, level, target, &now).await? {
+                continue;
+            }
+            let note = format!(
+                "超期自动升级：{} → {}",
+                LEVELS[level.clamp(0, 3) as usize],
+                LEVELS[target.clamp(0, 3) as usize]
+            );
+            let record = store::NewTransition {
+                case_id: id,
+                actor: "system:escalation",
+                role: "system",
+                action: "escalate",
+                from: Some(&state),
+                to: &state,
+                note: Some(&note),
+                at: &now,
+            };
+            store::insert_transition(&mut tx, &record).await?;
+            let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+            let departments = store::departments_of(&mut tx, id).await?.into_iter().map(|(d, _)| d).collect();
+            let event = event_of(&case, "escalate", departments, &now);
+            self.hub.notify_in(&mut tx, &event).await?;
+            tx.commit().await?;
+            self.hub.after_commit(event);
+            raised += 1;
+        }
+        Ok(raised)
+    }
+
     /// Cases the caller may see, newest first, optionally by state.
     pub async fn list(&self, p: &Principal, state_filter: Option<&str>, limit: i64) -> Result<Vec<CaseRow>, CaseError> {
         if let Some(s) = state_filter {

@@ -493,3 +493,41 @@ pub async fn list_visible(
     let rows = q.fetch_all(db.pool()).await?;
     rows.iter().map(case_from).collect()
 }
+
+/// Cases with the department whose handling deadline has passed: (id, class, version, deadline, level, state).
+pub async fn overdue_cases(db: &Db, now: &str) -> Result<Vec<(i64, String, i64, String, i64, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, class_code, class_version, handle_deadline, escalation_level, state from case_record
+         where state in ('dispatched', 'handling', 'rework') and handle_deadline < $1 and escalation_level < 3
+           and class_code is not null and class_version is not null order by id",
+    )
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("class_code")?,
+                r.try_get("class_version")?,
+                r.try_get("handle_deadline")?,
+                r.try_get("escalation_level")?,
+                r.try_get("state")?,
+            ))
+        })
+        .collect()
+}
+
+/// Raises the escalation level only if nobody else (another node's sweeper) did first.
+pub async fn raise_escalation(tx: &mut Tx<'_>, id: i64, from: i64, to: i64, now: &str) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "update case_record set escalation_level = $1, updated_at = $2 where id = $3 and escalation_level = $4",
+    )
+    .bind(to)
+    .bind(now)
+    .bind(id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -379,3 +379,44 @@ async fn demo_cases_cover_every_stage(b: Backend) {
     );
 }
 both_backends!(demo_cases_cover_every_stage);
+
+/// Overdue cases climb one level per elapsed time limit, once, whoever runs the sweep.
+async fn overdue_cases_escalate_automatically(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = inside(&app, "44060401000101").await;
+    // 暴露垃圾: 2 working hours. Dispatched Monday 09:20 → due 11:20.
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("t").with_timezone(&chrono::Utc);
+    let monday = app.state.cases.at(at("2026-11-16T09:00:00+08:00"));
+    let r = civgrid::cases::NewReport {
+        description: "暴露垃圾".into(),
+        class_code: Some("0101".into()),
+        lng: Some(x),
+        lat: Some(y),
+        datum: Some("gcj02".into()),
+        ..Default::default()
+    };
+    let id = monday.report("citizen", r).await.expect("report").case.id;
+    for (user, action) in [("intake", "accept"), ("shift_leader", "file"), ("dispatcher", "dispatch")] {
+        let p = app.state.staff.authenticate(&app.login(user).await).await.expect("principal");
+        let req: civgrid::cases::TransitionRequest = serde_json::from_value(json!({"action": action})).expect("req");
+        app.state.cases.at(at("2026-11-16T09:20:00+08:00")).transition(&p, id, req).await.expect(action);
+    }
+    // 12:00: overdue by less than one more limit → subdistrict level (1).
+    assert_eq!(app.state.cases.at(at("2026-11-16T12:00:00+08:00")).escalate_overdue().await.expect("sweep"), 1);
+    assert_eq!(
+        app.state.cases.at(at("2026-11-16T12:01:00+08:00")).escalate_overdue().await.expect("sweep"),
+        0,
+        "once per level"
+    );
+    // Tuesday 10:00: 11:20 + 2 h = Mon 15:20 passed, + 2 h = Mon 17:20 passed, + 2 h = Tue 10:20 not yet → level 3 capped.
+    assert_eq!(app.state.cases.at(at("2026-11-17T10:00:00+08:00")).escalate_overdue().await.expect("sweep"), 1);
+    let commander = app.login("commander").await;
+    let (_, v) = app.get_as(&format!("/api/v1/cases/{id}"), &commander).await;
+    assert_eq!(v["escalation_level"], 3);
+    let escalations: Vec<&Value> =
+        v["transitions"].as_array().expect("t").iter().filter(|t| t["action"] == "escalate").collect();
+    assert_eq!(escalations.len(), 2);
+    assert_eq!(escalations[0]["actor"], "system:escalation");
+    assert_eq!(escalations[0]["note"], "超期自动升级：社区 → 街道");
+}
+both_backends!(overdue_cases_escalate_automatically);
