@@ -16,7 +16,11 @@ pub async fn open_database(url: &DatabaseUrl, settings: &Settings) -> anyhow::Re
 }
 
 pub async fn state(db: Db, settings: &Settings) -> anyhow::Result<AppState> {
-    let web = WebSettings { request_timeout: settings.request_timeout, secure_cookies: settings.secure_cookies };
+    let web = WebSettings {
+        request_timeout: settings.request_timeout,
+        secure_cookies: settings.secure_cookies,
+        notify: settings.notify.clone(),
+    };
     AppState::new(db, web, settings.session_ttl_hours)
         .await
         .map_err(|e| anyhow::anyhow!("cannot start live push (LISTEN): {e}"))
@@ -36,11 +40,13 @@ pub async fn serve_until(
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
     let sweeper = tokio::spawn(sweep_overdue(state.cases.clone()));
+    let courier = tokio::spawn(deliver_notifications(state.outbox.clone()));
     let router = web::router(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
     sweeper.abort();
+    courier.abort();
     tracing::info!("in-flight requests finished; closing the database pool");
     db.close().await;
     Ok(())
@@ -77,6 +83,17 @@ async fn sweep_overdue(cases: crate::cases::Cases) {
             Ok(0) => {}
             Ok(n) => tracing::info!(cases.escalated = n, "escalated overdue cases"),
             Err(e) => tracing::warn!(error = %e, "overdue sweep failed"),
+        }
+    }
+}
+
+/// Every second, delivers due notifications (and retries failed ones when their time comes).
+async fn deliver_notifications(outbox: crate::notify::Outbox) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) = outbox.deliver_due(chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "notification delivery pass failed");
         }
     }
 }

@@ -47,6 +47,18 @@ pub struct GlobalArgs {
     /// Mark session cookies Secure (when served behind TLS).
     #[arg(long, env = "CIVGRID_SECURE_COOKIES", global = true)]
     pub secure_cookies: Option<bool>,
+    /// Mail relay for reporter notifications, smtp://host:port.
+    #[arg(long, env = "CIVGRID_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of notification e-mails.
+    #[arg(long, env = "CIVGRID_SMTP_FROM", global = true)]
+    pub smtp_from: Option<String>,
+    /// SMS/WeChat gateway webhook for notifications to non-e-mail contacts.
+    #[arg(long, env = "CIVGRID_NOTIFY_WEBHOOK_URL", global = true)]
+    pub notify_webhook_url: Option<String>,
+    /// Shared secret (≥ 16 characters) for the webhook's HMAC-SHA256 signature.
+    #[arg(long, env = "CIVGRID_NOTIFY_WEBHOOK_SECRET", global = true, hide_env_values = true)]
+    pub notify_webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +184,10 @@ impl Cli {
             session_ttl_hours: g.session_ttl_hours,
             request_timeout_s: g.request_timeout_s,
             secure_cookies: g.secure_cookies,
+            smtp_url: g.smtp_url.clone(),
+            smtp_from: g.smtp_from.clone(),
+            notify_webhook_url: g.notify_webhook_url.clone(),
+            notify_webhook_secret: g.notify_webhook_secret.clone(),
         };
         Ok(Settings::resolve(over, file)?)
     }

@@ -23,6 +23,10 @@ pub struct FileConfig {
     pub session_ttl_hours: Option<i64>,
     pub request_timeout_s: Option<u64>,
     pub secure_cookies: Option<bool>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    pub notify_webhook_url: Option<String>,
+    pub notify_webhook_secret: Option<String>,
 }
 
 impl FileConfig {
@@ -54,6 +58,10 @@ pub struct Overrides {
     pub session_ttl_hours: Option<i64>,
     pub request_timeout_s: Option<u64>,
     pub secure_cookies: Option<bool>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    pub notify_webhook_url: Option<String>,
+    pub notify_webhook_secret: Option<String>,
 }
 
 /// Validated settings.
@@ -66,6 +74,7 @@ pub struct Settings {
     pub session_ttl_hours: i64,
     pub request_timeout: Duration,
     pub secure_cookies: bool,
+    pub notify: crate::notify::NotifySettings,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -105,7 +114,37 @@ impl Settings {
         if !(1..=3600).contains(&timeout_s) {
             return Err(ConfigError(format!("{}: must be 1–3600 seconds", named("request_timeout_s"))));
         }
+        let smtp = match over.smtp_url.or(file.smtp_url) {
+            Some(u) => Some(
+                crate::notify::NotifySettings::parse_smtp(&u)
+                    .map_err(|e| ConfigError(format!("{}: {e}", named("smtp_url"))))?,
+            ),
+            None => None,
+        };
+        let webhook_url = over.notify_webhook_url.or(file.notify_webhook_url);
+        if let Some(u) = &webhook_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(ConfigError(format!(
+                    "{}: `{u}` must be an http:// or https:// URL",
+                    named("notify_webhook_url")
+                )));
+            }
+        }
+        let webhook_secret = over.notify_webhook_secret.or(file.notify_webhook_secret);
+        if webhook_url.is_some() && webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
+            return Err(ConfigError(format!(
+                "{}: a secret of at least 16 characters is required with a webhook",
+                named("notify_webhook_secret")
+            )));
+        }
+        let notify = crate::notify::NotifySettings {
+            smtp,
+            smtp_from: over.smtp_from.or(file.smtp_from),
+            webhook_url,
+            webhook_secret,
+        };
         Ok(Settings {
+            notify,
             database_url,
             addr,
             log_format,

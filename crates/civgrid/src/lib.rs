@@ -18,6 +18,8 @@ pub mod config;
 pub mod db;
 /// The real demo district (Chancheng, 440604) and its accounts.
 pub mod demo;
+/// Notifications to reporters through a durable outbox (SMTP, signed webhook).
+pub mod notify;
 /// Live push of case events (SSE; LISTEN/NOTIFY across PostgreSQL nodes).
 pub mod push;
 /// Departments, staff, roles, sessions, API tokens, login throttling.

@@ -396,6 +396,9 @@ impl Cases {
             }
         }
         let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        if let Some(contact) = &case.reporter_contact {
+            crate::notify::enqueue_in(&mut tx, id, &case.number, contact, "已登记，等待受理", None, &now).await?;
+        }
         let event = event_of(&case, "report", vec![], &now);
         self.hub.notify_in(&mut tx, &event).await?;
         tx.commit().await?;
@@ -720,6 +723,11 @@ impl Cases {
         store::insert_transition(&mut tx, &record).await?;
         let departments = store::departments_of(&mut tx, id).await?;
         let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        if let (Some(contact), true) = (&case.reporter_contact, from != to) {
+            // Every public status change reaches the reporter; internal notes are not sent.
+            let public_note = matches!(to, State::Refused | State::Closed).then_some(note.as_deref()).flatten();
+            crate::notify::enqueue_in(&mut tx, id, &case.number, contact, to.label_zh(), public_note, &now).await?;
+        }
         let event = event_of(&case, &action_name, departments.iter().map(|(d, _)| d.clone()).collect(), &now);
         self.hub.notify_in(&mut tx, &event).await?;
         tx.commit().await?;

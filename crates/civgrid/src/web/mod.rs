@@ -37,6 +37,7 @@ pub struct AppState {
     pub staff: Staff,
     pub cases: Cases,
     pub hub: Hub,
+    pub outbox: crate::notify::Outbox,
     pub settings: Arc<WebSettings>,
 }
 
@@ -46,6 +47,8 @@ pub struct WebSettings {
     pub request_timeout: Duration,
     /// Mark session cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
+    /// Where reporter notifications are delivered.
+    pub notify: crate::notify::NotifySettings,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
         let territory = Territory::new(db.clone());
         let hub = Hub::start(&db).await?;
         Ok(AppState {
+            outbox: crate::notify::Outbox::new(db.clone(), settings.notify.clone()),
             cases: Cases::new(db.clone(), territory.clone(), hub.clone()),
             hub,
             territory,

@@ -12,4 +12,5 @@ mod import;
 mod indicators;
 mod locate;
 mod nodes;
+mod notify;
 mod ops;
