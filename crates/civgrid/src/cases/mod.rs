@@ -24,6 +24,20 @@ pub use store::{CaseClass, CaseRow, TransitionRow};
 /// Verification (核查) is due this many working hours after the handler's feedback.
 pub const VERIFY_LIMIT_WORKING_HOURS: u32 = 4;
 
+/// Largest photo accepted, and how many one case may carry.
+pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_PHOTOS_PER_CASE: i64 = 12;
+
+/// The image type a photo's first bytes prove, whatever the client claimed.
+pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some("image/png"),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some("image/webp"),
+        _ => None,
+    }
+}
+
 /// Longest description accepted (Open311 clients are told the same limit).
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 
@@ -61,6 +75,10 @@ pub enum CaseError {
     InvalidField(String),
     #[error("the case is already at the city level")]
     AlreadyAtTop,
+    #[error("photos must be JPEG, PNG or WebP of at most 5 MiB, and the content must match the declared type")]
+    InvalidPhoto,
+    #[error("a case carries at most {MAX_PHOTOS_PER_CASE} photos")]
+    TooManyPhotos,
     #[error(transparent)]
     Territory(#[from] TerritoryError),
     #[error(transparent)]
@@ -86,6 +104,8 @@ impl CaseError {
             CaseError::NoExtensionRequested => "no_extension_requested",
             CaseError::InvalidField(_) => "invalid_field",
             CaseError::AlreadyAtTop => "already_at_top",
+            CaseError::InvalidPhoto => "invalid_photo",
+            CaseError::TooManyPhotos => "too_many_photos",
             CaseError::Territory(e) => e.code(),
             CaseError::Store(_) => "internal",
         }
@@ -468,6 +488,65 @@ impl Cases {
         }
         let calendar = self.calendar().await?;
         Ok(indicators::compute(&self.db, &calendar, scope, from, to).await?)
+    }
+
+    /// Attaches a photo (before/after evidence) to a case the caller can see. The type is
+    /// proven from the bytes; a mismatch with the declared type is refused.
+    pub async fn add_photo(
+        &self,
+        p: &Principal,
+        id: i64,
+        declared: &str,
+        bytes: &[u8],
+    ) -> Result<store::PhotoMeta, CaseError> {
+        let sniffed = sniff_image(bytes).ok_or(CaseError::InvalidPhoto)?;
+        if bytes.len() > MAX_PHOTO_BYTES || declared.split(';').next().map(str::trim) != Some(sniffed) {
+            return Err(CaseError::InvalidPhoto);
+        }
+        let mut tx = self.db.begin().await?;
+        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        if !self.visible(&mut tx, p, &case).await? {
+            return Err(CaseError::NotFound(id));
+        }
+        if store::photo_count(&mut tx, id).await? >= MAX_PHOTOS_PER_CASE {
+            return Err(CaseError::TooManyPhotos);
+        }
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(bytes));
+        let now = text(self.clock.now());
+        let actor = p.actor();
+        let photo_id = store::insert_photo(&mut tx, id, sniffed, bytes, &sha, actor.label(), &now).await?;
+        let note = format!("photo {photo_id} sha256 {sha}");
+        let record = store::NewTransition {
+            case_id: id,
+            actor: actor.label(),
+            role: "staff",
+            action: "attach_photo",
+            from: Some(&case.state),
+            to: &case.state,
+            note: Some(&note),
+            at: &now,
+        };
+        store::insert_transition(&mut tx, &record).await?;
+        tx.commit().await?;
+        Ok(store::PhotoMeta {
+            id: photo_id,
+            content_type: sniffed.into(),
+            sha256: sha,
+            size: bytes.len() as i64,
+            uploaded_by: actor.label().into(),
+            created_at: now,
+        })
+    }
+
+    pub async fn photos(&self, p: &Principal, id: i64) -> Result<Vec<store::PhotoMeta>, CaseError> {
+        self.get(p, id).await?;
+        Ok(store::photos(&self.db, id).await?)
+    }
+
+    pub async fn photo(&self, p: &Principal, id: i64, photo_id: i64) -> Result<(String, Vec<u8>), CaseError> {
+        self.get(p, id).await?;
+        store::photo_bytes(&self.db, id, photo_id).await?.ok_or(CaseError::NotFound(id))
     }
 
     /// Escalates overdue cases one level per elapsed time limit (community → subdistrict →

@@ -531,3 +531,72 @@ pub async fn raise_escalation(tx: &mut Tx<'_>, id: i64, from: i64, to: i64, now:
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// A stored photo's metadata.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PhotoMeta {
+    pub id: i64,
+    pub content_type: String,
+    pub sha256: String,
+    pub size: i64,
+    pub uploaded_by: String,
+    pub created_at: String,
+}
+
+pub async fn photo_count(tx: &mut Tx<'_>, case_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from case_photo where case_id = $1").bind(case_id).fetch_one(&mut **tx).await
+}
+
+pub async fn insert_photo(
+    tx: &mut Tx<'_>,
+    case_id: i64,
+    content_type: &str,
+    bytes: &[u8],
+    sha256: &str,
+    uploaded_by: &str,
+    now: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into case_photo (case_id, content_type, bytes, sha256, size, uploaded_by, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+    )
+    .bind(case_id)
+    .bind(content_type)
+    .bind(bytes)
+    .bind(sha256)
+    .bind(i64::try_from(bytes.len()).unwrap_or(i64::MAX))
+    .bind(uploaded_by)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn photos(db: &Db, case_id: i64) -> Result<Vec<PhotoMeta>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, content_type, sha256, size, uploaded_by, created_at from case_photo where case_id = $1 order by id",
+    )
+    .bind(case_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PhotoMeta {
+                id: r.try_get("id")?,
+                content_type: r.try_get("content_type")?,
+                sha256: r.try_get("sha256")?,
+                size: r.try_get("size")?,
+                uploaded_by: r.try_get("uploaded_by")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn photo_bytes(db: &Db, case_id: i64, photo_id: i64) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
+    let row = sqlx::query("select content_type, bytes from case_photo where case_id = $1 and id = $2")
+        .bind(case_id)
+        .bind(photo_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| Ok((r.try_get("content_type")?, r.try_get("bytes")?))).transpose()
+}

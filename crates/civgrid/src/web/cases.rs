@@ -25,6 +25,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{id}", get(find_case))
         .route("/api/v1/cases/{id}/transitions", post(transition))
         .route("/api/v1/indicators", get(indicators))
+        .route(
+            "/api/v1/cases/{id}/photos",
+            get(list_photos)
+                .post(add_photo)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::cases::MAX_PHOTO_BYTES + 1024)),
+        )
+        .route("/api/v1/cases/{id}/photos/{photo_id}", get(get_photo))
 }
 
 async fn list_classes(State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -219,4 +226,31 @@ async fn indicators(
     let (from, to) = (parse_instant(&q.from, "from")?, parse_instant(&q.to, "to")?);
     let ind = state.cases.indicators(&scope, from, to).await?;
     Ok(Json(json!({"scope": q.scope, "from": from, "to": to, "indicators": ind})))
+}
+
+/// `POST /api/v1/cases/{id}/photos` with the image as the body (`image/jpeg|png|webp`, ≤ 5 MiB).
+async fn add_photo(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let body = body.map_err(ApiError::from)?;
+    let declared = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let meta = state.cases.add_photo(&auth.0, id, declared, &body).await?;
+    Ok((StatusCode::CREATED, Json(json!(meta))))
+}
+
+async fn list_photos(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"photos": state.cases.photos(&auth.0, id).await?})))
+}
+
+async fn get_photo(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath((id, photo_id)): ApiPath<(i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    let (content_type, bytes) = state.cases.photo(&auth.0, id, photo_id).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes))
 }

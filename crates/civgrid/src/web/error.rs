@@ -183,8 +183,16 @@ impl From<CaseError> for ApiError {
             CaseError::NoExtensionRequested | CaseError::AlreadyAtTop | CaseError::InvalidDuplicate => {
                 StatusCode::CONFLICT
             }
+            CaseError::InvalidPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            CaseError::TooManyPhotos => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(r: axum::extract::rejection::BytesRejection) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", r.body_text())
     }
 }

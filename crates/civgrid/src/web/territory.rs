@@ -155,8 +155,9 @@ async fn import_grids(
     auth: Auth,
     rid: RequestId,
     ApiQuery(q): ApiQuery<ImportQuery>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<Value>> {
+    let body = body.map_err(ApiError::from)?;
     let district = state.territory.areas().await?.into_iter().find(|a| a.level == "district").map(|a| a.code);
     let district = district.ok_or_else(|| ApiError::from(crate::territory::TerritoryError::NoTerritory))?;
     auth.require(Role::Admin, &district, "importing grids")?;

@@ -420,3 +420,67 @@ async fn overdue_cases_escalate_automatically(b: Backend) {
     assert_eq!(escalations[0]["note"], "超期自动升级：社区 → 街道");
 }
 both_backends!(overdue_cases_escalate_automatically);
+
+async fn photos_are_checked_stored_and_served(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = inside(&app, "44060401000101").await;
+    let (_, v) =
+        report(&app, json!({"description": "井盖缺失", "class_code": "1101", "lng": x, "lat": y, "datum": "gcj02"}))
+            .await;
+    let id = v["case"]["id"].as_i64().expect("id");
+    let worker = app.login("gridworker").await;
+    let uri = format!("/api/v1/cases/{id}/photos");
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    jpeg.extend(std::iter::repeat_n(7u8, 3 * 1024 * 1024));
+    let (s, v) = app.send_raw("POST", &uri, Some(&worker), "image/jpeg", jpeg.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let photo = v["id"].as_i64().expect("photo id");
+    assert_eq!(v["size"], jpeg.len());
+    let req = axum::http::Request::get(format!("{uri}/{photo}"))
+        .header("authorization", format!("Bearer {worker}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), req).await.expect("response");
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    let got = http_body_util::BodyExt::collect(resp.into_body()).await.expect("body").to_bytes();
+    assert_eq!(got.len(), jpeg.len());
+
+    assert_error(
+        &app.send_raw("POST", &uri, Some(&worker), "image/png", jpeg[..100].to_vec()).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "invalid_photo",
+    );
+    assert_error(
+        &app.send_raw("POST", &uri, Some(&worker), "image/jpeg", b"<svg onload=alert(1)>".to_vec()).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "invalid_photo",
+    );
+    let mut huge = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    huge.extend(std::iter::repeat_n(0u8, 6 * 1024 * 1024));
+    assert_error(
+        &app.send_raw("POST", &uri, Some(&worker), "image/jpeg", huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+    );
+    let other_dept = app.login("handler_sj").await;
+    assert_error(
+        &app.send_raw("POST", &uri, Some(&other_dept), "image/jpeg", jpeg[..100].to_vec()).await,
+        StatusCode::NOT_FOUND,
+        "case_not_found",
+    );
+    for _ in 1..civgrid::cases::MAX_PHOTOS_PER_CASE {
+        assert_eq!(
+            app.send_raw("POST", &uri, Some(&worker), "image/jpeg", jpeg[..64].to_vec()).await.0,
+            StatusCode::CREATED
+        );
+    }
+    assert_error(
+        &app.send_raw("POST", &uri, Some(&worker), "image/jpeg", jpeg[..64].to_vec()).await,
+        StatusCode::CONFLICT,
+        "too_many_photos",
+    );
+    let (_, list) = app.get_as(&uri, &worker).await;
+    assert_eq!(list["photos"].as_array().map(Vec::len), Some(civgrid::cases::MAX_PHOTOS_PER_CASE as usize));
+    assert_eq!(app.count("case_photo").await, civgrid::cases::MAX_PHOTOS_PER_CASE);
+}
+both_backends!(photos_are_checked_stored_and_served);

@@ -1,0 +1,13 @@
+-- Photos attached to cases (before/after evidence). Stored in the database, not on a node's
+-- disk, so every node can serve them.
+create table case_photo (
+    id           integer primary key autoincrement,
+    case_id      integer not null references case_record (id) on delete cascade,
+    content_type text not null,
+    bytes        blob not null,
+    sha256       text not null,
+    size         integer not null,
+    uploaded_by  text not null,
+    created_at   text not null
+);
+create index case_photo_case on case_photo (case_id);
