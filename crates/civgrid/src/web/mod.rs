@@ -6,6 +6,7 @@ mod cases;
 pub mod error;
 mod events;
 pub mod extract;
+pub mod openapi;
 mod ops;
 mod staff;
 mod territory;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(staff::routes())
         .merge(cases::routes())
         .merge(events::routes())
+        .merge(openapi::routes())
         .fallback(ops::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
