@@ -74,6 +74,10 @@ pub enum Command {
         /// Seed the demo database (if not yet seeded) and exit without serving.
         #[arg(long)]
         seed_only: bool,
+        /// The Open311 API key for POST requests (only its hash is stored); a random one is
+        /// generated and printed when not given.
+        #[arg(long, env = "CIVGRID_OPEN311_KEY", hide_env_values = true)]
+        open311_key: Option<String>,
     },
     /// Serve the platform against the configured database (migrates first).
     Serve {
@@ -218,7 +222,7 @@ fn explain(e: TerritoryError) -> anyhow::Error {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Demo { addr, data, seed_only } => {
+        Command::Demo { addr, data, seed_only, open311_key } => {
             let mut settings = cli.settings(addr.clone())?;
             telemetry::init(settings.log_format);
             std::fs::create_dir_all(data)
@@ -233,15 +237,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let n = demo::seed_cases(&state.territory, &state.staff, &state.cases, 400, chrono::Utc::now()).await?;
                 println!("Seeded {n} demo cases over the last 90 days (replayed through the case workflow).");
             }
+            let keys = crate::open311::Keys::new(state.db.clone());
+            if let Some(k) = open311_key {
+                keys.ensure_demo_key(Some(k)).await.map_err(|e| anyhow::anyhow!("--open311-key: {e}"))?;
+            }
             if *seed_only {
                 println!("demo database ready: {}", url.redacted());
                 return Ok(());
             }
+            let open311_key = match open311_key {
+                Some(k) => k.clone(),
+                None => keys.ensure_demo_key(None).await?,
+            };
             let listener = tokio::net::TcpListener::bind(settings.addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
             let addr = listener.local_addr()?;
-            print_banner(addr, &url);
+            print_banner(addr, &url, &open311_key);
             app::serve(state, listener).await
         }
         Command::Serve { addr } => {
@@ -329,7 +341,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl) {
+fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl, open311_key: &str) {
     println!();
     println!("civgrid demo — 禅城区 (440604) on {}", url.redacted());
     println!("  URL:        http://{addr}/");
@@ -337,6 +349,7 @@ fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl) {
     println!("  locate:     http://{addr}/api/v1/locate?lng=113.1107&lat=23.0296&datum=gcj02");
     println!("  grids:      http://{addr}/api/v1/grids.geojson");
     println!("  metrics:    http://{addr}/metrics");
+    println!("  Open311:    http://{addr}/open311/v2/discovery.xml  (POST api_key: {open311_key})");
     println!("  Demo staff accounts (password for all: {}):", demo::DEMO_PASSWORD);
     for (username, display_name, _, role, area) in demo::ACCOUNTS {
         println!(

@@ -20,6 +20,8 @@ pub mod db;
 pub mod demo;
 /// Notifications to reporters through a durable outbox (SMTP, signed webhook).
 pub mod notify;
+/// Open311 GeoReport v2 intake: API keys and the mapping of cases to service requests.
+pub mod open311;
 /// Live push of case events (SSE; LISTEN/NOTIFY across PostgreSQL nodes).
 pub mod push;
 /// Departments, staff, roles, sessions, API tokens, login throttling.

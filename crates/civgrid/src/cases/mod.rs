@@ -6,6 +6,7 @@
 
 pub mod calendar;
 pub mod indicators;
+pub mod public;
 pub mod state;
 pub mod store;
 
@@ -429,20 +430,18 @@ impl Cases {
 
     /// Whether the caller may see a case at all.
     async fn visible(&self, tx: &mut crate::db::Tx<'_>, p: &Principal, case: &CaseRow) -> Result<bool, CaseError> {
-        let area = case.grid_code.clone().unwrap_or_else(|| {
-            p.roles.first().map(|g| g.area_code[..6.min(g.area_code.len())].to_owned()).unwrap_or_default()
-        });
-        let area_role = p.roles.iter().any(|g| {
-            !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness) && area.starts_with(&g.area_code)
-        });
-        if area_role {
+        // A case not yet located belongs to the whole district.
+        let areas = p.case_areas();
+        let seen_by_area = match &case.grid_code {
+            Some(g) => areas.iter().any(|a| g.starts_with(a.as_str())),
+            None => areas.iter().any(|a| a.len() == 6),
+        };
+        if seen_by_area {
             return Ok(true);
         }
-        if p.has_role(Role::Handler) {
-            if let Some(dept) = &p.department_code {
-                if store::departments_of(tx, case.id).await?.iter().any(|(d, _)| d == dept) {
-                    return Ok(true);
-                }
+        if let Some(dept) = p.handler_department() {
+            if store::departments_of(tx, case.id).await?.iter().any(|(d, _)| d == dept) {
+                return Ok(true);
             }
         }
         if p.has_role(Role::GridWorker) {
@@ -613,13 +612,8 @@ impl Cases {
             }
         }
         let seen = store::Visibility {
-            areas: p
-                .roles
-                .iter()
-                .filter(|g| !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness))
-                .map(|g| g.area_code.clone())
-                .collect(),
-            department: p.department_code.clone().filter(|_| p.has_role(Role::Handler)),
+            areas: p.case_areas(),
+            department: p.handler_department().map(str::to_owned),
             grid_worker: p.has_role(Role::GridWorker).then_some(p.staff_id),
         };
         Ok(store::list_visible(&self.db, &seen, state_filter, limit.clamp(1, 500)).await?)

@@ -141,6 +141,30 @@ pub enum Action {
     Rate,
 }
 
+impl Action {
+    pub const ALL: [Action; 19] = [
+        Action::Accept,
+        Action::Merge,
+        Action::SelfHandle,
+        Action::File,
+        Action::Refuse,
+        Action::Dispatch,
+        Action::Take,
+        Action::Return,
+        Action::Feedback,
+        Action::Pass,
+        Action::Fail,
+        Action::Close,
+        Action::Suspend,
+        Action::Resume,
+        Action::RequestExtension,
+        Action::DecideExtension,
+        Action::Supervise,
+        Action::Escalate,
+        Action::Rate,
+    ];
+}
+
 /// One row of the transition table.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
@@ -299,28 +323,7 @@ mod tests {
 
     #[test]
     fn every_action_has_exactly_one_rule() {
-        use Action::*;
-        for a in [
-            Accept,
-            Merge,
-            SelfHandle,
-            File,
-            Refuse,
-            Dispatch,
-            Take,
-            Return,
-            Feedback,
-            Pass,
-            Fail,
-            Close,
-            Suspend,
-            Resume,
-            RequestExtension,
-            DecideExtension,
-            Supervise,
-            Escalate,
-            Rate,
-        ] {
+        for a in Action::ALL {
             assert_eq!(RULES.iter().filter(|r| r.action == a).count(), 1, "{a:?}");
         }
     }

@@ -126,6 +126,21 @@ impl Principal {
         self.roles.iter().any(|g| g.role == role)
     }
 
+    /// Areas in which the caller sees every case: all roles except grid workers (who see their
+    /// grids), handlers (their department's cases) and witnesses (no cases).
+    pub fn case_areas(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|g| !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness))
+            .map(|g| g.area_code.clone())
+            .collect()
+    }
+
+    /// The department whose cases the caller handles, if they are a handler.
+    pub fn handler_department(&self) -> Option<&str> {
+        self.department_code.as_deref().filter(|_| self.has_role(Role::Handler))
+    }
+
     pub fn actor(&self) -> Actor {
         match self.credential {
             Credential::Session => Actor::staff(self.staff_id, &self.username),

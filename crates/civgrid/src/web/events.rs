@@ -33,13 +33,8 @@ struct Interest {
 impl Interest {
     fn of(p: &Principal, grids: Vec<String>) -> Interest {
         Interest {
-            area_prefixes: p
-                .roles
-                .iter()
-                .filter(|g| !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness))
-                .map(|g| g.area_code.clone())
-                .collect(),
-            department: p.department_code.clone().filter(|_| p.has_role(Role::Handler)),
+            area_prefixes: p.case_areas(),
+            department: p.handler_department().map(str::to_owned),
             grids: if p.has_role(Role::GridWorker) { grids } else { vec![] },
         }
     }

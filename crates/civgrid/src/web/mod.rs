@@ -6,6 +6,7 @@ mod cases;
 pub mod error;
 mod events;
 pub mod extract;
+mod open311;
 pub mod openapi;
 mod ops;
 mod staff;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(events::routes())
         .merge(openapi::routes())
+        .merge(open311::routes())
         .fallback(ops::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -13,4 +13,5 @@ mod indicators;
 mod locate;
 mod nodes;
 mod notify;
+mod open311;
 mod ops;
