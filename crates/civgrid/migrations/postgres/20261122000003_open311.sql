@@ -1,6 +1,7 @@
 -- Open311 GeoReport v2 intake: the API keys third-party apps file service requests with
--- (only the SHA-256 of a key is kept; the key itself is shown once when issued), and which key
--- filed which case, with the media_url it sent. Keep in step with ../postgres/.
+-- (only the SHA-256 of a key is kept; the key itself is shown once when issued). Which key filed
+-- a case is its reporter label (open311:<key name>); its media_url is on the case itself.
+-- Keep in step with ../postgres/.
 
 create table open311_key (
     id         bigint generated always as identity primary key,
@@ -9,12 +10,3 @@ create table open311_key (
     created_at text not null,
     revoked_at text
 );
-
--- One row per case that arrived through POST /open311/v2/requests.
-create table open311_request (
-    case_id    bigint primary key references case_record (id) on delete cascade,
-    key_id     bigint not null references open311_key (id),
-    media_url  text,
-    created_at text not null
-);
-create index open311_request_key on open311_request (key_id);

@@ -132,6 +132,8 @@ pub struct NewReport {
     pub reporter_name: Option<String>,
     pub reporter_contact: Option<String>,
     pub idempotency_key: Option<String>,
+    /// A link to a photo or video published elsewhere (http or https).
+    pub media_url: Option<String>,
 }
 
 /// A possible duplicate of a new report.
@@ -339,6 +341,13 @@ impl Cases {
         let reporter_name = clean_opt(&r.reporter_name, 64, "reporter_name")?;
         let reporter_contact = clean_opt(&r.reporter_contact, 128, "reporter_contact")?;
         let key = clean_opt(&r.idempotency_key, 128, "idempotency_key")?;
+        let media_url = clean_opt(&r.media_url, 1000, "media_url")?;
+        if let Some(u) = &media_url {
+            let lower = u.to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) || u.contains(char::is_whitespace) {
+                return Err(CaseError::InvalidField("media_url must be an http:// or https:// URL".into()));
+            }
+        }
         let located = match point {
             Some((p, d)) => Some(self.territory.locate(p, d).await?),
             None => None,
@@ -371,6 +380,7 @@ impl Cases {
                 point: gcj,
                 grid_code: located.as_ref().map(|l| l.grid.code.as_str()),
                 address: address.as_deref(),
+                media_url: media_url.as_deref(),
                 reporter_name: reporter_name.as_deref(),
                 reporter_contact: reporter_contact.as_deref(),
                 reported_by,

@@ -32,6 +32,7 @@ pub struct PublicCase {
     pub lng: Option<f64>,
     pub lat: Option<f64>,
     pub address: Option<String>,
+    pub media_url: Option<String>,
     /// Name of the lead department, once dispatched.
     pub agency: Option<String>,
     pub handle_deadline: Option<String>,
@@ -60,7 +61,8 @@ pub struct PublicFilter {
     pub limit: i64,
 }
 
-const SELECT: &str = "select c.id, c.number, c.state, c.description, c.class_code, c.lng, c.lat, c.address, \
+const SELECT: &str =
+    "select c.id, c.number, c.state, c.description, c.class_code, c.lng, c.lat, c.address, c.media_url, \
        c.handle_deadline, c.created_at, c.updated_at, c.closed_at, \
        k.minor_name, k.major_name, k.time_limit, k.time_limit_unit, \
        d.name as agency, dup.number as duplicate_of_number, \
@@ -86,6 +88,7 @@ fn public_from(r: &AnyRow) -> Result<PublicCase, sqlx::Error> {
         lng: r.try_get("lng")?,
         lat: r.try_get("lat")?,
         address: r.try_get("address")?,
+        media_url: r.try_get("media_url")?,
         agency: r.try_get("agency")?,
         handle_deadline: r.try_get("handle_deadline")?,
         created_at: r.try_get("created_at")?,

@@ -142,6 +142,7 @@ pub struct CaseRow {
     pub lat: Option<f64>,
     pub grid_code: Option<String>,
     pub address: Option<String>,
+    pub media_url: Option<String>,
     #[serde(skip)]
     pub reporter_name: Option<String>,
     #[serde(skip)]
@@ -167,7 +168,7 @@ pub struct CaseRow {
 }
 
 pub const CASE_COLUMNS: &str = "id, number, state, channel, description, class_code, class_version, lng, lat, grid_code, \
-     address, reporter_name, reporter_contact, lead_department, handle_deadline, escalation_level, supervised, \
+     address, media_url, reporter_name, reporter_contact, lead_department, handle_deadline, escalation_level, supervised, \
      extension_requested, duplicate_of, rating, rework_count, return_count, reported_by, created_at, updated_at, filed_at, \
      dispatched_at, handled_at, verified_at, verify_deadline, closed_at";
 
@@ -184,6 +185,7 @@ pub fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
         lat: r.try_get("lat")?,
         grid_code: r.try_get("grid_code")?,
         address: r.try_get("address")?,
+        media_url: r.try_get("media_url")?,
         reporter_name: r.try_get("reporter_name")?,
         reporter_contact: r.try_get("reporter_contact")?,
         lead_department: r.try_get("lead_department")?,
@@ -232,6 +234,7 @@ pub struct InsertCase<'a> {
     pub point: Option<(f64, f64)>,
     pub grid_code: Option<&'a str>,
     pub address: Option<&'a str>,
+    pub media_url: Option<&'a str>,
     pub reporter_name: Option<&'a str>,
     pub reporter_contact: Option<&'a str>,
     pub reported_by: &'a str,
@@ -242,8 +245,8 @@ pub struct InsertCase<'a> {
 pub async fn insert_case(tx: &mut Tx<'_>, c: &InsertCase<'_>, now: &str) -> Result<i64, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
         "insert into case_record (number, state, channel, description, class_code, class_version, lng, lat, grid_code,
-           address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at, updated_at)
-         values ('', 'received', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) returning id",
+           address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at, updated_at, media_url)
+         values ('', 'received', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) returning id",
     )
     .bind(c.channel)
     .bind(c.description)
@@ -258,6 +261,7 @@ pub async fn insert_case(tx: &mut Tx<'_>, c: &InsertCase<'_>, now: &str) -> Resu
     .bind(c.reported_by)
     .bind(c.idempotency_key)
     .bind(now)
+    .bind(c.media_url)
     .fetch_one(&mut **tx)
     .await?;
     let day: String = now.chars().filter(char::is_ascii_digit).take(8).collect();

@@ -64,14 +64,18 @@ pub async fn enqueue_in(
     note: Option<&str>,
     now: &str,
 ) -> Result<(), sqlx::Error> {
-    let channel = if contact.contains('@') { "email" } else { "webhook" };
     let subject = format!("您反映的问题（案卷号 {number}）状态更新：{state_label}");
     let mut body = format!("您好！您反映的问题（案卷号 {number}）当前状态：{state_label}。");
     if let Some(n) = note.filter(|n| !n.trim().is_empty()) {
         body.push_str(&format!("说明：{n}。"));
     }
     body.push_str("感谢您对城市治理的支持。");
-    store::enqueue(tx, case_id, channel, contact, &subject, &body, now).await
+    // A reporter may leave several contacts ("a@b.cn; 138…"): each gets the message.
+    for one in contact.split(';').map(str::trim).filter(|c| !c.is_empty()) {
+        let channel = if one.contains('@') { "email" } else { "webhook" };
+        store::enqueue(tx, case_id, channel, one, &subject, &body, now).await?;
+    }
+    Ok(())
 }
 
 /// Delivery outcome of one pass.

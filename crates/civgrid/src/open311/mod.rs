@@ -5,7 +5,7 @@
 //! * Keys: only the SHA-256 of a key is stored; the key is shown once when issued. Issuing and
 //!   revoking are recorded in the change record.
 //! * Service requests are cases of channel `open311`, reported by `open311:<key name>`; the key
-//!   and the `media_url` a client sent are kept in `open311_request`.
+//!   is the case's reporter label (`open311:<key name>`); the `media_url` a client sent is kept on the case.
 //! * A case is `open` or `closed` as [`State::is_open`] says; `status_notes` carries the Chinese
 //!   stage label and, for refused or merged cases, why.
 //!
@@ -224,16 +224,6 @@ impl Keys {
         tx.commit().await?;
         Ok(key)
     }
-
-    /// Remembers which key filed a case, and the media_url it sent.
-    pub async fn link(&self, case_id: i64, key: &ApiKey, media_url: Option<&str>) -> Result<(), KeyError> {
-        Ok(store::insert_request(&self.db, case_id, key.id, media_url).await?)
-    }
-
-    /// media_url of each of these cases that has one.
-    pub async fn media_urls(&self, case_ids: &[i64]) -> Result<HashMap<i64, String>, KeyError> {
-        Ok(store::media_urls(&self.db, case_ids).await?.into_iter().collect())
-    }
 }
 
 /// What went wrong, in GeoReport's terms: the HTTP status (400, 403 or 404) and a description
@@ -437,7 +427,6 @@ const MAX_PHONE: usize = 32;
 #[derive(Debug, Clone)]
 pub struct NewRequest {
     pub report: NewReport,
-    pub media_url: Option<String>,
 }
 
 fn coordinate(p: &Params, name: &str, max: f64) -> Result<Option<f64>, Open311Error> {
@@ -531,8 +520,8 @@ pub fn new_request(p: &Params, class: &CaseClass) -> Result<NewRequest, Open311E
             reporter_name,
             reporter_contact,
             idempotency_key: None,
+            media_url,
         },
-        media_url,
     })
 }
 
@@ -570,7 +559,7 @@ pub struct ServiceRequest {
 }
 
 /// A public case as a GeoReport service request; the stored GCJ-02 point is given in WGS-84.
-pub fn service_request(c: &PublicCase, media_url: Option<String>) -> ServiceRequest {
+pub fn service_request(c: &PublicCase) -> ServiceRequest {
     let state = State::parse(&c.state).unwrap_or(State::Received);
     let mut notes = state.label_zh().to_owned();
     match state {
@@ -615,7 +604,7 @@ pub fn service_request(c: &PublicCase, media_url: Option<String>) -> ServiceRequ
         // 1e-8° is about a millimetre: enough, without float noise in the last digits.
         lat: point.map(|p| (p.lat() * 1e8).round() / 1e8),
         long: point.map(|p| (p.lng() * 1e8).round() / 1e8),
-        media_url,
+        media_url: c.media_url.clone(),
     }
 }
 

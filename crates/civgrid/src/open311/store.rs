@@ -74,30 +74,3 @@ pub async fn list_keys(db: &Db) -> Result<Vec<KeyRow>, sqlx::Error> {
         })
         .collect()
 }
-
-pub async fn insert_request(db: &Db, case_id: i64, key_id: i64, media_url: Option<&str>) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into open311_request (case_id, key_id, media_url, created_at) values ($1, $2, $3, $4)")
-        .bind(case_id)
-        .bind(key_id)
-        .bind(media_url)
-        .bind(now_text())
-        .execute(db.pool())
-        .await?;
-    Ok(())
-}
-
-/// (case id, media_url) of the given cases that have one.
-pub async fn media_urls(db: &Db, case_ids: &[i64]) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    if case_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks = (1..=case_ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    let sql =
-        format!("select case_id, media_url from open311_request where media_url is not null and case_id in ({marks})");
-    let mut q = sqlx::query(&sql);
-    for id in case_ids {
-        q = q.bind(*id);
-    }
-    let rows = q.fetch_all(db.pool()).await?;
-    rows.iter().map(|r| Ok((r.try_get("case_id")?, r.try_get("media_url")?))).collect()
-}

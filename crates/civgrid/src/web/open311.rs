@@ -385,11 +385,9 @@ fn request_node(r: ServiceRequest) -> Node {
     ])
 }
 
-async fn render_requests(state: &AppState, cases: Vec<public::PublicCase>) -> Result<Node, Open311Error> {
-    let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
-    let mut media = Keys::new(state.db.clone()).media_urls(&ids).await?;
-    let list = cases.iter().map(|c| request_node(open311::service_request(c, media.remove(&c.id)))).collect();
-    Ok(Node::List("request", list))
+fn render_requests(cases: Vec<public::PublicCase>) -> Node {
+    let list = cases.iter().map(|c| request_node(open311::service_request(c))).collect();
+    Node::List("request", list)
 }
 
 /// `GET /open311/v2/requests.{xml,json}` with service_request_id, service_code, start_date,
@@ -400,7 +398,7 @@ async fn list_requests(State(state): State<AppState>, call: Call) -> Result<Resp
         let known: Vec<String> = current_classes(&state).await?.into_iter().map(|c| c.code).collect();
         let filter = open311::requests_filter(&call.params, &known, chrono::Utc::now())?;
         let cases = public::list(&state.db, &filter).await?;
-        render_requests(&state, cases).await
+        Ok::<_, Open311Error>(render_requests(cases))
     };
     let list = run.await.map_err(|e| fail(&call, e))?;
     Ok(reply(call.format, StatusCode::OK, "service_requests", &list))
@@ -418,7 +416,7 @@ async fn find_request(State(state): State<AppState>, call: Call) -> Result<Respo
         };
         let id: i64 = call.stem.parse().map_err(|_| not_found())?;
         let case = public::find(&state.db, id).await?.ok_or_else(not_found)?;
-        render_requests(&state, vec![case]).await
+        Ok::<_, Open311Error>(render_requests(vec![case]))
     };
     let list = run.await.map_err(|e| fail(&call, e))?;
     Ok(reply(call.format, StatusCode::OK, "service_requests", &list))
@@ -477,11 +475,6 @@ async fn create_request(
         let request = open311::new_request(&call.params, &class)?;
         let outcome = state.cases.report(&key.reporter(), request.report).await.map_err(case_error)?;
         let case = outcome.case;
-        // The case is committed: a failure to note the key or media_url must not make the client
-        // file it again.
-        if let Err(e) = keys.link(case.id, &key, request.media_url.as_deref()).await {
-            tracing::error!(error.cause = %e, case_id = case.id, "open311: could not record the key and media_url");
-        }
         let notice = format!(
             "已受理，受理编号 {}。{}",
             case.number,

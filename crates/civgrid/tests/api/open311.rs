@@ -449,7 +449,7 @@ async fn bad_requests_get_the_spec_errors_and_write_nothing(b: Backend) {
         (base(&[("media_url", "javascript:alert(1)")], &[]), StatusCode::BAD_REQUEST, "media_url"),
         (base(&[("jurisdiction_id", "sfgov.org")], &[]), StatusCode::NOT_FOUND, "jurisdiction_id"),
     ];
-    let before = (app.count("case_record").await, app.count("open311_request").await);
+    let before = (app.count("case_record").await, app.count("case_transition").await);
     for (pairs, status, needle) in &cases {
         let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_json_error(&post(&app, "json", &pairs).await, *status, needle);
@@ -464,7 +464,7 @@ async fn bad_requests_get_the_spec_errors_and_write_nothing(b: Backend) {
     )
     .await;
     assert_json_error(&(s, body), StatusCode::BAD_REQUEST, "x-www-form-urlencoded");
-    assert_eq!((app.count("case_record").await, app.count("open311_request").await), before, "nothing written");
+    assert_eq!((app.count("case_record").await, app.count("case_transition").await), before, "nothing written");
 
     // Unknown requests and tokens: 404.
     for uri in ["/open311/v2/requests/999999.json", "/open311/v2/requests/abc.json", "/open311/v2/tokens/nope.json"] {
