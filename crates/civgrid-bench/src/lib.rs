@@ -6,10 +6,14 @@
 //!   same lookups in PostGIS (GiST index, `ST_Contains`), one query per point over loopback and
 //!   as one set-based join, comparing the answers point by point.
 //!
+//! * [`intake`] drives report intake end to end over loopback HTTP against `civgrid serve` with
+//!   an open-loop load generator, and measures the raw-insert ceiling of the same database.
+//!
 //! The `civgrid` binary exposes both as `civgrid bench gen-grids` and `civgrid bench locate`;
 //! `examples/bench_locate.rs` is a stand-alone driver used by `scripts/bench-locate.sh`.
 
 mod gen;
+pub mod intake;
 mod locate;
 mod machine;
 mod postgis;

@@ -421,7 +421,7 @@ fn split_part(part: &Part, axis: usize, c: f64, low_out: &mut Vec<Part>, high_ou
         let vb = crossings.get(b).map_or(0.0, |c| c.v);
         va.total_cmp(&vb)
     });
-    if order.len() % 2 != 0 {
+    if !order.len().is_multiple_of(2) {
         return None;
     }
     let mut rank = vec![0usize; crossings.len()];

@@ -3,6 +3,7 @@
 
 use crate::checkpoint::CheckpointError;
 use crate::cosignature::CosignatureError;
+use crate::entry::EntryError;
 use crate::note::NoteError;
 use crate::tiles::TileError;
 use crate::tree::NodeId;
@@ -64,6 +65,9 @@ pub enum LedgerError {
     /// A witness refused an add-checkpoint request.
     #[error(transparent)]
     Witness(#[from] WitnessError),
+    /// A log entry or canonical content was malformed.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
 }
 
 impl LedgerError {
@@ -83,6 +87,7 @@ impl LedgerError {
             LedgerError::Tile(e) => e.code(),
             LedgerError::Cosignature(e) => e.code(),
             LedgerError::Witness(e) => e.code(),
+            LedgerError::Entry(e) => e.code(),
         }
     }
 }

@@ -13,7 +13,12 @@
 //! - [`checkpoint`]: C2SP tlog-checkpoint bodies.
 //! - [`tiles`]: C2SP tlog-tiles paths, tile contents and entry bundles.
 //! - [`cosignature`]: C2SP tlog-cosignature/v1 (timestamped Ed25519) cosignatures.
+//! - [`entry`]: what a leaf commits to (kind, reference, SHA-256 of canonical JSON content).
 //! - [`witness`]: the C2SP tlog-witness `add-checkpoint` decision as a pure state machine.
+//! - [`policy`]: the published trust file (log, issuer and witness keys, witness quorum) and the
+//!   evaluation of a cosigned checkpoint against it.
+//! - [`bundle`]: certificate bundles (issuer signature, inclusion proof, cosigned checkpoint)
+//!   and their offline verification.
 //!
 //! Nothing here does I/O: storage, HTTP and the CLI wire these functions to a database so the
 //! security-critical logic can be tested exhaustively against the public test vectors.
@@ -38,16 +43,20 @@
 //! stable snake_case string, suitable for API error bodies and audit logs.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;
+pub mod entry;
 mod error;
 pub mod hash;
 pub mod note;
+pub mod policy;
 pub mod tiles;
 pub mod tree;
 pub mod verify;
 pub mod witness;
 
+pub use entry::Entry;
 pub use error::LedgerError;
 pub use hash::{empty_root, leaf_hash, node_hash, Hash};
 pub use tree::{Appender, HashReader, MemoryStore, NodeId};

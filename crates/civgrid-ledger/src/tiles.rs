@@ -321,7 +321,7 @@ pub fn encode_hash_tile(hashes: &[Hash]) -> Vec<u8> {
 
 /// Splits a hash tile body into hashes, refusing bodies that are not 1–256 whole hashes.
 pub fn decode_hash_tile(body: &[u8]) -> Result<Vec<Hash>, TileError> {
-    if body.is_empty() || body.len() % HASH_SIZE != 0 || body.len() > HASH_SIZE * usize::from(TILE_WIDTH) {
+    if body.is_empty() || !body.len().is_multiple_of(HASH_SIZE) || body.len() > HASH_SIZE * usize::from(TILE_WIDTH) {
         return Err(TileError::BadTileLength(body.len()));
     }
     Ok(body.chunks_exact(HASH_SIZE).filter_map(|c| <Hash>::try_from(c).ok()).collect())

@@ -21,9 +21,28 @@ pub async fn state(db: Db, settings: &Settings) -> anyhow::Result<AppState> {
         secure_cookies: settings.secure_cookies,
         notify: settings.notify.clone(),
     };
-    AppState::new(db, web, settings.session_ttl_hours)
+    let keys = ledger_keys(&db, settings)?;
+    AppState::new(db, web, settings.session_ttl_hours, keys, settings.ledger_witnesses.clone())
         .await
         .map_err(|e| anyhow::anyhow!("cannot start live push (LISTEN): {e}"))
+}
+
+/// Loads (or on first start creates) the ledger keys.
+pub fn ledger_keys(db: &Db, settings: &Settings) -> anyhow::Result<crate::ledger::LedgerKeys> {
+    let dir = match (&settings.ledger_key_dir, db.backend()) {
+        (Some(dir), _) => dir.clone(),
+        (None, crate::db::Backend::Sqlite) => {
+            let url = db.url().as_str();
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+            path.parent().unwrap_or(std::path::Path::new(".")).join("ledger-keys")
+        }
+        (None, crate::db::Backend::Postgres) => anyhow::bail!(
+            "PostgreSQL needs --ledger-key-dir / CIVGRID_LEDGER_KEY_DIR / `ledger_key_dir`: \
+             every node of one database must sign with the same ledger keys"
+        ),
+    };
+    Ok(crate::ledger::LedgerKeys::load_or_create(&dir, settings.ledger_origin.as_deref())?)
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops accepting, lets in-flight requests finish (each
@@ -39,14 +58,18 @@ pub async fn serve_until(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
-    let sweeper = tokio::spawn(sweep_overdue(state.cases.clone()));
+    let sweeper = tokio::spawn(sweep_overdue(state.cases.clone(), state.services.clone()));
     let courier = tokio::spawn(deliver_notifications(state.outbox.clone()));
+    let sequencer = tokio::spawn(run_sequencer(state.ledger.clone()));
+    let witnessing = tokio::spawn(run_witnessing(state.ledger.clone()));
     let router = web::router(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
     sweeper.abort();
     courier.abort();
+    sequencer.abort();
+    witnessing.abort();
     tracing::info!("in-flight requests finished; closing the database pool");
     db.close().await;
     Ok(())
@@ -74,8 +97,9 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested: finishing in-flight requests");
 }
 
-/// Once a minute, escalates cases whose time limit has passed.
-async fn sweep_overdue(cases: crate::cases::Cases) {
+/// Once a minute, escalates cases whose time limit has passed and warns about or marks
+/// service applications near or past their promised time limit.
+async fn sweep_overdue(cases: crate::cases::Cases, services: crate::services::Services) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
@@ -83,6 +107,15 @@ async fn sweep_overdue(cases: crate::cases::Cases) {
             Ok(0) => {}
             Ok(n) => tracing::info!(cases.escalated = n, "escalated overdue cases"),
             Err(e) => tracing::warn!(error = %e, "overdue sweep failed"),
+        }
+        match services.sweep_deadlines().await {
+            Ok((0, 0)) => {}
+            Ok((warned, overdue)) => tracing::info!(
+                applications.warned = warned,
+                applications.overdue = overdue,
+                "swept application deadlines"
+            ),
+            Err(e) => tracing::warn!(error = %e, "application deadline sweep failed"),
         }
     }
 }
@@ -94,6 +127,43 @@ async fn deliver_notifications(outbox: crate::notify::Outbox) {
         tick.tick().await;
         if let Err(e) = outbox.deliver_due(chrono::Utc::now()).await {
             tracing::warn!(error = %e, "notification delivery pass failed");
+        }
+    }
+}
+
+/// Integrates committed ledger entries and signs a checkpoint several times a second, so a
+/// record is covered by a signed checkpoint well within a second of its commit.
+async fn run_sequencer(ledger: crate::ledger::Ledger) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match ledger.integrate().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(ledger.integrated = n, "integrated ledger entries"),
+            Err(e) => tracing::warn!(error = %e, "ledger sequencer pass failed"),
+        }
+    }
+}
+
+/// Once a second, asks the configured witnesses to cosign the newest checkpoint.
+async fn run_witnessing(ledger: crate::ledger::Ledger) {
+    if ledger.policy().witnesses.is_empty() {
+        return;
+    }
+    let client = match reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the witness client; checkpoints stay uncosigned");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = ledger.collect_cosignatures(&client).await {
+            tracing::warn!(error = %e, "collecting cosignatures failed");
         }
     }
 }

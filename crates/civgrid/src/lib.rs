@@ -10,6 +10,8 @@ pub mod app;
 pub mod audit;
 /// The case loop: catalogue, calendar, reports, the GB/T 30428 state machine.
 pub mod cases;
+/// Certificates and e-licences issued as verifiable bundles.
+pub mod certificates;
 /// The command line (`civgrid demo|serve|migrate|import|export|bench`).
 pub mod cli;
 /// Layered, validated settings.
@@ -18,12 +20,20 @@ pub mod config;
 pub mod db;
 /// The real demo district (Chancheng, 440604) and its accounts.
 pub mod demo;
+/// Identity numbers (GB 11643 resident ID), validated on construction.
+pub mod identity;
+/// The trust ledger: entries written with their records, the sequencer, checkpoints, tiles,
+/// proofs and the audit.
+pub mod ledger;
 /// Notifications to reporters through a durable outbox (SMTP, signed webhook).
 pub mod notify;
 /// Open311 GeoReport v2 intake: API keys and the mapping of cases to service requests.
 pub mod open311;
 /// Live push of case events (SSE; LISTEN/NOTIFY across PostgreSQL nodes).
 pub mod push;
+/// One-window government services (一门式): item catalogue, acceptance with material reuse,
+/// parallel approvals, e-licences, 好差评, statistics.
+pub mod services;
 /// Departments, staff, roles, sessions, API tokens, login throttling.
 pub mod staff;
 /// Log set-up.
@@ -32,3 +42,6 @@ pub mod telemetry;
 pub mod territory;
 /// HTTP: router, middleware, handlers, the error envelope.
 pub mod web;
+/// The ledger's witness server and client (C2SP tlog-witness), `civgrid verify` and
+/// `civgrid witness`.
+pub mod witness;

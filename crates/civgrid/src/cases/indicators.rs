@@ -81,14 +81,33 @@ fn text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// The scope as an SQL condition on `case_record` with its one bound value as `$3`.
-fn scope_sql(scope: &Scope) -> (&'static str, String) {
+/// The first code after every code that starts with `prefix` (all digits): `440604` → `440605`,
+/// `4406049` → `440605` (trailing nines carry: the shortest such bound); `None` for all nines
+/// (no upper bound needed).
+pub fn next_prefix(prefix: &str) -> Option<String> {
+    let mut digits: Vec<u8> = prefix.bytes().collect();
+    while let Some(last) = digits.pop() {
+        if last < b'9' {
+            digits.push(last + 1);
+            return String::from_utf8(digits).ok();
+        }
+    }
+    None
+}
+
+/// The scope as an SQL condition on `case_record` with its bound values as `$3` (and `$4`).
+/// An area is a range of grid codes (not `like 'code%'`), so that an index on the grid code
+/// serves it on both backends.
+fn scope_sql(scope: &Scope) -> (&'static str, Vec<String>) {
     match scope {
-        Scope::Area(code) => ("grid_code like $3", format!("{code}%")),
-        Scope::Department(code) => ("lead_department = $3", code.clone()),
+        Scope::Area(code) => match next_prefix(code) {
+            Some(end) => ("grid_code >= $3 and grid_code < $4", vec![code.clone(), end]),
+            None => ("grid_code >= $3", vec![code.clone()]),
+        },
+        Scope::Department(code) => ("lead_department = $3", vec![code.clone()]),
         Scope::Person(id) => (
             "exists (select 1 from case_transition t where t.case_id = case_record.id and (t.actor like $3 or t.actor like '%:' || $3))",
-            format!("staff:{id}:%"),
+            vec![format!("staff:{id}:%")],
         ),
     }
 }
@@ -102,7 +121,7 @@ pub async fn compute(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Indicators, sqlx::Error> {
-    let (cond, value) = scope_sql(scope);
+    let (cond, values) = scope_sql(scope);
     let sql = format!(
         "select count(*) as filed,
            coalesce(sum(case when closed_at is not null then 1 else 0 end), 0) as closed,
@@ -113,11 +132,18 @@ pub async fn compute(
            coalesce(sum(case when handled_at is not null and rework_count > 0 then 1 else 0 end), 0) as reworked,
            coalesce(sum(case when dispatched_at is not null and return_count = 0 then 1 else 0 end), 0) as dispatched_right,
            coalesce(sum(case when verified_at is not null then 1 else 0 end), 0) as verified,
-           coalesce(sum(case when verified_at is not null and verified_at <= verify_deadline then 1 else 0 end), 0) as verified_on_time
+           coalesce(sum(case when verified_at is not null and verified_at <= verify_deadline then 1 else 0 end), 0) as verified_on_time,
+           coalesce(sum(case when dispatched_at is not null and handled_at is not null then handling_working_hours end), 0.0) as stored_hours,
+           coalesce(sum(case when dispatched_at is not null and handled_at is not null and handling_working_hours is not null then 1 else 0 end), 0) as stored_spans,
+           coalesce(sum(case when dispatched_at is not null and handled_at is not null and handling_working_hours is null then 1 else 0 end), 0) as legacy_spans
          from case_record where filed_at >= $1 and filed_at < $2 and {cond}"
     );
     let (from_t, to_t) = (text(from), text(to));
-    let row = sqlx::query(&sql).bind(&from_t).bind(&to_t).bind(&value).fetch_one(db.pool()).await?;
+    let mut q = sqlx::query(&sql).bind(&from_t).bind(&to_t);
+    for v in &values {
+        q = q.bind(v);
+    }
+    let row = q.fetch_one(db.pool()).await?;
     let get = |k: &str| row.try_get::<i64, _>(k);
     let (filed, closed, closed_on_time, dispatched, handled) =
         (get("filed")?, get("closed")?, get("closed_on_time")?, get("dispatched")?, get("handled")?);
@@ -129,23 +155,28 @@ pub async fn compute(
         get("verified_on_time")?,
     );
 
-    let spans = sqlx::query(&format!(
+    // Handling spans are stored by the feedback (a sum above); rows handled before that column
+    // existed are walked on the calendar here.
+    let mut sum: f64 = row.try_get("stored_hours")?;
+    let mut spans_counted: i64 = row.try_get("stored_spans")?;
+    let legacy = format!(
         "select dispatched_at, handled_at from case_record
-         where filed_at >= $1 and filed_at < $2 and {cond} and dispatched_at is not null and handled_at is not null"
-    ))
-    .bind(&from_t)
-    .bind(&to_t)
-    .bind(&value)
-    .fetch_all(db.pool())
-    .await?;
-    let mut hours = Vec::with_capacity(spans.len());
-    for r in &spans {
+         where filed_at >= $1 and filed_at < $2 and {cond} and dispatched_at is not null and handled_at is not null
+           and handling_working_hours is null"
+    );
+    let mut q = sqlx::query(&legacy).bind(&from_t).bind(&to_t);
+    for v in &values {
+        q = q.bind(v);
+    }
+    let legacy_rows = if row.try_get::<i64, _>("legacy_spans")? > 0 { q.fetch_all(db.pool()).await? } else { vec![] };
+    for r in &legacy_rows {
         let (a, b): (String, String) = (r.try_get("dispatched_at")?, r.try_get("handled_at")?);
         if let (Ok(a), Ok(b)) = (DateTime::parse_from_rfc3339(&a), DateTime::parse_from_rfc3339(&b)) {
-            hours.push(calendar.working_hours_between(a.with_timezone(&Utc), b.with_timezone(&Utc)));
+            sum += calendar.working_hours_between(a.with_timezone(&Utc), b.with_timezone(&Utc));
+            spans_counted += 1;
         }
     }
-    let average = (!hours.is_empty()).then(|| (hours.iter().sum::<f64>() / hours.len() as f64 * 100.0).round() / 100.0);
+    let average = (spans_counted > 0).then(|| (sum / spans_counted as f64 * 100.0).round() / 100.0);
     Ok(Indicators {
         filed,
         closed,
@@ -180,6 +211,18 @@ mod tests {
         for bad in ["area:", "area:44x", "person:x", "grid:1", "nothing"] {
             assert_eq!(Scope::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn area_prefixes_become_code_ranges() {
+        assert_eq!(next_prefix("440604"), Some("440605".into()));
+        assert_eq!(next_prefix("4406049"), Some("440605".into()));
+        assert!("44060499999999" < "440605" && "44060500000001" >= "440605");
+        assert_eq!(next_prefix("44060401000199"), Some("440604010002".into()));
+        assert_eq!(next_prefix("999"), None);
+        let (cond, values) = scope_sql(&Scope::Area("440604010".into()));
+        assert_eq!(cond, "grid_code >= $3 and grid_code < $4");
+        assert_eq!(values, vec!["440604010".to_owned(), "440604011".to_owned()]);
     }
 
     #[test]

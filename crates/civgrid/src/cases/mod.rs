@@ -9,6 +9,7 @@ pub mod indicators;
 pub mod public;
 pub mod state;
 pub mod store;
+pub mod trace;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use civgrid_geo::{Datum, LngLat};
@@ -80,10 +81,14 @@ pub enum CaseError {
     InvalidPhoto,
     #[error("a case carries at most {MAX_PHOTOS_PER_CASE} photos")]
     TooManyPhotos,
+    #[error("no owner-of-last-resort department is set for the case's community, subdistrict or district ({0})")]
+    NoLastResort(String),
     #[error(transparent)]
     Territory(#[from] TerritoryError),
     #[error(transparent)]
     Store(#[from] sqlx::Error),
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LogError),
 }
 
 impl CaseError {
@@ -107,8 +112,10 @@ impl CaseError {
             CaseError::AlreadyAtTop => "already_at_top",
             CaseError::InvalidPhoto => "invalid_photo",
             CaseError::TooManyPhotos => "too_many_photos",
+            CaseError::NoLastResort(_) => "no_last_resort_department",
             CaseError::Territory(e) => e.code(),
             CaseError::Store(_) => "internal",
+            CaseError::Ledger(e) => e.code(),
         }
     }
 }
@@ -163,6 +170,10 @@ pub struct TransitionRequest {
     pub lat: Option<f64>,
     pub datum: Option<String>,
     pub lead_department: Option<String>,
+    /// At dispatch of a component (部件) whose owner cannot be established: route to the owner
+    /// of last resort of the nearest area (community → subdistrict → district) that has one.
+    #[serde(default)]
+    pub owner_unknown: bool,
     #[serde(default)]
     pub assist_departments: Vec<String>,
     pub duplicate_of: Option<i64>,
@@ -291,6 +302,60 @@ impl Cases {
         Ok(class)
     }
 
+    /// The owner of last resort for a grid: its community's, else its subdistrict's, else the
+    /// district's (area codes are prefixes of the grid code: 12, 9 and 6 digits).
+    async fn last_resort(&self, tx: &mut crate::db::Tx<'_>, grid: &str) -> Result<String, CaseError> {
+        for len in [12, 9, 6] {
+            if let Some(area) = grid.get(..len) {
+                if let Some(d) = store::last_resort_for(tx, area).await? {
+                    return Ok(d);
+                }
+            }
+        }
+        Err(CaseError::NoLastResort(grid.to_owned()))
+    }
+
+    /// Every area's owner of last resort.
+    pub async fn last_resorts(&self) -> Result<Vec<(String, String)>, CaseError> {
+        Ok(store::last_resort_departments(&self.db).await?)
+    }
+
+    /// Sets (or with `None` clears) an area's owner of last resort, with its change record.
+    pub async fn put_last_resort(
+        &self,
+        actor: &crate::audit::Actor,
+        area: &str,
+        department: Option<&str>,
+        request_id: Option<&str>,
+    ) -> Result<(), CaseError> {
+        // Areas are districts, subdistricts and communities; a grid code is refused here.
+        self.territory.area(area).await?;
+        let mut tx = self.db.begin().await?;
+        if let Some(d) = department {
+            if crate::staff::store::find_department(&mut tx, d).await?.is_none() {
+                return Err(CaseError::UnknownDepartment(d.chars().take(32).collect()));
+            }
+        }
+        let before = store::last_resort_for(&mut tx, area).await?;
+        let now = crate::db::now_text();
+        store::put_last_resort(&mut tx, area, department, actor.label(), &now).await?;
+        crate::audit::record(
+            &mut tx,
+            crate::audit::Change {
+                actor,
+                action: if department.is_some() { "last_resort.set" } else { "last_resort.clear" },
+                entity: "last_resort_department",
+                entity_id: area,
+                before: before.map(|d| serde_json::json!({"department_code": d})),
+                after: department.map(|d| serde_json::json!({"department_code": d})),
+                request_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn calendar(&self) -> Result<Calendar, CaseError> {
         let days = store::calendar_days(&self.db).await?;
         Ok(Calendar::new(days.into_iter().filter_map(|(d, k, _)| {
@@ -353,71 +418,29 @@ impl Cases {
             None => None,
         };
 
-        let mut tx = self.db.begin().await?;
-        if let Some(k) = &key {
-            if let Some(existing) = store::find_by_idempotency_key(&mut tx, k).await? {
-                return Ok(ReportOutcome { case: existing, created: false, duplicates: vec![] });
-            }
-        }
+        // Reads that need no write lock happen first, from the pool: the class (versions are
+        // only ever added) and the duplicate suggestions (advisory).
         let class = match &r.class_code {
             Some(code) => Some(
-                store::current_class(&mut tx, code)
+                store::current_class_now(&self.db, code)
                     .await?
                     .filter(|c| c.active)
-                    .ok_or_else(|| CaseError::UnknownClass(code.chars().take(32).collect()))?,
+                    .ok_or_else(|| code.chars().take(32).collect::<String>()),
             ),
             None => None,
         };
         let gcj = located.as_ref().map(|l| (l.lng_gcj02, l.lat_gcj02));
         let now_dt = self.clock.now();
-        let now = text(now_dt);
-        let id = store::insert_case(
-            &mut tx,
-            &store::InsertCase {
-                channel: &channel,
-                description,
-                class: class.as_ref().map(|c| (c.code.as_str(), c.version)),
-                point: gcj,
-                grid_code: located.as_ref().map(|l| l.grid.code.as_str()),
-                address: address.as_deref(),
-                media_url: media_url.as_deref(),
-                reporter_name: reporter_name.as_deref(),
-                reporter_contact: reporter_contact.as_deref(),
-                reported_by,
-                idempotency_key: key.as_deref(),
-            },
-            &now,
-        )
-        .await
-        .map_err(|e| {
-            // Two identical submissions racing: the second loses on the unique key.
-            if crate::db::is_unique_violation(&e) {
-                CaseError::InvalidField("this idempotency_key was used by a concurrent submission; retry".into())
-            } else {
-                e.into()
-            }
-        })?;
-        let first = store::NewTransition {
-            case_id: id,
-            actor: reported_by,
-            role: "reporter",
-            action: "report",
-            from: None,
-            to: "received",
-            note: None,
-            at: &now,
-        };
-        store::insert_transition(&mut tx, &first).await?;
         let mut duplicates = Vec::new();
-        if let (Some(c), Some(p)) = (&class, gcj) {
+        if let (Some(Ok(c)), Some(p)) = (&class, gcj) {
             let since = text(now_dt - chrono::Duration::hours(c.duplicate_window_hours));
             let dlat = c.duplicate_radius_m / 111_320.0;
             let dlng = dlat / p.1.to_radians().cos().max(0.01);
             let bbox = (p.0 - dlng, p.1 - dlat, p.0 + dlng, p.1 + dlat);
-            for other in store::nearby_open_cases(&mut tx, &c.code, &since, bbox).await? {
+            for other in store::nearby_open_cases(&self.db, &c.code, &since, bbox).await? {
                 let (Some(x), Some(y)) = (other.lng, other.lat) else { continue };
                 let d = haversine_m(p, (x, y));
-                if other.id != id && d <= c.duplicate_radius_m {
+                if d <= c.duplicate_radius_m {
                     duplicates.push(DuplicateCandidate {
                         id: other.id,
                         number: other.number,
@@ -426,16 +449,72 @@ impl Cases {
                 }
             }
         }
-        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if let Some(contact) = &case.reporter_contact {
-            crate::notify::enqueue_in(&mut tx, id, &case.number, contact, "已登记，等待受理", None, &now).await?;
+
+        // One write transaction (group committed on SQLite, see `Db::write`); the outcome is
+        // returned only once it is committed.
+        let (description, reported_by) = (description.to_owned(), reported_by.to_owned());
+        let channel_name = channel.clone();
+        let (outcome, event) = self
+            .db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<_, CaseError>> {
+                Box::pin(async move {
+                    let (channel, reported_by, description) =
+                        (channel_name, reported_by.as_str(), description.as_str());
+                    let class = class.transpose().map_err(CaseError::UnknownClass)?;
+                    let now = text(now_dt);
+                    let case = store::insert_case(
+                        tx,
+                        &store::InsertCase {
+                            channel: &channel,
+                            description,
+                            class: class.as_ref().map(|c| (c.code.as_str(), c.version)),
+                            point: gcj,
+                            grid_code: located.as_ref().map(|l| l.grid.code.as_str()),
+                            address: address.as_deref(),
+                            media_url: media_url.as_deref(),
+                            reporter_name: reporter_name.as_deref(),
+                            reporter_contact: reporter_contact.as_deref(),
+                            reported_by,
+                            idempotency_key: key.as_deref(),
+                        },
+                        &now,
+                    )
+                    .await?;
+                    // A taken idempotency key (a retry, or the same submission racing) answers
+                    // with the case it made, writing nothing.
+                    let Some(case) = case else {
+                        let k = key.as_deref().unwrap_or_default();
+                        let existing = store::find_by_idempotency_key(tx, k)
+                            .await?
+                            .ok_or_else(|| CaseError::InvalidField("idempotency_key conflict; retry".into()))?;
+                        return Ok((ReportOutcome { case: existing, created: false, duplicates: vec![] }, None));
+                    };
+                    let id = case.id;
+                    let first = store::NewTransition {
+                        case_id: id,
+                        actor: reported_by,
+                        role: "reporter",
+                        action: "report",
+                        from: None,
+                        to: "received",
+                        note: None,
+                        at: &now,
+                    };
+                    trace::record(tx, &first).await?;
+                    if let Some(contact) = &case.reporter_contact {
+                        crate::notify::enqueue_in(tx, id, &case.number, contact, "已登记，等待受理", None, &now)
+                            .await?;
+                    }
+                    let event = event_of(&case, "report", vec![], &now);
+                    Ok((ReportOutcome { case, created: true, duplicates }, Some(event)))
+                })
+            })
+            .await?;
+        if let Some(event) = event {
+            self.hub.after_commit(event);
+            metrics::counter!("civgrid_reports_total", "channel" => channel).increment(1);
         }
-        let event = event_of(&case, "report", vec![], &now);
-        self.hub.notify_in(&mut tx, &event).await?;
-        tx.commit().await?;
-        self.hub.after_commit(event);
-        metrics::counter!("civgrid_reports_total", "channel" => channel).increment(1);
-        Ok(ReportOutcome { case, created: true, duplicates })
+        Ok(outcome)
     }
 
     /// Whether the caller may see a case at all.
@@ -536,7 +615,7 @@ impl Cases {
             note: Some(&note),
             at: &now,
         };
-        store::insert_transition(&mut tx, &record).await?;
+        trace::record(&mut tx, &record).await?;
         tx.commit().await?;
         Ok(store::PhotoMeta {
             id: photo_id,
@@ -599,11 +678,10 @@ impl Cases {
                 note: Some(&note),
                 at: &now,
             };
-            store::insert_transition(&mut tx, &record).await?;
+            trace::record(&mut tx, &record).await?;
             let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
             let departments = store::departments_of(&mut tx, id).await?.into_iter().map(|(d, _)| d).collect();
             let event = event_of(&case, "escalate", departments, &now);
-            self.hub.notify_in(&mut tx, &event).await?;
             tx.commit().await?;
             self.hub.after_commit(event);
             raised += 1;
@@ -714,7 +792,22 @@ impl Cases {
                     _ => None,
                 };
                 let class = class.ok_or(CaseError::ClassRequired)?;
-                let lead_dept = req.lead_department.clone().unwrap_or_else(|| class.department_code.clone());
+                let lead_dept = match (&req.lead_department, req.owner_unknown) {
+                    (Some(_), true) => {
+                        return Err(CaseError::InvalidField("give lead_department or owner_unknown, not both".into()))
+                    }
+                    (Some(d), false) => d.clone(),
+                    (None, false) => class.department_code.clone(),
+                    (None, true) => {
+                        if class.kind != "component" {
+                            return Err(CaseError::InvalidField(
+                                "owner_unknown applies to components (部件) only".into(),
+                            ));
+                        }
+                        let grid = case.grid_code.clone().ok_or(CaseError::LocationRequired)?;
+                        self.last_resort(&mut tx, &grid).await?
+                    }
+                };
                 for d in std::iter::once(&lead_dept).chain(req.assist_departments.iter()) {
                     if crate::staff::store::find_department(&mut tx, d).await?.is_none() {
                         return Err(CaseError::UnknownDepartment(d.chars().take(32).collect()));
@@ -733,6 +826,12 @@ impl Cases {
             Action::Return => case.return_count += 1,
             Action::Feedback => {
                 case.handled_at = Some(now.clone());
+                // Stored so that the average handling time is a sum in SQL (docs/INDICATORS.md).
+                case.handling_working_hours = case
+                    .dispatched_at
+                    .as_deref()
+                    .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+                    .map(|d| calendar.working_hours_between(d.with_timezone(&Utc), now_dt));
                 verify_deadline = Some(text(calendar.add_working_hours(now_dt, VERIFY_LIMIT_WORKING_HOURS)));
             }
             Action::Pass | Action::Fail => {
@@ -789,6 +888,9 @@ impl Cases {
             case.verify_deadline = Some(d);
         }
         store::update_case(&mut tx, &case, &now).await?;
+        if let (Action::Feedback, Some(hours)) = (action, case.handling_working_hours) {
+            store::set_handling_hours(&mut tx, id, hours).await?;
+        }
         let role = state::rule(action).role.as_str();
         let action_name =
             serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
@@ -803,7 +905,7 @@ impl Cases {
             note: note.as_deref(),
             at: &now,
         };
-        store::insert_transition(&mut tx, &record).await?;
+        trace::record(&mut tx, &record).await?;
         let departments = store::departments_of(&mut tx, id).await?;
         let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
         if let (Some(contact), true) = (&case.reporter_contact, from != to) {
@@ -812,7 +914,6 @@ impl Cases {
             crate::notify::enqueue_in(&mut tx, id, &case.number, contact, to.label_zh(), public_note, &now).await?;
         }
         let event = event_of(&case, &action_name, departments.iter().map(|(d, _)| d.clone()).collect(), &now);
-        self.hub.notify_in(&mut tx, &event).await?;
         tx.commit().await?;
         self.hub.after_commit(event);
         self.view(case, departments).await

@@ -68,6 +68,17 @@ pub async fn current_class(tx: &mut Tx<'_>, code: &str) -> Result<Option<CaseCla
     row.as_ref().map(class_from).transpose()
 }
 
+/// [`current_class`] outside a transaction (intake reads it before its write transaction;
+/// class versions are only ever added, so the read cannot go stale in a harmful way).
+pub async fn current_class_now(db: &Db, code: &str) -> Result<Option<CaseClass>, sqlx::Error> {
+    let row =
+        sqlx::query(&format!("select {CLASS_COLUMNS} from case_class where code = $1 order by version desc limit 1"))
+            .bind(code)
+            .fetch_optional(db.pool())
+            .await?;
+    row.as_ref().map(class_from).transpose()
+}
+
 pub async fn class_version(tx: &mut Tx<'_>, code: &str, version: i64) -> Result<Option<CaseClass>, sqlx::Error> {
     let row = sqlx::query(&format!("select {CLASS_COLUMNS} from case_class where code = $1 and version = $2"))
         .bind(code)
@@ -165,12 +176,16 @@ pub struct CaseRow {
     pub verified_at: Option<String>,
     pub verify_deadline: Option<String>,
     pub closed_at: Option<String>,
+    /// Working hours from dispatch to the latest feedback, on the calendar in force at that
+    /// feedback (for the average handling time; NULL on rows handled before it was stored).
+    #[serde(skip)]
+    pub handling_working_hours: Option<f64>,
 }
 
 pub const CASE_COLUMNS: &str = "id, number, state, channel, description, class_code, class_version, lng, lat, grid_code, \
      address, media_url, reporter_name, reporter_contact, lead_department, handle_deadline, escalation_level, supervised, \
      extension_requested, duplicate_of, rating, rework_count, return_count, reported_by, created_at, updated_at, filed_at, \
-     dispatched_at, handled_at, verified_at, verify_deadline, closed_at";
+     dispatched_at, handled_at, verified_at, verify_deadline, closed_at, handling_working_hours";
 
 pub fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
     Ok(CaseRow {
@@ -205,6 +220,7 @@ pub fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
         handled_at: r.try_get("handled_at")?,
         verified_at: r.try_get("verified_at")?,
         verify_deadline: r.try_get("verify_deadline")?,
+        handling_working_hours: r.try_get("handling_working_hours")?,
         closed_at: r.try_get("closed_at")?,
     })
 }
@@ -241,12 +257,18 @@ pub struct InsertCase<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-/// Inserts a case and gives it its number (date + id), returning the id.
-pub async fn insert_case(tx: &mut Tx<'_>, c: &InsertCase<'_>, now: &str) -> Result<i64, sqlx::Error> {
-    let id: i64 = sqlx::query_scalar(
+/// Inserts a case and gives it its number (date + id), returning the stored row; `None` when
+/// the idempotency key is already taken (nothing is written then).
+///
+/// The row is first inserted under a random provisional number: a shared placeholder would make
+/// concurrent reports on PostgreSQL wait for each other's commit on the unique index.
+pub async fn insert_case(tx: &mut Tx<'_>, c: &InsertCase<'_>, now: &str) -> Result<Option<CaseRow>, sqlx::Error> {
+    let provisional = format!("~{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>());
+    let id: Option<i64> = sqlx::query_scalar(
         "insert into case_record (number, state, channel, description, class_code, class_version, lng, lat, grid_code,
            address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at, updated_at, media_url)
-         values ('', 'received', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) returning id",
+         values ($15, 'received', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
+         on conflict (idempotency_key) do nothing returning id",
     )
     .bind(c.channel)
     .bind(c.description)
@@ -262,15 +284,17 @@ pub async fn insert_case(tx: &mut Tx<'_>, c: &InsertCase<'_>, now: &str) -> Resu
     .bind(c.idempotency_key)
     .bind(now)
     .bind(c.media_url)
-    .fetch_one(&mut **tx)
+    .bind(provisional)
+    .fetch_optional(&mut **tx)
     .await?;
+    let Some(id) = id else { return Ok(None) };
     let day: String = now.chars().filter(char::is_ascii_digit).take(8).collect();
-    sqlx::query("update case_record set number = $1 where id = $2")
+    let row = sqlx::query(&format!("update case_record set number = $1 where id = $2 returning {CASE_COLUMNS}"))
         .bind(format!("{day}{id:06}"))
         .bind(id)
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
-    Ok(id)
+    case_from(&row).map(Some)
 }
 
 /// One transition to record.
@@ -286,10 +310,12 @@ pub struct NewTransition<'a> {
     pub at: &'a str,
 }
 
-pub async fn insert_transition(tx: &mut Tx<'_>, t: &NewTransition<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Inserts a transition row and returns its id. Call it through `trace::record`, which also
+/// writes the row's ledger entry.
+pub async fn insert_transition(tx: &mut Tx<'_>, t: &NewTransition<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
     )
     .bind(t.case_id)
     .bind(t.at)
@@ -299,9 +325,8 @@ pub async fn insert_transition(tx: &mut Tx<'_>, t: &NewTransition<'_>) -> Result
     .bind(t.from)
     .bind(t.to)
     .bind(t.note)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut **tx)
+    .await
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -386,9 +411,10 @@ pub async fn is_assigned(tx: &mut Tx<'_>, grid: &str, staff_id: i64) -> Result<b
 }
 
 /// Open cases of the same class near a point within a time window (duplicate candidates):
-/// the bounding box in degrees is narrowed by the caller with the exact distance.
+/// the bounding box in degrees is narrowed by the caller with the exact distance. Read from
+/// the pool: suggestions are advisory, so intake reads them outside its write transaction.
 pub async fn nearby_open_cases(
-    tx: &mut Tx<'_>,
+    db: &Db,
     class_code: &str,
     since: &str,
     bbox: (f64, f64, f64, f64),
@@ -404,7 +430,7 @@ pub async fn nearby_open_cases(
     .bind(bbox.2)
     .bind(bbox.1)
     .bind(bbox.3)
-    .fetch_all(&mut **tx)
+    .fetch_all(db.pool())
     .await?;
     rows.iter().map(case_from).collect()
 }
@@ -442,6 +468,18 @@ pub async fn update_case(tx: &mut Tx<'_>, c: &CaseRow, now: &str) -> Result<(), 
     .bind(c.id)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Stores the working hours from dispatch to the feedback just given. (A statement of its own so
+/// that no NULL float is ever bound: sqlx's Any driver would type it as an integer for
+/// PostgreSQL's statement cache.)
+pub async fn set_handling_hours(tx: &mut Tx<'_>, id: i64, hours: f64) -> Result<(), sqlx::Error> {
+    sqlx::query("update case_record set handling_working_hours = $1 where id = $2")
+        .bind(hours)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -603,4 +641,48 @@ pub async fn photo_bytes(db: &Db, case_id: i64, photo_id: i64) -> Result<Option<
         .fetch_optional(db.pool())
         .await?;
     row.map(|r| Ok((r.try_get("content_type")?, r.try_get("bytes")?))).transpose()
+}
+
+/// (area, department) of every owner of last resort.
+pub async fn last_resort_departments(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query("select area_code, department_code from last_resort_department order by area_code")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("area_code")?, r.try_get("department_code")?))).collect()
+}
+
+pub async fn last_resort_for(tx: &mut Tx<'_>, area: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("select department_code from last_resort_department where area_code = $1")
+        .bind(area)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+pub async fn put_last_resort(
+    tx: &mut Tx<'_>,
+    area: &str,
+    department: Option<&str>,
+    by: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    match department {
+        Some(d) => sqlx::query(
+            "insert into last_resort_department (area_code, department_code, updated_at, updated_by)
+             values ($1, $2, $3, $4)
+             on conflict (area_code) do update set department_code = excluded.department_code,
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        )
+        .bind(area)
+        .bind(d)
+        .bind(now)
+        .bind(by)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ()),
+        None => sqlx::query("delete from last_resort_department where area_code = $1")
+            .bind(area)
+            .execute(&mut **tx)
+            .await
+            .map(|_| ()),
+    }
 }

@@ -7,7 +7,10 @@
 //! public). Everything is seeded through the same import path an operator uses, so the demo
 //! exercises the validation it relies on.
 
+pub mod bulk;
 mod cases;
+pub mod ledger;
+pub mod services;
 
 use std::sync::OnceLock;
 
@@ -221,7 +224,11 @@ pub async fn seed(territory: &Territory, staff: &Staff, cases: &crate::cases::Ca
             territory.assign_worker(&actor, "44060401000101", view.staff.id, kind, None).await?;
         }
     }
-    seed_catalogue(cases).await
+    seed_catalogue(cases).await?;
+    services::seed(territory.db(), staff, DISTRICT_CODE, DEMO_PASSWORD).await?;
+    // Ownerless components (a manhole cover nobody claims) go to urban management, district-wide.
+    cases.put_last_resort(&actor, DISTRICT_CODE, Some("cgj"), None).await?;
+    Ok(())
 }
 
 #[cfg(test)]

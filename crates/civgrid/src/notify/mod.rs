@@ -78,6 +78,25 @@ pub async fn enqueue_in(
     Ok(())
 }
 
+/// Queues a free-form message (not tied to a case) to every contact in `contact`, inside the
+/// caller's transaction — used for service applicants (acceptance, missing-materials notices,
+/// decisions, e-licences).
+pub async fn enqueue_message_in(
+    tx: &mut Tx<'_>,
+    contact: &str,
+    subject: &str,
+    body: &str,
+    now: &str,
+) -> Result<usize, sqlx::Error> {
+    let mut n = 0;
+    for one in contact.split(';').map(str::trim).filter(|c| !c.is_empty()) {
+        let channel = if one.contains('@') { "email" } else { "webhook" };
+        store::enqueue_unlinked(tx, channel, one, subject, body, now).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Delivery outcome of one pass.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {

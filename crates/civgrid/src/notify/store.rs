@@ -38,6 +38,29 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// A message that belongs to no case (`case_id` null).
+pub async fn enqueue_unlinked(
+    tx: &mut Tx<'_>,
+    channel: &str,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into outbox (channel, recipient, subject, body, next_attempt_at, created_at)
+         values ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(channel)
+    .bind(recipient)
+    .bind(subject)
+    .bind(body)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Ids of messages due now and not leased by anyone.
 pub async fn due(db: &Db, now: &str, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(

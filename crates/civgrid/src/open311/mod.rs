@@ -239,6 +239,9 @@ pub enum Open311Error {
     /// A failure on our side; the spec answers it as a 400 "general service error".
     #[error(transparent)]
     Store(#[from] sqlx::Error),
+    /// Another failure on our side (e.g. writing the ledger entry), answered like `Store`.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<KeyError> for Open311Error {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth};
+use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth, RequestId};
 use super::AppState;
 use crate::cases::{CaseClass, NewReport, TransitionRequest};
 use crate::staff::Role;
@@ -19,6 +19,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/case-classes", get(list_classes))
         .route("/api/v1/admin/case-classes/{code}", put(put_class))
         .route("/api/v1/admin/calendar", get(list_calendar))
+        .route("/api/v1/admin/last-resort", get(list_last_resort))
+        .route("/api/v1/admin/last-resort/{area}", put(put_last_resort).delete(delete_last_resort))
         .route("/api/v1/admin/calendar/{day}", put(put_day).delete(delete_day))
         .route("/api/v1/reports", post(report))
         .route("/api/v1/cases", get(list_cases))
@@ -110,6 +112,48 @@ struct DayBody {
     kind: String,
     #[serde(default)]
     note: String,
+}
+
+async fn list_last_resort(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let _ = auth;
+    let list: Vec<Value> = state
+        .cases
+        .last_resorts()
+        .await?
+        .into_iter()
+        .map(|(a, d)| json!({"area_code": a, "department_code": d}))
+        .collect();
+    Ok(Json(json!({"last_resort": list})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LastResortBody {
+    department_code: String,
+}
+
+/// Sets an area's owner of last resort (兜底部门). Needs `admin` over the district.
+async fn put_last_resort(
+    State(state): State<AppState>,
+    auth: Auth,
+    rid: RequestId,
+    ApiPath(area): ApiPath<String>,
+    ApiJson(b): ApiJson<LastResortBody>,
+) -> ApiResult<StatusCode> {
+    require_district_admin(&state, &auth).await?;
+    state.cases.put_last_resort(&auth.0.actor(), &area, Some(&b.department_code), rid.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_last_resort(
+    State(state): State<AppState>,
+    auth: Auth,
+    rid: RequestId,
+    ApiPath(area): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    require_district_admin(&state, &auth).await?;
+    state.cases.put_last_resort(&auth.0.actor(), &area, None, rid.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn put_day(

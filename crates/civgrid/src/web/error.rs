@@ -78,7 +78,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn store_error(e: &sqlx::Error) -> ApiError {
+pub(crate) fn store_error(e: &sqlx::Error) -> ApiError {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             tracing::error!(error.cause = %e, "database unavailable");
@@ -173,6 +173,8 @@ impl From<CaseError> for ApiError {
         let e = match e {
             CaseError::Territory(t) => return t.into(),
             CaseError::Store(s) => return store_error(&s),
+            // A record's ledger entry cannot be refused for the caller's input: any failure is ours.
+            CaseError::Ledger(l) => return ApiError::internal(&l),
             other => other,
         };
         let status = match &e {

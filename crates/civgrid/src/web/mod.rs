@@ -3,12 +3,15 @@
 //! result. No SQL here.
 
 mod cases;
+mod certificates;
 pub mod error;
 mod events;
 pub mod extract;
+mod ledger;
 mod open311;
 pub mod openapi;
 mod ops;
+mod services;
 mod staff;
 mod territory;
 
@@ -40,6 +43,9 @@ pub struct AppState {
     pub cases: Cases,
     pub hub: Hub,
     pub outbox: crate::notify::Outbox,
+    pub ledger: crate::ledger::Ledger,
+    pub certificates: crate::certificates::Certificates,
+    pub services: crate::services::Services,
     pub settings: Arc<WebSettings>,
 }
 
@@ -55,12 +61,24 @@ pub struct WebSettings {
 
 impl AppState {
     /// Builds the services; on PostgreSQL this also starts the node's LISTEN task.
-    pub async fn new(db: Db, settings: WebSettings, session_ttl_hours: i64) -> Result<AppState, sqlx::Error> {
+    pub async fn new(
+        db: Db,
+        settings: WebSettings,
+        session_ttl_hours: i64,
+        ledger_keys: crate::ledger::LedgerKeys,
+        witnesses: crate::ledger::WitnessPolicy,
+    ) -> Result<AppState, sqlx::Error> {
         let territory = Territory::new(db.clone());
         let hub = Hub::start(&db).await?;
+        let ledger = crate::ledger::Ledger::new(db.clone(), ledger_keys, witnesses);
+        let certificates = crate::certificates::Certificates::new(db.clone(), ledger.clone());
+        let cases = Cases::new(db.clone(), territory.clone(), hub.clone());
         Ok(AppState {
             outbox: crate::notify::Outbox::new(db.clone(), settings.notify.clone()),
-            cases: Cases::new(db.clone(), territory.clone(), hub.clone()),
+            services: crate::services::Services::new(db.clone(), cases.clone(), certificates.clone()),
+            certificates,
+            ledger,
+            cases,
             hub,
             territory,
             staff: Staff::new(db.clone(), session_ttl_hours),
@@ -99,6 +117,9 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(openapi::routes())
         .merge(open311::routes())
+        .merge(ledger::routes())
+        .merge(certificates::routes())
+        .merge(services::routes())
         .fallback(ops::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -203,12 +203,12 @@ impl IntoResponse for Failure {
 /// The spec's statuses: 400, 403, 404. Our own failures are logged here, once, and answered as
 /// the spec's 400 "general service error" with the request id, never database text.
 fn fail(call: &Call, e: Open311Error) -> Failure {
-    let (status, description) = match e {
-        Open311Error::BadRequest(d) => (StatusCode::BAD_REQUEST, d),
-        Open311Error::Forbidden(d) => (StatusCode::FORBIDDEN, d),
-        Open311Error::NotFound(d) => (StatusCode::NOT_FOUND, d),
-        Open311Error::Store(s) => {
-            tracing::error!(error.cause = %s, "open311 request failed");
+    let (status, description) = match &e {
+        Open311Error::BadRequest(d) => (StatusCode::BAD_REQUEST, d.clone()),
+        Open311Error::Forbidden(d) => (StatusCode::FORBIDDEN, d.clone()),
+        Open311Error::NotFound(d) => (StatusCode::NOT_FOUND, d.clone()),
+        Open311Error::Store(_) | Open311Error::Internal(_) => {
+            tracing::error!(error.cause = %e, "open311 request failed");
             let rid = call.request_id.as_deref().unwrap_or("-");
             (StatusCode::BAD_REQUEST, format!("general service error; please try again later (request id {rid})"))
         }
@@ -229,6 +229,7 @@ fn territory_error(e: TerritoryError) -> Open311Error {
 fn case_error(e: CaseError) -> Open311Error {
     match e {
         CaseError::Store(s) => Open311Error::Store(s),
+        CaseError::Ledger(l) => Open311Error::Internal(l.to_string()),
         CaseError::Territory(t) => territory_error(t),
         CaseError::UnknownClass(code) => Open311Error::NotFound(format!("service_code `{code}` was not found")),
         CaseError::InvalidDescription => Open311Error::BadRequest(format!(

@@ -484,3 +484,74 @@ async fn photos_are_checked_stored_and_served(b: Backend) {
     assert_eq!(app.count("case_photo").await, civgrid::cases::MAX_PHOTOS_PER_CASE);
 }
 both_backends!(photos_are_checked_stored_and_served);
+
+/// A component whose owner cannot be established goes to the nearest owner of last resort.
+async fn ownerless_components_go_to_the_owner_of_last_resort(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let admin = app.login("admin").await;
+    let (_, list) = app.get_as("/api/v1/admin/last-resort", &admin).await;
+    assert_eq!(list["last_resort"], json!([{"area_code": "440604", "department_code": "cgj"}]));
+    let (x, y) = inside(&app, "44060401000101").await;
+    let new_case = |class: &'static str| json!({"description": "井盖缺失，权属不明", "class_code": class, "lng": x, "lat": y, "datum": "gcj02"});
+    let intake = app.login("intake").await;
+    let leader = app.login("shift_leader").await;
+    let dispatcher = app.login("dispatcher").await;
+    let ready = |class| {
+        let body = new_case(class);
+        let (app, intake, leader) = (&app, &intake, &leader);
+        async move {
+            let (s, v) = report(app, body).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            let id = v["case"]["id"].as_i64().expect("id");
+            step(app, intake, id, json!({"action": "accept"}), "accepted").await;
+            step(app, leader, id, json!({"action": "file"}), "filed").await;
+            id
+        }
+    };
+    // The community's own owner of last resort beats the district's.
+    let set = app
+        .send_json("PUT", "/api/v1/admin/last-resort/440604010001", Some(&admin), &json!({"department_code": "zjsl"}))
+        .await;
+    assert_eq!(set.0, StatusCode::NO_CONTENT, "{}", set.1);
+    let id = ready("1101").await;
+    let v = step(&app, &dispatcher, id, json!({"action": "dispatch", "owner_unknown": true}), "dispatched").await;
+    assert_eq!(v["lead_department"], "zjsl");
+    let changes = app.count("change_record where entity = 'last_resort_department'").await;
+    assert_eq!(changes, 2, "setting an owner of last resort leaves a trace");
+
+    // Cleared: the district's applies.
+    let del = app.send_json("DELETE", "/api/v1/admin/last-resort/440604010001", Some(&admin), &json!({})).await;
+    assert_eq!(del.0, StatusCode::NO_CONTENT);
+    let id = ready("1101").await;
+    let v = step(&app, &dispatcher, id, json!({"action": "dispatch", "owner_unknown": true}), "dispatched").await;
+    assert_eq!(v["lead_department"], "cgj");
+
+    // Refusals, each leaving the case filed.
+    let id = ready("0101").await;
+    let r = act(&app, &dispatcher, id, json!({"action": "dispatch", "owner_unknown": true})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let r = act(&app, &dispatcher, id, json!({"action": "dispatch", "owner_unknown": true, "lead_department": "cgj"}))
+        .await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let del = app.send_json("DELETE", "/api/v1/admin/last-resort/440604", Some(&admin), &json!({})).await;
+    assert_eq!(del.0, StatusCode::NO_CONTENT);
+    let id2 = ready("1101").await;
+    let r = act(&app, &dispatcher, id2, json!({"action": "dispatch", "owner_unknown": true})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "no_last_resort_department");
+    let (_, v) = app.get_as(&format!("/api/v1/cases/{id2}"), &dispatcher).await;
+    assert_eq!(v["state"], "filed");
+    // Only district admins set it; unknown departments and grid-level areas are refused.
+    let r = app
+        .send_json("PUT", "/api/v1/admin/last-resort/440604", Some(&dispatcher), &json!({"department_code": "cgj"}))
+        .await;
+    assert_eq!(r.0, StatusCode::FORBIDDEN, "{}", r.1);
+    let r = app
+        .send_json("PUT", "/api/v1/admin/last-resort/440604", Some(&admin), &json!({"department_code": "nope"}))
+        .await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unknown_department");
+    let r = app
+        .send_json("PUT", "/api/v1/admin/last-resort/44060401000101", Some(&admin), &json!({"department_code": "cgj"}))
+        .await;
+    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_code");
+}
+both_backends!(ownerless_components_go_to_the_owner_of_last_resort);

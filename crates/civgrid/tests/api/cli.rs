@@ -1,24 +1,13 @@
 //! The `civgrid` binary itself: migrate, import, export, and start-up validation.
 
-use std::process::Command;
-
 use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{new_place, Backend};
 
 fn civgrid(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_civgrid"))
-        .args(args)
-        .env_remove("CIVGRID_DATABASE_URL")
-        .env_remove("CIVGRID_CONFIG")
-        .output()
-        .expect("run civgrid");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, out, err) = crate::helpers::civgrid(args);
+    (code == Some(0), out, err)
 }
 
 async fn import_and_export_from_the_command_line(b: Backend) {

@@ -46,7 +46,7 @@ pub fn postgres_base_url() -> String {
 /// Where a test's database lives; dropping it removes the database.
 pub struct DbPlace {
     pub url: DatabaseUrl,
-    _dir: Option<tempfile::TempDir>,
+    pub dir: Option<tempfile::TempDir>,
     pg_schema: Option<String>,
 }
 
@@ -76,7 +76,7 @@ pub async fn new_place(backend: Backend) -> DbPlace {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("t.db").display()).parse().expect("url");
-            DbPlace { url, _dir: Some(dir), pg_schema: None }
+            DbPlace { url, dir: Some(dir), pg_schema: None }
         }
         Backend::Postgres => {
             let base = postgres_base_url();
@@ -90,7 +90,7 @@ pub async fn new_place(backend: Backend) -> DbPlace {
             db.close().await;
             let sep = if base.contains('?') { '&' } else { '?' };
             let url = format!("{base}{sep}options=-c%20search_path%3D{schema}").parse().expect("url");
-            DbPlace { url, _dir: None, pg_schema: Some(schema) }
+            DbPlace { url, dir: Some(tempfile::tempdir().expect("temp dir")), pg_schema: Some(schema) }
         }
     }
 }
@@ -127,7 +127,9 @@ impl TestApp {
 
     /// Another node on the same database (what a second civgrid process would be).
     pub async fn node(place: std::sync::Arc<DbPlace>) -> TestApp {
-        let s = settings();
+        let mut s = settings();
+        // Nodes of one database share its ledger keys, as in production.
+        s.ledger_key_dir = place.dir.as_ref().map(|d| d.path().join("ledger-keys"));
         let db = app::open_database(&place.url, &s).await.expect("open database");
         let state = app::state(db, &s).await.expect("state");
         let router = web::router(state.clone());
@@ -146,6 +148,15 @@ impl TestApp {
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         (status, value, headers)
+    }
+
+    /// A GET whose body is returned as raw bytes (tiles, notes).
+    pub async fn get_bytes(&self, uri: &str) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+        let req = Request::get(uri).body(Body::empty()).expect("request");
+        let resp = self.router.clone().oneshot(req).await.expect("router never fails");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes().to_vec();
+        (status, bytes, headers)
     }
 
     pub async fn get(&self, uri: &str) -> (StatusCode, Value) {
@@ -208,6 +219,22 @@ impl TestApp {
             .await
             .expect("count")
     }
+}
+
+/// Runs the built `civgrid` binary without the caller's database settings: (exit code, stdout,
+/// stderr).
+pub fn civgrid(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_civgrid"))
+        .args(args)
+        .env_remove("CIVGRID_DATABASE_URL")
+        .env_remove("CIVGRID_CONFIG")
+        .output()
+        .expect("run civgrid");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Asserts an error envelope with the given status and code.

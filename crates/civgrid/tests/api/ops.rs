@@ -96,7 +96,13 @@ async fn the_openapi_document_lists_only_real_endpoints(b: Backend) {
                 .replace("{staff_id}", "1")
                 .replace("{id}", "1")
                 .replace("{photo_id}", "1")
-                .replace("{day}", "2026-12-01");
+                .replace("{day}", "2026-12-01")
+                .replace("{area}", "440604")
+                .replace("{tile_path}", "0/000")
+                .replace("{kind}", "case_transition")
+                .replace("{ref}", "1")
+                .replace("{number}", "CG0000000000000000")
+                .replace("{id_number}", "11010519491231002X");
             if uri == "/api/v1/events" {
                 continue; // a stream; covered by the events tests
             }

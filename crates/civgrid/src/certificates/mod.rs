@@ -1,0 +1,482 @@
+//! Certificates and e-licences (出生医学证明、学历学位、无犯罪记录证明、社区矫正记录、公证书) issued as
+//! verifiable bundles: canonical JSON content, the issuer's signature, the log entry's
+//! inclusion proof and a witnessed checkpoint — checkable offline by `civgrid verify` with only
+//! the published trust file, or on the verification page. Revocation is itself a log entry.
+//!
+//! The number is a random capability (like a share link): whoever holds it can fetch and check
+//! the bundle, nobody can enumerate them.
+
+mod store;
+
+use std::collections::BTreeMap;
+
+use civgrid_ledger::bundle::{sign_certificate, verify_bundle, Bundle, BundleError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::db::Db;
+use crate::identity::{IdError, ResidentId};
+use crate::ledger::audit::RecordSet;
+use crate::ledger::{Ledger, LogError};
+pub use store::CertificateRow;
+
+/// Ledger entry kinds.
+pub const KIND: &str = "certificate";
+pub const REVOCATION_KIND: &str = "certificate_revocation";
+
+/// The certificate types the platform issues: (code, 中文, English).
+pub const TYPES: &[(&str, &str, &str)] = &[
+    ("birth_medical", "出生医学证明", "Medical birth certificate"),
+    ("degree", "学历学位证明", "Academic degree certificate"),
+    ("no_criminal_record", "无犯罪记录证明", "Certificate of no criminal record"),
+    ("community_correction", "社区矫正记录", "Community correction record"),
+    ("notarisation", "公证书", "Notarial certificate"),
+];
+
+const MAX_FIELDS: usize = 30;
+const MAX_FIELD_CHARS: usize = 500;
+const MAX_BUNDLE_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    #[error("unknown certificate type `{0}`; expected birth_medical, degree, no_criminal_record, community_correction or notarisation")]
+    UnknownType(String),
+    #[error("{0}")]
+    InvalidField(String),
+    #[error(transparent)]
+    Id(#[from] IdError),
+    #[error("certificate {0} does not exist")]
+    NotFound(String),
+    #[error("certificate {0} is already revoked")]
+    AlreadyRevoked(String),
+    #[error("certificate {0} is not yet covered by a trusted checkpoint; retry in a second")]
+    NotYetLogged(String),
+    #[error("issuing and revoking need a staff account with a department")]
+    NoDepartment,
+    #[error("only the issuing department ({0}) may revoke this certificate")]
+    OtherDepartment(String),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+    #[error(transparent)]
+    Ledger(#[from] LogError),
+    #[error("the stored certificate does not form a valid bundle: {0}")]
+    Damaged(String),
+}
+
+impl CertificateError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            CertificateError::UnknownType(_) => "unknown_certificate_type",
+            CertificateError::InvalidField(_) => "invalid_field",
+            CertificateError::Id(e) => e.code(),
+            CertificateError::NotFound(_) => "certificate_not_found",
+            CertificateError::AlreadyRevoked(_) => "already_revoked",
+            CertificateError::NotYetLogged(_) => "not_yet_logged",
+            CertificateError::NoDepartment => "no_department",
+            CertificateError::OtherDepartment(_) => "other_department",
+            CertificateError::Store(_) => "internal",
+            CertificateError::Ledger(e) => e.code(),
+            CertificateError::Damaged(_) => "certificate_damaged",
+        }
+    }
+}
+
+/// What an issuer submits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCertificate {
+    pub r#type: String,
+    pub subject_name: String,
+    pub subject_id_number: String,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    pub valid_until: Option<String>,
+}
+
+/// An item-driven e-licence to issue (see [`Certificates::issue_licence_in`]).
+#[derive(Debug, Clone)]
+pub struct LicenceRequest<'a> {
+    pub licence_type: &'a str,
+    pub licence_name: &'a str,
+    pub licence_name_en: &'a str,
+    pub subject_name: &'a str,
+    pub subject_id: &'a str,
+    pub fields: BTreeMap<String, String>,
+    pub valid_until: Option<String>,
+    pub department: &'a str,
+    pub actor: &'a str,
+    pub now: &'a str,
+}
+
+/// Who issues or revokes.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    pub actor: String,
+    pub department: Option<String>,
+    /// District administrators may revoke any department's certificate.
+    pub is_admin: bool,
+}
+
+/// A certificate as shown to staff.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateView {
+    pub number: String,
+    pub r#type: String,
+    pub content: Value,
+    pub department_code: String,
+    pub issued_by: String,
+    pub issued_at: String,
+    pub revoked_at: Option<String>,
+    pub revoke_reason: Option<String>,
+}
+
+/// The result of checking a bundle: never "valid" for anything tampered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub valid: bool,
+    /// `ok`, a bundle error code, `revoked` or `unknown_to_registry`.
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+    pub number: Option<String>,
+    pub certificate: Option<Value>,
+    pub leaf_index: Option<u64>,
+    pub tree_size: Option<u64>,
+    pub witness_departments: Vec<String>,
+    pub revoked_at: Option<String>,
+    pub revoke_reason: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Certificates {
+    db: Db,
+    ledger: Ledger,
+}
+
+fn random_number() -> String {
+    use rand::Rng as _;
+    // Crockford-style alphabet without I, L, O, U: read aloud and typed without mistakes.
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..16).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
+    format!("CG{tail}")
+}
+
+fn is_number(s: &str) -> bool {
+    s.len() == 18 && s.starts_with("CG") && s.bytes().skip(2).all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
+fn revocation_content(number: &str, at: &str, by: &str, reason: &str) -> Value {
+    json!({"number": number, "revoked_at": at, "revoked_by": by, "reason": reason})
+}
+
+impl Certificates {
+    pub fn new(db: Db, ledger: Ledger) -> Certificates {
+        Certificates { db, ledger }
+    }
+
+    /// Issues a certificate: validates, signs the canonical content with the issuer key and
+    /// stores it with its log entry in one transaction.
+    pub async fn issue(&self, by: &Issuer, n: NewCertificate) -> Result<CertificateView, CertificateError> {
+        let department = by.department.as_deref().ok_or(CertificateError::NoDepartment)?;
+        let (_, type_zh, type_en) = TYPES
+            .iter()
+            .find(|(code, _, _)| *code == n.r#type)
+            .ok_or_else(|| CertificateError::UnknownType(n.r#type.chars().take(32).collect()))?;
+        let name = n.subject_name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(CertificateError::InvalidField("subject_name must be 1–64 characters".into()));
+        }
+        let id = ResidentId::parse(&n.subject_id_number)?;
+        if n.fields.len() > MAX_FIELDS {
+            return Err(CertificateError::InvalidField(format!("at most {MAX_FIELDS} fields")));
+        }
+        for (k, v) in &n.fields {
+            let key_ok = (1..=32).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            if !key_ok {
+                return Err(CertificateError::InvalidField(format!(
+                    "field name `{}` must be 1–32 characters of a-z and _",
+                    k.chars().take(32).collect::<String>()
+                )));
+            }
+            if v.chars().count() > MAX_FIELD_CHARS || v.chars().any(char::is_control) {
+                return Err(CertificateError::InvalidField(format!(
+                    "field `{k}` must be at most {MAX_FIELD_CHARS} characters without control characters"
+                )));
+            }
+        }
+        if let Some(d) = &n.valid_until {
+            if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                return Err(CertificateError::InvalidField("valid_until must be a date YYYY-MM-DD".into()));
+            }
+        }
+        let number = random_number();
+        let now = crate::db::now_text();
+        let content = json!({
+            "number": number,
+            "type": n.r#type,
+            "type_name": {"zh": type_zh, "en": type_en},
+            "subject": {"name": name, "id_number": id.as_str()},
+            "fields": n.fields,
+            "valid_until": n.valid_until,
+            "issuing_department": department,
+            "issued_at": now,
+            "log_origin": self.ledger.origin(),
+        });
+        let signature = sign_certificate(self.ledger.keys().issuer_signer(), KIND, &number, &content)
+            .map_err(|e| CertificateError::Damaged(e.to_string()))?;
+        let canonical = civgrid_ledger::entry::canonical_json(&content).map_err(LogError::from)?;
+        let row = CertificateRow {
+            number: number.clone(),
+            r#type: n.r#type.clone(),
+            subject_id: id.as_str().to_owned(),
+            content: String::from_utf8_lossy(&canonical).into_owned(),
+            signature,
+            department_code: department.to_owned(),
+            issued_by: by.actor.clone(),
+            issued_at: now.clone(),
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+        };
+        let mut tx = self.db.begin().await?;
+        if crate::staff::store::find_department(&mut tx, department).await?.is_none() {
+            return Err(CertificateError::NoDepartment);
+        }
+        store::insert(&mut tx, &row).await?;
+        crate::ledger::append_in(&mut tx, KIND, &number, &content, &now).await?;
+        tx.commit().await?;
+        Ok(view(row))
+    }
+
+    /// Issues an item-driven e-licence (电子证照) inside the caller's transaction: the content has
+    /// the same shape as [`Certificates::issue`]'s, with the service item's licence type and name,
+    /// and is signed by the same issuer key and logged as a `certificate` entry — so bundles,
+    /// verification, the QR page and revocation work for it unchanged. The caller has validated
+    /// the subject's number (a GB 11643 resident ID or a GB 32100 credit code).
+    pub async fn issue_licence_in(
+        &self,
+        tx: &mut crate::db::Tx<'_>,
+        l: &LicenceRequest<'_>,
+    ) -> Result<CertificateView, CertificateError> {
+        let number = random_number();
+        let content = json!({
+            "number": number,
+            "type": l.licence_type,
+            "type_name": {"zh": l.licence_name, "en": l.licence_name_en},
+            "subject": {"name": l.subject_name, "id_number": l.subject_id},
+            "fields": l.fields,
+            "valid_until": l.valid_until,
+            "issuing_department": l.department,
+            "issued_at": l.now,
+            "log_origin": self.ledger.origin(),
+        });
+        let signature = sign_certificate(self.ledger.keys().issuer_signer(), KIND, &number, &content)
+            .map_err(|e| CertificateError::Damaged(e.to_string()))?;
+        let canonical = civgrid_ledger::entry::canonical_json(&content).map_err(LogError::from)?;
+        let row = CertificateRow {
+            number: number.clone(),
+            r#type: l.licence_type.to_owned(),
+            subject_id: l.subject_id.to_owned(),
+            content: String::from_utf8_lossy(&canonical).into_owned(),
+            signature,
+            department_code: l.department.to_owned(),
+            issued_by: l.actor.to_owned(),
+            issued_at: l.now.to_owned(),
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+        };
+        store::insert(tx, &row).await?;
+        crate::ledger::append_in(tx, KIND, &number, &content, l.now).await?;
+        Ok(view(row))
+    }
+
+    /// A holder's e-licence library: their certificates that are neither revoked nor expired on
+    /// `today` (YYYY-MM-DD), newest first, read inside the caller's transaction.
+    pub async fn library_in(
+        tx: &mut crate::db::Tx<'_>,
+        subject_id: &str,
+        today: &str,
+    ) -> Result<Vec<CertificateView>, CertificateError> {
+        let rows = store::for_subject_in(tx, subject_id).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.revoked_at.is_none())
+            .map(view)
+            .filter(|v| v.content["valid_until"].as_str().is_none_or(|d| d >= today))
+            .collect())
+    }
+
+    /// The most recently issued certificates.
+    pub async fn recent(&self, limit: i64) -> Result<Vec<CertificateView>, CertificateError> {
+        Ok(store::recent(&self.db, limit).await?.into_iter().map(view).collect())
+    }
+
+    pub async fn get(&self, number: &str) -> Result<CertificateView, CertificateError> {
+        Ok(view(self.find(number).await?))
+    }
+
+    async fn find(&self, number: &str) -> Result<CertificateRow, CertificateError> {
+        if !is_number(number) {
+            return Err(CertificateError::NotFound(number.chars().take(32).collect()));
+        }
+        store::find(&self.db, number).await?.ok_or_else(|| CertificateError::NotFound(number.to_owned()))
+    }
+
+    /// Revokes a certificate; the revocation is logged in the same transaction.
+    pub async fn revoke(&self, by: &Issuer, number: &str, reason: &str) -> Result<CertificateView, CertificateError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(CertificateError::InvalidField("reason must be 1–500 characters".into()));
+        }
+        let cert = self.find(number).await?;
+        if !by.is_admin && by.department.as_deref() != Some(cert.department_code.as_str()) {
+            return Err(CertificateError::OtherDepartment(cert.department_code));
+        }
+        let now = crate::db::now_text();
+        let mut tx = self.db.begin().await?;
+        if !store::revoke(&mut tx, number, &now, &by.actor, reason).await? {
+            return Err(CertificateError::AlreadyRevoked(number.to_owned()));
+        }
+        let content = revocation_content(number, &now, &by.actor, reason);
+        crate::ledger::append_in(&mut tx, REVOCATION_KIND, number, &content, &now).await?;
+        let row = store::find_in(&mut tx, number).await?.ok_or_else(|| CertificateError::NotFound(number.into()))?;
+        tx.commit().await?;
+        Ok(view(row))
+    }
+
+    /// The certificate's bundle against the newest checkpoint that meets the witness quorum.
+    pub async fn bundle(&self, number: &str) -> Result<Bundle, CertificateError> {
+        let cert = self.find(number).await?;
+        let content: Value =
+            serde_json::from_str(&cert.content).map_err(|e| CertificateError::Damaged(e.to_string()))?;
+        let (leaf_index, proof, checkpoint) = self
+            .ledger
+            .trusted_proof(KIND, number)
+            .await?
+            .ok_or_else(|| CertificateError::NotYetLogged(number.to_owned()))?;
+        Bundle::build(KIND, number, content, cert.signature, leaf_index, proof, checkpoint)
+            .map_err(|e| CertificateError::Damaged(format!("{}: {e}", e.code())))
+    }
+
+    /// Checks a bundle fully (signatures, proof, witnesses) against the published trust file,
+    /// then asks the registry whether it was revoked since.
+    pub async fn verify(&self, bytes: &[u8]) -> Result<Verification, CertificateError> {
+        let trust = self.ledger.trust_file();
+        let verified = match verify_bundle(bytes, &trust) {
+            Ok(v) => v,
+            Err(e) => return Ok(refused(&e)),
+        };
+        let number = verified.entry.reference().to_owned();
+        let mut out = Verification {
+            valid: true,
+            code: "ok".into(),
+            message_zh: "证书真实有效：签名、存证证明和见证均核验通过。".into(),
+            message_en: "Genuine: the signature, the log inclusion proof and the witnesses all check out.".into(),
+            number: Some(number.clone()),
+            certificate: Some(verified.content.clone()),
+            leaf_index: Some(verified.leaf_index),
+            tree_size: Some(verified.checkpoint.checkpoint.size),
+            witness_departments: verified.checkpoint.departments.clone(),
+            revoked_at: None,
+            revoke_reason: None,
+        };
+        match store::find(&self.db, &number).await? {
+            None => {
+                out.valid = false;
+                out.code = "unknown_to_registry".into();
+                out.message_zh = "证书签名与存证有效，但登记库中查无此证，请联系签发部门。".into();
+                out.message_en =
+                    "The signatures and proof are valid but the registry has no such certificate; ask the issuer."
+                        .into();
+            }
+            Some(row) if row.revoked_at.is_some() => {
+                out.valid = false;
+                out.code = "revoked".into();
+                out.message_zh = "证书已被签发部门撤销。".into();
+                out.message_en = "The issuing department has revoked this certificate.".into();
+                out.revoked_at = row.revoked_at;
+                out.revoke_reason = row.revoke_reason;
+            }
+            Some(_) => {}
+        }
+        Ok(out)
+    }
+
+    /// The check behind a QR code: the current bundle of `number`, verified.
+    pub async fn check(&self, number: &str) -> Result<Verification, CertificateError> {
+        let bundle = self.bundle(number).await?;
+        self.verify(bundle.to_json().as_bytes()).await
+    }
+
+    /// Certificates and revocations as the audit recomputes them.
+    pub async fn records(db: &Db) -> Result<Vec<RecordSet>, sqlx::Error> {
+        let rows = store::all(db).await?;
+        let mut issued = Vec::with_capacity(rows.len());
+        let mut revoked = Vec::new();
+        for r in rows {
+            // Content that no longer parses is kept as a string so the audit reports it changed.
+            let content = serde_json::from_str(&r.content).unwrap_or(Value::String(r.content.clone()));
+            issued.push((r.number.clone(), content));
+            if let (Some(at), Some(by)) = (&r.revoked_at, &r.revoked_by) {
+                revoked.push((
+                    r.number.clone(),
+                    revocation_content(&r.number, at, by, r.revoke_reason.as_deref().unwrap_or_default()),
+                ));
+            }
+        }
+        Ok(vec![
+            RecordSet { kind: KIND.to_owned(), records: issued },
+            RecordSet { kind: REVOCATION_KIND.to_owned(), records: revoked },
+        ])
+    }
+}
+
+/// Bundles larger than this are refused before parsing.
+pub const fn max_bundle_bytes() -> usize {
+    MAX_BUNDLE_BYTES
+}
+
+fn refused(e: &BundleError) -> Verification {
+    Verification {
+        valid: false,
+        code: e.code().to_owned(),
+        message_zh: format!("核验未通过：{}", e.zh()),
+        message_en: format!("Not valid: {e}"),
+        number: None,
+        certificate: None,
+        leaf_index: None,
+        tree_size: None,
+        witness_departments: Vec::new(),
+        revoked_at: None,
+        revoke_reason: None,
+    }
+}
+
+fn view(r: CertificateRow) -> CertificateView {
+    CertificateView {
+        content: serde_json::from_str(&r.content).unwrap_or(Value::Null),
+        number: r.number,
+        r#type: r.r#type,
+        department_code: r.department_code,
+        issued_by: r.issued_by,
+        issued_at: r.issued_at,
+        revoked_at: r.revoked_at,
+        revoke_reason: r.revoke_reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_random_capabilities_of_one_shape() {
+        let a = random_number();
+        assert!(is_number(&a), "{a}");
+        assert_ne!(a, random_number());
+        assert!(!is_number("CG123"));
+        assert!(!is_number("cg0123456789abcdef"));
+    }
+}

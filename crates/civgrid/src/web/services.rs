@@ -1,0 +1,369 @@
+//! One-window services endpoints: the catalogue, acceptance (window or online), notices,
+//! progress, decisions, suspension, the e-licence library, ratings and rectification,
+//! statistics. Thin: extract, authorise visibly, call `Services`, map the result.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth, RequestId};
+use super::AppState;
+use crate::services::applications::{Channel, NewApplication, NewRefusal, Outcome};
+use crate::services::approvals::{DecisionInput, SuspendInput};
+use crate::services::ratings::{AppealDecisionInput, AppealInput, FeedbackInput, NewRating, ReplyInput};
+use crate::services::statistics::GroupBy;
+use crate::services::{ItemSpec, ServiceError};
+use crate::staff::Role;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/service-items", get(list_items))
+        .route("/api/v1/service-items/{code}", get(find_item))
+        .route("/api/v1/admin/service-items", post(put_item))
+        .route("/api/v1/admin/service-deadlines/sweep", post(sweep))
+        .route("/api/v1/service-applications", post(submit).get(list_applications))
+        .route("/api/v1/service-applications/{number}", get(find_application))
+        .route("/api/v1/service-applications/{number}/decisions", post(decide))
+        .route("/api/v1/service-applications/{number}/suspend", post(suspend))
+        .route("/api/v1/service-applications/{number}/resume", post(resume))
+        .route("/api/v1/service-refusals", post(refuse))
+        .route("/api/v1/service-notices/{number}", get(notice))
+        .route("/api/v1/applicants/{id_number}/licences", get(library))
+        .route("/api/v1/applicants/{id_number}/applications", get(my_applications))
+        .route("/api/v1/service-ratings", post(rate))
+        .route("/api/v1/service-rectifications", get(rectifications))
+        .route("/api/v1/service-rectifications/{id}/reply", post(reply))
+        .route("/api/v1/service-rectifications/{id}/feedback", post(feedback))
+        .route("/api/v1/service-rectifications/{id}/appeal", post(appeal))
+        .route("/api/v1/service-rectifications/{id}/appeal-decision", post(appeal_decision))
+        .route("/api/v1/service-statistics", get(statistics))
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        let e = match e {
+            ServiceError::Certificate(c) => return c.into(),
+            other => other,
+        };
+        let status = match &e {
+            ServiceError::Store(s) => return super::error::store_error(s),
+            ServiceError::Ledger(l) => return ApiError::internal(l),
+            ServiceError::ItemNotFound(_)
+            | ServiceError::ApplicationNotFound(_)
+            | ServiceError::NoticeNotFound(_)
+            | ServiceError::RectificationNotFound(_)
+            | ServiceError::NoSuchStep(_) => StatusCode::NOT_FOUND,
+            ServiceError::Concluded(_)
+            | ServiceError::OutOfTurn { .. }
+            | ServiceError::AlreadyDecided { .. }
+            | ServiceError::Suspended(_)
+            | ServiceError::NotSuspended(_)
+            | ServiceError::AlreadyRated(_)
+            | ServiceError::NotConcluded(_)
+            | ServiceError::RectificationState(_) => StatusCode::CONFLICT,
+            ServiceError::Forbidden(_) | ServiceError::NoDepartment => StatusCode::FORBIDDEN,
+            ServiceError::InvalidPeriod(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let mut err = ApiError::new(status, e.code(), e.to_string());
+        match &e {
+            ServiceError::NotEligible(failed) => err = err.with_details(json!({"failed": failed})),
+            ServiceError::CriterionUnchecked(c) | ServiceError::CriteriaNotMet(c) => {
+                err = err.with_details(json!({"criteria": c}))
+            }
+            _ => {}
+        }
+        err
+    }
+}
+
+async fn list_items(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"items": state.services.items().await?})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionQuery {
+    version: Option<i64>,
+}
+
+async fn find_item(
+    State(state): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.services.item(&code, q.version).await?)))
+}
+
+async fn require_district_admin(state: &AppState, auth: &Auth) -> ApiResult<()> {
+    let district = state.territory.areas().await?.into_iter().find(|a| a.level == "district").map(|a| a.code);
+    match district {
+        Some(d) => auth.require(Role::Admin, &d, "changing the service catalogue"),
+        None => Err(ApiError::from(crate::territory::TerritoryError::NoTerritory)),
+    }
+}
+
+/// `POST /api/v1/admin/service-items`: a new version of an item (district admin).
+async fn put_item(
+    State(state): State<AppState>,
+    auth: Auth,
+    rid: RequestId,
+    ApiJson(spec): ApiJson<ItemSpec>,
+) -> ApiResult<impl IntoResponse> {
+    require_district_admin(&state, &auth).await?;
+    let item = state.services.put_item(&auth.0.actor(), spec, rid.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(json!(item))))
+}
+
+async fn sweep(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    require_district_admin(&state, &auth).await?;
+    let (warned, overdue) = state.services.sweep_deadlines().await?;
+    Ok(Json(json!({"warned": warned, "overdue": overdue})))
+}
+
+/// `POST /api/v1/service-applications`: with a window clerk's token, a window acceptance;
+/// without a token, an online application (一网通办).
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NewApplication>,
+) -> ApiResult<Response> {
+    let outcome = match request_token(&headers) {
+        Some(t) => {
+            let p = state.staff.authenticate(&t).await?;
+            state.services.submit(Channel::Window(&p), body).await?
+        }
+        None => state.services.submit(Channel::Online, body).await?,
+    };
+    let status = match outcome {
+        Outcome::Accepted { .. } => StatusCode::CREATED,
+        Outcome::MissingMaterials { .. } => StatusCode::OK,
+    };
+    Ok((status, Json(json!(outcome))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_applications(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let list = state.services.list(&auth.0, q.state.as_deref(), q.limit.unwrap_or(100)).await?;
+    Ok(Json(json!({"applications": list})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicantQuery {
+    id_number: Option<String>,
+}
+
+/// Staff with a token see it by their scope; the applicant gives `?id_number=`.
+async fn find_application(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(number): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ApplicantQuery>,
+) -> ApiResult<Json<Value>> {
+    if let Some(id) = q.id_number {
+        return Ok(Json(json!(state.services.lookup(&number, &id).await?)));
+    }
+    let token = request_token(&headers).ok_or_else(ApiError::unauthenticated)?;
+    let p = state.staff.authenticate(&token).await?;
+    Ok(Json(json!(state.services.get(&p, &number).await?)))
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(number): ApiPath<String>,
+    ApiJson(body): ApiJson<DecisionInput>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.services.decide(&auth.0, &number, body).await?)))
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(number): ApiPath<String>,
+    ApiJson(body): ApiJson<SuspendInput>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.services.suspend(&auth.0, &number, body).await?)))
+}
+
+async fn resume(State(state): State<AppState>, auth: Auth, ApiPath(number): ApiPath<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.services.resume(&auth.0, &number).await?)))
+}
+
+async fn refuse(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<NewRefusal>,
+) -> ApiResult<impl IntoResponse> {
+    let notice = state.services.refuse(&auth.0, body).await?;
+    Ok((StatusCode::CREATED, Json(json!(notice))))
+}
+
+/// `GET /api/v1/service-notices/{number}`: the printable notice (HTML); `?format=json` for data.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeQuery {
+    format: Option<String>,
+}
+
+async fn notice(
+    State(state): State<AppState>,
+    ApiPath(number): ApiPath<String>,
+    ApiQuery(q): ApiQuery<NoticeQuery>,
+) -> ApiResult<Response> {
+    let (view, item, name) = state.services.notice(&number).await?;
+    if q.format.as_deref() == Some("json") {
+        return Ok(Json(json!(view)).into_response());
+    }
+    let departments = state.staff.departments().await?;
+    let dept = departments
+        .iter()
+        .find(|d| d.code == item.spec.department_code)
+        .map_or(item.spec.department_code.clone(), |d| d.name.clone());
+    let html = crate::services::notice::render(&view, &item, &name, &dept);
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html)
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LibraryQuery {
+    application_number: Option<String>,
+}
+
+/// The e-licence library: service-side staff, or the applicant proving it with one of their
+/// application numbers.
+async fn library(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id_number): ApiPath<String>,
+    ApiQuery(q): ApiQuery<LibraryQuery>,
+) -> ApiResult<Json<Value>> {
+    match (q.application_number, request_token(&headers)) {
+        (Some(n), _) => {
+            state.services.lookup(&n, &id_number).await?;
+        }
+        (None, Some(t)) => {
+            let p = state.staff.authenticate(&t).await?;
+            let service_side = [Role::Admin, Role::Auditor, Role::WindowClerk, Role::Approver];
+            if !service_side.iter().any(|r| p.has_role(*r)) {
+                return Err(ApiError::forbidden("reading an applicant's e-licence library"));
+            }
+        }
+        (None, None) => return Err(ApiError::unauthenticated()),
+    }
+    Ok(Json(json!({"licences": state.services.library(&id_number).await?})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProofQuery {
+    application_number: String,
+}
+
+/// 我的办件: the applicant's own applications, proven with one application number.
+async fn my_applications(
+    State(state): State<AppState>,
+    ApiPath(id_number): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ProofQuery>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"applications": state.services.my_applications(&id_number, &q.application_number).await?})))
+}
+
+async fn rate(State(state): State<AppState>, ApiJson(body): ApiJson<NewRating>) -> ApiResult<impl IntoResponse> {
+    let out = state.services.rate(body).await?;
+    Ok((StatusCode::CREATED, Json(json!(out))))
+}
+
+async fn rectifications(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"rectifications": state.services.rectifications(&auth.0).await?})))
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ReplyInput>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.services.reply(&auth.0, id, body).await?)))
+}
+
+async fn feedback(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<FeedbackInput>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.services.feedback(id, body).await?)))
+}
+
+async fn appeal(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<AppealInput>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.services.appeal(&auth.0, id, body).await?)))
+}
+
+async fn appeal_decision(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<AppealDecisionInput>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.services.decide_appeal(&auth.0, id, body).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    by: String,
+    from: String,
+    to: String,
+}
+
+/// RFC 3339, or a date meaning its local (UTC+8) midnight.
+fn instant(s: &str, what: &str) -> ApiResult<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_request("invalid_query", format!("`{what}` must be a date or an RFC 3339 time")))?;
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| ApiError::internal(&"offset"))?;
+    cst.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| ApiError::bad_request("invalid_query", format!("`{what}` is not a local date")))
+}
+
+async fn statistics(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<Value>> {
+    let allowed = [Role::Admin, Role::Auditor, Role::WindowClerk, Role::Approver, Role::Commander];
+    if !allowed.iter().any(|r| auth.0.has_role(*r)) {
+        return Err(ApiError::forbidden("reading service statistics"));
+    }
+    let by = GroupBy::parse(&q.by)
+        .ok_or_else(|| ApiError::bad_request("invalid_query", "`by` must be item, department, window or clerk"))?;
+    let (from, to) = (instant(&q.from, "from")?, instant(&q.to, "to")?);
+    Ok(Json(json!(state.services.statistics(by, from, to).await?)))
+}

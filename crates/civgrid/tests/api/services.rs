@@ -1,0 +1,809 @@
+//! One-window services end to end: apply with reuse → parallel approvals → conclusion →
+//! e-licence in the library → reused by the next application → ratings → rectification; the
+//! bad-input list, each refused with its code and nothing written; the working-day clock.
+
+use axum::http::StatusCode;
+use base64::Engine as _;
+use civgrid::identity::{CreditCode, ResidentId};
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{assert_error, Backend, TestApp};
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn pdf() -> String {
+    b64(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+}
+
+fn png() -> String {
+    b64(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13])
+}
+
+fn jpg() -> String {
+    b64(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F'])
+}
+
+fn person(first17: &str) -> String {
+    ResidentId::complete(first17).expect("valid id").as_str().to_owned()
+}
+
+fn entity(first17: &str) -> String {
+    CreditCode::complete(first17).expect("valid code").as_str().to_owned()
+}
+
+fn doc(code: &str, content: String) -> Value {
+    json!({"code": code, "content_base64": content})
+}
+
+async fn item_code(app: &TestApp, name_prefix: &str) -> String {
+    let (s, v) = app.get("/api/v1/service-items").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let items = v["items"].as_array().expect("items");
+    assert!(items.len() >= 30, "demo catalogue has {} items", items.len());
+    items
+        .iter()
+        .find(|i| i["name"].as_str().is_some_and(|n| n.starts_with(name_prefix)))
+        .and_then(|i| i["code"].as_str())
+        .unwrap_or_else(|| panic!("no item {name_prefix}"))
+        .to_owned()
+}
+
+/// Every criterion the caller's department checks in `step`, all met.
+async fn all_met(app: &TestApp, item: &str, step: usize, dept: &str) -> Value {
+    let (_, v) = app.get(&format!("/api/v1/service-items/{item}")).await;
+    let checks: Vec<Value> = v["steps"][step]["checklist"]
+        .as_array()
+        .expect("checklist")
+        .iter()
+        .filter(|c| c["department"].as_str().is_none_or(|d| d == dept))
+        .map(|c| json!({"code": c["code"], "met": true}))
+        .collect();
+    Value::Array(checks)
+}
+
+async fn decide(app: &TestApp, token: &str, number: &str, body: &Value) -> (StatusCode, Value) {
+    app.send_json("POST", &format!("/api/v1/service-applications/{number}/decisions"), Some(token), body).await
+}
+
+/// Counts of every table a refused request must leave alone.
+async fn snapshot(app: &TestApp) -> Vec<i64> {
+    let mut v = Vec::new();
+    for t in [
+        "service_applicant",
+        "service_visit",
+        "service_notice",
+        "service_application",
+        "service_material",
+        "service_step",
+        "service_event",
+        "service_rating",
+        "service_rectification",
+        "outbox",
+        "ledger_entry",
+        "certificate",
+    ] {
+        v.push(app.count(t).await);
+    }
+    let decided: i64 =
+        sqlx::query_scalar("select count(*) from service_step where state <> 'pending' and state <> 'waiting'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .expect("count");
+    v.push(decided);
+    v
+}
+
+async fn inject_crash(app: &TestApp, b: Backend, kind: &str) {
+    let pool = app.state.db.pool();
+    match b {
+        Backend::Sqlite => {
+            sqlx::query(&format!(
+                "create trigger crash_midway before insert on ledger_entry when new.kind = '{kind}'
+                 begin select raise(abort, 'injected crash'); end"
+            ))
+            .execute(pool)
+            .await
+            .expect("trigger");
+        }
+        Backend::Postgres => {
+            sqlx::query(&format!(
+                "create function crash_midway() returns trigger language plpgsql as $f$
+                 begin if new.kind = '{kind}' then raise exception 'injected crash'; end if; return new; end $f$"
+            ))
+            .execute(pool)
+            .await
+            .expect("function");
+            sqlx::query("create trigger crash_midway before insert on ledger_entry for each row execute function crash_midway()")
+                .execute(pool)
+                .await
+                .expect("trigger");
+        }
+    }
+}
+
+async fn remove_crash(app: &TestApp, b: Backend) {
+    let sql = match b {
+        Backend::Sqlite => "drop trigger crash_midway",
+        Backend::Postgres => "drop trigger crash_midway on ledger_entry",
+    };
+    sqlx::query(sql).execute(app.state.db.pool()).await.expect("drop trigger");
+}
+
+async fn the_whole_story(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let clerk = app.login("clerk").await;
+    let scjg = app.login("approver").await;
+    let xfj = app.login("approver_xfj").await;
+    let sthj = app.login("approver_sthj").await;
+    let admin = app.login("admin").await;
+    let registration = item_code(&app, "个体工商户设立登记").await;
+    let bundle = item_code(&app, "开办餐饮店一件事").await;
+    assert_eq!(registration, "XK00301000-440604-scjg");
+    let id = person("44060419850312004");
+    let applicant = json!({"id_number": id, "name": "陈大文", "contact": "chen@example.cn"});
+
+    // 1. At a window, everything handed in: accepted with a number.
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            Some(&clerk),
+            &json!({"item_code": registration, "applicant": applicant, "window": "ZM-01", "materials": [
+                doc("id_card", pdf()), doc("premises_proof", jpg()), doc("application_form", pdf())]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["outcome"], "accepted");
+    let first = v["application"]["number"].as_str().expect("number").to_owned();
+    let visit = v["visit_number"].as_str().expect("visit").to_owned();
+    assert!(first.starts_with("BJ"), "{first}");
+    assert_eq!(v["application"]["state"], "in_review");
+    assert_eq!(v["application"]["channel"], "window");
+    assert_eq!(v["application"]["materials"].as_array().map(Vec::len), Some(3));
+
+    // The clerk accepts but does not approve.
+    let body = json!({"step": 0, "decision": "approve", "checklist": all_met(&app, &registration, 0, "scjg").await});
+    assert_error(&decide(&app, &clerk, &first, &body).await, StatusCode::FORBIDDEN, "forbidden");
+    let (s, v) = decide(&app, &scjg, &first, &body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "approved");
+    let licence = v["licence_number"].as_str().expect("licence issued").to_owned();
+
+    // The e-licence is in the applicant's library (the applicant proves it with a number).
+    let (s, v) = app.get(&format!("/api/v1/applicants/{id}/licences?application_number={first}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let lib = v["licences"].as_array().expect("licences");
+    assert!(lib.iter().any(|l| l["number"] == licence.as_str() && l["type"] == "business_licence_individual"), "{v}");
+    let (s, _) = app.get(&format!("/api/v1/certificates/{licence}/check")).await;
+    assert!(s == StatusCode::OK || s == StatusCode::CONFLICT);
+
+    // 2. Online, nothing handed in: one notice lists everything still missing, and nothing the
+    //    platform holds (the licence, the ID card and premises proof from the first application).
+    let (s, v) = app
+        .send_json("POST", "/api/v1/service-applications", None, &json!({"item_code": bundle, "applicant": applicant}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["outcome"], "missing_materials");
+    let mut missing: Vec<&str> =
+        v["notice"]["missing"].as_array().expect("missing").iter().filter_map(|m| m["code"].as_str()).collect();
+    missing.sort_unstable();
+    assert_eq!(missing, ["application_form", "fire_plan", "floor_plan", "food_safety_rules"]);
+    let notice = v["notice"]["number"].as_str().expect("notice").to_owned();
+    let (s, html, headers) = app.get_bytes(&format!("/api/v1/service-notices/{notice}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = String::from_utf8(html).expect("utf-8");
+    for needle in ["一次性告知书", "经营场所平面布局图", "食品安全管理制度", "消防设施平面图", "陈大文", "共 4 项"]
+    {
+        assert!(html.contains(needle), "{needle} missing from the notice");
+    }
+    assert!(!html.contains("http://") && !html.contains("https://"), "no outside assets");
+
+    // 3. Online again with exactly those: accepted; three materials attached themselves.
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            None,
+            &json!({"item_code": bundle, "applicant": applicant, "materials": [
+                doc("application_form", pdf()), doc("fire_plan", pdf()), doc("floor_plan", png()),
+                doc("food_safety_rules", pdf())]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let second = v["application"]["number"].as_str().expect("number").to_owned();
+    let sources: Vec<(String, String)> = v["application"]["materials"]
+        .as_array()
+        .expect("materials")
+        .iter()
+        .map(|m| (m["code"].as_str().unwrap().to_owned(), m["source"].as_str().unwrap().to_owned()))
+        .collect();
+    for (code, source) in [("business_licence", "licence"), ("id_card", "earlier"), ("premises_proof", "earlier")] {
+        assert!(sources.contains(&(code.into(), source.into())), "{code} from {source}: {sources:?}");
+    }
+    assert!(v["application"]["materials"].as_array().unwrap().iter().any(|m| m["licence_number"] == licence.as_str()));
+
+    // Progress by number: only with the applicant's own ID number.
+    let (s, v) = app.get(&format!("/api/v1/service-applications/{second}?id_number={id}")).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("in_review")), "{v}");
+    let other = person("44060419850312012");
+    assert_error(
+        &app.get(&format!("/api/v1/service-applications/{second}?id_number={other}")).await,
+        StatusCode::NOT_FOUND,
+        "application_not_found",
+    );
+
+    // 我的办件: the applicant lists their own applications with one number as proof.
+    let (s, v) = app.get(&format!("/api/v1/applicants/{id}/applications?application_number={first}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["applications"].as_array().map(Vec::len), Some(2), "{v}");
+    assert_error(
+        &app.get(&format!("/api/v1/applicants/{other}/applications?application_number={first}")).await,
+        StatusCode::NOT_FOUND,
+        "application_not_found",
+    );
+
+    // 4. Parallel approvals. Out of turn, then twice: refused, nothing written.
+    let before = snapshot(&app).await;
+    let fire = json!({"step": 1, "decision": "approve", "checklist": all_met(&app, &bundle, 1, "xfj").await});
+    assert_error(&decide(&app, &xfj, &second, &fire).await, StatusCode::CONFLICT, "out_of_turn");
+    assert_eq!(snapshot(&app).await, before);
+    let review = json!({"step": 0, "decision": "approve", "checklist": all_met(&app, &bundle, 0, "scjg").await});
+    let (s, v) = decide(&app, &scjg, &second, &review).await;
+    assert_eq!((s, v["current_step"].as_i64()), (StatusCode::OK, Some(1)), "{v}");
+    let before = snapshot(&app).await;
+    assert_error(&decide(&app, &scjg, &second, &review).await, StatusCode::CONFLICT, "already_decided");
+    // A criterion left unchecked, or approving against an unmet one.
+    let unchecked = json!({"step": 1, "decision": "approve", "checklist": []});
+    let got = decide(&app, &xfj, &second, &unchecked).await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "criterion_unchecked");
+    assert_eq!(got.1["error"]["details"]["criteria"], json!(["fire_ok"]));
+    let unmet = json!({"step": 1, "decision": "approve", "checklist": [{"code": "fire_ok", "met": false, "note": "疏散通道堵塞"}]});
+    assert_error(&decide(&app, &xfj, &second, &unmet).await, StatusCode::UNPROCESSABLE_ENTITY, "criteria_not_met");
+    assert_eq!(snapshot(&app).await, before);
+
+    let (s, v) = decide(&app, &xfj, &second, &fire).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("in_review")), "{v}");
+    // An approver sees only their department's steps.
+    assert!(v["steps"].as_array().unwrap().iter().all(|s| s["department_code"] == "xfj"), "{v}");
+    let layout = json!({"step": 1, "decision": "approve", "checklist": all_met(&app, &bundle, 1, "scjg").await});
+    let (s, v) = decide(&app, &scjg, &second, &layout).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("in_review")), "{v}");
+
+    // The last approval concludes and issues the licence in one transaction: a crash midway
+    // (the conclusion's ledger write fails) leaves no half-decided application.
+    let fumes = json!({"step": 1, "decision": "approve", "checklist": all_met(&app, &bundle, 1, "sthj").await});
+    let before = snapshot(&app).await;
+    inject_crash(&app, b, "service_conclusion").await;
+    let (s, v) = decide(&app, &sthj, &second, &fumes).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    remove_crash(&app, b).await;
+    assert_eq!(snapshot(&app).await, before, "nothing of the failed decision was kept");
+    let (_, v) = app.get_as(&format!("/api/v1/service-applications/{second}"), &admin).await;
+    assert_eq!(v["state"], "in_review");
+    assert!(v["steps"].as_array().unwrap().iter().any(|s| s["department_code"] == "sthj" && s["state"] == "pending"));
+    let (s, v) = decide(&app, &sthj, &second, &fumes).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("approved")), "{v}");
+    let food_licence = v["licence_number"].as_str().expect("food licence").to_owned();
+    let (_, v) = app.get(&format!("/api/v1/applicants/{id}/licences?application_number={second}")).await;
+    assert!(
+        v["licences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["number"] == food_licence.as_str() && l["type"] == "food_business_licence"),
+        "{v}"
+    );
+
+    // A concluded application cannot change.
+    let before = snapshot(&app).await;
+    assert_error(&decide(&app, &scjg, &second, &layout).await, StatusCode::CONFLICT, "application_concluded");
+    let suspend = json!({"special_step": "现场核查"});
+    let got =
+        app.send_json("POST", &format!("/api/v1/service-applications/{second}/suspend"), Some(&scjg), &suspend).await;
+    assert_error(&got, StatusCode::CONFLICT, "application_concluded");
+    assert_eq!(snapshot(&app).await, before);
+
+    // 5. 好差评: one rating per application and per visit; bad ones open rectification.
+    let rate = |target: &str, number: &str, grade: i64| json!({"target": target, "number": number, "id_number": id, "grade": grade, "comment": "评价"});
+    let (s, v) = app.send_json("POST", "/api/v1/service-ratings", None, &rate("application", &second, 5)).await;
+    assert_eq!((s, v["grade_label"].as_str()), (StatusCode::CREATED, Some("非常满意")), "{v}");
+    assert!(v["rectification"].is_null());
+    let again = app.send_json("POST", "/api/v1/service-ratings", None, &rate("application", &second, 1)).await;
+    assert_error(&again, StatusCode::CONFLICT, "already_rated");
+    let (s, v) = app.send_json("POST", "/api/v1/service-ratings", None, &rate("application", &first, 2)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["rectification"]["department_code"], "scjg");
+    let task = v["rectification"]["id"].as_i64().expect("task");
+    let (s, v) = app.send_json("POST", "/api/v1/service-ratings", None, &rate("visit", &visit, 1)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["rectification"]["department_code"], "xzfw", "the window's unit answers for the visit");
+    let visit_task = v["rectification"]["id"].as_i64().expect("task");
+
+    // The responsible unit replies with its callback; another unit cannot touch the task.
+    let reply = json!({"reply": "已约谈窗口人员并优化登记流程", "callback_note": "已电话回访申请人"});
+    let got = app.send_json("POST", &format!("/api/v1/service-rectifications/{task}/reply"), Some(&xfj), &reply).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "rectification_not_found");
+    let (s, v) =
+        app.send_json("POST", &format!("/api/v1/service-rectifications/{task}/reply"), Some(&scjg), &reply).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("replied")), "{v}");
+    let fb = json!({"id_number": id, "result": "satisfied"});
+    let (s, v) = app.send_json("POST", &format!("/api/v1/service-rectifications/{task}/feedback"), None, &fb).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("closed")), "{v}");
+    // The window's unit appeals the visit rating as mistaken; the administrator upholds it.
+    let appeal = json!({"reason": "申请人误评：当次办理已一次办结"});
+    let (s, v) = app
+        .send_json("POST", &format!("/api/v1/service-rectifications/{visit_task}/appeal"), Some(&clerk), &appeal)
+        .await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("appealed")), "{v}");
+    let decision = json!({"upheld": true, "note": "经核实属误评"});
+    let url = format!("/api/v1/service-rectifications/{visit_task}/appeal-decision");
+    assert_error(&app.send_json("POST", &url, Some(&clerk), &decision).await, StatusCode::FORBIDDEN, "forbidden");
+    let (s, v) = app.send_json("POST", &url, Some(&admin), &decision).await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("voided")), "{v}");
+
+    // 6. Notifications went through the outbox: acceptances, the notice, decisions.
+    let to_applicant: i64 = sqlx::query_scalar("select count(*) from outbox where recipient = 'chen@example.cn'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(to_applicant, 5, "2 acceptances, 1 missing-materials notice, 2 conclusions");
+
+    // 7. Statistics by department over today.
+    let (s, v) = app.get_as("/api/v1/service-statistics?by=department&from=2000-01-01&to=2100-01-01", &admin).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let row = v["rows"].as_array().unwrap().iter().find(|r| r["key"] == "scjg").expect("scjg row").clone();
+    assert_eq!(row["accepted"], 2);
+    assert_eq!(row["concluded"], 2);
+    assert_eq!(row["online"], 1);
+    assert_eq!(row["on_time_rate"], 1.0);
+    assert_eq!(row["materials_reused"], 3);
+    assert_eq!(row["materials_asked"], 7);
+    assert_eq!(row["missing_notices"], 1);
+    assert_eq!(row["ratings"], 2, "the voided visit rating does not count: {row}");
+    assert_eq!(row["satisfaction"], 0.5);
+    assert!(row["p90_handling_working_days"].is_number());
+    let (s, v) = app.get_as("/api/v1/service-statistics?by=window&from=2000-01-01&to=2100-01-01", &admin).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["rows"].as_array().unwrap().iter().any(|r| r["key"] == "ZM-01" && r["accepted"] == 1), "{v}");
+    assert_error(
+        &app.get_as("/api/v1/service-statistics?by=planet&from=2026-01-01&to=2027-01-01", &admin).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    );
+
+    // 8. The ledger holds acceptances, decisions and conclusions, and the audit is clean.
+    app.state.ledger.integrate().await.expect("integrate");
+    let (s, _) = app.get(&format!("/api/v1/ledger/entries/service_acceptance/{second}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app.get(&format!("/api/v1/ledger/entries/service_decision/{second}:1:sthj")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let report = crate::ledger::run_audit_all(&app).await;
+    assert!(report.is_clean(), "{:?}", report.findings);
+    assert!(!report.kinds_not_audited.iter().any(|k| k.starts_with("service_")), "{:?}", report.kinds_not_audited);
+    // Tampering with a recorded decision is caught.
+    sqlx::query("update service_step set note = 'edited' where department_code = 'sthj'")
+        .execute(app.state.db.pool())
+        .await
+        .expect("tamper");
+    let report = crate::ledger::run_audit_all(&app).await;
+    assert!(
+        report.findings.iter().any(|f| f.code == "record_changed" && f.kind.as_deref() == Some("service_decision")),
+        "{:?}",
+        report.findings
+    );
+}
+both_backends!(the_whole_story);
+
+async fn bad_input_is_refused_and_nothing_is_written(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let clerk = app.login("clerk").await;
+    let scjg = app.login("approver").await;
+    let gaj = app.login("approver_gaj").await;
+    let admin = app.login("admin").await;
+    let registration = item_code(&app, "个体工商户设立登记").await;
+    let allowance = item_code(&app, "高龄老人津贴申请").await;
+    let fire_check = item_code(&app, "公众聚集场所投入使用").await;
+    let good_id = person("44060419850312004");
+    let submit = |item: &str, id: &str, materials: Value| {
+        json!({"item_code": item, "applicant": {"id_number": id, "name": "李小梅"}, "window": "ZM-02",
+               "materials": materials})
+    };
+    let full = json!([doc("id_card", pdf()), doc("premises_proof", pdf()), doc("application_form", pdf())]);
+    let before = snapshot(&app).await;
+    let post = |body: Value, token: Option<String>| {
+        let app = &app;
+        async move { app.send_json("POST", "/api/v1/service-applications", token.as_deref(), &body).await }
+    };
+    let cases: Vec<(Value, Option<String>, StatusCode, &str)> = vec![
+        (
+            submit(&registration, "440604198503120041", full.clone()),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_id_number_checksum",
+        ),
+        (
+            submit(&registration, "44060419850312", full.clone()),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_id_number",
+        ),
+        (
+            submit(&fire_check, "91350100M000100Y44", json!([])),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_credit_code_checksum",
+        ),
+        (
+            submit(&fire_check, &good_id, json!([])),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "applicant_type_mismatch",
+        ),
+        (
+            submit(&registration, &entity("91440604MA4UH5XK0"), full.clone()),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "applicant_type_mismatch",
+        ),
+        (
+            submit(&registration, &good_id, json!([doc("application_form", png())])),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "material_wrong_format",
+        ),
+        (
+            submit(
+                &registration,
+                &good_id,
+                json!([{"code": "application_form", "format": "png", "content_base64": pdf()}]),
+            ),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "material_wrong_format",
+        ),
+        (
+            submit(&registration, &good_id, json!([doc("id_card", b64(b"plain text, not a document"))])),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "material_wrong_format",
+        ),
+        (
+            submit(
+                &registration,
+                &good_id,
+                json!([doc("id_card", b64(&[b"%PDF-".as_slice(), &vec![b'x'; 600 * 1024]].concat()))]),
+            ),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "material_too_large",
+        ),
+        (
+            submit(&registration, &good_id, json!([doc("horoscope", pdf())])),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_material",
+        ),
+        (
+            submit(&registration, &good_id, json!([doc("id_card", pdf()), doc("id_card", pdf())])),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "duplicate_material",
+        ),
+        (
+            submit(&allowance, &good_id, json!([])),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_eligible",
+        ),
+        (
+            submit("XK99999000-440604-scjg", &good_id, json!([])),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_item",
+        ),
+        (submit(&registration, &good_id, full.clone()), Some(scjg.clone()), StatusCode::FORBIDDEN, "forbidden"),
+        (
+            json!({"item_code": registration, "applicant": {"id_number": good_id, "name": "李小梅"}, "materials": full}),
+            Some(clerk.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (submit(&registration, &good_id, full.clone()), None, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+    ];
+    for (body, token, status, code) in cases {
+        let got = post(body, token).await;
+        assert_error(&got, status, code);
+    }
+    assert_eq!(snapshot(&app).await, before, "refused submissions wrote nothing");
+    let got = post(submit(&allowance, &person("44060419960101002"), json!([])), Some(clerk.clone())).await;
+    assert!(got.1["error"]["details"]["failed"].as_array().is_some_and(|f| !f.is_empty()), "{}", got.1);
+
+    // One good application, then every bad decision.
+    let (s, v) = post(submit(&registration, &good_id, full.clone()), Some(clerk.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let number = v["application"]["number"].as_str().unwrap().to_owned();
+    let met = all_met(&app, &registration, 0, "scjg").await;
+    let mut one_unmet = met.clone();
+    one_unmet[0]["met"] = json!(false);
+    let mut unmet_no_note = one_unmet.clone();
+    one_unmet[0]["note"] = json!("身份信息不一致");
+    unmet_no_note[0]["note"] = Value::Null;
+    let before = snapshot(&app).await;
+    let bad: Vec<(String, Value, StatusCode, &str)> = vec![
+        (
+            scjg.clone(),
+            json!({"step": 0, "decision": "approve", "checklist": []}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "criterion_unchecked",
+        ),
+        (
+            scjg.clone(),
+            json!({"step": 0, "decision": "approve", "checklist": [{"code": "mood", "met": true}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_criterion",
+        ),
+        (
+            scjg.clone(),
+            json!({"step": 0, "decision": "approve", "checklist": one_unmet}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "criteria_not_met",
+        ),
+        (
+            scjg.clone(),
+            json!({"step": 0, "decision": "reject", "checklist": met}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rejection_without_unmet_criterion",
+        ),
+        (
+            scjg.clone(),
+            json!({"step": 0, "decision": "reject", "checklist": unmet_no_note}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "note_required",
+        ),
+        (
+            scjg.clone(),
+            json!({"step": 3, "decision": "approve", "checklist": met}),
+            StatusCode::NOT_FOUND,
+            "step_not_found",
+        ),
+        (
+            scjg.clone(),
+            json!({"step": 0, "decision": "maybe", "checklist": met}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            gaj.clone(),
+            json!({"step": 0, "decision": "approve", "checklist": met}),
+            StatusCode::NOT_FOUND,
+            "application_not_found",
+        ),
+        (
+            clerk.clone(),
+            json!({"step": 0, "decision": "approve", "checklist": met}),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+    ];
+    for (token, body, status, code) in bad {
+        assert_error(&decide(&app, &token, &number, &body).await, status, code);
+    }
+    let got = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-applications/{number}/suspend"),
+            Some(&scjg),
+            &json!({"special_step": "占卜"}),
+        )
+        .await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "unknown_special_step");
+    let got =
+        app.send_json("POST", &format!("/api/v1/service-applications/{number}/resume"), Some(&scjg), &json!({})).await;
+    assert_error(&got, StatusCode::CONFLICT, "not_suspended");
+    let got = app
+        .send_json(
+            "POST",
+            "/api/v1/service-ratings",
+            None,
+            &json!({"target": "application", "number": number, "id_number": good_id, "grade": 4}),
+        )
+        .await;
+    assert_error(&got, StatusCode::CONFLICT, "not_concluded");
+    let got = app
+        .send_json(
+            "POST",
+            "/api/v1/service-ratings",
+            None,
+            &json!({"target": "application", "number": number, "id_number": good_id, "grade": 9}),
+        )
+        .await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert_eq!(snapshot(&app).await, before, "refused decisions wrote nothing");
+    // An approver of another department does not even see it.
+    assert_error(
+        &app.get_as(&format!("/api/v1/service-applications/{number}"), &gaj).await,
+        StatusCode::NOT_FOUND,
+        "application_not_found",
+    );
+    let (_, v) = app.get_as("/api/v1/service-applications", &gaj).await;
+    assert_eq!(v["applications"].as_array().map(Vec::len), Some(0), "{v}");
+
+    // A reasoned rejection concludes it: no licence, and it cannot be decided again.
+    let (s, v) =
+        decide(&app, &scjg, &number, &json!({"step": 0, "decision": "reject", "checklist": one_unmet_note(&met)}))
+            .await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("rejected")), "{v}");
+    assert!(v["licence_number"].is_null());
+    let before = snapshot(&app).await;
+    assert_error(
+        &decide(&app, &scjg, &number, &json!({"step": 0, "decision": "approve", "checklist": met})).await,
+        StatusCode::CONFLICT,
+        "application_concluded",
+    );
+    assert_eq!(snapshot(&app).await, before);
+
+    // Refusal (不予受理) with a printable notice; unknown notices are not found.
+    let (s, v) = app
+        .send_json("POST", "/api/v1/service-refusals", Some(&clerk), &json!({"item_code": registration,
+            "applicant": {"id_number": good_id, "name": "李小梅"}, "reason": "申请事项不属于本机关职权范围", "window": "ZM-02"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, html, _) = app.get_bytes(v["document"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&html).contains("不予受理通知书"));
+    assert_error(
+        &app.get("/api/v1/service-notices/GZ0000000000000000").await,
+        StatusCode::NOT_FOUND,
+        "notice_not_found",
+    );
+
+    // The catalogue: only a district admin adds versions; an application keeps its version.
+    let (_, mut spec) = app.get(&format!("/api/v1/service-items/{registration}")).await;
+    for k in ["code", "version", "basic_code", "item_type_name", "created_at", "created_by"] {
+        spec.as_object_mut().unwrap().remove(k);
+    }
+    spec["promised_limit_days"] = json!(2);
+    assert_error(
+        &app.send_json("POST", "/api/v1/admin/service-items", Some(&clerk), &spec).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let mut broken = spec.clone();
+    broken["promised_limit_days"] = json!(99);
+    assert_error(
+        &app.send_json("POST", "/api/v1/admin/service-items", Some(&admin), &broken).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_item",
+    );
+    let (s, v) = app.send_json("POST", "/api/v1/admin/service-items", Some(&admin), &spec).await;
+    assert_eq!((s, v["version"].as_i64()), (StatusCode::CREATED, Some(2)), "{v}");
+    let (_, v) = app.get_as(&format!("/api/v1/service-applications/{number}"), &admin).await;
+    assert_eq!(v["item_version"], 1);
+    let (_, v) = app.get(&format!("/api/v1/service-items/{registration}?version=1")).await;
+    assert_eq!(v["promised_limit_days"], 1);
+}
+both_backends!(bad_input_is_refused_and_nothing_is_written);
+
+fn one_unmet_note(met: &Value) -> Value {
+    let mut v = met.clone();
+    v[0]["met"] = json!(false);
+    v[0]["note"] = json!("身份信息不一致");
+    v
+}
+
+/// The working-day clock: the deadline from the promised limit, a warning with less than a
+/// working day left, overdue afterwards; a special step outside the limit moves the deadline.
+async fn the_clock_warns_marks_overdue_and_stops_for_special_steps(b: Backend) {
+    use civgrid::services::applications::{Channel, NewApplication};
+    let app = TestApp::demo(b).await;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let services = &app.state.services;
+    let mzj_token = app.login("approver_mzj").await;
+    let mzj = app.state.staff.authenticate(&mzj_token).await.expect("principal");
+    let permit = item_code(&app, "居住证办理").await;
+    let relief = item_code(&app, "最低生活保障申请").await;
+    let id = person("44060419900101003");
+    let new = |item: &str, materials: Value| -> NewApplication {
+        serde_json::from_value(json!({"item_code": item, "applicant": {"id_number": id, "name": "黄志强"},
+            "materials": materials}))
+        .unwrap()
+    };
+    let monday = services.at(at("2026-11-23T10:00:00+08:00"));
+    let all = json!([
+        doc("id_card", pdf()),
+        doc("photo", jpg()),
+        doc("residence_proof", pdf()),
+        doc("application_form", pdf())
+    ]);
+    let out = monday.submit(Channel::Online, new(&permit, all)).await.expect("accepted");
+    let v = serde_json::to_value(&out).unwrap();
+    let number = v["application"]["number"].as_str().unwrap().to_owned();
+    // 10 working days after Monday 23 November: Monday 7 December, 18:00 local.
+    assert_eq!(v["application"]["deadline"], "2026-12-07T10:00:00.000Z", "{v}");
+    assert_eq!(v["application"]["sla"], "on_time");
+    assert_eq!(services.at(at("2026-12-04T10:00:00+08:00")).sweep_deadlines().await.unwrap(), (0, 0));
+    assert_eq!(services.at(at("2026-12-07T10:00:00+08:00")).sweep_deadlines().await.unwrap(), (1, 0));
+    assert_eq!(services.at(at("2026-12-07T11:00:00+08:00")).sweep_deadlines().await.unwrap(), (0, 0), "warned once");
+    assert_eq!(services.at(at("2026-12-08T09:30:00+08:00")).sweep_deadlines().await.unwrap(), (0, 1));
+    let (_, v) = app.get(&format!("/api/v1/service-applications/{number}?id_number={id}")).await;
+    assert_eq!(v["sla"], "overdue", "{v}");
+    assert!(v["overdue_at"].is_string() && v["warned_at"].is_string());
+
+    // 最低生活保障: 20 working days → Monday 21 December; the household check (3 working days,
+    // not counted) moves it to Thursday 24 December.
+    let out = monday
+        .submit(
+            Channel::Online,
+            new(
+                &relief,
+                json!([
+                    doc("id_card", pdf()),
+                    doc("household_register", pdf()),
+                    doc("income_statement", pdf()),
+                    doc("authorisation", pdf())
+                ]),
+            ),
+        )
+        .await
+        .expect("accepted");
+    let v = serde_json::to_value(&out).unwrap();
+    let number = v["application"]["number"].as_str().unwrap().to_owned();
+    assert_eq!(v["application"]["deadline"], "2026-12-21T10:00:00.000Z");
+    let input = |s: &str| serde_json::from_value(json!({"special_step": s, "note": "入户核对"})).unwrap();
+    services
+        .at(at("2026-11-23T11:00:00+08:00"))
+        .suspend(&mzj, &number, input("家庭经济状况核对"))
+        .await
+        .expect("suspend");
+    let again = services.at(at("2026-11-23T11:30:00+08:00")).suspend(&mzj, &number, input("家庭经济状况核对")).await;
+    assert_eq!(again.unwrap_err().code(), "application_suspended");
+    let decision = serde_json::from_value(json!({"step": 0, "decision": "approve", "checklist": [
+        {"code": "identity", "met": true}, {"code": "home_visit", "met": true}]}))
+    .unwrap();
+    let refused = services.at(at("2026-11-24T10:00:00+08:00")).decide(&mzj, &number, decision).await;
+    assert_eq!(refused.unwrap_err().code(), "application_suspended");
+    let v = services.at(at("2026-11-26T11:00:00+08:00")).resume(&mzj, &number).await.expect("resume");
+    assert_eq!(v.application.deadline, "2026-12-24T10:00:00.000Z");
+    assert_eq!(v.application.state, "in_review");
+}
+both_backends!(the_clock_warns_marks_overdue_and_stops_for_special_steps);
+
+/// Two departments approving the same parallel step at the same moment: both decisions land,
+/// the application concludes exactly once, with one e-licence.
+async fn simultaneous_parallel_approvals_conclude_once(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let zjsl = app.login("approver_zjsl").await;
+    let mzj = app.login("approver_mzj").await;
+    let housing = item_code(&app, "公共租赁住房资格申请").await;
+    let id = person("44060419900101003");
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            None,
+            &json!({"item_code": housing, "applicant": {"id_number": id, "name": "黄志强"}, "materials": [
+                doc("id_card", pdf()), doc("household_register", pdf()), doc("income_statement", pdf())]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let number = v["application"]["number"].as_str().unwrap().to_owned();
+    let certificates = app.count("certificate").await;
+    let a = json!({"step": 0, "decision": "approve", "checklist": all_met(&app, &housing, 0, "zjsl").await});
+    let c = json!({"step": 0, "decision": "approve", "checklist": all_met(&app, &housing, 0, "mzj").await});
+    let (x, y) = tokio::join!(decide(&app, &zjsl, &number, &a), decide(&app, &mzj, &number, &c));
+    assert_eq!((x.0, y.0), (StatusCode::OK, StatusCode::OK), "{} {}", x.1, y.1);
+    let (_, v) = app.get(&format!("/api/v1/service-applications/{number}?id_number={id}")).await;
+    assert_eq!(v["state"], "approved", "{v}");
+    assert!(v["licence_number"].is_string());
+    assert_eq!(app.count("certificate").await, certificates + 1, "one licence");
+    let conclusions: i64 = sqlx::query_scalar("select count(*) from ledger_entry where kind = 'service_conclusion'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(conclusions, 1);
+}
+both_backends!(simultaneous_parallel_approvals_conclude_once);
