@@ -12,7 +12,9 @@ create table ledger_entry (
     seq             integer unique
 );
 create unique index ledger_entry_record on ledger_entry (kind, ref);
-create index ledger_entry_pending on ledger_entry (id) where seq is null;
+-- No partial index of the pending entries: the unique index on `seq` keeps them (seq NULL) in
+-- id order already, and the sequencer's plan walks that; a second index only cost two B-tree
+-- writes per entry.
 
 -- Hashes of complete subtrees: level 0 = leaf hashes. Never updated once written.
 create table ledger_node (

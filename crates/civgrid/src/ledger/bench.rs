@@ -129,13 +129,16 @@ pub async fn append_concurrently(db: &Db, range: Range<u64>, batch: usize, write
                 let records: Vec<(String, Value)> = (first..(first + batch).min(end)).map(bench_record).collect();
                 let now = crate::db::now_text();
                 let t = Instant::now();
-                let written = async {
-                    let mut tx = db.begin().await?;
-                    append_batch_in(&mut tx, RECORD_KIND, &records, &now).await?;
-                    tx.commit().await?;
-                    Ok::<(), anyhow::Error>(())
-                }
-                .await;
+                // As record owners write: through `Db::write` (a transaction per call on
+                // PostgreSQL; SQLite's group committer, which the sequencer also queues behind).
+                let written = db
+                    .write(move |tx| -> crate::db::BoxFuture<'_, Result<(), super::LogError>> {
+                        Box::pin(async move {
+                            append_batch_in(tx, RECORD_KIND, &records, &now).await?;
+                            Ok(())
+                        })
+                    })
+                    .await;
                 written.with_context(|| {
                     format!("transaction of records {first}… failed after {:.1} s", t.elapsed().as_secs_f64())
                 })?;

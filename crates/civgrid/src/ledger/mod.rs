@@ -130,6 +130,13 @@ fn ser_hashes<S: serde::Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::E
     s.collect_seq(hashes.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h)))
 }
 
+/// What one sequencer batch integrated.
+struct Pass {
+    leaves: u64,
+    size: u64,
+    nodes: Vec<(NodeId, Hash)>,
+}
+
 /// The ledger service.
 #[derive(Clone)]
 pub struct Ledger {
@@ -261,48 +268,64 @@ impl Ledger {
     /// Returns the number of entries integrated.
     pub async fn integrate(&self) -> Result<u64, LogError> {
         let mut total = 0u64;
-        loop {
-            let mut tx = self.db.begin().await?;
-            let (size, _) = store::lock_state(&mut tx).await?;
-            let pending = store::sequence_pending(&mut tx, size, BATCH).await?;
-            if pending.is_empty() {
-                tx.rollback().await?;
-                break;
-            }
-            let ids = root_ids(size);
-            // Through the transaction: it holds SQLite's write lock, and every other pooled
-            // connection may be a writer waiting for that lock.
-            let frontier = self.fetch_via(&ids, Some(&mut tx)).await?;
-            let mut appender = Appender::open(size, &Fetched { ids: &ids, hashes: frontier })?;
-            let leaves = pending
-                .iter()
-                .map(|e| {
-                    let hash = hex_hash(&e.content_sha256)?;
-                    Ok(Entry::new(&e.kind, &e.reference, hash)?.leaf_hash())
+        // A cheap read first: an idle pass must not take the write lock (nor, on SQLite, cost
+        // a group commit) just to find nothing to do.
+        while store::has_pending(&self.db).await? {
+            // Through `Db::write`: on SQLite the pass queues behind record writes in the group
+            // committer instead of fighting them for the write lock (a lost race there costs a
+            // busy-handler sleep of up to 100 ms on one side or the other).
+            let this = self.clone();
+            let pass = self
+                .db
+                .write(move |tx| -> crate::db::BoxFuture<'_, Result<Option<Pass>, LogError>> {
+                    Box::pin(async move { this.integrate_in(tx).await })
                 })
-                .collect::<Result<Vec<Hash>, LogError>>()?;
-            let nodes = appender.extend(&leaves)?;
-            store::insert_nodes(&mut tx, &nodes).await?;
-            let now = crate::db::now_text();
-            store::set_state(&mut tx, appender.size(), &appender.root(), &now).await?;
-            tx.commit().await?;
+                .await?;
+            let Some(pass) = pass else { break };
             // Committed, so final: keep the new upper nodes (few, shared by many proofs) and the
             // new frontier (what the next pass reads first).
-            let size = appender.size();
+            let size = pass.size;
             let on_frontier =
                 |id: &NodeId| id.level < 64 && (size >> id.level) & 1 == 1 && id.index == (size >> id.level) - 1;
-            self.cache.put(nodes.iter().copied().filter(|(id, _)| id.level >= cache::UPPER_LEVEL || on_frontier(id)));
-            total += leaves.len() as u64;
+            self.cache
+                .put(pass.nodes.iter().copied().filter(|(id, _)| id.level >= cache::UPPER_LEVEL || on_frontier(id)));
+            total += pass.leaves;
             // A checkpoint per batch: under a backlog the signed tree keeps up batch by batch
             // instead of waiting until the backlog is drained.
             self.sign_if_behind().await?;
-            if (leaves.len() as i64) < BATCH {
+            if (pass.leaves as i64) < BATCH {
                 return Ok(total);
             }
         }
         // Nothing (more) pending: still sign if the newest checkpoint is missing or behind.
         self.sign_if_behind().await?;
         Ok(total)
+    }
+
+    /// One sequencer batch inside a write transaction: numbers up to [`BATCH`] pending entries,
+    /// stores the newly complete nodes and moves the tree state. `None` when nothing was pending.
+    async fn integrate_in(&self, tx: &mut Tx<'_>) -> Result<Option<Pass>, LogError> {
+        let (size, _) = store::lock_state(tx).await?;
+        let pending = store::sequence_pending(tx, size, BATCH).await?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let ids = root_ids(size);
+        // Through the transaction: it holds SQLite's write lock, and every other pooled
+        // connection may be a writer waiting for that lock.
+        let frontier = self.fetch_via(&ids, Some(tx)).await?;
+        let mut appender = Appender::open(size, &Fetched { ids: &ids, hashes: frontier })?;
+        let leaves = pending
+            .iter()
+            .map(|e| {
+                let hash = hex_hash(&e.content_sha256)?;
+                Ok(Entry::new(&e.kind, &e.reference, hash)?.leaf_hash())
+            })
+            .collect::<Result<Vec<Hash>, LogError>>()?;
+        let nodes = appender.extend(&leaves)?;
+        store::insert_nodes(tx, &nodes).await?;
+        store::set_state(tx, appender.size(), &appender.root(), &crate::db::now_text()).await?;
+        Ok(Some(Pass { leaves: leaves.len() as u64, size: appender.size(), nodes }))
     }
 
     /// Signs a checkpoint for the integrated tree when the newest one is smaller.
@@ -315,7 +338,12 @@ impl Ledger {
         let checkpoint = Checkpoint::new(self.origin(), size, root).map_err(civgrid_ledger::LedgerError::from)?;
         let note = checkpoint.sign(self.keys.log_signer()).map_err(civgrid_ledger::LedgerError::from)?;
         let now = crate::db::now_text();
-        store::insert_checkpoint(&self.db, size, &root, &note, &now).await?;
+        let (row_note, row_now) = (note.clone(), now.clone());
+        self.db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<(), sqlx::Error>> {
+                Box::pin(async move { store::insert_checkpoint(tx, size, &root, &row_note, &row_now).await })
+            })
+            .await?;
         metrics::gauge!("civgrid_ledger_size").set(size as f64);
         Ok(Some(CheckpointRow { size, root, note, cosigned_by: String::new(), created_at: now }))
     }

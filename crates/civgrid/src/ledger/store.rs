@@ -280,19 +280,25 @@ pub struct CheckpointRow {
     pub created_at: String,
 }
 
-pub async fn insert_checkpoint(db: &Db, size: u64, root: &Hash, note: &str, now: &str) -> Result<(), sqlx::Error> {
-    let result = sqlx::query("insert into ledger_checkpoint (size, root, note, created_at) values ($1, $2, $3, $4)")
-        .bind(to_i64(size)?)
-        .bind(root.to_vec())
-        .bind(note)
-        .bind(now)
-        .execute(db.pool())
-        .await;
-    match result {
-        // Another node signed the same size first: the tree is the same, keep theirs.
-        Err(e) if crate::db::is_unique_violation(&e) => Ok(()),
-        other => other.map(|_| ()),
-    }
+pub async fn insert_checkpoint(
+    tx: &mut Tx<'_>,
+    size: u64,
+    root: &Hash,
+    note: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    // Another node may have signed the same size first: the tree is the same, keep theirs.
+    sqlx::query(
+        "insert into ledger_checkpoint (size, root, note, created_at) values ($1, $2, $3, $4)
+         on conflict (size) do nothing",
+    )
+    .bind(to_i64(size)?)
+    .bind(root.to_vec())
+    .bind(note)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 pub async fn update_checkpoint_note(db: &Db, size: u64, note: &str, cosigned_by: &str) -> Result<(), sqlx::Error> {
