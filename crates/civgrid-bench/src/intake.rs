@@ -266,13 +266,13 @@ impl fmt::Display for IntakeReport {
 }
 
 /// A running `civgrid serve`, stopped (SIGTERM, then kill) when dropped.
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Server {
-    fn start(o: &IntakeOptions) -> anyhow::Result<Server> {
+    pub fn start(o: &IntakeOptions) -> anyhow::Result<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let log = std::fs::File::create(&o.server_log)
             .with_context(|| format!("cannot create {}", o.server_log.display()))?;
@@ -295,7 +295,7 @@ impl Server {
         self.child.id()
     }
 
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         for _ in 0..100 {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -529,7 +529,7 @@ pub async fn run(o: &IntakeOptions) -> anyhow::Result<IntakeReport> {
     })
 }
 
-async fn wait_healthy(client: &reqwest::Client, base: &str, server: &mut Server) -> anyhow::Result<()> {
+pub async fn wait_healthy(client: &reqwest::Client, base: &str, server: &mut Server) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = server.child.try_wait() {
@@ -582,7 +582,7 @@ async fn classes(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<(St
     Ok(list)
 }
 
-async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> anyhow::Result<String> {
+pub async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> anyhow::Result<String> {
     let v: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&serde_json::json!({"username": username, "password": password}))

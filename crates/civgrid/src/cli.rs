@@ -204,6 +204,9 @@ pub enum BenchCommand {
     Intake(demo::bulk::IntakeArgs),
     /// Indicator queries over a database of a million cases (copies of replayed demo cases).
     Indicators(demo::bulk::IndicatorArgs),
+    /// One-window services over a year of a busy district (1.5 M applications, copies of replayed
+    /// demo applications): statistics queries, and acceptance with material reuse over loopback.
+    Services(demo::services_bench::ServicesArgs),
     /// Trust ledger: durable appends/s (SQLite, PostgreSQL), append → checkpoint latency,
     /// inclusion proofs at 10 M entries, bundle verification, the SHA-256 ceiling.
     Ledger(crate::ledger::bench::LedgerBenchArgs),
@@ -497,6 +500,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Indicators(args)) => {
             let report = demo::bulk::bench_indicators(args).await?;
+            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
+        }
+        Command::Bench(BenchCommand::Services(args)) => {
+            let report = demo::services_bench::bench_services(args).await?;
             write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
         }
         Command::Bench(BenchCommand::Ledger(args)) => {

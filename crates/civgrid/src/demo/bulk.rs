@@ -85,17 +85,19 @@ pub struct IndicatorArgs {
 }
 
 /// A scratch database: a SQLite file in a fresh folder, or a PostgreSQL schema.
-struct Place {
-    url: DatabaseUrl,
+pub(super) struct Place {
+    pub(super) url: DatabaseUrl,
     /// Ledger signing keys (PostgreSQL needs them named; SQLite keeps them beside the file).
-    key_dir: Option<PathBuf>,
-    backend: Backend,
+    pub(super) key_dir: Option<PathBuf>,
+    pub(super) backend: Backend,
     admin_url: Option<DatabaseUrl>,
     schema: Option<String>,
 }
 
 impl Place {
-    async fn create(backend: &str, work: &Path, name: &str) -> anyhow::Result<Place> {
+    /// Creates the scratch database `name` (and the work folder `work`).
+    pub(super) async fn create(backend: &str, work: &Path, name: &str) -> anyhow::Result<Place> {
+        std::fs::create_dir_all(work)?;
         if backend == "sqlite" {
             let dir = work.join(format!("{name}-sqlite"));
             if dir.exists() {
@@ -127,6 +129,14 @@ impl Place {
         })
     }
 
+    /// Drops the scratch schema unless it is to be kept, and hands on the run's result.
+    pub(super) async fn finish<T>(&self, keep: bool, result: anyhow::Result<T>) -> anyhow::Result<T> {
+        if !keep {
+            self.drop_schema().await?;
+        }
+        result
+    }
+
     async fn drop_schema(&self) -> anyhow::Result<()> {
         if let (Some(admin), Some(schema)) = (&self.admin_url, &self.schema) {
             let db = Db::connect(admin, 1).await?;
@@ -137,14 +147,14 @@ impl Place {
     }
 }
 
-fn default_settings(place: &Place) -> anyhow::Result<Settings> {
+pub(super) fn default_settings(place: &Place) -> anyhow::Result<Settings> {
     let mut settings = Settings::resolve(Overrides::default(), FileConfig::default())?;
     settings.ledger_key_dir = place.key_dir.clone();
     Ok(settings)
 }
 
 /// Seeds the demo district and `cases` demo cases (as `civgrid demo --seed-only` does).
-async fn seed_demo(place: &Place, cases: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub(super) async fn seed_demo(place: &Place, cases: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
     let settings = default_settings(place)?;
     let db = crate::app::open_database(&place.url, &settings).await?;
     let state = crate::app::state(db.clone(), &settings).await?;
@@ -154,7 +164,7 @@ async fn seed_demo(place: &Place, cases: usize, now: DateTime<Utc>) -> anyhow::R
     Ok(())
 }
 
-async fn database_version(db: &Db) -> String {
+pub(super) async fn database_version(db: &Db) -> String {
     let q = match db.backend() {
         Backend::Sqlite => "select 'SQLite ' || sqlite_version()",
         Backend::Postgres => "select 'PostgreSQL ' || current_setting('server_version')",
@@ -178,11 +188,9 @@ async fn database_version(db: &Db) -> String {
 /// Seeds a fresh demo district, serves it from this executable in a separate process, drives
 /// it, and measures the raw-insert ceiling of the same database with civgrid's own pool.
 pub async fn bench_intake(a: &IntakeArgs) -> anyhow::Result<civgrid_bench::intake::IntakeReport> {
-    std::fs::create_dir_all(&a.work)?;
     let place = Place::create(&a.backend, &a.work, "intake").await?;
     let result = run_intake(a, &place).await;
-    place.drop_schema().await?;
-    result
+    place.finish(false, result).await
 }
 
 async fn run_intake(a: &IntakeArgs, place: &Place) -> anyhow::Result<civgrid_bench::intake::IntakeReport> {
@@ -288,13 +296,9 @@ impl std::fmt::Display for IndicatorReport {
 /// Builds (or reuses, with the same folder/schema and --keep) a database of `cases` cases and
 /// times indicator queries over it through `Cases::indicators`.
 pub async fn bench_indicators(a: &IndicatorArgs) -> anyhow::Result<IndicatorReport> {
-    std::fs::create_dir_all(&a.work)?;
     let place = Place::create(&a.backend, &a.work, "indicators").await?;
     let result = run_indicators(a, &place).await;
-    if !a.keep {
-        place.drop_schema().await?;
-    }
-    result
+    place.finish(a.keep, result).await
 }
 
 async fn run_indicators(a: &IndicatorArgs, place: &Place) -> anyhow::Result<IndicatorReport> {
@@ -333,14 +337,7 @@ async fn run_indicators(a: &IndicatorArgs, place: &Place) -> anyhow::Result<Indi
     let mut timings = Vec::new();
     for (scope_text, period, from, to) in queries {
         let scope = Scope::parse(&scope_text).ok_or_else(|| anyhow::anyhow!("bad scope {scope_text}"))?;
-        let first = state.cases.indicators(&scope, from, to).await?;
-        let mut micros = Vec::with_capacity(a.repeat);
-        for _ in 0..a.repeat {
-            let t = Instant::now();
-            state.cases.indicators(&scope, from, to).await?;
-            micros.push(t.elapsed().as_micros() as u64);
-        }
-        let l = civgrid_bench::intake::Latency::from_micros(micros);
+        let (first, l) = timed(a.repeat, || state.cases.indicators(&scope, from, to)).await?;
         println!("{scope_text} {period}: filed {} — p50 {:.1} ms, p99 {:.1} ms", first.filed, l.p50_ms, l.p99_ms);
         timings.push(IndicatorTiming {
             scope: scope_text,
@@ -366,11 +363,29 @@ async fn run_indicators(a: &IndicatorArgs, place: &Place) -> anyhow::Result<Indi
     })
 }
 
-/// SQL for a stored timestamp `col` moved back by `weeks` (an SQL integer expression) weeks,
-/// in the stored format (`YYYY-MM-DDTHH:MM:SS.mmmZ`); NULL stays NULL.
-fn shifted_sql(backend: Backend, col: &str, weeks: &str) -> String {
+/// Runs `query` once untimed, then `repeat` times timed: the first answer and the timings.
+pub(super) async fn timed<T, E, F>(
+    repeat: usize,
+    mut query: impl FnMut() -> F,
+) -> Result<(T, civgrid_bench::intake::Latency), E>
+where
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    let first = query().await?;
+    let mut micros = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        query().await?;
+        micros.push(t.elapsed().as_micros() as u64);
+    }
+    Ok((first, civgrid_bench::intake::Latency::from_micros(micros)))
+}
+
+/// SQL for a stored timestamp `col` moved back by `weeks` (an SQL integer expression; negative
+/// moves forward) weeks, in the stored format (`YYYY-MM-DDTHH:MM:SS.mmmZ`); NULL stays NULL.
+pub(super) fn shifted_sql(backend: Backend, col: &str, weeks: &str) -> String {
     match backend {
-        Backend::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%fZ', {col}, '-' || (({weeks}) * 7) || ' days')"),
+        Backend::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%fZ', {col}, printf('%+d days', -(({weeks}) * 7)))"),
         Backend::Postgres => format!(
             "to_char(({col}::timestamptz - ({weeks}) * interval '7 days') at time zone 'UTC', \
              'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -379,12 +394,67 @@ fn shifted_sql(backend: Backend, col: &str, weeks: &str) -> String {
 }
 
 /// The case number (`YYYYMMDD` of the report day + the id, at least six digits) in SQL.
-fn number_sql(backend: Backend, created: &str, id: &str) -> String {
+pub(super) fn number_sql(backend: Backend, created: &str, id: &str) -> String {
     let day = format!("replace(substr({created}, 1, 10), '-', '')");
     match backend {
         Backend::Sqlite => format!("{day} || printf('%06d', {id})"),
         Backend::Postgres => format!("{day} || lpad(({id})::text, greatest(6, length(({id})::text)), '0')"),
     }
+}
+
+/// A pseudo-random number in `0..modulus` (an SQL expression) for copy `k.n` of the template
+/// with id `id`, as SQL over the copy numbers of [`copy_in_batches`].
+pub(super) fn copy_hash_sql(id: &str, modulus: &str) -> String {
+    format!("((({id}) * 7919 + k.n * 104729) % ({modulus}))")
+}
+
+/// Makes copies 1..=`copies` of a set of templates (`per_copy` rows of `what` each) inside the
+/// database: `statements` gives the SQL for a batch of copies, each statement starting with the
+/// common table expression it is handed (`k(n)`, the batch's copy numbers). One transaction per
+/// batch of about 20,000 rows.
+pub(super) async fn copy_in_batches(
+    db: &Db,
+    copies: i64,
+    per_copy: i64,
+    what: &str,
+    statements: impl Fn(&str) -> Vec<String>,
+) -> anyhow::Result<()> {
+    let per_statement = (20_000 / per_copy.max(1)).max(1);
+    let started = Instant::now();
+    let mut k0 = 1;
+    while k0 <= copies {
+        let k1 = (k0 + per_statement - 1).min(copies);
+        let ks = format!("with recursive k(n) as (select {k0} union all select n + 1 from k where n < {k1})");
+        let mut tx = db.begin().await?;
+        for sql in statements(&ks) {
+            sqlx::query(&sql).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        let made = k1 * per_copy;
+        if (k1 - k0 + 1) * per_copy >= 100_000 || made / 100_000 != (k0 - 1) * per_copy / 100_000 {
+            println!("  {made} {what} copied ({:.0} s)", started.elapsed().as_secs_f64());
+        }
+        k0 = k1 + 1;
+    }
+    Ok(())
+}
+
+/// After copies with explicit ids: moves a PostgreSQL identity past them (SQLite needs nothing).
+pub(super) async fn advance_identity(db: &Db, table: &str) -> anyhow::Result<()> {
+    if db.backend() == Backend::Postgres {
+        sqlx::query(&format!("select setval(pg_get_serial_sequence('{table}', 'id'), (select max(id) from {table}))"))
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(())
+}
+
+/// As a maintained installation would be: statistics and, on PostgreSQL, the visibility map
+/// that index-only scans rely on (autovacuum's work; ANALYZE or `pragma optimize` on SQLite).
+pub(super) async fn maintain(db: &Db) -> anyhow::Result<()> {
+    let maintain = if db.backend() == Backend::Postgres { "vacuum analyze" } else { "analyze" };
+    sqlx::query(maintain).execute(db.pool()).await?;
+    Ok(())
 }
 
 /// Copies the existing cases (the templates, with their departments and transitions) inside
@@ -396,76 +466,50 @@ async fn copy_cases(db: &Db, target: usize) -> anyhow::Result<()> {
     let stride: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from case_record").fetch_one(db.pool()).await?;
     anyhow::ensure!(templates > 0, "no cases to copy");
     let copies = ((target as i64 - templates).max(0) + templates - 1) / templates;
-    let per_statement = (20_000 / templates).max(1);
     let overriding = if b == Backend::Postgres { "overriding system value" } else { "" };
-    let weeks = |id: &str| format!("((({id}) * 7919 + k.n * 104729) % 156 + 1)");
-    let started = Instant::now();
-    let mut k0 = 1;
-    while k0 <= copies {
-        let k1 = (k0 + per_statement - 1).min(copies);
-        let ks = format!("with recursive k(n) as (select {k0} union all select n + 1 from k where n < {k1})");
-        let w = weeks("c.id");
-        let created = shifted_sql(b, "c.created_at", &w);
-        let new_id = format!("(c.id + k.n * {stride})");
-        let shift = |col: &str| shifted_sql(b, &format!("c.{col}"), &w);
-        let mut tx = db.begin().await?;
-        sqlx::query(&format!(
-            "{ks} insert into case_record (id, number, state, channel, description, class_code, class_version, lng,
-               lat, grid_code, address, media_url, reporter_name, reporter_contact, lead_department,
-               handle_deadline, escalation_level, supervised, extension_requested, rating, rework_count,
-               return_count, reported_by, created_at, updated_at, filed_at, dispatched_at, handled_at,
-               verified_at, verify_deadline, closed_at, handling_working_hours) {overriding}
-             select {new_id}, {number}, c.state, c.channel, c.description, c.class_code, c.class_version, c.lng,
-               c.lat, c.grid_code, c.address, c.media_url, c.reporter_name, c.reporter_contact,
-               c.lead_department, {deadline}, c.escalation_level, c.supervised, c.extension_requested, c.rating,
-               c.rework_count, c.return_count, c.reported_by, {created}, {updated}, {filed}, {dispatched},
-               {handled}, {verified}, {verify_deadline}, {closed}, c.handling_working_hours
-             from case_record c, k where c.id <= {stride}",
-            number = number_sql(b, &created, &new_id),
-            deadline = shift("handle_deadline"),
-            updated = shift("updated_at"),
-            filed = shift("filed_at"),
-            dispatched = shift("dispatched_at"),
-            handled = shift("handled_at"),
-            verified = shift("verified_at"),
-            verify_deadline = shift("verify_deadline"),
-            closed = shift("closed_at"),
-        ))
-        .execute(&mut *tx)
-        .await?;
-        let w = weeks("t.case_id");
-        sqlx::query(&format!(
-            "{ks} insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note)
-             select t.case_id + k.n * {stride}, {at}, t.actor, t.role, t.action, t.from_state, t.to_state, t.note
-             from case_transition t, k where t.case_id <= {stride} order by k.n, t.id",
-            at = shifted_sql(b, "t.at", &w),
-        ))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(&format!(
-            "{ks} insert into case_department (case_id, department_code, role)
-             select d.case_id + k.n * {stride}, d.department_code, d.role
-             from case_department d, k where d.case_id <= {stride}"
-        ))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let made = k1 * templates;
-        if (k1 - k0 + 1) * templates >= 100_000 || made / 100_000 != (k0 - 1) * templates / 100_000 {
-            println!("  {made} cases copied ({:.0} s)", started.elapsed().as_secs_f64());
-        }
-        k0 = k1 + 1;
-    }
-    if b == Backend::Postgres {
-        sqlx::query("select setval(pg_get_serial_sequence('case_record', 'id'), (select max(id) from case_record))")
-            .execute(db.pool())
-            .await?;
-    }
-    // As a maintained installation would be: statistics and, on PostgreSQL, the visibility map
-    // that index-only scans rely on (autovacuum's work; ANALYZE or `pragma optimize` on SQLite).
-    let maintain = if b == Backend::Postgres { "vacuum analyze" } else { "analyze" };
-    sqlx::query(maintain).execute(db.pool()).await?;
-    Ok(())
+    let w = format!("({} + 1)", copy_hash_sql("c.id", "156"));
+    let created = shifted_sql(b, "c.created_at", &w);
+    let new_id = format!("(c.id + k.n * {stride})");
+    let shift = |col: &str| shifted_sql(b, &format!("c.{col}"), &w);
+    let cases = format!(
+        "insert into case_record (id, number, state, channel, description, class_code, class_version, lng,
+           lat, grid_code, address, media_url, reporter_name, reporter_contact, lead_department,
+           handle_deadline, escalation_level, supervised, extension_requested, rating, rework_count,
+           return_count, reported_by, created_at, updated_at, filed_at, dispatched_at, handled_at,
+           verified_at, verify_deadline, closed_at, handling_working_hours) {overriding}
+         select {new_id}, {number}, c.state, c.channel, c.description, c.class_code, c.class_version, c.lng,
+           c.lat, c.grid_code, c.address, c.media_url, c.reporter_name, c.reporter_contact,
+           c.lead_department, {deadline}, c.escalation_level, c.supervised, c.extension_requested, c.rating,
+           c.rework_count, c.return_count, c.reported_by, {created}, {updated}, {filed}, {dispatched},
+           {handled}, {verified}, {verify_deadline}, {closed}, c.handling_working_hours
+         from case_record c, k where c.id <= {stride}",
+        number = number_sql(b, &created, &new_id),
+        deadline = shift("handle_deadline"),
+        updated = shift("updated_at"),
+        filed = shift("filed_at"),
+        dispatched = shift("dispatched_at"),
+        handled = shift("handled_at"),
+        verified = shift("verified_at"),
+        verify_deadline = shift("verify_deadline"),
+        closed = shift("closed_at"),
+    );
+    let transitions = format!(
+        "insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note)
+         select t.case_id + k.n * {stride}, {at}, t.actor, t.role, t.action, t.from_state, t.to_state, t.note
+         from case_transition t, k where t.case_id <= {stride} order by k.n, t.id",
+        at = shifted_sql(b, "t.at", &format!("({} + 1)", copy_hash_sql("t.case_id", "156"))),
+    );
+    let departments = format!(
+        "insert into case_department (case_id, department_code, role)
+         select d.case_id + k.n * {stride}, d.department_code, d.role
+         from case_department d, k where d.case_id <= {stride}"
+    );
+    copy_in_batches(db, copies, templates, "cases", |ks| {
+        [&cases, &transitions, &departments].iter().map(|sql| format!("{ks} {sql}")).collect()
+    })
+    .await?;
+    advance_identity(db, "case_record").await?;
+    maintain(db).await
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ const OUTCOMES: [(&str, u32); 12] = [
     ("closed", 50),
 ];
 
-fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> Option<&'a T> {
+pub(super) fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> Option<&'a T> {
     if items.is_empty() {
         None
     } else {
@@ -41,8 +41,21 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> Option<&'a T> {
     }
 }
 
+/// One of `items`, each as likely as its weight.
+pub(super) fn weighted<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> Option<&'a T> {
+    let total: u32 = items.iter().map(|i| i.1).sum();
+    let mut roll = rng.gen_range(0..total.max(1));
+    for (item, w) in items {
+        if roll < *w {
+            return Some(item);
+        }
+        roll -= w;
+    }
+    None
+}
+
 /// A working-day instant `days_ago` days before `now`, between 09:00 and 17:00 China time.
-fn working_instant(rng: &mut StdRng, now: DateTime<Utc>, days_ago: i64) -> DateTime<Utc> {
+pub(super) fn working_instant(rng: &mut StdRng, now: DateTime<Utc>, days_ago: i64) -> DateTime<Utc> {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(utc_offset);
     let mut day = (now - Duration::days(days_ago)).with_timezone(&cst).date_naive();
     while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
@@ -59,7 +72,7 @@ fn utc_offset() -> chrono::FixedOffset {
     Utc.fix()
 }
 
-async fn account(
+pub(super) async fn account(
     staff: &Staff,
     username: &str,
     name: &str,
@@ -149,22 +162,10 @@ pub async fn seed_cases(
     let leader = staff.demo_principal(id_of("shift_leader")?).await?;
     let dispatcher = staff.demo_principal(id_of("dispatcher")?).await?;
 
-    let total_weight: u32 = OUTCOMES.iter().map(|o| o.1).sum();
     let mut made = 0;
     for _ in 0..count {
         let (Some(class), Some((grid, x, y))) = (pick(&mut rng, &classes), pick(&mut rng, &points)) else { break };
-        let mut roll = rng.gen_range(0..total_weight);
-        let outcome = OUTCOMES
-            .iter()
-            .find(|(_, w)| {
-                if roll < *w {
-                    true
-                } else {
-                    roll -= w;
-                    false
-                }
-            })
-            .map_or("closed", |o| o.0);
+        let outcome = weighted(&mut rng, &OUTCOMES).copied().unwrap_or("closed");
         let days_ago = rng.gen_range(1..90);
         let mut t = working_instant(&mut rng, now, days_ago);
         let report = NewReport {

@@ -11,6 +11,7 @@ pub mod bulk;
 mod cases;
 pub mod ledger;
 pub mod services;
+pub mod services_bench;
 
 use std::sync::OnceLock;
 

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use sha2::Digest as _;
 
 use super::catalogue::{ApplicantType, MaterialSpec, ServiceItem};
-use super::store::{self, ApplicationRow, EventRow, MaterialRow, NoticeRow, StepRow};
+use super::statistics::{self, Keys};
+use super::store::{self, ApplicationRow, Counts, EventRow, MaterialRow, NoticeRow, StepRow};
 use super::{
     clean_opt, clean_req, local_date, local_date_compact, random_number, staff_scope, text, trace, ServiceError,
     Services, StaffScope,
@@ -195,7 +196,7 @@ pub(crate) fn mask(id: &str) -> String {
 }
 
 /// Checks the machine-checkable conditions; names every one that fails.
-fn check_eligibility(item: &ServiceItem, id: &str, today: chrono::NaiveDate) -> Result<(), ServiceError> {
+pub(crate) fn check_eligibility(item: &ServiceItem, id: &str, today: chrono::NaiveDate) -> Result<(), ServiceError> {
     let e = &item.spec.eligibility;
     if item.spec.applicant_type != ApplicantType::Person {
         return Ok(());
@@ -463,6 +464,9 @@ impl Services {
                 )
                 .await?;
             }
+            let counts = Counts { missing_notices: 1, ..Counts::default() };
+            statistics::count_in(&mut tx, &Keys::notice(&row, &item.spec.department_code), &row.issued_at, &counts)
+                .await?;
             tx.commit().await?;
             let notice = notice_view(&item, row, visit.map(|v| v.1));
             return Ok(Outcome::MissingMaterials { notice: Box::new(notice) });
@@ -568,6 +572,16 @@ impl Services {
             )
             .await?;
         }
+        let (reused, asked) = (reused as i64, (plan.len() - reused) as i64);
+        let counts = Counts {
+            accepted: 1,
+            online: i64::from(window.is_none()),
+            materials_reused: reused,
+            materials_asked: asked,
+            visits_saved: (app.max_visits - i64::from(window.is_some())).max(0) + reused,
+            ..Counts::default()
+        };
+        statistics::count_in(&mut tx, &Keys::application(&app), &app.accepted_at, &counts).await?;
         tx.commit().await?;
         let view = self.view(app, None).await?;
         Ok(Outcome::Accepted { application: Box::new(view), visit_number: visit.map(|v| v.1) })
@@ -636,6 +650,8 @@ impl Services {
             )
             .await?;
         }
+        let counts = Counts { refusals: 1, ..Counts::default() };
+        statistics::count_in(&mut tx, &Keys::notice(&row, &item.spec.department_code), &row.issued_at, &counts).await?;
         tx.commit().await?;
         Ok(notice_view(&item, row, Some(visit.1)))
     }

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::applications::ApplicationView;
-use super::store::{self, ApplicationRow};
+use super::statistics::{self, Keys};
+use super::store::{self, ApplicationRow, Counts};
 use super::{clean_opt, local_date, parse_time, text, trace, ServiceError, Services};
 use crate::certificates::LicenceRequest;
 use crate::staff::{Principal, Role};
@@ -90,6 +91,7 @@ impl Services {
         let now_dt = self.now();
         let now = text(now_dt);
         let actor = p.actor().label().to_owned();
+        let calendar = self.calendar().await?;
 
         let mut tx = self.db.begin().await?;
         let (mut app, steps) = self.locked(&mut tx, number, &dept, &now).await?;
@@ -282,6 +284,19 @@ impl Services {
                 &now,
             )
             .await?;
+            let hours = parse_time(&app.accepted_at).map_or(0.0, |a| calendar.working_hours_between(a, now_dt));
+            store::set_handling_hours(&mut tx, app.id, hours).await?;
+            let counts = Counts {
+                concluded: 1,
+                approved: i64::from(app.state == "approved"),
+                rejected: i64::from(app.state == "rejected"),
+                on_time: i64::from(parse_time(&app.deadline).is_some_and(|d| now_dt <= d)),
+                handling_hours: hours,
+                ..Counts::default()
+            };
+            let keys = Keys::application(&app);
+            statistics::count_in(&mut tx, &keys, &app.accepted_at, &counts).await?;
+            statistics::count_duration_in(&mut tx, &keys, &app.accepted_at, hours).await?;
         }
         tx.commit().await?;
         self.view(app, Some(&dept)).await

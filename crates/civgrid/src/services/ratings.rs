@@ -7,7 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::applications::parse_any_id;
-use super::store::{self, RatingRow, RectificationRow};
+use super::statistics::{self, Keys};
+use super::store::{self, Counts, RatingRow, RectificationRow};
 use super::{clean_opt, clean_req, text, ServiceError, Services};
 use crate::staff::{Principal, Role};
 
@@ -69,6 +70,16 @@ pub struct AppealDecisionInput {
     /// True: the rating was mistaken or false and is voided.
     pub upheld: bool,
     pub note: String,
+}
+
+/// `n` ratings of `grade` (−1: one taken back).
+fn rating_counts(grade: i64, n: i64) -> Counts {
+    Counts {
+        ratings: n,
+        bad_ratings: n * i64::from(grade <= 2),
+        good_ratings: n * i64::from(grade >= 3),
+        ..Counts::default()
+    }
 }
 
 fn unit_of(p: &Principal) -> Option<&str> {
@@ -138,6 +149,8 @@ impl Services {
             }
             _ => None,
         };
+        statistics::count_in(&mut tx, &Keys::rating(&rating), &rating.rated_at, &rating_counts(rating.grade, 1))
+            .await?;
         tx.commit().await?;
         Ok(RatingOutcome { grade_label: grade_label(rating.grade), rating, rectification })
     }
@@ -171,8 +184,11 @@ impl Services {
         if !store::update_rectification(&mut tx, &r, &was).await? {
             return Err(ServiceError::RectificationState(was));
         }
-        if void_rating && r.state == "voided" {
-            store::void_rating(&mut tx, r.rating_id).await?;
+        if void_rating && r.state == "voided" && store::void_rating(&mut tx, r.rating_id).await? {
+            // A voided rating no longer counts.
+            if let Some(x) = store::find_rating(&mut tx, r.rating_id).await? {
+                statistics::count_in(&mut tx, &Keys::rating(&x), &x.rated_at, &rating_counts(x.grade, -1)).await?;
+            }
         }
         tx.commit().await?;
         Ok(r)

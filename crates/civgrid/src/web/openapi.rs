@@ -231,7 +231,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         "get",
         "/api/v1/service-statistics",
         "services",
-        "Statistics per item, department, window or clerk (?by&from&to)",
+        "Statistics per item, department, window or clerk (?by&from&to&department)",
         true,
         200,
     ),

@@ -337,6 +337,8 @@ struct StatsQuery {
     by: String,
     from: String,
     to: String,
+    /// One department's records only (as `by=department` keys them).
+    department: Option<String>,
 }
 
 /// RFC 3339, or a date meaning its local (UTC+8) midnight.
@@ -365,5 +367,12 @@ async fn statistics(
     let by = GroupBy::parse(&q.by)
         .ok_or_else(|| ApiError::bad_request("invalid_query", "`by` must be item, department, window or clerk"))?;
     let (from, to) = (instant(&q.from, "from")?, instant(&q.to, "to")?);
-    Ok(Json(json!(state.services.statistics(by, from, to).await?)))
+    let department = q.department.as_deref().map(str::trim).filter(|d| !d.is_empty());
+    if department.is_some_and(|d| d.len() > 32) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "`department` is a department code (at most 32 characters)",
+        ));
+    }
+    Ok(Json(json!(state.services.statistics(by, from, to, department).await?)))
 }

@@ -807,3 +807,155 @@ async fn simultaneous_parallel_approvals_conclude_once(b: Backend) {
     assert_eq!(conclusions, 1);
 }
 both_backends!(simultaneous_parallel_approvals_conclude_once);
+
+/// The statistics the writes keep per hour, day and month agree with the records: a period of
+/// whole days or months (read from the kept rows) and one that starts and ends inside the first
+/// and last hour of the records (partly read from the records directly) see the same
+/// applications, notices and ratings and answer alike; so do a day and a part of it, and an hour
+/// and a part of it; and rebuilding the kept rows from the records changes nothing.
+async fn statistics_kept_per_hour_agree_with_the_records(b: Backend) {
+    use civgrid::services::applications::{Channel, NewApplication, NewRefusal, Outcome};
+    use civgrid::services::statistics::GroupBy;
+    use serde::de::DeserializeOwned;
+    let app = TestApp::demo(b).await;
+    let services = &app.state.services;
+    let principal = |username: &'static str| {
+        let app = &app;
+        async move { app.state.staff.authenticate(&app.login(username).await).await.expect("principal") }
+    };
+    let (clerk, scjg, xfj, admin) = (
+        principal("clerk").await,
+        principal("approver").await,
+        principal("approver_xfj").await,
+        principal("admin").await,
+    );
+    let registration = item_code(&app, "个体工商户设立登记").await;
+    let food = item_code(&app, "食品经营许可").await;
+    let fire_check = item_code(&app, "公众聚集场所投入使用").await;
+    // Day 0 is twelve days ago (local); everything happens between 09:00 and 12:00 local.
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let day0 = (chrono::Utc::now() - chrono::Duration::days(12)).with_timezone(&cst).date_naive();
+    let at = |day: i64, hh: u32, mm: u32| {
+        let d = day0 + chrono::Duration::days(day);
+        d.and_hms_opt(hh, mm, 0).unwrap().and_local_timezone(cst).unwrap().with_timezone(&chrono::Utc)
+    };
+    fn input<T: DeserializeOwned>(v: Value) -> T {
+        serde_json::from_value(v).expect("input")
+    }
+    let (a, bee, c) = (person("44060419850312004"), person("44060419900101003"), person("44060419780615002"));
+    let firm = entity("91440604MA4UH5XK0");
+    let apply = |item: &str, id: &str, materials: Value, window: Option<&str>| -> NewApplication {
+        input(json!({"item_code": item, "applicant": {"id_number": id, "name": "申请人"}, "materials": materials,
+            "window": window}))
+    };
+    let number = |o: &Outcome| serde_json::to_value(o).unwrap()["application"]["number"].as_str().unwrap().to_owned();
+    let checks = |item: &str, step: usize, dept: &'static str| {
+        let app = &app;
+        let item = item.to_owned();
+        async move { all_met(app, &item, step, dept).await }
+    };
+    let decision = |step: i64, kind: &str, checklist: Value| {
+        input(json!({"step": step, "decision": kind, "checklist": checklist}))
+    };
+
+    let full = json!([doc("id_card", pdf()), doc("premises_proof", jpg()), doc("application_form", pdf())]);
+    let first = services
+        .at(at(0, 10, 0))
+        .submit(Channel::Window(&clerk), apply(&registration, &a, full.clone(), Some("ZM-01")))
+        .await
+        .unwrap();
+    let first_number = number(&first);
+    let visit = serde_json::to_value(&first).unwrap()["visit_number"].as_str().unwrap().to_owned();
+    let missing =
+        services.at(at(0, 10, 30)).submit(Channel::Online, apply(&registration, &bee, json!([]), None)).await.unwrap();
+    assert!(matches!(missing, Outcome::MissingMaterials { .. }));
+    let refusal: NewRefusal = input(json!({"item_code": registration, "applicant": {"id_number": c, "name": "申请人"},
+        "reason": "不属于本窗口受理范围", "window": "ZM-02"}));
+    services.at(at(0, 11, 0)).refuse(&clerk, refusal).await.unwrap();
+    let met = checks(&registration, 0, "scjg").await;
+    services.at(at(2, 10, 0)).decide(&scjg, &first_number, decision(0, "approve", met)).await.unwrap();
+    // Accepted and never decided: open, and past its one-day limit by now.
+    services.at(at(2, 10, 30)).submit(Channel::Online, apply(&registration, &bee, full.clone(), None)).await.unwrap();
+    let rate = |target: &str, number: &str, id: &str, grade: i64| {
+        input(json!({"target": target, "number": number, "id_number": id, "grade": grade}))
+    };
+    services.at(at(2, 11, 0)).rate(rate("application", &first_number, &a, 5)).await.unwrap();
+    let materials = json!([doc("floor_plan", png()), doc("food_safety_rules", pdf()), doc("application_form", pdf())]);
+    let third = services
+        .at(at(4, 10, 0))
+        .submit(Channel::Window(&clerk), apply(&food, &a, materials, Some("ZM-01")))
+        .await
+        .unwrap();
+    let third_number = number(&third);
+    let visit_rating = services.at(at(4, 10, 30)).rate(rate("visit", &visit, &a, 1)).await.unwrap();
+    for step in 0..2 {
+        let met = checks(&food, step, "scjg").await;
+        services
+            .at(at(6, 10, 10 * step as u32))
+            .decide(&scjg, &third_number, decision(step as i64, "approve", met))
+            .await
+            .unwrap();
+    }
+    services.at(at(6, 11, 0)).rate(rate("application", &third_number, &a, 2)).await.unwrap();
+    let task = visit_rating.rectification.expect("a bad rating opens a task").id;
+    services.at(at(8, 10, 0)).appeal(&clerk, task, input(json!({"reason": "误评"}))).await.unwrap();
+    services
+        .at(at(8, 10, 30))
+        .decide_appeal(&admin, task, input(json!({"upheld": true, "note": "属误评"})))
+        .await
+        .unwrap();
+    let fire = json!([doc("business_licence", pdf()), doc("fire_plan", pdf()), doc("commitment", pdf())]);
+    let fourth =
+        services.at(at(8, 11, 0)).submit(Channel::Online, apply(&fire_check, &firm, fire, None)).await.unwrap();
+    let unmet = one_unmet_note(&checks(&fire_check, 0, "xfj").await);
+    services.at(at(8, 11, 30)).decide(&xfj, &number(&fourth), decision(0, "reject", unmet)).await.unwrap();
+
+    let answers = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| async move {
+        let mut all = Vec::new();
+        for by in GroupBy::ALL {
+            for dept in [None, Some("scjg"), Some("xzfw"), Some("xfj")] {
+                let s = services.statistics(by, from, to, dept).await.expect("statistics");
+                let mut v = serde_json::to_value(&s).unwrap();
+                v.as_object_mut().unwrap().retain(|k, _| k == "rows" || k == "total");
+                all.push(v);
+            }
+        }
+        all
+    };
+    let whole = answers(at(0, 0, 0), at(9, 0, 0)).await;
+    assert_eq!(whole, answers(at(0, 9, 1), at(8, 11, 59)).await, "whole days and records at both ends");
+    assert_eq!(answers(at(0, 0, 0), at(1, 0, 0)).await, answers(at(0, 9, 1), at(0, 11, 59)).await, "a day and a part");
+    assert_eq!(answers(at(0, 10, 0), at(0, 11, 0)).await, answers(at(0, 10, 0), at(0, 10, 59)).await, "an hour");
+    // The whole months around them (read from the monthly rows).
+    use chrono::Datelike;
+    let midnight = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0).unwrap().and_local_timezone(cst).unwrap().with_timezone(&chrono::Utc)
+    };
+    let first_month = day0.with_day(1).unwrap();
+    let after = (day0 + chrono::Duration::days(9)).with_day(1).unwrap() + chrono::Months::new(1);
+    assert_eq!(whole, answers(midnight(first_month), midnight(after)).await, "whole months");
+    let total = &whole[4]["total"];
+    for (field, expected) in [
+        ("accepted", json!(4)),
+        ("online", json!(2)),
+        ("concluded", json!(3)),
+        ("approved", json!(2)),
+        ("rejected", json!(1)),
+        ("in_progress", json!(1)),
+        ("overdue_open", json!(1)),
+        ("missing_notices", json!(1)),
+        ("refusals", json!(1)),
+        ("materials_reused", json!(3)),
+        ("ratings", json!(2)),
+        ("bad_ratings", json!(1)),
+        ("satisfaction", json!(0.5)),
+    ] {
+        assert_eq!(total[field], expected, "{field}: {total}");
+    }
+    assert!(total["p90_handling_working_days"].is_number() && total["avg_handling_working_days"].is_number());
+    let scjg_items = &whole[1]["rows"];
+    assert_eq!(scjg_items.as_array().map(Vec::len), Some(2), "scjg's two items: {scjg_items}");
+    services.rebuild_statistics().await.expect("rebuild");
+    assert_eq!(whole, answers(at(0, 0, 0), at(9, 0, 0)).await, "rebuilt from the records");
+}
+both_backends!(statistics_kept_per_hour_agree_with_the_records);
