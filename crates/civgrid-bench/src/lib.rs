@@ -22,4 +22,4 @@ mod report;
 pub use gen::{gen_grids, GenSummary};
 pub use locate::{locate, LocateBenchOptions};
 pub use machine::MachineInfo;
-pub use report::{Comparison, Disagreement, JoinRun, LocateBenchReport, PostgisReport, TargetCheck};
+pub use report::{thousands, Comparison, Disagreement, JoinRun, LocateBenchReport, PostgisReport, TargetCheck};

@@ -18,6 +18,22 @@ pub struct MachineInfo {
     pub os_arch: String,
 }
 
+/// The machine line of a benchmark report.
+impl std::fmt::Display for MachineInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Machine: {} × {} ({} logical CPUs shared with other work), {:.0} GiB, {}; run {}.",
+            self.nproc,
+            self.cpu_model,
+            self.nproc,
+            self.mem_total_bytes as f64 / (1u64 << 30) as f64,
+            self.os_arch,
+            self.date_utc
+        )
+    }
+}
+
 impl MachineInfo {
     /// Reads the current machine.
     pub fn current() -> Self {

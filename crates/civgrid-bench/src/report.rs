@@ -122,7 +122,7 @@ pub struct TargetCheck {
 }
 
 /// `1234567.8` → `1,234,568`.
-pub(crate) fn thousands(x: f64) -> String {
+pub fn thousands(x: f64) -> String {
     let s = format!("{:.0}", x.round());
     let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
     let mut out = String::new();
@@ -176,16 +176,7 @@ impl fmt::Display for LocateBenchReport {
             thousands(self.points as f64),
             self.seed
         )?;
-        writeln!(
-            f,
-            "Machine: {} × {} ({} logical CPUs shared with other work), {:.0} GiB, {}; run {}.\n",
-            m.nproc,
-            m.cpu_model,
-            m.nproc,
-            m.mem_total_bytes as f64 / (1u64 << 30) as f64,
-            m.os_arch,
-            m.date_utc
-        )?;
+        writeln!(f, "{m}\n")?;
         writeln!(f, "| measure | value |")?;
         writeln!(f, "| --- | --- |")?;
         writeln!(f, "| grids / vertices | {} / {} |", thousands(self.grids as f64), thousands(self.vertices as f64))?;

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use civgrid_bench::{MachineInfo, TargetCheck};
+use civgrid_bench::{thousands, MachineInfo, TargetCheck};
 use civgrid_ledger::bundle::{sign_certificate, verify_bundle, Bundle};
 use civgrid_ledger::cosignature::Cosigner;
 use civgrid_ledger::verify::verify_inclusion;
@@ -963,20 +963,6 @@ fn targets(sqlite: &BackendRun, sha: &ShaCeiling) -> Vec<TargetCheck> {
     ]
 }
 
-/// `1234567.8` → `1,234,568`.
-fn thousands(x: f64) -> String {
-    let s = format!("{:.0}", x.round());
-    let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    format!("{sign}{out}")
-}
-
 // ---------------------------------------------------------------------------------------------
 // Display
 
@@ -998,16 +984,7 @@ impl fmt::Display for LedgerBenchReport {
                 .map(|p| format!(", PostgreSQL log of {}", thousands(p.appends.entries as f64)))
                 .unwrap_or_default()
         )?;
-        writeln!(
-            f,
-            "Machine: {} × {} ({} logical CPUs shared with other work), {:.0} GiB, {}; run {}.\n",
-            m.nproc,
-            m.cpu_model,
-            m.nproc,
-            m.mem_total_bytes as f64 / (1u64 << 30) as f64,
-            m.os_arch,
-            m.date_utc
-        )?;
+        writeln!(f, "{m}\n")?;
         writeln!(f, "Command: `{}`\n", self.command)?;
         let pg = self.postgres.is_some();
         writeln!(f, "| measure | SQLite |{}", if pg { " PostgreSQL |" } else { "" })?;
