@@ -315,6 +315,14 @@ fn url_is_sqlite(backend_name: &str) -> bool {
     backend_name.eq_ignore_ascii_case("sqlite")
 }
 
+/// `($n, …)` placeholders for `rows` rows of `width` values, for multi-row statements.
+pub fn placeholder_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Rows touched, for updates that must hit exactly one row.
 pub fn affected(r: &AnyQueryResult) -> u64 {
     r.rows_affected()
@@ -411,6 +419,12 @@ mod tests {
             assert_eq!(first, 1);
         }
         db.close().await;
+    }
+
+    #[test]
+    fn placeholders_number_rows_then_columns() {
+        assert_eq!(placeholder_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholder_rows(1, 1), "($1)");
     }
 
     #[test]

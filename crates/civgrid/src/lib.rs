@@ -29,6 +29,8 @@ pub mod ledger;
 pub mod notify;
 /// Open311 GeoReport v2 intake: API keys and the mapping of cases to service requests.
 pub mod open311;
+/// Local (UTC+8) hours, days and months for counts kept as rollups.
+pub(crate) mod periods;
 /// Live push of case events (SSE; LISTEN/NOTIFY across PostgreSQL nodes).
 pub mod push;
 /// One-window government services (一门式): item catalogue, acceptance with material reuse,

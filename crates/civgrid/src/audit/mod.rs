@@ -30,6 +30,17 @@ impl Actor {
     pub fn label(&self) -> &str {
         &self.label
     }
+
+    /// The staff member a label names: `staff:ID:…` ([`Actor::staff`]), `token:T:staff:ID:…`
+    /// ([`Actor::api_token`]) or another label carrying `:staff:ID:` (the demo seeder acting in
+    /// a staff member's name).
+    pub fn staff_id_of(label: &str) -> Option<i64> {
+        let parts: Vec<&str> = label.split(':').collect();
+        let at = parts.iter().position(|p| *p == "staff")?;
+        let id = parts.get(at + 1).filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))?;
+        parts.get(at + 2)?;
+        id.parse().ok()
+    }
 }
 
 /// One change to record.
@@ -115,4 +126,25 @@ pub async fn list(db: &Db, f: &ChangeFilter) -> Result<Vec<ChangeRecord>, sqlx::
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_staff_member_is_read_back_from_the_labels_that_name_one() {
+        assert_eq!(Actor::staff_id_of(Actor::staff(6, "handler_cg").label()), Some(6));
+        assert_eq!(Actor::staff_id_of(Actor::api_token(3, 12, "gw").label()), Some(12));
+        assert_eq!(Actor::staff_id_of(Actor::system("demo-seed:staff:7:gw").label()), Some(7));
+        for other in [
+            Actor::cli("staff").label(),
+            Actor::system("escalation").label(),
+            "citizen",
+            "staff:x:y",
+            "token:1:cli:2:x",
+        ] {
+            assert_eq!(Actor::staff_id_of(other), None, "{other}");
+        }
+    }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 
 /// An exception to the ordinary week.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,11 +20,7 @@ pub enum DayKind {
 /// Working periods of a day, in local time.
 const PERIODS: [(u32, u32); 2] = [(9, 12), (14, 18)];
 
-fn cst() -> FixedOffset {
-    use chrono::Offset;
-    // UTC+8 is a valid offset (east_opt only fails beyond ±24 h); UTC is the unreachable fallback.
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
-}
+use crate::periods::cst;
 
 /// Holidays and make-up days; everything else follows the Monday–Friday week.
 #[derive(Debug, Clone, Default)]

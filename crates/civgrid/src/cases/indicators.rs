@@ -22,10 +22,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
 
-use super::calendar::Calendar;
+use super::rollup::{self, Counts};
+use super::store;
 use crate::db::Db;
+use crate::periods::plan;
 
 /// Whose performance is measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,108 +96,61 @@ pub fn next_prefix(prefix: &str) -> Option<String> {
     None
 }
 
-/// The scope as an SQL condition on `case_record` with its bound values as `$3` (and `$4`).
-/// An area is a range of grid codes (not `like 'code%'`), so that an index on the grid code
-/// serves it on both backends.
-fn scope_sql(scope: &Scope) -> (&'static str, Vec<String>) {
-    match scope {
-        Scope::Area(code) => match next_prefix(code) {
-            Some(end) => ("grid_code >= $3 and grid_code < $4", vec![code.clone(), end]),
-            None => ("grid_code >= $3", vec![code.clone()]),
-        },
-        Scope::Department(code) => ("lead_department = $3", vec![code.clone()]),
-        Scope::Person(id) => (
-            "exists (select 1 from case_transition t where t.case_id = case_record.id and (t.actor like $3 or t.actor like '%:' || $3))",
-            vec![format!("staff:{id}:%")],
-        ),
+impl From<Counts> for Indicators {
+    fn from(c: Counts) -> Indicators {
+        let average =
+            (c.handling_spans > 0).then(|| (c.handling_hours / c.handling_spans as f64 * 100.0).round() / 100.0);
+        Indicators {
+            filed: c.filed,
+            closed: c.closed,
+            closed_on_time: c.closed_on_time,
+            dispatched: c.dispatched,
+            handled: c.handled,
+            handled_on_time: c.handled_on_time,
+            reworked: c.reworked,
+            dispatched_without_return: c.dispatched_right,
+            verified: c.verified,
+            verified_on_time: c.verified_on_time,
+            closure_rate: rate(c.closed, c.filed),
+            on_time_closure_rate: rate(c.closed_on_time, c.filed),
+            handling_rate: rate(c.handled, c.dispatched),
+            on_time_handling_rate: rate(c.handled_on_time, c.dispatched),
+            rework_rate: rate(c.reworked, c.handled),
+            dispatch_accuracy: rate(c.dispatched_right, c.dispatched),
+            on_time_verification_rate: rate(c.verified_on_time, c.verified),
+            average_handling_working_hours: average,
+        }
     }
 }
 
-/// Computes the indicators. Timestamps are UTC RFC 3339 text of one fixed format, so
-/// comparing them as text compares instants, on both backends.
+/// Sums the counts of the cases of `scope` filed in `[from, to)` from the records.
+pub async fn scan(db: &Db, scope: &Scope, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Counts, sqlx::Error> {
+    let mut total = Counts::default();
+    for case in store::filed_in(db, scope, &text(from), &text(to)).await? {
+        total.add(&Counts::of(&case), 1);
+    }
+    Ok(total)
+}
+
+/// Computes the indicators from the kept rows (whole days and months) and the records of the
+/// partial days at the ends; a scope no rows are kept for (an area code of no level) is read
+/// from the records alone. The rows must be built ([`rollup`](super::rollup)).
 pub async fn compute(
     db: &Db,
-    calendar: &Calendar,
     scope: &Scope,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Indicators, sqlx::Error> {
-    let (cond, values) = scope_sql(scope);
-    let sql = format!(
-        "select count(*) as filed,
-           coalesce(sum(case when closed_at is not null then 1 else 0 end), 0) as closed,
-           coalesce(sum(case when closed_at is not null and handled_at <= handle_deadline then 1 else 0 end), 0) as closed_on_time,
-           coalesce(sum(case when dispatched_at is not null then 1 else 0 end), 0) as dispatched,
-           coalesce(sum(case when dispatched_at is not null and handled_at is not null then 1 else 0 end), 0) as handled,
-           coalesce(sum(case when dispatched_at is not null and handled_at <= handle_deadline then 1 else 0 end), 0) as handled_on_time,
-           coalesce(sum(case when handled_at is not null and rework_count > 0 then 1 else 0 end), 0) as reworked,
-           coalesce(sum(case when dispatched_at is not null and return_count = 0 then 1 else 0 end), 0) as dispatched_right,
-           coalesce(sum(case when verified_at is not null then 1 else 0 end), 0) as verified,
-           coalesce(sum(case when verified_at is not null and verified_at <= verify_deadline then 1 else 0 end), 0) as verified_on_time,
-           coalesce(sum(case when dispatched_at is not null and handled_at is not null then handling_working_hours end), 0.0) as stored_hours,
-           coalesce(sum(case when dispatched_at is not null and handled_at is not null and handling_working_hours is not null then 1 else 0 end), 0) as stored_spans,
-           coalesce(sum(case when dispatched_at is not null and handled_at is not null and handling_working_hours is null then 1 else 0 end), 0) as legacy_spans
-         from case_record where filed_at >= $1 and filed_at < $2 and {cond}"
-    );
-    let (from_t, to_t) = (text(from), text(to));
-    let mut q = sqlx::query(&sql).bind(&from_t).bind(&to_t);
-    for v in &values {
-        q = q.bind(v);
+    let Some(kept) = rollup::kept_scope(scope) else { return Ok(scan(db, scope, from, to).await?.into()) };
+    let plan = plan(from, to, rollup::FINEST);
+    let mut total = Counts::default();
+    for (a, b) in plan.ends {
+        total.add(&scan(db, scope, a, b).await?, 1);
     }
-    let row = q.fetch_one(db.pool()).await?;
-    let get = |k: &str| row.try_get::<i64, _>(k);
-    let (filed, closed, closed_on_time, dispatched, handled) =
-        (get("filed")?, get("closed")?, get("closed_on_time")?, get("dispatched")?, get("handled")?);
-    let (handled_on_time, reworked, right, verified, verified_on_time) = (
-        get("handled_on_time")?,
-        get("reworked")?,
-        get("dispatched_right")?,
-        get("verified")?,
-        get("verified_on_time")?,
-    );
-
-    // Handling spans are stored by the feedback (a sum above); rows handled before that column
-    // existed are walked on the calendar here.
-    let mut sum: f64 = row.try_get("stored_hours")?;
-    let mut spans_counted: i64 = row.try_get("stored_spans")?;
-    let legacy = format!(
-        "select dispatched_at, handled_at from case_record
-         where filed_at >= $1 and filed_at < $2 and {cond} and dispatched_at is not null and handled_at is not null
-           and handling_working_hours is null"
-    );
-    let mut q = sqlx::query(&legacy).bind(&from_t).bind(&to_t);
-    for v in &values {
-        q = q.bind(v);
+    for (grain, a, b) in &plan.kept {
+        total.add(&store::stat_sum(db, &kept, *grain, a, b).await?, 1);
     }
-    let legacy_rows = if row.try_get::<i64, _>("legacy_spans")? > 0 { q.fetch_all(db.pool()).await? } else { vec![] };
-    for r in &legacy_rows {
-        let (a, b): (String, String) = (r.try_get("dispatched_at")?, r.try_get("handled_at")?);
-        if let (Ok(a), Ok(b)) = (DateTime::parse_from_rfc3339(&a), DateTime::parse_from_rfc3339(&b)) {
-            sum += calendar.working_hours_between(a.with_timezone(&Utc), b.with_timezone(&Utc));
-            spans_counted += 1;
-        }
-    }
-    let average = (spans_counted > 0).then(|| (sum / spans_counted as f64 * 100.0).round() / 100.0);
-    Ok(Indicators {
-        filed,
-        closed,
-        closed_on_time,
-        dispatched,
-        handled,
-        handled_on_time,
-        reworked,
-        dispatched_without_return: right,
-        verified,
-        verified_on_time,
-        closure_rate: rate(closed, filed),
-        on_time_closure_rate: rate(closed_on_time, filed),
-        handling_rate: rate(handled, dispatched),
-        on_time_handling_rate: rate(handled_on_time, dispatched),
-        rework_rate: rate(reworked, handled),
-        dispatch_accuracy: rate(right, dispatched),
-        on_time_verification_rate: rate(verified_on_time, verified),
-        average_handling_working_hours: average,
-    })
+    Ok(total.into())
 }
 
 #[cfg(test)]
@@ -220,9 +174,6 @@ mod tests {
         assert!("44060499999999" < "440605" && "44060500000001" >= "440605");
         assert_eq!(next_prefix("44060401000199"), Some("440604010002".into()));
         assert_eq!(next_prefix("999"), None);
-        let (cond, values) = scope_sql(&Scope::Area("440604010".into()));
-        assert_eq!(cond, "grid_code >= $3 and grid_code < $4");
-        assert_eq!(values, vec!["440604010".to_owned(), "440604011".to_owned()]);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod indicators;
 pub mod public;
+pub mod rollup;
 pub mod state;
 pub mod store;
 pub mod trace;
@@ -81,6 +82,8 @@ pub enum CaseError {
     InvalidPhoto,
     #[error("a case carries at most {MAX_PHOTOS_PER_CASE} photos")]
     TooManyPhotos,
+    #[error("case {0} was changed by someone else meanwhile; reload it and try again")]
+    Changed(i64),
     #[error("no owner-of-last-resort department is set for the case's community, subdistrict or district ({0})")]
     NoLastResort(String),
     #[error(transparent)]
@@ -113,6 +116,7 @@ impl CaseError {
             CaseError::InvalidPhoto => "invalid_photo",
             CaseError::TooManyPhotos => "too_many_photos",
             CaseError::NoLastResort(_) => "no_last_resort_department",
+            CaseError::Changed(_) => "case_changed",
             CaseError::Territory(e) => e.code(),
             CaseError::Store(_) => "internal",
             CaseError::Ledger(e) => e.code(),
@@ -574,8 +578,23 @@ impl Cases {
         if to <= from {
             return Err(CaseError::InvalidField("`to` must be after `from`".into()));
         }
+        if !store::stats_built(&self.db).await? {
+            self.rebuild_indicators().await?;
+        }
+        Ok(indicators::compute(&self.db, scope, from, to).await?)
+    }
+
+    /// Recomputes the rows the indicators are kept in from the records (after the migration
+    /// that introduced them, or after cases were written behind the loop's back), queued with
+    /// the other writes.
+    pub async fn rebuild_indicators(&self) -> Result<(), CaseError> {
         let calendar = self.calendar().await?;
-        Ok(indicators::compute(&self.db, &calendar, scope, from, to).await?)
+        let backend = self.db.backend();
+        self.db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<(), CaseError>> {
+                Box::pin(async move { Ok(rollup::rebuild(tx, backend, &calendar).await?) })
+            })
+            .await
     }
 
     /// Attaches a photo (before/after evidence) to a case the caller can see. The type is
@@ -604,6 +623,9 @@ impl Cases {
         let now = text(self.clock.now());
         let actor = p.actor();
         let photo_id = store::insert_photo(&mut tx, id, sniffed, bytes, &sha, actor.label(), &now).await?;
+        // The uploader has now acted on the case: it counts in their indicators.
+        let counted = rollup::Filed::from(&case);
+        rollup::count_in(&mut tx, id, &counted, &counted, Some(p.staff_id)).await?;
         let note = format!("photo {photo_id} sha256 {sha}");
         let record = store::NewTransition {
             case_id: id,
@@ -723,6 +745,7 @@ impl Cases {
         if !self.visible(&mut tx, p, &case).await? {
             return Err(CaseError::NotFound(id));
         }
+        let counted_before = rollup::Filed::from(&case);
         let from = State::parse(&case.state).unwrap_or(State::Received);
         let area = case.grid_code.clone().unwrap_or_default();
         let departments = store::departments_of(&mut tx, id).await?;
@@ -887,10 +910,13 @@ impl Cases {
         if let Some(d) = verify_deadline {
             case.verify_deadline = Some(d);
         }
-        store::update_case(&mut tx, &case, &now).await?;
+        if !store::update_case(&mut tx, &case, &now).await? {
+            return Err(CaseError::Changed(id));
+        }
         if let (Action::Feedback, Some(hours)) = (action, case.handling_working_hours) {
             store::set_handling_hours(&mut tx, id, hours).await?;
         }
+        rollup::count_in(&mut tx, id, &counted_before, &rollup::Filed::from(&case), Some(p.staff_id)).await?;
         let role = state::rule(action).role.as_str();
         let action_name =
             serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();

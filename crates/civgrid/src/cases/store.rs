@@ -3,7 +3,10 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::db::{now_text, Db, Tx};
+use super::indicators::{next_prefix, Scope};
+use super::rollup::{Cell, Counts, Filed, INTEGER_COLUMNS};
+use crate::db::{now_text, placeholder_rows, Backend, Db, Tx};
+use crate::periods::Grain;
 
 /// A catalogue entry (one version of a minor class).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
@@ -314,8 +317,8 @@ pub struct NewTransition<'a> {
 /// writes the row's ledger entry.
 pub async fn insert_transition(tx: &mut Tx<'_>, t: &NewTransition<'_>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note)
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+        "insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note, staff_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
     )
     .bind(t.case_id)
     .bind(t.at)
@@ -325,6 +328,7 @@ pub async fn insert_transition(tx: &mut Tx<'_>, t: &NewTransition<'_>) -> Result
     .bind(t.from)
     .bind(t.to)
     .bind(t.note)
+    .bind(crate::audit::Actor::staff_id_of(t.actor))
     .fetch_one(&mut **tx)
     .await
 }
@@ -435,13 +439,18 @@ pub async fn nearby_open_cases(
     rows.iter().map(case_from).collect()
 }
 
-/// Writes every mutable field of a case back (the service has already decided the values).
-pub async fn update_case(tx: &mut Tx<'_>, c: &CaseRow, now: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Writes every mutable field of a case back (the service has already decided the values),
+/// provided nobody changed the case since it was read (`c.updated_at` is still the stored
+/// value); false, writing nothing, otherwise. Two transitions of one case that race on
+/// PostgreSQL thus cannot both apply (the second waits for the first's row lock, then finds
+/// the row changed).
+pub async fn update_case(tx: &mut Tx<'_>, c: &CaseRow, now: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "update case_record set state = $1, class_code = $2, class_version = $3, grid_code = $4, lng = $5, lat = $6,
            lead_department = $7, handle_deadline = $8, escalation_level = $9, supervised = $10, extension_requested = $11,
            duplicate_of = $12, rating = $13, rework_count = $14, return_count = $15, filed_at = $16, dispatched_at = $17,
-           handled_at = $18, verified_at = $19, verify_deadline = $20, closed_at = $21, updated_at = $22 where id = $23",
+           handled_at = $18, verified_at = $19, verify_deadline = $20, closed_at = $21, updated_at = $22
+         where id = $23 and updated_at = $24",
     )
     .bind(&c.state)
     .bind(&c.class_code)
@@ -466,9 +475,10 @@ pub async fn update_case(tx: &mut Tx<'_>, c: &CaseRow, now: &str) -> Result<(), 
     .bind(&c.closed_at)
     .bind(now)
     .bind(c.id)
+    .bind(&c.updated_at)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Stores the working hours from dispatch to the feedback just given. (A statement of its own so
@@ -685,4 +695,173 @@ pub async fn put_last_resort(
             .await
             .map(|_| ()),
     }
+}
+
+// ---- evaluation indicators (rollup.rs, indicators.rs) ----
+
+/// The staff members who have acted on a case.
+pub async fn case_staff(tx: &mut Tx<'_>, case_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("select distinct staff_id from case_transition where case_id = $1 and staff_id is not null")
+        .bind(case_id)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// Adds each cell's counts to its `case_stat` row (created when new), a few hundred rows per
+/// statement; `cells` are distinct.
+pub(crate) async fn add_stats(tx: &mut Tx<'_>, cells: &[(Cell, Counts)]) -> Result<(), sqlx::Error> {
+    const WIDTH: usize = 3 + INTEGER_COLUMNS.len() + 1;
+    let columns = INTEGER_COLUMNS.join(", ");
+    let sums: Vec<String> = INTEGER_COLUMNS
+        .iter()
+        .chain(&["handling_hours"])
+        .map(|c| format!("{c} = case_stat.{c} + excluded.{c}"))
+        .collect();
+    for chunk in cells.chunks(400) {
+        let sql = format!(
+            "insert into case_stat (scope, grain, period, {columns}, handling_hours) values {}
+             on conflict (scope, grain, period) do update set {}",
+            placeholder_rows(chunk.len(), WIDTH),
+            sums.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for ((scope, grain, period), c) in chunk {
+            q = q.bind(scope).bind(grain.as_str()).bind(period);
+            for v in c.integers() {
+                q = q.bind(v);
+            }
+            q = q.bind(c.handling_hours);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The sum of a scope's rows of `grain` over the periods `[from, to)`.
+pub(crate) async fn stat_sum(db: &Db, scope: &str, grain: Grain, from: &str, to: &str) -> Result<Counts, sqlx::Error> {
+    // PostgreSQL sums bigints as numeric: cast back.
+    let sums: Vec<String> =
+        INTEGER_COLUMNS.iter().map(|c| format!("coalesce(cast(sum({c}) as bigint), 0) as {c}")).collect();
+    let sql = format!(
+        "select {}, coalesce(sum(handling_hours), 0.0) as handling_hours from case_stat
+         where scope = $1 and grain = $2 and period >= $3 and period < $4",
+        sums.join(", ")
+    );
+    let row = sqlx::query(&sql).bind(scope).bind(grain.as_str()).bind(from).bind(to).fetch_one(db.pool()).await?;
+    let mut v = [0_i64; 11];
+    for (slot, c) in v.iter_mut().zip(INTEGER_COLUMNS) {
+        *slot = row.try_get(c)?;
+    }
+    Ok(Counts::from_integers(v, row.try_get("handling_hours")?))
+}
+
+const FILED_COLUMNS: &str = "filed_at, grid_code, lead_department, dispatched_at, handled_at, handle_deadline, \
+     closed_at, verified_at, verify_deadline, rework_count, return_count, handling_working_hours";
+
+fn filed_from(r: &AnyRow) -> Result<Filed, sqlx::Error> {
+    Ok(Filed {
+        filed_at: r.try_get("filed_at")?,
+        grid_code: r.try_get("grid_code")?,
+        lead_department: r.try_get("lead_department")?,
+        dispatched_at: r.try_get("dispatched_at")?,
+        handled_at: r.try_get("handled_at")?,
+        handle_deadline: r.try_get("handle_deadline")?,
+        closed_at: r.try_get("closed_at")?,
+        verified_at: r.try_get("verified_at")?,
+        verify_deadline: r.try_get("verify_deadline")?,
+        rework_count: r.try_get("rework_count")?,
+        return_count: r.try_get("return_count")?,
+        handling_working_hours: r.try_get("handling_working_hours")?,
+    })
+}
+
+/// The scope as an SQL condition on `case_record` with its values bound as `$3` (and `$4`).
+/// An area is a range of grid codes (not `like 'code%'`), so that an index on the grid code
+/// serves it on both backends.
+fn scope_sql(scope: &Scope) -> (&'static str, Vec<String>) {
+    match scope {
+        Scope::Area(code) => match next_prefix(code) {
+            Some(end) => ("grid_code >= $3 and grid_code < $4", vec![code.clone(), end]),
+            None => ("grid_code >= $3", vec![code.clone()]),
+        },
+        Scope::Department(code) => ("lead_department = $3", vec![code.clone()]),
+        Scope::Person(id) => (
+            "exists (select 1 from case_transition t where t.case_id = case_record.id and t.staff_id = cast($3 as bigint))",
+            vec![id.to_string()],
+        ),
+    }
+}
+
+/// The cases of a scope filed in `[from, to)`, as the indicators read them.
+pub async fn filed_in(db: &Db, scope: &Scope, from: &str, to: &str) -> Result<Vec<Filed>, sqlx::Error> {
+    let (cond, values) = scope_sql(scope);
+    let sql = format!("select {FILED_COLUMNS} from case_record where filed_at >= $1 and filed_at < $2 and {cond}");
+    let mut q = sqlx::query(&sql).bind(from).bind(to);
+    for v in &values {
+        q = q.bind(v);
+    }
+    q.fetch_all(db.pool()).await?.iter().map(filed_from).collect()
+}
+
+/// Whether `case_stat` may be read (else it is rebuilt first).
+pub async fn stats_built(db: &Db) -> Result<bool, sqlx::Error> {
+    let built: Option<i64> =
+        sqlx::query_scalar("select built from case_stat_state where id = 1").fetch_optional(db.pool()).await?;
+    Ok(built == Some(1))
+}
+
+/// Starts a rebuild: keeps every writer of the rows out until commit (SQLite: this write takes
+/// the database's write lock; PostgreSQL: the table lock, which the writers' upserts wait for)
+/// and empties them.
+pub async fn begin_stats_rebuild(tx: &mut Tx<'_>, backend: Backend) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        sqlx::query("lock table case_stat in exclusive mode").execute(&mut **tx).await?;
+    }
+    sqlx::query("insert into case_stat_state (id, built) values (1, 0) on conflict (id) do update set built = 0")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("delete from case_stat").execute(&mut **tx).await?;
+    Ok(())
+}
+
+pub async fn finish_stats_rebuild(tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query("update case_stat_state set built = 1 where id = 1").execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Marks the rows as needing a rebuild (after cases were written behind the loop's back).
+pub async fn invalidate_stats(db: &Db) -> Result<(), sqlx::Error> {
+    sqlx::query("update case_stat_state set built = 0 where id = 1").execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Handled cases without a stored handling time: (id, dispatched_at, handled_at).
+pub async fn untimed_feedback(tx: &mut Tx<'_>) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, dispatched_at, handled_at from case_record
+         where dispatched_at is not null and handled_at is not null and handling_working_hours is null",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("dispatched_at")?, r.try_get("handled_at")?))).collect()
+}
+
+/// Every (case, staff member who acted on it).
+pub async fn all_case_staff(tx: &mut Tx<'_>) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let rows = sqlx::query("select distinct case_id, staff_id from case_transition where staff_id is not null")
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("case_id")?, r.try_get("staff_id")?))).collect()
+}
+
+/// Calls `f` with every filed case, streamed.
+pub async fn each_filed(tx: &mut Tx<'_>, mut f: impl FnMut(i64, Filed)) -> Result<(), sqlx::Error> {
+    use tokio_stream::StreamExt;
+    let sql = format!("select id, {FILED_COLUMNS} from case_record where filed_at is not null");
+    let mut rows = sqlx::query(&sql).fetch(&mut **tx);
+    while let Some(r) = rows.next().await {
+        let r = r?;
+        f(r.try_get("id")?, filed_from(&r)?);
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ pub mod statistics;
 pub mod store;
 pub mod trace;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::cases::calendar::Calendar;
 use crate::cases::{Cases, Clock};
@@ -168,10 +168,7 @@ pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
-pub(crate) fn cst() -> FixedOffset {
-    use chrono::Offset;
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
-}
+pub(crate) use crate::periods::cst;
 
 /// Local (UTC+8) date of an instant as `YYYYMMDD`, for numbers.
 pub(crate) fn local_date_compact(t: DateTime<Utc>) -> String {

@@ -25,12 +25,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::store::{self, ApplicationRow, Cell, Counts, NoticeRow, RatingRow};
-use super::{cst, parse_time, text, ServiceError, Services};
+use super::{parse_time, text, ServiceError, Services};
 use crate::db::Tx;
+use crate::periods::{period, plan, Grain};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -349,112 +350,6 @@ pub(crate) fn decode_histogram(b: &[u8], mut f: impl FnMut(i64, i64)) {
     }
 }
 
-/// The spans the statistics are kept over, finest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Grain {
-    Hour,
-    Day,
-    Month,
-}
-
-impl Grain {
-    const ALL: [Grain; 3] = [Grain::Hour, Grain::Day, Grain::Month];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Grain::Hour => "hour",
-            Grain::Day => "day",
-            Grain::Month => "month",
-        }
-    }
-
-    /// Characters of the local period text: YYYY-MM-DDTHH, YYYY-MM-DD, YYYY-MM.
-    fn width(self) -> usize {
-        match self {
-            Grain::Hour => 13,
-            Grain::Day => 10,
-            Grain::Month => 7,
-        }
-    }
-}
-
-/// The local (UTC+8) period of `grain` an instant falls in, as `service_stat` names it.
-fn period(t: DateTime<Utc>, grain: Grain) -> String {
-    t.with_timezone(&cst()).format("%Y-%m-%dT%H").to_string().chars().take(grain.width()).collect()
-}
-
-/// The start of the local period of `grain` holding `t`.
-fn floor(t: DateTime<Utc>, grain: Grain) -> Option<DateTime<Utc>> {
-    let local = t.with_timezone(&cst());
-    let d = local.date_naive();
-    let start = match grain {
-        Grain::Hour => d.and_hms_opt(local.hour(), 0, 0)?,
-        Grain::Day => d.and_time(chrono::NaiveTime::MIN),
-        Grain::Month => d.with_day(1)?.and_time(chrono::NaiveTime::MIN),
-    };
-    cst().from_local_datetime(&start).single().map(|s| s.with_timezone(&Utc))
-}
-
-/// The first start of a local period of `grain` at or after `t`.
-fn ceil(t: DateTime<Utc>, grain: Grain) -> Option<DateTime<Utc>> {
-    let s = floor(t, grain)?;
-    if s == t {
-        return Some(s);
-    }
-    match grain {
-        Grain::Hour => Some(s + chrono::Duration::hours(1)),
-        Grain::Day => Some(s + chrono::Duration::days(1)),
-        Grain::Month => {
-            let next = s.with_timezone(&cst()).date_naive().checked_add_months(chrono::Months::new(1))?;
-            cst().from_local_datetime(&next.and_time(chrono::NaiveTime::MIN)).single().map(|m| m.with_timezone(&Utc))
-        }
-    }
-}
-
-/// How a period is read.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Plan {
-    /// Partial hours at the ends, read from the records.
-    ends: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-    /// Kept rows: (grain, first period, period after the last).
-    kept: Vec<(Grain, String, String)>,
-    /// The whole hours, where the open applications past their deadline are counted.
-    hours: Option<(DateTime<Utc>, DateTime<Utc>)>,
-}
-
-/// Splits `[from, to)` into the partial hours at its ends, and between them the whole months,
-/// the whole days around those, and the whole hours around the days.
-pub(crate) fn plan(from: DateTime<Utc>, to: DateTime<Utc>) -> Plan {
-    let whole = ceil(from, Grain::Hour).zip(floor(to, Grain::Hour)).filter(|(a, b)| a < b);
-    let Some((first, last)) = whole else { return Plan { ends: vec![(from, to)], kept: vec![], hours: None } };
-    let mut kept = Vec::new();
-    // [a, b) is aligned to GRAIN[level]: keep the coarser periods inside it, these around them.
-    fn fill(kept: &mut Vec<(Grain, String, String)>, a: DateTime<Utc>, b: DateTime<Utc>, level: usize) {
-        let grain = Grain::ALL[level];
-        let mut keep = |x: DateTime<Utc>, y: DateTime<Utc>| {
-            if x < y {
-                kept.push((grain, period(x, grain), period(y, grain)));
-            }
-        };
-        let coarser = Grain::ALL.get(level + 1).copied();
-        let inner = coarser.and_then(|c| ceil(a, c).zip(floor(b, c))).filter(|(c, d)| c < d);
-        match inner {
-            Some((c, d)) => {
-                keep(a, c);
-                keep(d, b);
-                fill(kept, c, d, level + 1);
-            }
-            None => keep(a, b),
-        }
-    }
-    fill(&mut kept, first, last, 0);
-    Plan {
-        ends: [(from, first), (last, to)].into_iter().filter(|(a, b)| a < b).collect(),
-        kept,
-        hours: Some((first, last)),
-    }
-}
-
 impl Services {
     pub async fn statistics(
         &self,
@@ -472,7 +367,7 @@ impl Services {
         let now = text(self.now());
         let dim = by.as_str();
         let mut tally = Tally { rows: BTreeMap::new(), total: Row::keyed("total") };
-        let plan = plan(from, to);
+        let plan = plan(from, to, Grain::Hour);
         for (a, b) in &plan.ends {
             let (a, b) = (text(*a), text(*b));
             for (key, dept, c, overdue) in store::record_counts(&self.db, dim, &a, &b, &now).await? {
@@ -499,7 +394,7 @@ impl Services {
                 decode_histogram(&histogram, |v, n| tally.add_durations(&key, v, n));
             }
         }
-        if let Some((first, last)) = plan.hours {
+        if let Some((first, last)) = plan.whole {
             let (a, b) = (text(first), text(last));
             for (key, n) in store::overdue_open(&self.db, dim, &a, &b, &now, department).await? {
                 tally.add_overdue(&key, n);
@@ -559,10 +454,6 @@ impl Services {
 mod tests {
     use super::*;
 
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
     #[test]
     fn p90_is_the_nearest_rank_and_rates_are_rounded() {
         let mut r = Row { concluded: 3, on_time: 2, ..Row::default() };
@@ -613,59 +504,6 @@ mod tests {
         let mut seen = 0;
         decode_histogram(&[0x80], |_, _| seen += 1);
         assert_eq!(seen, 0, "a damaged histogram yields nothing past the damage");
-    }
-
-    fn spans(p: &Plan) -> Vec<(&'static str, &str, &str)> {
-        let mut v: Vec<_> = p.kept.iter().map(|(g, a, b)| (g.as_str(), a.as_str(), b.as_str())).collect();
-        v.sort();
-        v
-    }
-
-    #[test]
-    fn periods_are_read_as_records_hours_days_and_months() {
-        // Local midnight of 2 November 2026 is 2026-11-01T16:00Z.
-        let p = plan(at("2026-11-01T16:00:00Z"), at("2026-11-04T16:00:00Z"));
-        assert_eq!(p.ends, vec![]);
-        assert_eq!(spans(&p), vec![("day", "2026-11-02", "2026-11-05")]);
-        assert_eq!(p.hours, Some((at("2026-11-01T16:00:00Z"), at("2026-11-04T16:00:00Z"))));
-        // Partial hours at both ends; whole hours up to and after the whole days.
-        let p = plan(at("2026-11-01T21:10:00.001Z"), at("2026-11-04T17:30:00Z"));
-        assert_eq!(
-            p.ends,
-            vec![
-                (at("2026-11-01T21:10:00.001Z"), at("2026-11-01T22:00:00Z")),
-                (at("2026-11-04T17:00:00Z"), at("2026-11-04T17:30:00Z"))
-            ]
-        );
-        assert_eq!(
-            spans(&p),
-            vec![
-                ("day", "2026-11-03", "2026-11-05"),
-                ("hour", "2026-11-02T06", "2026-11-03T00"),
-                ("hour", "2026-11-05T00", "2026-11-05T01")
-            ]
-        );
-        // Within one hour: records only; within a day: hours.
-        let (a, b) = (at("2026-11-01T17:05:00Z"), at("2026-11-01T17:55:00Z"));
-        assert_eq!(plan(a, b), Plan { ends: vec![(a, b)], kept: vec![], hours: None });
-        let p = plan(at("2026-11-01T17:00:00Z"), at("2026-11-02T15:00:00Z"));
-        assert_eq!(spans(&p), vec![("hour", "2026-11-02T01", "2026-11-02T23")]);
-        // A year: hours and days up to the first whole month, the months, days and hours after.
-        let p = plan(at("2025-12-04T21:30:00Z"), at("2026-12-04T21:30:00Z"));
-        assert_eq!(p.ends.len(), 2);
-        assert_eq!(
-            spans(&p),
-            vec![
-                ("day", "2025-12-06", "2026-01-01"),
-                ("day", "2026-12-01", "2026-12-05"),
-                ("hour", "2025-12-05T06", "2025-12-06T00"),
-                ("hour", "2026-12-05T00", "2026-12-05T05"),
-                ("month", "2026-01", "2026-12")
-            ]
-        );
-        // Whole months exactly.
-        let p = plan(at("2026-01-31T16:00:00Z"), at("2026-03-31T16:00:00Z"));
-        assert_eq!((p.ends.clone(), spans(&p)), (vec![], vec![("month", "2026-02", "2026-04")]));
     }
 
     #[test]

@@ -1198,13 +1198,7 @@ pub struct Cell {
 
 const CELL_COLUMNS: &str = "dimension, grain, period, group_key, department";
 
-/// `($n, …)` placeholders for `rows` rows of `width` values.
-fn placeholders(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(", ")))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+use crate::db::placeholder_rows as placeholders;
 
 /// The sums of the count columns, named as the columns (PostgreSQL sums bigints as numeric).
 fn summed_counts() -> String {
@@ -1592,15 +1586,4 @@ pub async fn timed_conclusions(
             Ok((keys, r.try_get("department")?, r.try_get("hour")?, r.try_get("hours")?))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_number_rows_then_columns() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(placeholders(1, 1), "($1)");
-    }
 }

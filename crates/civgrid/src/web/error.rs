@@ -186,7 +186,7 @@ impl From<CaseError> for ApiError {
                 StatusCode::CONFLICT
             }
             CaseError::InvalidPhoto => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            CaseError::TooManyPhotos => StatusCode::CONFLICT,
+            CaseError::TooManyPhotos | CaseError::Changed(_) => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.to_string())

@@ -157,3 +157,147 @@ async fn indicators_match_the_hand_computed_fixture(b: Backend) {
     );
 }
 both_backends!(indicators_match_the_hand_computed_fixture);
+
+/// The kept rows, moved by every transition of a few hundred demo cases in every state, answer
+/// exactly what a scan of the records answers, for every kind of scope and for periods that
+/// start and end mid-day; and a rebuild from the records reproduces the rows.
+async fn kept_indicators_agree_with_the_records_and_with_a_rebuild(b: Backend) {
+    use civgrid::cases::indicators::{self, Scope};
+    let app = TestApp::demo(b).await;
+    let s = &app.state;
+    let now = Utc::now();
+    let made = civgrid::demo::seed_cases(&s.territory, &s.staff, &s.cases, 240, now).await.expect("seed cases");
+    assert!(made >= 200, "{made}");
+    let handler = s.staff.authenticate(&app.login("handler_cg").await).await.expect("handler").staff_id;
+    let worker = s.staff.authenticate(&app.login("gw_440604010001").await).await.expect("worker").staff_id;
+    let scopes = [
+        Scope::Area("440604".into()),
+        Scope::Area("440604010".into()),
+        Scope::Area("440604010001".into()),
+        Scope::Area("44060401000101".into()),
+        Scope::Area("4406040".into()),
+        Scope::Department("cgj".into()),
+        Scope::Person(handler),
+        Scope::Person(worker),
+    ];
+    let h = chrono::Duration::hours;
+    let periods = [
+        (now - h(24 * 100), now + h(1)),
+        (now - h(24 * 37 + 5), now - h(24 * 2 + 7)),
+        (now - h(24 * 61 + 13), now - h(24 * 30)),
+        (now - h(30), now - h(3)),
+    ];
+    let rows = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            let mut v: Vec<(String, String, String, Vec<i64>, i64)> = sqlx::query_as::<_, (String, String, String, i64, i64, i64, i64, i64, f64)>(
+                "select scope, grain, period, filed, closed, dispatched, verified, handling_spans, handling_hours from case_stat",
+            )
+            .fetch_all(db.pool())
+            .await
+            .expect("rows")
+            .into_iter()
+            .filter(|r| r.3 != 0 || r.4 != 0 || r.5 != 0 || r.6 != 0 || r.7 != 0 || r.8.abs() > 1e-9)
+            .map(|r| (r.0, r.1, r.2, vec![r.3, r.4, r.5, r.6, r.7], (r.8 * 1000.0).round() as i64))
+            .collect();
+            v.sort();
+            v
+        }
+    };
+    let mut compared = 0;
+    for scope in &scopes {
+        for (from, to) in periods {
+            let kept = s.cases.indicators(scope, from, to).await.expect("indicators");
+            let mut scanned: indicators::Indicators =
+                indicators::scan(&s.db, scope, from, to).await.expect("scan").into();
+            // The sums of hours are added in another order: equal up to the rounding of the last digit.
+            let (a, b) = (kept.average_handling_working_hours, scanned.average_handling_working_hours);
+            assert!(
+                a.zip(b).is_none_or(|(a, b)| (a - b).abs() < 0.011) && a.is_some() == b.is_some(),
+                "{scope:?} {from} → {to}: {kept:?} {scanned:?}"
+            );
+            scanned.average_handling_working_hours = a;
+            assert_eq!(kept, scanned, "{scope:?} {from} → {to}");
+            compared += kept.filed;
+        }
+    }
+    assert!(compared > 500, "the comparison covered real cases ({compared})");
+    let before = rows(&app).await;
+    assert!(!before.is_empty());
+    s.cases.rebuild_indicators().await.expect("rebuild");
+    assert_eq!(rows(&app).await, before, "incremental rows = rows rebuilt from the records");
+}
+both_backends!(kept_indicators_agree_with_the_records_and_with_a_rebuild);
+
+/// The migration that introduced `case_transition.staff_id` filled it from the actor labels of
+/// existing rows; it must read them exactly as the code that writes new rows does.
+async fn the_migration_reads_staff_members_from_labels_as_the_code_does(b: Backend) {
+    let migration = match b {
+        Backend::Sqlite => include_str!("../../migrations/sqlite/20261122000024_case_stat.sql"),
+        Backend::Postgres => include_str!("../../migrations/postgres/20261122000024_case_stat.sql"),
+    };
+    let backfill: String = migration
+        .split(';')
+        .find(|s| s.contains("update case_transition"))
+        .expect("the backfill statement")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let app = TestApp::demo(b).await;
+    let s = &app.state;
+    civgrid::demo::seed_cases(&s.territory, &s.staff, &s.cases, 30, Utc::now()).await.expect("seed cases");
+    let handler = app.login("handler_cg").await;
+    let (_, list) = app.get_as("/api/v1/cases?limit=1", &handler).await;
+    let id = list["cases"][0]["id"].as_i64().or(list[0]["id"].as_i64()).expect("a case");
+    for label in
+        ["token:4:staff:12:gw_1", "staff:3:admin", "cli:staff", "citizen", "open311:key:2", "system:escalation"]
+    {
+        sqlx::query(
+            "insert into case_transition (case_id, at, actor, role, action, from_state, to_state) values ($1, '2026-12-01T00:00:00.000Z', $2, 'staff', 'note', 'received', 'received')",
+        )
+        .bind(id)
+        .bind(label)
+        .execute(s.db.pool())
+        .await
+        .expect("insert");
+    }
+    sqlx::query("update case_transition set staff_id = null").execute(s.db.pool()).await.expect("clear");
+    sqlx::query(&backfill).execute(s.db.pool()).await.expect("backfill");
+    let rows: Vec<(String, Option<i64>)> =
+        sqlx::query_as("select actor, staff_id from case_transition").fetch_all(s.db.pool()).await.expect("rows");
+    let named = rows.iter().filter(|(_, id)| id.is_some()).count();
+    assert!(named > 30, "the demo's actions in staff members' names are attributed ({named})");
+    for (actor, staff_id) in rows {
+        assert_eq!(staff_id, civgrid::audit::Actor::staff_id_of(&actor), "{actor}");
+    }
+}
+both_backends!(the_migration_reads_staff_members_from_labels_as_the_code_does);
+
+/// A transition that read a case which someone else changed meanwhile writes nothing (on
+/// PostgreSQL the stale update matches no row; SQLite refuses the stale snapshot's write), so
+/// two racing transitions can never both move the case's counts.
+async fn a_stale_case_is_never_written_back(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let s = &app.state;
+    civgrid::demo::seed_cases(&s.territory, &s.staff, &s.cases, 10, Utc::now()).await.expect("seed cases");
+    let id: i64 = sqlx::query_scalar("select min(id) from case_record").fetch_one(s.db.pool()).await.expect("id");
+    let mut tx = s.db.begin().await.expect("begin");
+    let mut stale = civgrid::cases::store::find_case(&mut tx, id).await.expect("read").expect("case");
+    sqlx::query("update case_record set updated_at = '2099-01-01T00:00:00.000Z' where id = $1")
+        .bind(id)
+        .execute(s.db.pool())
+        .await
+        .expect("the other writer");
+    stale.rating = Some(1);
+    let written = civgrid::cases::store::update_case(&mut tx, &stale, "2026-12-06T00:00:00.000Z").await;
+    assert!(!matches!(written, Ok(true)), "{written:?}");
+    drop(tx);
+    let rating: Option<i64> = sqlx::query_scalar("select rating from case_record where id = $1")
+        .bind(id)
+        .fetch_one(s.db.pool())
+        .await
+        .expect("rating");
+    assert_ne!(rating, Some(1));
+}
+both_backends!(a_stale_case_is_never_written_back);
