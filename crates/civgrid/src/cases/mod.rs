@@ -6,6 +6,7 @@
 
 pub mod calendar;
 pub mod indicators;
+mod intake;
 pub mod public;
 pub mod rollup;
 pub mod state;
@@ -48,7 +49,9 @@ pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 pub enum CaseError {
     #[error("case {0} does not exist or is not visible to you")]
     NotFound(i64),
-    #[error("description must be 1–{MAX_DESCRIPTION_CHARS} characters")]
+    #[error(
+        "description must be 1–{MAX_DESCRIPTION_CHARS} characters, with line breaks but no other control characters"
+    )]
     InvalidDescription,
     #[error("a location (lng, lat) is required for reports from channel `{0}`")]
     MissingLocation(String),
@@ -238,6 +241,7 @@ pub struct Cases {
     territory: Territory,
     hub: Hub,
     clock: Clock,
+    intake: intake::Intake,
 }
 
 /// Where "now" comes from: the system clock, or a fixed instant when replaying history (the
@@ -263,8 +267,10 @@ fn text(t: DateTime<Utc>) -> String {
 }
 
 impl Cases {
+    /// Must be called within a Tokio runtime: it starts the report writer (intake.rs).
     pub fn new(db: Db, territory: Territory, hub: Hub) -> Cases {
-        Cases { db, territory, hub, clock: Clock::System }
+        let intake = intake::Intake::start(db.clone());
+        Cases { db, territory, hub, clock: Clock::System, intake }
     }
 
     /// The same service acting at a given instant (for replaying history).
@@ -395,7 +401,10 @@ impl Cases {
     /// dispatch), stores it as `received` with its first transition, and suggests duplicates.
     pub async fn report(&self, reported_by: &str, r: NewReport) -> Result<ReportOutcome, CaseError> {
         let description = r.description.trim();
-        if description.is_empty() || description.chars().count() > MAX_DESCRIPTION_CHARS {
+        if description.is_empty()
+            || description.chars().count() > MAX_DESCRIPTION_CHARS
+            || description.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
             return Err(CaseError::InvalidDescription);
         }
         let channel = r.channel.clone().unwrap_or_else(|| "web".into());
@@ -454,64 +463,24 @@ impl Cases {
             }
         }
 
-        // One write transaction (group committed on SQLite, see `Db::write`); the outcome is
-        // returned only once it is committed.
-        let (description, reported_by) = (description.to_owned(), reported_by.to_owned());
-        let channel_name = channel.clone();
+        // Written with the other reports waiting (intake.rs); answered once committed.
+        let class = class.transpose().map_err(CaseError::UnknownClass)?;
         let (outcome, event) = self
-            .db
-            .write(move |tx| -> crate::db::BoxFuture<'_, Result<_, CaseError>> {
-                Box::pin(async move {
-                    let (channel, reported_by, description) =
-                        (channel_name, reported_by.as_str(), description.as_str());
-                    let class = class.transpose().map_err(CaseError::UnknownClass)?;
-                    let now = text(now_dt);
-                    let case = store::insert_case(
-                        tx,
-                        &store::InsertCase {
-                            channel: &channel,
-                            description,
-                            class: class.as_ref().map(|c| (c.code.as_str(), c.version)),
-                            point: gcj,
-                            grid_code: located.as_ref().map(|l| l.grid.code.as_str()),
-                            address: address.as_deref(),
-                            media_url: media_url.as_deref(),
-                            reporter_name: reporter_name.as_deref(),
-                            reporter_contact: reporter_contact.as_deref(),
-                            reported_by,
-                            idempotency_key: key.as_deref(),
-                        },
-                        &now,
-                    )
-                    .await?;
-                    // A taken idempotency key (a retry, or the same submission racing) answers
-                    // with the case it made, writing nothing.
-                    let Some(case) = case else {
-                        let k = key.as_deref().unwrap_or_default();
-                        let existing = store::find_by_idempotency_key(tx, k)
-                            .await?
-                            .ok_or_else(|| CaseError::InvalidField("idempotency_key conflict; retry".into()))?;
-                        return Ok((ReportOutcome { case: existing, created: false, duplicates: vec![] }, None));
-                    };
-                    let id = case.id;
-                    let first = store::NewTransition {
-                        case_id: id,
-                        actor: reported_by,
-                        role: "reporter",
-                        action: "report",
-                        from: None,
-                        to: "received",
-                        note: None,
-                        at: &now,
-                    };
-                    trace::record(tx, &first).await?;
-                    if let Some(contact) = &case.reporter_contact {
-                        crate::notify::enqueue_in(tx, id, &case.number, contact, "已登记，等待受理", None, &now)
-                            .await?;
-                    }
-                    let event = event_of(&case, "report", vec![], &now);
-                    Ok((ReportOutcome { case, created: true, duplicates }, Some(event)))
-                })
+            .intake
+            .submit(intake::Prepared {
+                channel: channel.clone(),
+                description: description.to_owned(),
+                class: class.map(|c| (c.code, c.version)),
+                point: gcj,
+                grid_code: located.map(|l| l.grid.code),
+                address,
+                media_url,
+                reporter_name,
+                reporter_contact,
+                reported_by: reported_by.to_owned(),
+                idempotency_key: key,
+                now: text(now_dt),
+                duplicates,
             })
             .await?;
         if let Some(event) = event {

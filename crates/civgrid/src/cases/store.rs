@@ -1,5 +1,7 @@
 //! SQL for the case loop.
 
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -258,46 +260,77 @@ pub struct InsertCase<'a> {
     pub reporter_contact: Option<&'a str>,
     pub reported_by: &'a str,
     pub idempotency_key: Option<&'a str>,
+    pub created_at: &'a str,
 }
 
-/// Inserts a case and gives it its number (date + id), returning the stored row; `None` when
-/// the idempotency key is already taken (nothing is written then).
+/// Inserts cases (in multi-row statements) and gives each its number (the UTC date of its
+/// report + its id, at least six digits), returning the stored rows in the order given; `None`
+/// for a case whose idempotency key is already taken, by an earlier case or one earlier in
+/// `cases` (nothing is written for it).
 ///
-/// The row is first inserted under a random provisional number: a shared placeholder would make
+/// Rows are first inserted under random provisional numbers: a shared placeholder would make
 /// concurrent reports on PostgreSQL wait for each other's commit on the unique index.
-pub async fn insert_case(tx: &mut Tx<'_>, c: &InsertCase<'_>, now: &str) -> Result<Option<CaseRow>, sqlx::Error> {
-    let provisional = format!("~{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>());
-    let id: Option<i64> = sqlx::query_scalar(
-        "insert into case_record (number, state, channel, description, class_code, class_version, lng, lat, grid_code,
-           address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at, updated_at, media_url)
-         values ($15, 'received', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)
-         on conflict (idempotency_key) do nothing returning id",
-    )
-    .bind(c.channel)
-    .bind(c.description)
-    .bind(c.class.map(|(code, _)| code))
-    .bind(c.class.map(|(_, v)| v))
-    .bind(c.point.map(|p| p.0))
-    .bind(c.point.map(|p| p.1))
-    .bind(c.grid_code)
-    .bind(c.address)
-    .bind(c.reporter_name)
-    .bind(c.reporter_contact)
-    .bind(c.reported_by)
-    .bind(c.idempotency_key)
-    .bind(now)
-    .bind(c.media_url)
-    .bind(provisional)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(id) = id else { return Ok(None) };
-    let day: String = now.chars().filter(char::is_ascii_digit).take(8).collect();
-    let row = sqlx::query(&format!("update case_record set number = $1 where id = $2 returning {CASE_COLUMNS}"))
-        .bind(format!("{day}{id:06}"))
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
-    case_from(&row).map(Some)
+pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<Vec<Option<CaseRow>>, sqlx::Error> {
+    const WIDTH: usize = 17;
+    let provisional: Vec<String> =
+        cases.iter().map(|_| format!("~{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>())).collect();
+    let mut numbers: HashMap<&str, (i64, String)> = HashMap::new();
+    for (chunk, names) in cases.chunks(256).zip(provisional.chunks(256)) {
+        let sql = format!(
+            "insert into case_record (number, state, channel, description, class_code, class_version, lng, lat,
+               grid_code, address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at,
+               updated_at, media_url)
+             values {} on conflict (idempotency_key) do nothing returning id, number",
+            placeholder_rows(chunk.len(), WIDTH)
+        );
+        let mut q = sqlx::query(&sql);
+        for (c, name) in chunk.iter().zip(names) {
+            q = q
+                .bind(name)
+                .bind("received")
+                .bind(c.channel)
+                .bind(c.description)
+                .bind(c.class.map(|(code, _)| code))
+                .bind(c.class.map(|(_, v)| v))
+                .bind(c.point.map(|p| p.0))
+                .bind(c.point.map(|p| p.1))
+                .bind(c.grid_code)
+                .bind(c.address)
+                .bind(c.reporter_name)
+                .bind(c.reporter_contact)
+                .bind(c.reported_by)
+                .bind(c.idempotency_key)
+                .bind(c.created_at)
+                .bind(c.created_at)
+                .bind(c.media_url);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let (id, name): (i64, String) = (r.try_get("id")?, r.try_get("number")?);
+            let Some(i) = names.iter().position(|n| *n == name) else { continue };
+            let day: String = chunk[i].created_at.chars().filter(char::is_ascii_digit).take(8).collect();
+            numbers.insert(names[i].as_str(), (id, format!("{day}{id:06}")));
+        }
+    }
+    let mut stored: HashMap<i64, CaseRow> = HashMap::new();
+    let numbered: Vec<&(i64, String)> = numbers.values().collect();
+    for chunk in numbered.chunks(256) {
+        let whens: Vec<String> = (0..chunk.len()).map(|i| format!("when ${} then ${}", 2 * i + 1, 2 * i + 2)).collect();
+        let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", 2 * i + 1)).collect();
+        let sql = format!(
+            "update case_record set number = case id {} end where id in ({}) returning {CASE_COLUMNS}",
+            whens.join(" "),
+            ids.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, number) in chunk {
+            q = q.bind(*id).bind(number);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let case = case_from(&r)?;
+            stored.insert(case.id, case);
+        }
+    }
+    Ok(provisional.iter().map(|name| numbers.get(name.as_str()).and_then(|(id, _)| stored.remove(id))).collect())
 }
 
 /// One transition to record.
@@ -313,24 +346,35 @@ pub struct NewTransition<'a> {
     pub at: &'a str,
 }
 
-/// Inserts a transition row and returns its id. Call it through `trace::record`, which also
-/// writes the row's ledger entry.
-pub async fn insert_transition(tx: &mut Tx<'_>, t: &NewTransition<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note, staff_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
-    )
-    .bind(t.case_id)
-    .bind(t.at)
-    .bind(t.actor)
-    .bind(t.role)
-    .bind(t.action)
-    .bind(t.from)
-    .bind(t.to)
-    .bind(t.note)
-    .bind(crate::audit::Actor::staff_id_of(t.actor))
-    .fetch_one(&mut **tx)
-    .await
+/// Inserts transition rows, at most one per case, in multi-row statements; returns their ids
+/// in the order given. Call it through `trace::record_all`, which also writes the rows' ledger
+/// entries.
+pub async fn insert_transitions(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut ids: HashMap<i64, i64> = HashMap::with_capacity(ts.len());
+    for chunk in ts.chunks(256) {
+        let sql = format!(
+            "insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note, staff_id)
+             values {} returning id, case_id",
+            placeholder_rows(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(&sql);
+        for t in chunk {
+            q = q
+                .bind(t.case_id)
+                .bind(t.at)
+                .bind(t.actor)
+                .bind(t.role)
+                .bind(t.action)
+                .bind(t.from)
+                .bind(t.to)
+                .bind(t.note)
+                .bind(crate::audit::Actor::staff_id_of(t.actor));
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            ids.insert(r.try_get("case_id")?, r.try_get("id")?);
+        }
+    }
+    ts.iter().map(|t| ids.get(&t.case_id).copied().ok_or_else(|| sqlx::Error::RowNotFound)).collect()
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -35,10 +35,26 @@ fn content(
 
 /// Stores a transition and its ledger entry in `tx`.
 pub async fn record(tx: &mut Tx<'_>, t: &NewTransition<'_>) -> Result<i64, CaseError> {
-    let id = store::insert_transition(tx, t).await?;
-    let c = content(t.case_id, t.at, t.actor, t.role, t.action, t.from, t.to, t.note, None);
-    crate::ledger::append_in(tx, KIND, &id.to_string(), &c, t.at).await?;
-    Ok(id)
+    Ok(record_all(tx, std::slice::from_ref(t)).await?.remove(0))
+}
+
+/// Stores transitions (at most one per case) and their ledger entries in `tx`, in multi-row
+/// statements; their ids in the order given.
+pub async fn record_all(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Result<Vec<i64>, CaseError> {
+    if ts.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids = store::insert_transitions(tx, ts).await?;
+    let entries: Vec<(String, Value)> = ts
+        .iter()
+        .zip(&ids)
+        .map(|(t, id)| {
+            (id.to_string(), content(t.case_id, t.at, t.actor, t.role, t.action, t.from, t.to, t.note, None))
+        })
+        .collect();
+    // One entry time for the batch: the entries' own contents carry each transition's time.
+    crate::ledger::append_batch_in(tx, KIND, &entries, ts[0].at).await?;
+    Ok(ids)
 }
 
 /// Every stored transition as the audit recomputes it.

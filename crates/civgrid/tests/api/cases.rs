@@ -229,6 +229,17 @@ async fn bad_reports_are_refused_and_write_nothing(b: Backend) {
             "unknown_class",
         ),
         (json!({"description": "", "lng": x, "lat": y}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_description"),
+        // PostgreSQL cannot store a NUL; no control character but line breaks and tabs passes.
+        (
+            json!({"description": "油烟\u{0}直排", "lng": x, "lat": y}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_description",
+        ),
+        (
+            json!({"description": "油烟\u{1b}[31m", "lng": x, "lat": y}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_description",
+        ),
         (
             json!({"description": "长".repeat(4001), "lng": x, "lat": y}),
             StatusCode::UNPROCESSABLE_ENTITY,
