@@ -202,7 +202,7 @@ mod tests {
             address: None,
             media_url: None,
             reporter_name: None,
-            reporter_contact: (n % 5 == 0).then(|| format!("r{n}@example.cn")),
+            reporter_contact: n.is_multiple_of(5).then(|| format!("r{n}@example.cn")),
             reported_by: "citizen".into(),
             idempotency_key: key.map(str::to_owned),
             now: format!("2026-12-06T08:{:02}:00.000Z", n % 60),

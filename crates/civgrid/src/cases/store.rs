@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::indicators::{next_prefix, Scope};
 use super::rollup::{Cell, Counts, Filed, INTEGER_COLUMNS};
-use crate::db::{now_text, placeholder_rows, Backend, Db, Tx};
+use crate::db::{is_sqlite, now_text, values_placeholders, Backend, Db, Tx};
 use crate::periods::Grain;
 
 /// A catalogue entry (one version of a minor class).
@@ -281,7 +281,7 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
                grid_code, address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at,
                updated_at, media_url)
              values {} on conflict (idempotency_key) do nothing returning id, number",
-            placeholder_rows(chunk.len(), WIDTH)
+            values_placeholders(is_sqlite(tx), chunk.len(), WIDTH)
         );
         let mut q = sqlx::query(&sql);
         for (c, name) in chunk.iter().zip(names) {
@@ -313,7 +313,9 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
     }
     let mut stored: HashMap<i64, CaseRow> = HashMap::new();
     let numbered: Vec<&(i64, String)> = numbers.values().collect();
-    for chunk in numbered.chunks(256) {
+    // Numbered parameters (each id is used twice): chunks small enough that sqlx's per-name
+    // lookup of SQLite parameters (see `values_placeholders`) stays cheap.
+    for chunk in numbered.chunks(64) {
         let whens: Vec<String> = (0..chunk.len()).map(|i| format!("when ${} then ${}", 2 * i + 1, 2 * i + 2)).collect();
         let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", 2 * i + 1)).collect();
         let sql = format!(
@@ -355,7 +357,7 @@ pub async fn insert_transitions(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Re
         let sql = format!(
             "insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note, staff_id)
              values {} returning id, case_id",
-            placeholder_rows(chunk.len(), 9)
+            values_placeholders(is_sqlite(tx), chunk.len(), 9)
         );
         let mut q = sqlx::query(&sql);
         for t in chunk {
@@ -765,7 +767,7 @@ pub(crate) async fn add_stats(tx: &mut Tx<'_>, cells: &[(Cell, Counts)]) -> Resu
         let sql = format!(
             "insert into case_stat (scope, grain, period, {columns}, handling_hours) values {}
              on conflict (scope, grain, period) do update set {}",
-            placeholder_rows(chunk.len(), WIDTH),
+            values_placeholders(is_sqlite(tx), chunk.len(), WIDTH),
             sums.join(", ")
         );
         let mut q = sqlx::query(&sql);

@@ -4,7 +4,7 @@
 use civgrid_ledger::{Hash, NodeId};
 use sqlx::Row as _;
 
-use crate::db::{Db, Tx};
+use crate::db::{is_sqlite, values_placeholders, Db, Tx};
 
 /// Rows per multi-row INSERT or lookup (3 or 2 parameters each; well under both engines'
 /// parameter limits).
@@ -59,38 +59,6 @@ pub async fn insert_entry(
 
 /// Rows per multi-row entry INSERT (4 parameters each).
 const ENTRY_CHUNK: usize = 2000;
-
-fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
-    conn.backend_name().eq_ignore_ascii_case("sqlite")
-}
-
-/// `(p, p, …), (p, p, …), …`: `rows` tuples of `per_row` placeholders for a multi-row VALUES.
-///
-/// Anonymous `?` on SQLite, `$n` on PostgreSQL. sqlx binds a numbered SQLite parameter after
-/// looking its name up with `sqlite3_bind_parameter_name`, which walks the statement's list of
-/// names: quadratic in the parameters, and most of the time of a 3,000-parameter INSERT. `?`
-/// parameters are bound by position.
-fn values_placeholders(sqlite: bool, rows: usize, per_row: usize) -> String {
-    let mut sql = String::with_capacity(rows * per_row * 7);
-    let mut n = 0;
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ",(" });
-        for c in 0..per_row {
-            if c > 0 {
-                sql.push(',');
-            }
-            if sqlite {
-                sql.push('?');
-            } else {
-                n += 1;
-                sql.push('$');
-                sql.push_str(&n.to_string());
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
 
 /// Inserts entries of one kind in multi-row INSERTs: `(reference, content_sha256 hex)` pairs.
 pub async fn insert_entries(
@@ -392,7 +360,7 @@ pub async fn leaves_from(db: &Db, start: u64, limit: i64) -> Result<Vec<(u64, En
 
 #[cfg(test)]
 mod tests {
-    use super::values_placeholders;
+    use crate::db::values_placeholders;
 
     #[test]
     fn placeholders_are_positional_on_sqlite_and_numbered_on_postgres() {

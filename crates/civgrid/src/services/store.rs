@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::catalogue::{item_type_name, ItemSpec, ServiceItem};
-use crate::db::{Db, Tx};
+use crate::db::{is_sqlite, values_placeholders, Db, Tx};
 
 // ---------------------------------------------------------------- catalogue
 
@@ -1198,8 +1198,6 @@ pub struct Cell {
 
 const CELL_COLUMNS: &str = "dimension, grain, period, group_key, department";
 
-use crate::db::placeholder_rows as placeholders;
-
 /// The sums of the count columns, named as the columns (PostgreSQL sums bigints as numeric).
 fn summed_counts() -> String {
     let mut s: Vec<String> = COUNT_COLUMNS.iter().map(|c| format!("cast(sum({c}) as bigint) as {c}")).collect();
@@ -1219,7 +1217,7 @@ pub async fn add_counts(tx: &mut Tx<'_>, cells: &[Cell], c: &Counts) -> Result<(
         "insert into service_stat ({CELL_COLUMNS}, {}, handling_hours) values {}
          on conflict (dimension, grain, period, group_key, department) do update set {}",
         COUNT_COLUMNS.join(", "),
-        placeholders(cells.len(), 20),
+        values_placeholders(is_sqlite(tx), cells.len(), 20),
         sums.join(", ")
     );
     let mut q = sqlx::query(&sql);
@@ -1240,7 +1238,7 @@ pub async fn lock_durations(tx: &mut Tx<'_>, cells: &[Cell]) -> Result<Vec<(Cell
         "insert into service_stat_duration ({CELL_COLUMNS}, histogram) values {}
          on conflict (dimension, grain, period, group_key, department)
          do update set histogram = service_stat_duration.histogram returning {CELL_COLUMNS}, histogram",
-        placeholders(cells.len(), 6)
+        values_placeholders(is_sqlite(tx), cells.len(), 6)
     );
     let mut q = sqlx::query(&sql);
     for cell in cells {
@@ -1272,7 +1270,7 @@ pub async fn put_durations(tx: &mut Tx<'_>, histograms: &[(Cell, Vec<u8>)]) -> R
     let sql = format!(
         "insert into service_stat_duration ({CELL_COLUMNS}, histogram) values {}
          on conflict (dimension, grain, period, group_key, department) do update set histogram = excluded.histogram",
-        placeholders(histograms.len(), 6)
+        values_placeholders(is_sqlite(tx), histograms.len(), 6)
     );
     let mut q = sqlx::query(&sql);
     for (cell, h) in histograms {
