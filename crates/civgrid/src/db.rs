@@ -92,7 +92,8 @@ impl FromStr for DatabaseUrl {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    url: DatabaseUrl,
+    /// Shared: every service holds a clone of the handle, and the router clones them all per request.
+    url: std::sync::Arc<DatabaseUrl>,
     /// SQLite only: the queue of the group committer (see [`Db::write`]).
     writes: Option<mpsc::Sender<Job>>,
 }
@@ -161,7 +162,7 @@ impl Db {
         } else {
             None
         };
-        Ok(Db { pool, backend: url.backend, url: url.clone(), writes })
+        Ok(Db { pool, backend: url.backend, url: std::sync::Arc::new(url.clone()), writes })
     }
 
     /// Runs `work` in a write transaction and returns its result only once that transaction is
