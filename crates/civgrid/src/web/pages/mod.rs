@@ -143,11 +143,7 @@ fn frame(l: Tr, uri: &Uri, me: Option<&Principal>) -> Frame {
 
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
     match body {
-        Ok(b) => (
-            status,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
-            b,
-        )
+        Ok(b) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], b)
             .into_response(),
         Err(e) => ApiError::internal(&e).into_response(),
     }
@@ -271,7 +267,9 @@ impl Labels {
         self.classes
             .iter()
             .filter(|c| c.active)
-            .map(|c| Opt { code: c.code.clone(), label: format!("{} · {} › {}", c.code, c.major_name, c.minor_name) })
+            .map(|c| Opt {
+                code: c.code.clone(), label: format!("{} · {} › {}", c.code, c.major_name, c.minor_name)
+            })
             .collect()
     }
 
@@ -358,8 +356,7 @@ fn card(l: Tr, p: &Principal, labels: &Labels, c: &CaseRow, offered: &[Action]) 
     let class_label = class.map(|k| format!("{} › {}", k.major_name, k.minor_name)).unwrap_or_default();
     let lead = c.lead_department.clone().or_else(|| class.map(|k| k.department_code.clone())).unwrap_or_default();
     let with_department = CaseState::parse(&c.state).is_some_and(CaseState::with_department);
-    let overdue = with_department
-        && c.handle_deadline.as_deref().is_some_and(|d| d < crate::db::now_text().as_str());
+    let overdue = with_department && c.handle_deadline.as_deref().is_some_and(|d| d < crate::db::now_text().as_str());
     CaseCard {
         id: c.id,
         number: c.number.clone(),
@@ -388,25 +385,34 @@ pub struct Queue {
 
 const QUEUE_LIMIT: i64 = 50;
 
-async fn queue(
-    state: &AppState,
+/// Who is reading, in which language, with the labels to show: what a queue is built from.
+struct Reader<'a> {
+    state: &'a AppState,
     l: Tr,
-    p: &Principal,
-    labels: &Labels,
-    (id, title): (&'static str, &'static str),
-    states: &[&str],
-    offered: &[Action],
-    keep: impl Fn(&CaseRow) -> bool,
-) -> Result<Queue, ApiError> {
-    let mut cards = Vec::new();
-    for s in states {
-        for c in state.cases.list(p, Some(s), QUEUE_LIMIT).await? {
-            if keep(&c) {
-                cards.push(card(l, p, labels, &c, offered));
+    p: &'a Principal,
+    labels: &'a Labels,
+}
+
+impl Reader<'_> {
+    /// The cases in `states` the reader may see (those `keep` accepts), with the `offered`
+    /// actions their roles allow.
+    async fn queue(
+        &self,
+        (id, title): (&'static str, &'static str),
+        states: &[&str],
+        offered: &[Action],
+        keep: impl Fn(&CaseRow) -> bool,
+    ) -> Result<Queue, ApiError> {
+        let mut cards = Vec::new();
+        for s in states {
+            for c in self.state.cases.list(self.p, Some(s), QUEUE_LIMIT).await? {
+                if keep(&c) {
+                    cards.push(card(self.l, self.p, self.labels, &c, offered));
+                }
             }
         }
+        Ok(Queue { id, title: self.l.t(title), cards })
     }
-    Ok(Queue { id, title: l.t(title), cards })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -481,18 +487,10 @@ async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     }
     let run = async {
         let labels = Labels::load(&state).await?;
+        let rd = Reader { state: &state, l, p: &p, labels: &labels };
         let grids = state.territory.grids_of_worker(p.staff_id).await?;
-        let verify = queue(
-            &state,
-            l,
-            &p,
-            &labels,
-            ("verify", "grid.to_verify"),
-            &["handled"],
-            &[Action::Pass, Action::Fail],
-            |_| true,
-        )
-        .await?;
+        let verify =
+            rd.queue(("verify", "grid.to_verify"), &["handled"], &[Action::Pass, Action::Fail], |_| true).await?;
         let mut recent = Queue { id: "recent", title: l.t("grid.recent"), cards: vec![] };
         for c in state.cases.list(&p, None, 20).await? {
             recent.cards.push(card(l, &p, &labels, &c, &[Action::SelfHandle]));
@@ -534,31 +532,30 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     }
     let run = async {
         let labels = Labels::load(&state).await?;
+        let rd = Reader { state: &state, l, p: &p, labels: &labels };
         let mut queues = Vec::new();
         if p.has_role(Role::IntakeOperator) {
             let offered = [Action::Accept, Action::Merge];
-            queues.push(queue(&state, l, &p, &labels, ("received", "desk.received"), &["received"], &offered, |_| true).await?);
+            queues.push(rd.queue(("received", "desk.received"), &["received"], &offered, |_| true).await?);
         }
         if p.has_role(Role::ShiftLeader) {
             let offered = [Action::File, Action::Refuse];
-            queues.push(queue(&state, l, &p, &labels, ("accepted", "desk.accepted"), &["accepted"], &offered, |_| true).await?);
+            queues.push(rd.queue(("accepted", "desk.accepted"), &["accepted"], &offered, |_| true).await?);
         }
         if p.has_role(Role::Dispatcher) {
             let offered = [Action::Dispatch];
-            let q = queue(&state, l, &p, &labels, ("dispatch", "desk.to_dispatch"), &["filed", "returned"], &offered, |_| true);
+            let q = rd.queue(("dispatch", "desk.to_dispatch"), &["filed", "returned"], &offered, |_| true);
             queues.push(q.await?);
             let offered = [Action::DecideExtension, Action::Suspend];
             let with_department = ["dispatched", "handling", "rework"];
-            let q = queue(&state, l, &p, &labels, ("extensions", "desk.extensions"), &with_department, &offered, |c| {
-                c.extension_requested
-            });
+            let q = rd.queue(("extensions", "desk.extensions"), &with_department, &offered, |c| c.extension_requested);
             queues.push(q.await?);
             let offered = [Action::Resume];
-            queues.push(queue(&state, l, &p, &labels, ("suspended", "desk.suspended"), &["suspended"], &offered, |_| true).await?);
+            queues.push(rd.queue(("suspended", "desk.suspended"), &["suspended"], &offered, |_| true).await?);
         }
         if p.has_role(Role::ShiftLeader) {
             let offered = [Action::Close];
-            queues.push(queue(&state, l, &p, &labels, ("verified", "desk.verified"), &["verified"], &offered, |_| true).await?);
+            queues.push(rd.queue(("verified", "desk.verified"), &["verified"], &offered, |_| true).await?);
         }
         Ok::<_, ApiError>(QueuesPage {
             l,
@@ -586,12 +583,11 @@ async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
     }
     let run = async {
         let labels = Labels::load(&state).await?;
+        let rd = Reader { state: &state, l, p: &p, labels: &labels };
         let offered = [Action::Take, Action::Return, Action::Feedback, Action::RequestExtension];
         let queues = vec![
-            queue(&state, l, &p, &labels, ("dispatched", "handler.dispatched"), &["dispatched"], &offered, |_| true)
-                .await?,
-            queue(&state, l, &p, &labels, ("working", "handler.working"), &["handling", "rework"], &offered, |_| true)
-                .await?,
+            rd.queue(("dispatched", "handler.dispatched"), &["dispatched"], &offered, |_| true).await?,
+            rd.queue(("working", "handler.working"), &["handling", "rework"], &offered, |_| true).await?,
         ];
         Ok::<_, ApiError>(QueuesPage {
             l,
