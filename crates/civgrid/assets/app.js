@@ -271,20 +271,90 @@
     CivMap.draw(cm, {}).then(m => { map = m; return load(); })
       .catch(e => { document.getElementById("shown").textContent = e.message; });
 
-    // Indicators per area over the last 30 days.
+    // Indicators per area over the last 30 days; read again a moment after changes arrive.
     const day = d => d.toISOString().slice(0, 10);
-    const to = new Date(Date.now() + 86400000), from = new Date(Date.now() - 30 * 86400000);
     const pct = v => (v == null ? "—" : (v * 100).toFixed(1) + "%");
-    document.querySelectorAll("#indicators tr[data-area]").forEach(async row => {
-      const cells = row.querySelectorAll("td");
+    const indicators = () => {
+      const to = new Date(Date.now() + 86400000), from = new Date(Date.now() - 30 * 86400000);
+      document.querySelectorAll("#indicators tr[data-area]").forEach(async row => {
+        const cells = row.querySelectorAll("td");
+        try {
+          const v = await api("GET", `/api/v1/indicators?scope=area:${row.dataset.area}&from=${day(from)}&to=${day(to)}`);
+          const i = v.indicators;
+          [String(i.filed), pct(i.closure_rate), pct(i.on_time_closure_rate), pct(i.handling_rate), pct(i.rework_rate)]
+            .forEach((s, k) => { cells[k].textContent = s; });
+        } catch (e) {
+          cells[0].textContent = e.message;
+        }
+      });
+    };
+    indicators();
+    let again = null;
+    es.addEventListener("case", () => {
+      if (again === null) again = setTimeout(() => { again = null; indicators(); }, 3000);
+    });
+  }
+
+  // Staff queues: say when something changed, rather than reloading under the reader's hands.
+  const queues = document.querySelector(".queues");
+  if (queues && document.getElementById("logout")) {
+    const es = new EventSource("/api/v1/events");
+    es.addEventListener("case", () => {
+      if (document.getElementById("stale")) return;
+      const p = document.createElement("p");
+      p.id = "stale";
+      p.className = "stale";
+      p.setAttribute("role", "status");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "ghost-dark";
+      b.textContent = t("queue.refresh");
+      b.addEventListener("click", () => location.reload());
+      p.append(t("queue.changed") + " ", b);
+      queues.before(p);
+    });
+  }
+
+  // The map page (/): where is this point?
+  const gm = document.getElementById("grid-map");
+  if (gm) {
+    const out = document.getElementById("map-result");
+    const form = document.getElementById("map-locate");
+    let map = null;
+    const row = (label, value, cls) => {
+      const div = document.createElement("div");
+      const dt = document.createElement("dt");
+      dt.textContent = label;
+      const dd = document.createElement("dd");
+      dd.textContent = value;
+      if (cls) dd.className = cls;
+      div.append(dt, dd);
+      out.append(div);
+    };
+    const show = async (lng, lat) => {
+      form.elements.lng.value = lng.toFixed(6);
+      form.elements.lat.value = lat.toFixed(6);
+      out.replaceChildren();
       try {
-        const v = await api("GET", `/api/v1/indicators?scope=area:${row.dataset.area}&from=${day(from)}&to=${day(to)}`);
-        const i = v.indicators;
-        [String(i.filed), pct(i.closure_rate), pct(i.on_time_closure_rate), pct(i.handling_rate), pct(i.rework_rate)]
-          .forEach((s, k) => { cells[k].textContent = s; });
+        const v = await api("GET", `/api/v1/locate?lng=${lng}&lat=${lat}&datum=gcj02`);
+        row(t("common.grid"), `${v.grid.name} · ${v.grid.code}`);
+        row(t("map.community"), `${v.community.name} · ${v.community.code}`);
+        row(t("map.subdistrict"), `${v.subdistrict.name} · ${v.subdistrict.code}`);
+        row(t("map.district"), `${v.district.name} · ${v.district.code}`);
+        row(t("map.point"), `${lng.toFixed(6)}, ${lat.toFixed(6)}`);
+        if (map) map.highlight(v.grid.code);
       } catch (e) {
-        cells[0].textContent = e.message;
+        row(t("common.error"), e.message, "error");
+        if (map) map.highlight(null);
       }
+    };
+    CivMap.draw(gm, { onPick: show })
+      .then(m => { map = m; document.getElementById("grid-count").textContent = `${m.count} ${t("map.grids")}`; })
+      .catch(e => { row(t("common.error"), e.message, "error"); });
+    form.addEventListener("submit", ev => {
+      ev.preventDefault();
+      const lng = parseFloat(form.elements.lng.value), lat = parseFloat(form.elements.lat.value);
+      if (isFinite(lng) && isFinite(lat)) show(lng, lat);
     });
   }
 })();

@@ -53,7 +53,7 @@
       return unproject(local.x, local.y);
     };
     if (opts.onPick) svg.addEventListener("click", ev => { const [lng, lat] = toLngLat(ev); opts.onPick(lng, lat); });
-    const size = w / 400;
+    const size = w / 160;
     return {
       count: fc.features.length,
       paths,

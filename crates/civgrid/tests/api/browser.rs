@@ -169,5 +169,16 @@ async fn the_case_loop_walks_in_a_real_browser() {
     let state = staff.text("#tracked .badge").await;
     assert_eq!(state, "Closed");
     staff.screenshot("portal-track-en").await;
+
+    // The public map answers where a point is (in English now: the choice persists).
+    staff.goto(&format!("{base}/")).await;
+    staff.find("#grid-map path").await;
+    staff.type_into("#m-lng", &format!("{x:.7}")).await;
+    staff.type_into("#m-lat", &format!("{y:.7}")).await;
+    staff.click("#map-locate button[type=submit]").await;
+    let grid = staff.text("#map-result dd").await;
+    assert!(grid.ends_with("44060401000101"), "{grid}");
+    staff.find("#grid-map path.hit[data-grid=\"44060401000101\"]").await;
+    staff.screenshot("map-en").await;
     staff.close().await;
 }

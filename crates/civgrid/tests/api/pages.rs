@@ -28,7 +28,7 @@ fn location(h: &axum::http::HeaderMap) -> &str {
 
 async fn public_pages_speak_chinese_first_and_english_when_asked(b: Backend) {
     let app = TestApp::demo(b).await;
-    for uri in ["/login", "/portal", "/portal/track"] {
+    for uri in ["/", "/login", "/portal", "/portal/track"] {
         let (s, h, body) = page(&app, uri, None).await;
         assert_eq!(s, StatusCode::OK, "{uri}");
         assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{uri}");

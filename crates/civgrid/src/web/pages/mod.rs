@@ -29,6 +29,7 @@ use crate::staff::{Principal, Role, StaffError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(map_page))
         .route("/login", get(login))
         .route("/lang/{code}", get(set_lang))
         .route("/workbench", get(workbench))
@@ -662,6 +663,20 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         .map(|g| (g, l.t(&format!("command.group.{g}"))))
         .collect();
     html(StatusCode::OK, CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups }.render())
+}
+
+#[derive(Template)]
+#[template(path = "map.html")]
+struct MapPage {
+    l: Tr,
+    page: Frame,
+}
+
+/// `GET /`: the public map of grids — click a point to find its grid, community, subdistrict.
+async fn map_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let l = Tr(lang_of(&headers));
+    let me = viewer(&state, &headers).await.ok().flatten();
+    html(StatusCode::OK, MapPage { l, page: frame(l, &uri, me.as_ref()) }.render())
 }
 
 #[derive(Template)]
