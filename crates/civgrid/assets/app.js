@@ -109,7 +109,7 @@
       const number = f.closest("[data-case-number]").dataset.caseNumber;
       try {
         const v = await api("POST", `/api/v1/cases/${f.dataset.case}/transitions`, body);
-        sessionStorage.setItem(FLASH, `${t("common.done")}：${number} ${t("action." + action)} → ${t("state." + v.state)}`);
+        sessionStorage.setItem(FLASH, `${t("common.done")}${t("common.colon")}${number} ${t("action." + action)} → ${t("state." + v.state)}`);
         location.reload();
       } catch (e) {
         out.textContent = e.message;
@@ -131,7 +131,7 @@
       if (!isFinite(lng) || !isFinite(lat)) { located.textContent = ""; return; }
       try {
         const v = await api("GET", `/api/v1/locate?lng=${lng}&lat=${lat}&datum=${encodeURIComponent(el.datum.value)}`);
-        located.textContent = `${t("report.located")}：${v.grid.name} · ${v.grid.code}`;
+        located.textContent = `${t("report.located")}${t("common.colon")}${v.grid.name} · ${v.grid.code}`;
         if (map) map.highlight(v.grid.code);
       } catch (e) {
         located.textContent = e.message;
@@ -185,7 +185,7 @@
         result.append(p, keep);
         if (v.duplicates && v.duplicates.length) {
           const h = document.createElement("p");
-          h.textContent = t("report.duplicates") + "：";
+          h.textContent = t("report.duplicates") + t("common.colon");
           const ul = document.createElement("ul");
           for (const d of v.duplicates) {
             const li = document.createElement("li");
@@ -239,7 +239,7 @@
       }
       cases.forEach(place);
       counts();
-      document.getElementById("shown").textContent = `${t("command.shown")}：${cases.size} ${t("case.count")}`;
+      document.getElementById("shown").textContent = `${t("command.shown")}${t("common.colon")}${cases.size} ${t("case.count")}`;
     };
     const addChange = e => {
       const li = document.createElement("li");

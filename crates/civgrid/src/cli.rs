@@ -566,6 +566,9 @@ fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl, open311_key: &str
             role = role.as_str()
         );
     }
-    println!("  Sign in at /login, or: POST /api/v1/auth/login {{\"username\":\"admin\",\"password\":\"{}\"}}", demo::DEMO_PASSWORD);
+    println!(
+        "  Sign in at /login, or: POST /api/v1/auth/login {{\"username\":\"admin\",\"password\":\"{}\"}}",
+        demo::DEMO_PASSWORD
+    );
     println!();
 }

@@ -139,6 +139,7 @@ pub const TEXT: &[(&str, &str, &str)] = &[
         "无法连接服务器，请检查网络后重试。",
         "Cannot reach the server; check the network and try again.",
     ),
+    ("common.colon", "：", ": "),
     ("common.none", "暂无", "None"),
     ("common.number", "编号", "Number"),
     ("common.state", "状态", "State"),

@@ -404,14 +404,13 @@ impl Reader<'_> {
         offered: &[Action],
         keep: impl Fn(&CaseRow) -> bool,
     ) -> Result<Queue, ApiError> {
-        let mut cards = Vec::new();
+        let mut rows = Vec::new();
         for s in states {
-            for c in self.state.cases.list(self.p, Some(s), QUEUE_LIMIT).await? {
-                if keep(&c) {
-                    cards.push(card(self.l, self.p, self.labels, &c, offered));
-                }
-            }
+            rows.extend(self.state.cases.list(self.p, Some(s), QUEUE_LIMIT).await?.into_iter().filter(&keep));
         }
+        // Whoever has waited longest comes first.
+        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        let cards = rows.iter().map(|c| card(self.l, self.p, self.labels, c, offered)).collect();
         Ok(Queue { id, title: self.l.t(title), cards })
     }
 }
