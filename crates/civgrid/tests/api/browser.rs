@@ -74,6 +74,14 @@ async fn the_case_loop_walks_in_a_real_browser() {
     // The grid worker, on a phone-sized screen, reports with a tap on the map, then corrects
     // the point by typing coordinates.
     let staff = driver.session(390, 844).await;
+    // A wrong password is refused, and the page says so in Chinese (the code mapped, not the
+    // server's English message).
+    staff.goto(&format!("{base}/login")).await;
+    staff.type_into("#username", "gridworker").await;
+    staff.type_into("#password", "not-the-password").await;
+    staff.click("#login-form button[type=submit]").await;
+    assert_eq!(staff.text("#login-form [data-error]").await, "用户名或密码不正确。");
+    staff.screenshot("login-refused").await;
     sign_in(&staff, &base, "gridworker", "/workbench/grid").await;
     staff.find("#pick-map path[data-grid=\"44060401000101\"].mine").await;
     staff.click("#pick-map").await;

@@ -99,7 +99,14 @@ impl Driver {
         }}});
         let v = call(&self.http, reqwest::Method::POST, &format!("{}/session", self.url), Some(caps)).await;
         let id = v["sessionId"].as_str().unwrap_or_else(|| panic!("new session: {v}")).to_owned();
-        Session { http: self.http.clone(), base: format!("{}/session/{id}", self.url), _profile: profile }
+        Session {
+            http: self.http.clone(),
+            base: format!("{}/session/{id}", self.url),
+            driver: self.url.trim_start_matches("http://").to_owned(),
+            id,
+            open: true,
+            _profile: profile,
+        }
     }
 }
 
@@ -119,7 +126,32 @@ async fn call(http: &reqwest::Client, method: reqwest::Method, url: &str, body: 
 pub struct Session {
     http: reqwest::Client,
     base: String,
+    /// host:port of chromedriver, and the session there (for closing it from `Drop`).
+    driver: String,
+    id: String,
+    open: bool,
     _profile: tempfile::TempDir,
+}
+
+/// A test that fails half-way still ends its browser: chromedriver quits Chromium when the
+/// session is deleted (killing chromedriver alone would leave Chromium running).
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        use std::io::{Read, Write};
+        if let Ok(mut conn) = std::net::TcpStream::connect(&self.driver) {
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+            let req = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.id, self.driver
+            );
+            if conn.write_all(req.as_bytes()).is_ok() {
+                let _ = conn.read_to_end(&mut Vec::new());
+            }
+        }
+    }
 }
 
 /// An element of the page.
@@ -207,8 +239,10 @@ impl Session {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
-    pub async fn close(self) {
-        let _ = self.http.delete(&self.base).send().await;
+    pub async fn close(mut self) {
+        if self.http.delete(&self.base).send().await.is_ok() {
+            self.open = false;
+        }
     }
 }
 
