@@ -37,6 +37,54 @@
     return data;
   }
 
+  // Sends the chosen photos of a file input to a case, one request each (the API takes the
+  // image bytes as the body). Resolves to how many were sent.
+  async function sendPhotos(caseId, input) {
+    if (!input || !input.files) return 0;
+    let n = 0;
+    for (const file of input.files) {
+      let r;
+      try {
+        r = await fetch(`/api/v1/cases/${caseId}/photos`, {
+          method: "POST", credentials: "same-origin", headers: { "content-type": file.type || "application/octet-stream" }, body: file,
+        });
+      } catch (_) {
+        throw new Error(t("common.network"));
+      }
+      if (!r.ok) {
+        let data = null;
+        try { data = await r.json(); } catch (_) { data = null; }
+        throw new Error(errorText(data, r.status));
+      }
+      n += 1;
+    }
+    // Sent: a retry of the form must not send them twice.
+    input.value = "";
+    return n;
+  }
+
+  // Photos of a case, read when the reader opens them.
+  document.querySelectorAll("details[data-photos]").forEach(d => {
+    d.addEventListener("toggle", async () => {
+      if (!d.open || d.dataset.loaded) return;
+      d.dataset.loaded = "1";
+      const list = d.querySelector(".photo-list");
+      try {
+        const v = await api("GET", `/api/v1/cases/${d.dataset.photos}/photos`);
+        if (!v.photos.length) { list.textContent = t("photo.none"); return; }
+        v.photos.forEach((p, i) => {
+          const img = document.createElement("img");
+          img.src = `/api/v1/cases/${d.dataset.photos}/photos/${p.id}`;
+          img.alt = `${t("photo.alt")} ${i + 1}`;
+          img.loading = "lazy";
+          list.append(img);
+        });
+      } catch (e) {
+        list.textContent = e.message;
+      }
+    });
+  });
+
   function busy(form, on) {
     form.querySelectorAll("button[type=submit]").forEach(b => { b.disabled = on; });
     form.setAttribute("aria-busy", on ? "true" : "false");
@@ -108,6 +156,7 @@
       busy(f, true);
       const number = f.closest("[data-case-number]").dataset.caseNumber;
       try {
+        await sendPhotos(f.dataset.case, el.photos);
         const v = await api("POST", `/api/v1/cases/${f.dataset.case}/transitions`, body);
         sessionStorage.setItem(FLASH, `${t("common.done")}${t("common.colon")}${number} ${t("action." + action)} → ${t("state." + v.state)}`);
         location.reload();
@@ -171,6 +220,8 @@
       try {
         const v = await api("POST", "/api/v1/reports", body);
         key = newKey();
+        let sent = 0, photoError = null;
+        try { sent = await sendPhotos(v.case.id, el.photos); } catch (e) { photoError = e.message; }
         result.replaceChildren();
         const p = document.createElement("p");
         p.className = "ok";
@@ -183,6 +234,13 @@
         keep.className = "muted";
         keep.textContent = t("report.keep");
         result.append(p, keep);
+        if (sent || photoError) {
+          const ph = document.createElement("p");
+          ph.id = "report-photos";
+          ph.className = photoError ? "error" : "muted";
+          ph.textContent = photoError || `${sent} ${t("photo.sent")}`;
+          result.append(ph);
+        }
         if (v.duplicates && v.duplicates.length) {
           const h = document.createElement("p");
           h.textContent = t("report.duplicates") + t("common.colon");
@@ -196,6 +254,7 @@
         }
         el.description.value = "";
         if (el.address) el.address.value = "";
+        if (el.photos) el.photos.value = "";
         result.focus();
       } catch (e) {
         out.textContent = e.message;

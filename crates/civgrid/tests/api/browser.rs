@@ -81,7 +81,10 @@ async fn the_case_loop_walks_in_a_real_browser() {
     staff.type_into("#password", "not-the-password").await;
     staff.click("#login-form button[type=submit]").await;
     assert_eq!(staff.text("#login-form [data-error]").await, "用户名或密码不正确。");
-    staff.screenshot("login-refused").await;
+    // A real image to attach as the report's photo: the browser's own screenshot.
+    let photo_dir = tempfile::tempdir().expect("photo dir");
+    let photo = photo_dir.path().join("scene.png");
+    std::fs::write(&photo, staff.screenshot("login-refused").await).expect("photo");
     sign_in(&staff, &base, "gridworker", "/workbench/grid").await;
     staff.find("#pick-map path[data-grid=\"44060401000101\"].mine").await;
     staff.click("#pick-map").await;
@@ -92,10 +95,12 @@ async fn the_case_loop_walks_in_a_real_browser() {
     staff.type_into("#r-lng", &format!("{x:.7}")).await;
     staff.type_into("#r-lat", &format!("{y:.7}")).await;
     staff.click("#r-datum option[value=\"gcj02\"]").await;
+    staff.send_file("#r-photos", &photo).await;
     staff.screenshot("grid-worker-report").await;
     staff.click("#report-form button[type=submit]").await;
     let number = staff.text("#report-number").await;
     assert!(number.len() >= 8, "a case number: {number}");
+    assert_eq!(staff.text("#report-photos").await, "1 张照片已上传");
     staff.screenshot("grid-worker-reported").await;
     sign_out(&staff).await;
     staff.resize(1280, 900).await;
@@ -130,6 +135,16 @@ async fn the_case_loop_walks_in_a_real_browser() {
     sign_out(&staff).await;
 
     sign_in(&staff, &base, "handler_cg", "/workbench/handler").await;
+    // The handler sees the grid worker's photo.
+    staff.click(&format!("[data-case-number=\"{number}\"] details[data-photos] summary")).await;
+    staff
+        .until(
+            "the photo to show",
+            "const i = document.querySelector(`[data-case-number=\"${arguments[0]}\"] .photo-list img`); \
+             return i !== null && i.complete && i.naturalWidth > 0;",
+            json!([number]),
+        )
+        .await;
     act(&staff, &number, "take", None, "处置中").await;
     // Feedback without the required note: the API refuses it and the page says why, in Chinese.
     let card = format!("[data-case-number=\"{number}\"]");

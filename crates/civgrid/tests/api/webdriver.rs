@@ -208,6 +208,13 @@ impl Session {
         self.cmd(reqwest::Method::POST, &format!("/element/{}/value", e.0), Some(json!({"text": text}))).await;
     }
 
+    /// Chooses a file in an `<input type=file>` (chromedriver reads it from this machine).
+    pub async fn send_file(&self, css: &str, path: &std::path::Path) {
+        let e = self.find(css).await;
+        let text = path.to_str().expect("UTF-8 path");
+        self.cmd(reqwest::Method::POST, &format!("/element/{}/value", e.0), Some(json!({"text": text}))).await;
+    }
+
     /// The text of the first element matching the selector, once it has some.
     pub async fn text(&self, css: &str) -> String {
         let v = self
@@ -230,13 +237,15 @@ impl Session {
         self.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
     }
 
-    /// Saves a PNG of the viewport as `target/screenshots/{name}.png` (CI artefacts; not committed).
-    pub async fn screenshot(&self, name: &str) {
+    /// Saves a PNG of the viewport as `target/screenshots/{name}.png` (CI artefacts; not
+    /// committed) and returns it.
+    pub async fn screenshot(&self, name: &str) -> Vec<u8> {
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap_or_default()).expect("PNG");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot dir");
-        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+        std::fs::write(dir.join(format!("{name}.png")), &png).expect("write screenshot");
+        png
     }
 
     pub async fn close(mut self) {

@@ -224,6 +224,8 @@ pub struct ActionForm {
     pub duplicate: bool,
     pub extension_days: bool,
     pub approve: bool,
+    /// Photos may be attached (sent to `/api/v1/cases/{id}/photos` before the action).
+    pub photos: bool,
     /// No field to fill in: a plain button.
     pub inline: bool,
 }
@@ -346,6 +348,7 @@ fn forms_for(l: Tr, p: &Principal, c: &CaseRow, offered: &[Action]) -> Vec<Actio
                 duplicate,
                 extension_days,
                 approve,
+                photos: matches!(r.action, Action::Feedback | Action::Fail),
                 inline: !(r.note_required || location || duplicate || extension_days || approve),
             }
         })
