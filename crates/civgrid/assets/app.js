@@ -189,6 +189,7 @@
     };
     const svg = document.getElementById("pick-map");
     CivMap.draw(svg, {
+      zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") },
       classOf: f => (mine.has(f.properties.code) ? "mine" : ""),
       onPick: (lng, lat) => {
         el.lng.value = lng.toFixed(6); el.lat.value = lat.toFixed(6); el.datum.value = "gcj02";
@@ -327,7 +328,72 @@
       counts();
       addChange(e);
     });
-    CivMap.draw(cm, {}).then(m => { map = m; return load(); })
+    // A grid's cases and workers, with one-click supervision of its open cases.
+    const detail = document.getElementById("grid-detail");
+    const canSupervise = document.getElementById("grid-panel").dataset.supervise === "true";
+    const OPEN = new Set(Object.keys(GROUP).filter(s => !["closed", "refused", "merged"].includes(s)));
+    const showGrid = async code => {
+      if (map) map.highlight(code);
+      detail.replaceChildren();
+      let g;
+      try { g = await api("GET", `/api/v1/grids/${code}`); } catch (e) { detail.textContent = e.message; return; }
+      const h = document.createElement("h3");
+      h.textContent = `${g.name} · ${g.code}`;
+      const workers = document.createElement("p");
+      workers.textContent = `${t("command.workers")}${t("common.colon")}` + (g.workers.length
+        ? g.workers.map(w => w.display_name + (w.kind === "part_time" ? `（${t("command.part_time")}）` : "")).join("、")
+        : t("common.none"));
+      const title = document.createElement("h4");
+      title.textContent = t("command.grid_cases");
+      const ul = document.createElement("ul");
+      ul.className = "grid-cases";
+      const here = [...cases.values()].filter(c => c.grid_code === code).sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+      if (!here.length) { const li = document.createElement("li"); li.textContent = t("common.none"); ul.append(li); }
+      for (const c of here) {
+        const li = document.createElement("li");
+        li.dataset.caseNumber = c.number;
+        li.append(`${c.number} ${t("state." + c.state)}${c.supervised ? " · " + t("command.supervised") : ""}`);
+        if (canSupervise && OPEN.has(c.state) && !c.supervised) {
+          const f = document.createElement("form");
+          f.className = "supervise";
+          const id = `sup-${c.id}`;
+          const label = document.createElement("label");
+          label.htmlFor = id;
+          label.textContent = t("command.supervise_note");
+          const input = document.createElement("input");
+          input.id = id;
+          input.name = "note";
+          const b = document.createElement("button");
+          b.type = "submit";
+          b.className = "primary";
+          b.textContent = t("action.supervise");
+          const err = document.createElement("p");
+          err.className = "error";
+          err.setAttribute("role", "alert");
+          f.append(label, input, b, err);
+          f.addEventListener("submit", async ev => {
+            ev.preventDefault();
+            err.textContent = "";
+            try {
+              await api("POST", `/api/v1/cases/${c.id}/transitions`, { action: "supervise", note: input.value.trim() });
+              c.supervised = true;
+              f.replaceWith(document.createTextNode(" · " + t("command.supervised")));
+            } catch (e) {
+              err.textContent = e.message;
+            }
+          });
+          li.append(f);
+        }
+        ul.append(li);
+      }
+      detail.append(h, workers, title, ul);
+      document.getElementById("grid-hint").hidden = true;
+    };
+    CivMap.draw(cm, {
+      zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") },
+      onGrid: showGrid,
+      onMarker: key => { const c = cases.get(Number(key)); if (c && c.grid_code) showGrid(c.grid_code); },
+    }).then(m => { map = m; return load(); })
       .catch(e => { document.getElementById("shown").textContent = e.message; });
 
     // Indicators per area over the last 30 days; read again a moment after changes arrive.
@@ -407,7 +473,7 @@
         if (map) map.highlight(null);
       }
     };
-    CivMap.draw(gm, { onPick: show })
+    CivMap.draw(gm, { onPick: show, zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") } })
       .then(m => { map = m; document.getElementById("grid-count").textContent = `${m.count} ${t("map.grids")}`; })
       .catch(e => { row(t("common.error"), e.message, "error"); });
     form.addEventListener("submit", ev => {

@@ -7,7 +7,9 @@
   function rings(geom) { return geom.type === "Polygon" ? [geom.coordinates] : geom.coordinates; }
 
   // Draws every grid into `svg`. Options: classOf(feature) → extra CSS class of its path;
-  // onPick(lng, lat) when the map is clicked (GCJ-02). Resolves to the map object.
+  // onPick(lng, lat) when the map is clicked (GCJ-02); onGrid(code) / onMarker(key) when a grid
+  // or a marker is clicked; zoom: {in, out, reset} labels to add zoom buttons (the wheel zooms
+  // and dragging pans in any case). Resolves to the map object.
   async function draw(svg, opts) {
     opts = opts || {};
     const r = await fetch("/api/v1/grids.geojson");
@@ -22,7 +24,16 @@
     const project = (lng, lat) => [(lng - x0) * k, (y1 - lat) * k / Math.cos(lat0)];
     const unproject = (x, y) => [x / k + x0, y1 - y * Math.cos(lat0) / k];
     const [w, h] = project(x1, y0);
-    svg.setAttribute("viewBox", `0 0 ${w.toFixed(1)} ${h.toFixed(1)}`);
+    const full = { x: 0, y: 0, w, h };
+    let vb = { ...full };
+    const setView = v => {
+      vb = v;
+      svg.setAttribute("viewBox", `${v.x.toFixed(2)} ${v.y.toFixed(2)} ${v.w.toFixed(2)} ${v.h.toFixed(2)}`);
+      // Markers keep their size on screen whatever the zoom.
+      const r = (full.w / 160) * (v.w / full.w);
+      svg.querySelectorAll("circle.marker").forEach(m => m.setAttribute("r", r.toFixed(3)));
+    };
+    setView(full);
     const grids = document.createElementNS(NS, "g");
     grids.setAttribute("class", "grids");
     const markers = document.createElementNS(NS, "g");
@@ -52,8 +63,53 @@
       const local = pt.matrixTransform(svg.getScreenCTM().inverse());
       return unproject(local.x, local.y);
     };
-    if (opts.onPick) svg.addEventListener("click", ev => { const [lng, lat] = toLngLat(ev); opts.onPick(lng, lat); });
-    const size = w / 160;
+    // Zoom about a point of the view (factor < 1 zooms in), within sensible bounds.
+    const zoom = (factor, cx, cy) => {
+      const nw = Math.min(full.w, Math.max(full.w / 64, vb.w * factor));
+      const k = nw / vb.w;
+      if (cx === undefined) { cx = vb.x + vb.w / 2; cy = vb.y + vb.h / 2; }
+      setView({ x: cx - (cx - vb.x) * k, y: cy - (cy - vb.y) * k, w: nw, h: vb.h * k });
+    };
+    const local = ev => {
+      const pt = svg.createSVGPoint(); pt.x = ev.clientX; pt.y = ev.clientY;
+      return pt.matrixTransform(svg.getScreenCTM().inverse());
+    };
+    svg.addEventListener("wheel", ev => {
+      ev.preventDefault();
+      const p = local(ev);
+      zoom(ev.deltaY < 0 ? 0.8 : 1.25, p.x, p.y);
+    }, { passive: false });
+    let drag = null, dragged = false;
+    svg.addEventListener("pointerdown", ev => { drag = { x: ev.clientX, y: ev.clientY, vb: { ...vb } }; dragged = false; });
+    svg.addEventListener("pointermove", ev => {
+      if (!drag) return;
+      const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+      if (!dragged && Math.hypot(dx, dy) < 5) return;
+      dragged = true;
+      const scale = drag.vb.w / svg.getBoundingClientRect().width;
+      setView({ ...drag.vb, x: drag.vb.x - dx * scale, y: drag.vb.y - dy * scale });
+    });
+    window.addEventListener("pointerup", () => { drag = null; });
+    svg.addEventListener("click", ev => {
+      if (dragged) { dragged = false; return; }
+      const marker = ev.target.closest("circle[data-key]");
+      if (marker && opts.onMarker) { opts.onMarker(marker.dataset.key); return; }
+      const grid = ev.target.closest("path[data-grid]");
+      if (grid && opts.onGrid) opts.onGrid(grid.dataset.grid);
+      if (opts.onPick) { const [lng, lat] = toLngLat(ev); opts.onPick(lng, lat); }
+    });
+    if (opts.zoom) {
+      const bar = document.createElement("div");
+      bar.className = "map-tools";
+      for (const [label, act] of [[opts.zoom.in, () => zoom(0.5)], [opts.zoom.out, () => zoom(2)], [opts.zoom.reset, () => setView(full)]]) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = label;
+        b.addEventListener("click", act);
+        bar.append(b);
+      }
+      svg.before(bar);
+    }
     return {
       count: fc.features.length,
       paths,
@@ -68,7 +124,8 @@
           markers.appendChild(m);
         }
         const [x, y] = project(lng, lat);
-        m.setAttribute("cx", x.toFixed(2)); m.setAttribute("cy", y.toFixed(2)); m.setAttribute("r", size.toFixed(2));
+        const r = (full.w / 160) * (vb.w / full.w);
+        m.setAttribute("cx", x.toFixed(2)); m.setAttribute("cy", y.toFixed(2)); m.setAttribute("r", r.toFixed(3));
         m.setAttribute("class", "marker " + cls);
         m.firstChild.textContent = label;
         return m;

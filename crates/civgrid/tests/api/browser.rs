@@ -112,6 +112,28 @@ async fn the_case_loop_walks_in_a_real_browser() {
     commander.find(&format!("{marker}[data-state=\"received\"]")).await;
     commander.until("the live stream", "return document.getElementById('live').dataset.live === 'on'", json!([])).await;
     commander.js("window.__sameDocument = true; return true;", json!([])).await;
+    // Zooming changes the view; clicking the case shows its grid, workers and cases, and the
+    // commander supervises it (督办) with one click and a note.
+    let whole = commander.js("return document.getElementById('command-map').getAttribute('viewBox')", json!([])).await;
+    commander.click(".map-tools button:first-child").await;
+    let zoomed = commander.js("return document.getElementById('command-map').getAttribute('viewBox')", json!([])).await;
+    assert_ne!(whole, zoomed, "zoomed in");
+    commander.click(".map-tools button:last-child").await;
+    commander.click(&marker).await;
+    let entry = format!("#grid-detail li[data-case-number=\"{number}\"]");
+    assert!(commander.text("#grid-detail h3").await.ends_with("44060401000101"));
+    assert!(commander.text("#grid-detail p").await.contains("祖庙第01社区网格员"), "the grid's workers");
+    commander.type_into(&format!("{entry} input[name=note]"), "请尽快处置").await;
+    commander.click(&format!("{entry} button[type=submit]")).await;
+    commander
+        .until(
+            "the supervision",
+            "return document.querySelector(arguments[0]).textContent.includes('已督办')",
+            json!([entry]),
+        )
+        .await;
+    let (_, v) = app.get_as("/api/v1/cases?state=received", &app.login("commander").await).await;
+    assert_eq!(v["cases"][0]["supervised"], true, "supervised through the API: {v}");
 
     sign_in(&staff, &base, "intake", "/workbench/desk").await;
     staff.screenshot("desk-intake").await;

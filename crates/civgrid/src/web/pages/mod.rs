@@ -639,6 +639,8 @@ struct CommandPage {
     /// The district and its subdistricts, for the indicator table.
     areas: Vec<Opt>,
     groups: Vec<(&'static str, &'static str)>,
+    /// Supervision (督办) is the commander's.
+    can_supervise: bool,
 }
 
 /// `GET /workbench/command`: the one map — grids, live cases by state, indicators per area.
@@ -664,7 +666,8 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         .into_iter()
         .map(|g| (g, l.t(&format!("command.group.{g}"))))
         .collect();
-    html(StatusCode::OK, CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups }.render())
+    let can_supervise = p.has_role(Role::Commander);
+    html(StatusCode::OK, CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, can_supervise }.render())
 }
 
 #[derive(Template)]
