@@ -278,6 +278,7 @@
     const liveEl = document.getElementById("live");
     const changes = document.getElementById("changes");
     let map = null;
+    let shownGrid = null;
     const place = c => {
       if (!map || c.lng == null || c.lat == null) return;
       const overdue = WITH_DEPARTMENT.has(c.state) && c.handle_deadline && new Date(c.handle_deadline) < new Date();
@@ -306,7 +307,18 @@
       li.dataset.caseNumber = e.number;
       li.dataset.state = e.state;
       const at = new Date(e.at);
-      li.textContent = `${at.toLocaleTimeString(I.lang === "zh" ? "zh-CN" : "en-GB")} ${e.number} ${t("action." + e.action)} → ${t("state." + e.state)}`;
+      const text = `${at.toLocaleTimeString(I.lang === "zh" ? "zh-CN" : "en-GB")} ${e.number} ${t("action." + e.action)} → ${t("state." + e.state)}`;
+      if (e.grid_code) {
+        // A button, so the keyboard reaches the grid panel too.
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "link";
+        b.textContent = text;
+        b.addEventListener("click", () => showGrid(e.grid_code));
+        li.append(b);
+      } else {
+        li.textContent = text;
+      }
       changes.prepend(li);
       while (changes.children.length > 30) changes.lastChild.remove();
     };
@@ -327,12 +339,14 @@
       place(c);
       counts();
       addChange(e);
+      if (shownGrid !== null && c.grid_code === shownGrid) showGrid(shownGrid);
     });
     // A grid's cases and workers, with one-click supervision of its open cases.
     const detail = document.getElementById("grid-detail");
     const canSupervise = document.getElementById("grid-panel").dataset.supervise === "true";
     const OPEN = new Set(Object.keys(GROUP).filter(s => !["closed", "refused", "merged"].includes(s)));
     const showGrid = async code => {
+      shownGrid = code;
       if (map) map.highlight(code);
       detail.replaceChildren();
       let g;

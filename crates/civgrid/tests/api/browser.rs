@@ -197,6 +197,13 @@ async fn the_case_loop_walks_in_a_real_browser() {
     // The commander saw it close live: the marker changed state in the same document.
     commander.find(&format!("{marker}[data-state=\"closed\"]")).await;
     commander.find(&format!("#changes li[data-case-number=\"{number}\"][data-state=\"closed\"]")).await;
+    commander
+        .until(
+            "the grid panel to follow",
+            "return document.querySelector(arguments[0]).textContent.includes('已结案')",
+            json!([entry]),
+        )
+        .await;
     assert_eq!(commander.js("return window.__sameDocument === true", json!([])).await, true, "no reload");
     commander.screenshot("command-centre").await;
     commander.close().await;
