@@ -195,7 +195,11 @@
         el.lng.value = lng.toFixed(6); el.lat.value = lat.toFixed(6); el.datum.value = "gcj02";
         locate();
       },
-    }).then(m => { map = m; }).catch(() => { svg.hidden = true; });
+    }).then(m => {
+      map = m;
+      // A grid worker starts on their own grid and its neighbours.
+      if (mine.size) m.zoomTo([...mine][0], 8);
+    }).catch(() => { svg.hidden = true; });
     ["lng", "lat", "datum"].forEach(n => el[n].addEventListener("change", locate));
     const gps = document.getElementById("r-gps");
     if (!navigator.geolocation) gps.hidden = true;
@@ -257,6 +261,7 @@
         if (el.address) el.address.value = "";
         if (el.photos) el.photos.value = "";
         result.focus();
+        result.scrollIntoView({ block: "center" });
       } catch (e) {
         out.textContent = e.message;
       } finally {

@@ -113,6 +113,15 @@
     return {
       count: fc.features.length,
       paths,
+      // Shows a grid with `margin` times its size around it (its neighbourhood).
+      zoomTo(code, margin) {
+        const p = paths.get(code);
+        if (!p) return;
+        const b = p.getBBox();
+        const side = Math.max(b.width, b.height * full.w / full.h) * (margin || 6);
+        const hh = side * full.h / full.w;
+        setView({ x: b.x + b.width / 2 - side / 2, y: b.y + b.height / 2 - hh / 2, w: side, h: hh });
+      },
       highlight(code) { paths.forEach(p => p.classList.toggle("hit", p.dataset.grid === code)); },
       // A round marker at a GCJ-02 point, or the existing one for `key` moved and re-classed.
       marker(key, lng, lat, cls, label) {

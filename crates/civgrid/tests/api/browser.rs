@@ -87,9 +87,13 @@ async fn the_case_loop_walks_in_a_real_browser() {
     std::fs::write(&photo, staff.screenshot("login-refused").await).expect("photo");
     sign_in(&staff, &base, "gridworker", "/workbench/grid").await;
     staff.find("#pick-map path[data-grid=\"44060401000101\"].mine").await;
+    // The map opens on the worker's own grid; a tap in its middle finds that grid.
+    staff.js("document.getElementById('pick-map').scrollIntoView({block: 'center'}); return true;", json!([])).await;
     staff.click("#pick-map").await;
     staff.until("the tapped point", "return document.getElementById('r-lng').value", json!([])).await;
-    staff.text("#r-located").await;
+    let located = staff.text("#r-located").await;
+    staff.screenshot("grid-worker-tap").await;
+    assert!(located.ends_with("44060401000101"), "{located}");
     staff.click("#r-class option[value=\"0101\"]").await;
     staff.type_into("#r-desc", "浏览器测试：小区门口有一堆暴露垃圾").await;
     staff.type_into("#r-lng", &format!("{x:.7}")).await;
@@ -101,6 +105,7 @@ async fn the_case_loop_walks_in_a_real_browser() {
     let number = staff.text("#report-number").await;
     assert!(number.len() >= 8, "a case number: {number}");
     assert_eq!(staff.text("#report-photos").await, "1 张照片已上传");
+    staff.js("document.getElementById('report-result').scrollIntoView(); return true;", json!([])).await;
     staff.screenshot("grid-worker-reported").await;
     sign_out(&staff).await;
     staff.resize(1280, 900).await;

@@ -130,6 +130,23 @@ async fn queues_show_the_cases_each_role_must_act_on(b: Backend) {
     assert!(!body.contains("data-action=\"dispatch\""), "intake operators do not dispatch");
     assert!(!body.contains("<script>alert(1)</script>"), "escaped");
     assert!(body.contains("&lt;script&gt;alert(1)") || body.contains("&#60;script&#62;alert(1)"), "escaped");
+    // A hotline report arrives without class or place: accepting it asks for both.
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/reports",
+            None,
+            &serde_json::json!({"description": "热线：某路口井盖缺失", "channel": "hotline"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let hotline = v["case"]["id"].as_i64().unwrap();
+    let (_, _, body) = page(&app, "/workbench/desk", Some(&intake)).await;
+    assert!(body.contains(&format!("id=\"lng-{hotline}\"")) && body.contains(&format!("id=\"cls-{hotline}-accept\"")));
+    assert!(
+        !body.contains(&format!("id=\"lng-{}\"", v["case"]["id"].as_i64().unwrap() - 1)),
+        "located reports are not asked"
+    );
     // Someone else's queue does not show it: the handler sees only dispatched department cases.
     let handler = format!("civgrid_session={}", app.login("handler_cg").await);
     let (_, _, body) = page(&app, "/workbench/handler", Some(&handler)).await;
