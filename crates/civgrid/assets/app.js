@@ -432,10 +432,27 @@
         }
       });
     };
+    // Departments side by side: on-time closure as bars, with the figures in words.
+    const departments = () => {
+      const to = new Date(Date.now() + 86400000), from = new Date(Date.now() - 30 * 86400000);
+      document.querySelectorAll("#dept-bars li[data-department]").forEach(async li => {
+        const value = li.querySelector(".bar-value"), fill = li.querySelector(".bar-fill");
+        try {
+          const v = await api("GET", `/api/v1/indicators?scope=department:${li.dataset.department}&from=${day(from)}&to=${day(to)}`);
+          const i = v.indicators;
+          const rate = i.on_time_closure_rate;
+          fill.style.width = rate == null ? "0" : (rate * 100).toFixed(1) + "%";
+          value.textContent = `${pct(rate)}（${i.closed}/${i.filed}）`;
+        } catch (e) {
+          value.textContent = e.message;
+        }
+      });
+    };
     indicators();
+    departments();
     let again = null;
     es.addEventListener("case", () => {
-      if (again === null) again = setTimeout(() => { again = null; indicators(); }, 3000);
+      if (again === null) again = setTimeout(() => { again = null; indicators(); departments(); }, 3000);
     });
   }
 

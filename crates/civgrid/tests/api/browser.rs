@@ -209,6 +209,14 @@ async fn the_case_loop_walks_in_a_real_browser() {
             json!([entry]),
         )
         .await;
+    // Indicators are read again after changes: urban management closed its one case on time.
+    commander
+        .until(
+            "the department's indicators",
+            "return document.querySelector('#dept-bars li[data-department=\"cgj\"] .bar-value').textContent === '100.0%（1/1）'",
+            json!([]),
+        )
+        .await;
     assert_eq!(commander.js("return window.__sameDocument === true", json!([])).await, true, "no reload");
     commander.screenshot("command-centre").await;
     commander.close().await;

@@ -639,6 +639,8 @@ struct CommandPage {
     /// The district and its subdistricts, for the indicator table.
     areas: Vec<Opt>,
     groups: Vec<(&'static str, &'static str)>,
+    /// Departments, for the indicators side by side.
+    departments: Vec<Opt>,
     /// Supervision (督办) is the commander's.
     can_supervise: bool,
 }
@@ -666,8 +668,13 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         .into_iter()
         .map(|g| (g, l.t(&format!("command.group.{g}"))))
         .collect();
+    let departments = match state.staff.departments().await {
+        Ok(d) => d.into_iter().map(|d| Opt { code: d.code, label: d.name }).collect(),
+        Err(e) => return error_page(l, &uri, Some(&p), e.into()),
+    };
     let can_supervise = p.has_role(Role::Commander);
-    html(StatusCode::OK, CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, can_supervise }.render())
+    let page = CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, departments, can_supervise };
+    html(StatusCode::OK, page.render())
 }
 
 #[derive(Template)]
