@@ -442,7 +442,8 @@
           const i = v.indicators;
           const rate = i.on_time_closure_rate;
           fill.style.width = rate == null ? "0" : (rate * 100).toFixed(1) + "%";
-          value.textContent = `${pct(rate)}（${i.closed}/${i.filed}）`;
+          const figures = `${i.closed_on_time}/${i.filed}`;
+          value.textContent = I.lang === "zh" ? `${pct(rate)}（${figures}）` : `${pct(rate)} (${figures})`;
         } catch (e) {
           value.textContent = e.message;
         }

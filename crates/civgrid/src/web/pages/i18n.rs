@@ -217,7 +217,7 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("command.filed", "立案数", "Filed"),
     ("command.shown", "地图显示最近的案卷", "The map shows the most recent cases"),
     ("command.departments", "各部门按期结案率（近 30 天）", "On-time closure by department (last 30 days)"),
-    ("command.departments_hint", "括号内为结案数/立案数。", "In brackets: closed / filed."),
+    ("command.departments_hint", "括号内为按期结案数/立案数。", "In brackets: closed on time / filed."),
     ("command.grid", "网格详情", "Grid"),
     (
         "command.grid_hint",
