@@ -148,6 +148,7 @@
       if (el.duplicate_of && el.duplicate_of.value.trim()) body.duplicate_of = Number(el.duplicate_of.value.trim());
       if (el.extension_days && el.extension_days.value) body.extension_days = Number(el.extension_days.value);
       if (el.approve) body.approve = el.approve.checked;
+      if (el.rating) body.rating = Number(el.rating.value);
       if (el.lng && el.lat && (el.lng.value.trim() || el.lat.value.trim())) {
         body.lng = Number(el.lng.value); body.lat = Number(el.lat.value); body.datum = el.datum ? el.datum.value : "gcj02";
       }

@@ -50,8 +50,13 @@ async fn sign_out(s: &Session) {
 /// the case now stands in `state_label`.
 async fn act(s: &Session, number: &str, action: &str, note: Option<&str>, state_label: &str) {
     let card = format!("[data-case-number=\"{number}\"]");
+    // Actions with something to fill in are folded away until opened.
+    let summary = format!("{card} summary[data-open=\"{action}\"]");
+    let closed = "const m = document.querySelector(arguments[0]); return m !== null && !m.parentElement.open;";
+    if s.js(closed, json!([summary])).await == true {
+        s.click(&summary).await;
+    }
     if let Some(note) = note {
-        s.click(&format!("{card} summary[data-open=\"{action}\"]")).await;
         s.type_into(&format!("{card} form[data-action=\"{action}\"] textarea[name=note]"), note).await;
     }
     s.click(&format!("{card} form[data-action=\"{action}\"] button[type=submit]")).await;
@@ -197,6 +202,15 @@ async fn the_case_loop_walks_in_a_real_browser() {
 
     sign_in(&staff, &base, "shift_leader", "/workbench/desk").await;
     act(&staff, &number, "close", None, "已结案").await;
+    sign_out(&staff).await;
+
+    // The callback (回访): the intake operator records the reporter's satisfaction.
+    sign_in(&staff, &base, "intake", "/workbench/desk").await;
+    staff.click(&format!("[data-case-number=\"{number}\"] summary[data-open=\"rate\"]")).await;
+    staff.click(&format!("[data-case-number=\"{number}\"] select[name=rating] option[value=\"4\"]")).await;
+    act(&staff, &number, "rate", None, "已结案").await;
+    let (_, v) = app.get_as("/api/v1/cases?state=closed", &app.login("intake").await).await;
+    assert_eq!(v["cases"][0]["rating"], 4, "{v}");
     sign_out(&staff).await;
 
     // The commander saw it close live: the marker changed state in the same document.

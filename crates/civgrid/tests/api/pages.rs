@@ -158,6 +158,27 @@ async fn queues_show_the_cases_each_role_must_act_on(b: Backend) {
     let (s, _, body) = page(&app, "/portal/track?number=NOPE", Some("lang=en")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(body.contains("No case has this number"));
+    // A handler's extension request reaches the dispatcher's queue with the decision form.
+    let id = v["case"]["id"].as_i64().unwrap() - 1;
+    let tokens = [
+        ("intake", serde_json::json!({"action": "accept"})),
+        ("shift_leader", serde_json::json!({"action": "file"})),
+        ("dispatcher", serde_json::json!({"action": "dispatch", "lead_department": "cgj"})),
+        ("handler_cg", serde_json::json!({"action": "take"})),
+        ("handler_cg", serde_json::json!({"action": "request_extension", "note": "需要调配吊车", "extension_days": 3})),
+    ];
+    for (user, body) in tokens {
+        let t = app.login(user).await;
+        let (s, r) = app.send_json("POST", &format!("/api/v1/cases/{id}/transitions"), Some(&t), &body).await;
+        assert_eq!(s, StatusCode::OK, "{user} {body}: {r}");
+    }
+    let dispatcher = format!("civgrid_session={}", app.login("dispatcher").await);
+    let (_, _, body) = page(&app, "/workbench/desk", Some(&dispatcher)).await;
+    let queue = &body[body.find("id=\"queue-extensions\"").expect("extension queue")..];
+    let queue = &queue[..queue.find("</section>").unwrap()];
+    assert!(
+        queue.contains(&format!("data-case-number=\"{number}\"")) && queue.contains("data-action=\"decide_extension\"")
+    );
 }
 both_backends!(queues_show_the_cases_each_role_must_act_on);
 

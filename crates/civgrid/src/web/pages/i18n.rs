@@ -198,6 +198,7 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("desk.accepted", "待立案", "Cases to file"),
     ("desk.to_dispatch", "待派遣（含回退）", "Cases to dispatch (and returned ones)"),
     ("desk.verified", "待结案", "Cases to close"),
+    ("desk.callback", "待回访评价（已结案）", "Callbacks to record (closed cases)"),
     ("desk.suspended", "挂账中", "Suspended cases"),
     ("desk.extensions", "延期申请", "Extension requests"),
     ("handler.title", "部门处置工作台", "Department workbench"),

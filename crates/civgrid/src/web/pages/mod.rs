@@ -224,6 +224,8 @@ pub struct ActionForm {
     pub duplicate: bool,
     pub extension_days: bool,
     pub approve: bool,
+    /// The callback's satisfaction rating (回访, 1–5).
+    pub rating: bool,
     /// Photos may be attached (sent to `/api/v1/cases/{id}/photos` before the action).
     pub photos: bool,
     /// No field to fill in: a plain button.
@@ -348,8 +350,14 @@ fn forms_for(l: Tr, p: &Principal, c: &CaseRow, offered: &[Action]) -> Vec<Actio
                 duplicate,
                 extension_days,
                 approve,
+                rating: r.action == Action::Rate,
                 photos: matches!(r.action, Action::Feedback | Action::Fail),
-                inline: !(r.note_required || location || duplicate || extension_days || approve),
+                inline: !(r.note_required
+                    || location
+                    || duplicate
+                    || extension_days
+                    || approve
+                    || r.action == Action::Rate),
             }
         })
         .collect()
@@ -555,6 +563,11 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
             queues.push(q.await?);
             let offered = [Action::Resume];
             queues.push(rd.queue(("suspended", "desk.suspended"), &["suspended"], &offered, |_| true).await?);
+        }
+        if p.has_role(Role::IntakeOperator) {
+            // The callback (回访): closed cases whose reporter has not been asked yet.
+            let q = rd.queue(("callback", "desk.callback"), &["closed"], &[Action::Rate], |c| c.rating.is_none());
+            queues.push(q.await?);
         }
         if p.has_role(Role::ShiftLeader) {
             let offered = [Action::Close];
