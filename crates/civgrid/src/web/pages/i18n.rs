@@ -340,6 +340,11 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
         "The case's state does not allow this now; someone may have acted on it. Please refresh.",
     ),
     (
+        "error.case_changed",
+        "案卷刚被他人更新，请刷新后重试。",
+        "Someone else has just changed the case; refresh and try again.",
+    ),
+    (
         "error.verifier_is_handler",
         "核查人不能是处置反馈人。",
         "The verifier must not be the handler who gave the feedback.",
