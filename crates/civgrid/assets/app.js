@@ -240,6 +240,13 @@
         keep.className = "muted";
         keep.textContent = t("report.keep");
         result.append(p, keep);
+        if (rf.dataset.channel === "web") {
+          const follow = document.createElement("a");
+          follow.id = "report-follow";
+          follow.href = `/portal/track?number=${encodeURIComponent(v.case.number)}`;
+          follow.textContent = t("portal.follow");
+          result.append(follow);
+        }
         if (sent || photoError) {
           const ph = document.createElement("p");
           ph.id = "report-photos";
@@ -345,18 +352,23 @@
       place(c);
       counts();
       addChange(e);
-      if (shownGrid !== null && c.grid_code === shownGrid) showGrid(shownGrid);
+      // Keep the panel current, unless the commander is typing a note in it.
+      const typing = detail.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
+      if (shownGrid !== null && c.grid_code === shownGrid && !typing) showGrid(shownGrid);
     });
     // A grid's cases and workers, with one-click supervision of its open cases.
     const detail = document.getElementById("grid-detail");
     const canSupervise = document.getElementById("grid-panel").dataset.supervise === "true";
     const OPEN = new Set(Object.keys(GROUP).filter(s => !["closed", "refused", "merged"].includes(s)));
+    let asked = 0;
     const showGrid = async code => {
       shownGrid = code;
       if (map) map.highlight(code);
-      detail.replaceChildren();
+      // Only the latest request draws (changes may arrive while a grid is being read).
+      const mine = ++asked;
       let g;
-      try { g = await api("GET", `/api/v1/grids/${code}`); } catch (e) { detail.textContent = e.message; return; }
+      try { g = await api("GET", `/api/v1/grids/${code}`); } catch (e) { if (mine === asked) detail.textContent = e.message; return; }
+      if (mine !== asked) return;
       const h = document.createElement("h3");
       h.textContent = `${g.name} · ${g.code}`;
       const workers = document.createElement("p");
@@ -406,7 +418,7 @@
         }
         ul.append(li);
       }
-      detail.append(h, workers, title, ul);
+      detail.replaceChildren(h, workers, title, ul);
       document.getElementById("grid-hint").hidden = true;
     };
     CivMap.draw(cm, {

@@ -138,7 +138,7 @@ async fn the_case_loop_walks_in_a_real_browser() {
     commander
         .until(
             "the supervision",
-            "return document.querySelector(arguments[0]).textContent.includes('已督办')",
+            "const e = document.querySelector(arguments[0]); return e !== null && e.textContent.includes('已督办')",
             json!([entry]),
         )
         .await;
@@ -219,7 +219,7 @@ async fn the_case_loop_walks_in_a_real_browser() {
     commander
         .until(
             "the grid panel to follow",
-            "return document.querySelector(arguments[0]).textContent.includes('已结案')",
+            "const e = document.querySelector(arguments[0]); return e !== null && e.textContent.includes('已结案')",
             json!([entry]),
         )
         .await;
@@ -235,10 +235,24 @@ async fn the_case_loop_walks_in_a_real_browser() {
     commander.screenshot("command-centre").await;
     commander.close().await;
 
-    // The citizen follows it by number, then reads it in English.
+    // A citizen reports on the portal without signing in, and is given a number to follow.
     staff.goto(&format!("{base}/portal")).await;
     staff.find("#pick-map path").await;
     staff.screenshot("portal").await;
+    staff.click("#r-class option[value=\"0401\"]").await;
+    staff.type_into("#r-desc", "门口有人占道经营").await;
+    staff.type_into("#r-lng", &format!("{x:.7}")).await;
+    staff.type_into("#r-lat", &format!("{y:.7}")).await;
+    staff.click("#r-datum option[value=\"gcj02\"]").await;
+    staff.click("#report-form button[type=submit]").await;
+    let citizens = staff.text("#report-number").await;
+    assert_ne!(citizens, number);
+    staff.click("#report-follow").await;
+    staff.at("/portal/track").await;
+    staff.find(&format!("#tracked[data-case-number=\"{citizens}\"][data-state=\"received\"]")).await;
+
+    // The citizen follows the first case by number, then reads it in English.
+    staff.goto(&format!("{base}/portal")).await;
     staff.type_into("#t-number", &number).await;
     staff.click("#t-number ~ button[type=submit]").await;
     staff.at("/portal/track").await;
