@@ -98,6 +98,9 @@ async fn workbenches_need_a_session_and_each_role_lands_on_its_own(b: Backend) {
         let (s, h, _) = page(&app, "/login?next=/workbench/cases", Some(&cookie)).await;
         assert_eq!((s, location(&h)), (StatusCode::SEE_OTHER, "/workbench/cases"), "{user}");
     }
+    let clerk = format!("civgrid_session={}", app.login("clerk").await);
+    let (_, _, body) = page(&app, "/workbench/cases", Some(&clerk)).await;
+    assert!(body.contains("您的角色暂无专门工作台"), "the clerk is told why they see a list");
     // A workbench the roles do not include is refused, in the reader's language.
     let cookie = format!("civgrid_session={}; lang=en", app.login("gridworker").await);
     let (s, _, body) = page(&app, "/workbench/desk", Some(&cookie)).await;

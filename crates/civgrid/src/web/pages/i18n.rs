@@ -131,7 +131,6 @@ pub const TEXT: &[(&str, &str, &str)] = &[
         "群众反映问题、查询进度，请前往群众服务。",
         "Citizens: report a problem or follow one in the citizen portal.",
     ),
-    ("common.working", "正在提交…", "Sending…"),
     ("common.done", "已完成", "Done"),
     ("common.error", "出错了", "Something went wrong"),
     (
@@ -141,7 +140,6 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ),
     ("common.colon", "：", ": "),
     ("common.none", "暂无", "None"),
-    ("common.number", "编号", "Number"),
     ("common.state", "状态", "State"),
     ("common.class", "类别", "Class"),
     ("common.description", "问题描述", "Description"),
@@ -161,7 +159,6 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("case.extension_days", "延期天数", "Days of extension"),
     ("case.approve", "同意延期", "Approve the extension"),
     ("case.rating", "满意度（1–5）", "Satisfaction (1–5)"),
-    ("case.class_keep", "保持原类别", "Keep the class"),
     ("report.title", "上报问题", "Report a problem"),
     ("report.class", "问题类别", "Problem class"),
     ("report.description", "问题描述", "What is wrong"),

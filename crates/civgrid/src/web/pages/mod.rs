@@ -527,6 +527,8 @@ struct QueuesPage {
     l: Tr,
     page: Frame,
     title: &'static str,
+    /// A line under the title (empty: none).
+    intro: &'static str,
     classes: Vec<Opt>,
     departments: Vec<Opt>,
     queues: Vec<Queue>,
@@ -577,6 +579,7 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
             l,
             page: frame(l, &uri, Some(&p)),
             title: l.t("desk.title"),
+            intro: "",
             classes: labels.class_options(),
             departments: labels.department_options(),
             queues,
@@ -609,6 +612,7 @@ async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
             l,
             page: frame(l, &uri, Some(&p)),
             title: l.t("handler.title"),
+            intro: "",
             classes: vec![],
             departments: vec![],
             queues,
@@ -633,6 +637,8 @@ async fn cases_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri)
             l,
             page: frame(l, &uri, Some(&p)),
             title: l.t("cases.title"),
+            // Only this list: the person's roles have no workbench of their own yet.
+            intro: if workbenches(&p).len() == 1 { l.t("cases.no_workbench") } else { "" },
             classes: vec![],
             departments: vec![],
             queues: vec![Queue { id: "all", title: l.t("cases.title"), cards }],
