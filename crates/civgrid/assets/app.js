@@ -190,6 +190,7 @@
     };
     const svg = document.getElementById("pick-map");
     CivMap.draw(svg, {
+      load: url => api("GET", url),
       zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") },
       classOf: f => (mine.has(f.properties.code) ? "mine" : ""),
       onPick: (lng, lat) => {
@@ -200,7 +201,7 @@
       map = m;
       // A grid worker starts on their own grid and its neighbours.
       if (mine.size) m.zoomTo([...mine][0], 8);
-    }).catch(() => { svg.hidden = true; });
+    }).catch(e => { located.textContent = e.message; });
     ["lng", "lat", "datum"].forEach(n => el[n].addEventListener("change", locate));
     const gps = document.getElementById("r-gps");
     if (!navigator.geolocation) gps.hidden = true;
@@ -422,6 +423,7 @@
       document.getElementById("grid-hint").hidden = true;
     };
     CivMap.draw(cm, {
+      load: url => api("GET", url),
       zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") },
       onGrid: showGrid,
       onMarker: key => { const c = cases.get(Number(key)); if (c && c.grid_code) showGrid(c.grid_code); },
@@ -523,7 +525,7 @@
         if (map) map.highlight(null);
       }
     };
-    CivMap.draw(gm, { onPick: show, zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") } })
+    CivMap.draw(gm, { load: url => api("GET", url), onPick: show, zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") } })
       .then(m => { map = m; document.getElementById("grid-count").textContent = `${m.count} ${t("map.grids")}`; })
       .catch(e => { row(t("common.error"), e.message, "error"); });
     form.addEventListener("submit", ev => {

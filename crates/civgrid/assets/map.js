@@ -6,15 +6,22 @@
 
   function rings(geom) { return geom.type === "Polygon" ? [geom.coordinates] : geom.coordinates; }
 
-  // Draws every grid into `svg`. Options: classOf(feature) → extra CSS class of its path;
-  // onPick(lng, lat) when the map is clicked (GCJ-02); onGrid(code) / onMarker(key) when a grid
-  // or a marker is clicked; zoom: {in, out, reset} labels to add zoom buttons (the wheel zooms
-  // and dragging pans in any case). Resolves to the map object.
+  // Draws every grid into `svg`. Options: load(url) → the parsed GeoJSON (else fetch);
+  // classOf(feature) → extra CSS class of its path; onPick(lng, lat) when the map is clicked
+  // (GCJ-02); onGrid(code) / onMarker(key) when a grid or a marker is clicked; zoom: {in, out,
+  // reset} labels to add zoom buttons (the wheel zooms and dragging pans in any case).
+  // Resolves to the map object.
   async function draw(svg, opts) {
     opts = opts || {};
-    const r = await fetch("/api/v1/grids.geojson");
-    if (!r.ok) throw new Error("grids " + r.status);
-    const fc = await r.json();
+    // `load` (the pages' API helper) turns a failure into a message in the reader's language.
+    let fc;
+    if (opts.load) {
+      fc = await opts.load("/api/v1/grids.geojson");
+    } else {
+      const r = await fetch("/api/v1/grids.geojson");
+      if (!r.ok) throw new Error("/api/v1/grids.geojson: " + r.status);
+      fc = await r.json();
+    }
     let x0 = 180, x1 = -180, y0 = 90, y1 = -90;
     for (const f of fc.features) for (const poly of rings(f.geometry)) for (const [x, y] of poly[0]) {
       x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
