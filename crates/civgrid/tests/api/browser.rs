@@ -115,9 +115,13 @@ async fn the_case_loop_walks_in_a_real_browser() {
     sign_out(&staff).await;
     staff.resize(1280, 900).await;
 
-    // The commander opens the one map in a browser of their own and keeps it open.
+    // The commander opens the one map in a browser of their own and keeps it open; they sign
+    // in with the keyboard alone (Enter in the password field submits).
     let commander = driver.session(1440, 900).await;
-    sign_in(&commander, &base, "commander", "/workbench/command").await;
+    commander.goto(&format!("{base}/login")).await;
+    commander.type_into("#username", "commander").await;
+    commander.type_into("#password", &format!("{}\u{E007}", civgrid::demo::DEMO_PASSWORD)).await;
+    commander.at("/workbench/command").await;
     let marker = format!("#command-map circle[data-case-number=\"{number}\"]");
     commander.find(&format!("{marker}[data-state=\"received\"]")).await;
     commander.until("the live stream", "return document.getElementById('live').dataset.live === 'on'", json!([])).await;
