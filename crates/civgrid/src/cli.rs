@@ -551,6 +551,8 @@ fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl, open311_key: &str
     println!();
     println!("civgrid demo — 禅城区 (440604) on {}", url.redacted());
     println!("  URL:        http://{addr}/");
+    println!("  workbench:  http://{addr}/login  (each role lands on its own workbench)");
+    println!("  citizens:   http://{addr}/portal");
     println!("  health:     http://{addr}/healthz");
     println!("  locate:     http://{addr}/api/v1/locate?lng=113.1107&lat=23.0296&datum=gcj02");
     println!("  grids:      http://{addr}/api/v1/grids.geojson");
@@ -564,6 +566,9 @@ fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl, open311_key: &str
             role = role.as_str()
         );
     }
-    println!("  Sign in: POST /api/v1/auth/login {{\"username\":\"admin\",\"password\":\"{}\"}}", demo::DEMO_PASSWORD);
+    println!(
+        "  Sign in at /login, or: POST /api/v1/auth/login {{\"username\":\"admin\",\"password\":\"{}\"}}",
+        demo::DEMO_PASSWORD
+    );
     println!();
 }

@@ -11,6 +11,7 @@ mod ledger;
 mod open311;
 pub mod openapi;
 mod ops;
+mod pages;
 mod services;
 mod staff;
 mod territory;
@@ -120,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ledger::routes())
         .merge(certificates::routes())
         .merge(services::routes())
+        .merge(pages::routes())
         .fallback(ops::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

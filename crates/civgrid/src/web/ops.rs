@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(index)).route("/healthz", get(healthz)).route("/metrics", get(metrics_text))
+    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics_text))
 }
 
 /// The process-wide Prometheus recorder (metrics are process-global by nature; installing it
@@ -33,15 +33,6 @@ pub fn prometheus() -> &'static PrometheusHandle {
         let _ = metrics::set_global_recorder(recorder);
         handle
     })
-}
-
-/// The map page: static, served from the binary (no CDN, no outside calls), Chinese first.
-async fn index() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
-        include_str!("../../assets/index.html"),
-    )
-        .into_response()
 }
 
 /// Whether the process is up and the database answers.

@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod browser;
 mod cases;
 mod certificates;
 mod cli;
@@ -17,5 +18,7 @@ mod nodes;
 mod notify;
 mod open311;
 mod ops;
+mod pages;
 mod services;
+mod webdriver;
 mod witness;

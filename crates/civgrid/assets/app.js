@@ -1,0 +1,537 @@
+// civgrid's pages: light progressive enhancement over server-rendered HTML. Every action goes
+// to the JSON API (/api/v1/…); errors are shown in the reader's language by their stable code,
+// falling back to the server's message. No outside calls.
+"use strict";
+(function () {
+  const I = JSON.parse(document.getElementById("i18n").textContent);
+  const t = k => I.text[k] || k;
+
+  function errorText(data, status) {
+    const e = data && data.error;
+    if (e && I.errors[e.code]) return I.errors[e.code];
+    if (e && e.message) return e.message;
+    return t("common.error") + " (" + status + ")";
+  }
+
+  // Calls the API; resolves to the JSON body, or rejects with an Error whose message is for people.
+  async function api(method, url, body) {
+    const init = { method, credentials: "same-origin", headers: { accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let r;
+    try {
+      r = await fetch(url, init);
+    } catch (_) {
+      throw new Error(t("common.network"));
+    }
+    const text = await r.text();
+    let data = null;
+    if (text) { try { data = JSON.parse(text); } catch (_) { data = null; } }
+    if (!r.ok) {
+      const err = new Error(errorText(data, r.status));
+      err.code = data && data.error ? data.error.code : undefined;
+      throw err;
+    }
+    return data;
+  }
+
+  // Sends the chosen photos of a file input to a case, one request each (the API takes the
+  // image bytes as the body). Resolves to how many were sent.
+  async function sendPhotos(caseId, input) {
+    if (!input || !input.files) return 0;
+    let n = 0;
+    for (const file of input.files) {
+      let r;
+      try {
+        r = await fetch(`/api/v1/cases/${caseId}/photos`, {
+          method: "POST", credentials: "same-origin", headers: { "content-type": file.type || "application/octet-stream" }, body: file,
+        });
+      } catch (_) {
+        throw new Error(t("common.network"));
+      }
+      if (!r.ok) {
+        let data = null;
+        try { data = await r.json(); } catch (_) { data = null; }
+        throw new Error(errorText(data, r.status));
+      }
+      n += 1;
+    }
+    // Sent: a retry of the form must not send them twice.
+    input.value = "";
+    return n;
+  }
+
+  // Photos of a case, read when the reader opens them.
+  document.querySelectorAll("details[data-photos]").forEach(d => {
+    d.addEventListener("toggle", async () => {
+      if (!d.open || d.dataset.loaded) return;
+      d.dataset.loaded = "1";
+      const list = d.querySelector(".photo-list");
+      try {
+        const v = await api("GET", `/api/v1/cases/${d.dataset.photos}/photos`);
+        if (!v.photos.length) { list.textContent = t("photo.none"); return; }
+        v.photos.forEach((p, i) => {
+          const img = document.createElement("img");
+          img.src = `/api/v1/cases/${d.dataset.photos}/photos/${p.id}`;
+          img.alt = `${t("photo.alt")} ${i + 1}`;
+          img.loading = "lazy";
+          list.append(img);
+        });
+      } catch (e) {
+        list.textContent = e.message;
+      }
+    });
+  });
+
+  function busy(form, on) {
+    form.querySelectorAll("button[type=submit]").forEach(b => { b.disabled = on; });
+    form.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function newKey() {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return "web-" + Array.from(b, x => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  // A message that survives the reload after an action.
+  const FLASH = "civgrid.flash";
+  const flashEl = document.getElementById("flash");
+  if (flashEl) {
+    const msg = sessionStorage.getItem(FLASH);
+    if (msg) { flashEl.textContent = msg; sessionStorage.removeItem(FLASH); }
+  }
+
+  // Sign-in.
+  const login = document.getElementById("login-form");
+  if (login) {
+    login.elements.username.focus();
+    login.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = login.querySelector("[data-error]");
+      out.textContent = "";
+      busy(login, true);
+      try {
+        await api("POST", "/api/v1/auth/login", {
+          username: login.elements.username.value.trim(),
+          password: login.elements.password.value,
+        });
+        location.assign(login.dataset.next || "/workbench");
+      } catch (e) {
+        out.textContent = e.message;
+        busy(login, false);
+      }
+    });
+  }
+
+  const logout = document.getElementById("logout");
+  if (logout) {
+    logout.addEventListener("click", async () => {
+      try { await api("POST", "/api/v1/auth/logout"); } catch (_) { /* the session is gone either way */ }
+      location.assign("/login");
+    });
+  }
+
+  // Case actions: one form per action, sent as one transition.
+  document.querySelectorAll("form.act").forEach(f => {
+    f.noValidate = true;
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const el = f.elements;
+      const action = f.dataset.action;
+      const body = { action };
+      if (el.note && el.note.value.trim()) body.note = el.note.value.trim();
+      if (el.class_code && el.class_code.value) body.class_code = el.class_code.value;
+      if (el.lead_department && el.lead_department.value) body.lead_department = el.lead_department.value;
+      if (el.duplicate_of && el.duplicate_of.value.trim()) body.duplicate_of = Number(el.duplicate_of.value.trim());
+      if (el.extension_days && el.extension_days.value) body.extension_days = Number(el.extension_days.value);
+      if (el.approve) body.approve = el.approve.checked;
+      if (el.rating) body.rating = Number(el.rating.value);
+      if (el.lng && el.lat && (el.lng.value.trim() || el.lat.value.trim())) {
+        body.lng = Number(el.lng.value); body.lat = Number(el.lat.value); body.datum = el.datum ? el.datum.value : "gcj02";
+      }
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      busy(f, true);
+      const number = f.closest("[data-case-number]").dataset.caseNumber;
+      try {
+        await sendPhotos(f.dataset.case, el.photos);
+        const v = await api("POST", `/api/v1/cases/${f.dataset.case}/transitions`, body);
+        sessionStorage.setItem(FLASH, `${t("common.done")}${t("common.colon")}${number} ${t("action." + action)} → ${t("state." + v.state)}`);
+        location.reload();
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  });
+
+  // Reporting a problem (grid worker and citizen): class, words, a place from the map or typed.
+  const rf = document.getElementById("report-form");
+  if (rf) {
+    const el = rf.elements;
+    const located = document.getElementById("r-located");
+    const mine = new Set(Array.from(document.querySelectorAll("[data-my-grid]"), e => e.dataset.myGrid));
+    let map = null;
+    let key = newKey();
+    const locate = async () => {
+      const lng = parseFloat(el.lng.value), lat = parseFloat(el.lat.value);
+      if (!isFinite(lng) || !isFinite(lat)) { located.textContent = ""; return; }
+      try {
+        const v = await api("GET", `/api/v1/locate?lng=${lng}&lat=${lat}&datum=${encodeURIComponent(el.datum.value)}`);
+        located.textContent = `${t("report.located")}${t("common.colon")}${v.grid.name} · ${v.grid.code}`;
+        if (map) map.highlight(v.grid.code);
+      } catch (e) {
+        located.textContent = e.message;
+        if (map) map.highlight(null);
+      }
+    };
+    const svg = document.getElementById("pick-map");
+    CivMap.draw(svg, {
+      load: url => api("GET", url),
+      zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") },
+      classOf: f => (mine.has(f.properties.code) ? "mine" : ""),
+      onPick: (lng, lat) => {
+        el.lng.value = lng.toFixed(6); el.lat.value = lat.toFixed(6); el.datum.value = "gcj02";
+        locate();
+      },
+    }).then(m => {
+      map = m;
+      // A grid worker starts on their own grid and its neighbours.
+      if (mine.size) m.zoomTo([...mine][0], 8);
+    }).catch(e => { located.textContent = e.message; });
+    ["lng", "lat", "datum"].forEach(n => el[n].addEventListener("change", locate));
+    const gps = document.getElementById("r-gps");
+    if (!navigator.geolocation) gps.hidden = true;
+    gps.addEventListener("click", () => {
+      navigator.geolocation.getCurrentPosition(p => {
+        el.lng.value = p.coords.longitude.toFixed(6); el.lat.value = p.coords.latitude.toFixed(6); el.datum.value = "wgs84";
+        locate();
+      }, () => { located.textContent = t("report.gps_failed"); }, { enableHighAccuracy: true, timeout: 15000 });
+    });
+    rf.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = rf.querySelector("[data-error]");
+      const result = document.getElementById("report-result");
+      out.textContent = "";
+      const body = { description: el.description.value.trim(), channel: rf.dataset.channel, idempotency_key: key };
+      for (const n of ["class_code", "address", "reporter_name", "reporter_contact"]) {
+        if (el[n] && el[n].value.trim()) body[n] = el[n].value.trim();
+      }
+      if (el.lng.value.trim() || el.lat.value.trim()) {
+        body.lng = Number(el.lng.value); body.lat = Number(el.lat.value); body.datum = el.datum.value;
+      }
+      busy(rf, true);
+      try {
+        const v = await api("POST", "/api/v1/reports", body);
+        key = newKey();
+        let sent = 0, photoError = null;
+        try { sent = await sendPhotos(v.case.id, el.photos); } catch (e) { photoError = e.message; }
+        result.replaceChildren();
+        const p = document.createElement("p");
+        p.className = "ok";
+        p.append(t("report.sent") + " ");
+        const strong = document.createElement("strong");
+        strong.id = "report-number";
+        strong.textContent = v.case.number;
+        p.append(strong);
+        const keep = document.createElement("p");
+        keep.className = "muted";
+        keep.textContent = t("report.keep");
+        result.append(p, keep);
+        if (rf.dataset.channel === "web") {
+          const follow = document.createElement("a");
+          follow.id = "report-follow";
+          follow.href = `/portal/track?number=${encodeURIComponent(v.case.number)}`;
+          follow.textContent = t("portal.follow");
+          result.append(follow);
+        }
+        if (sent || photoError) {
+          const ph = document.createElement("p");
+          ph.id = "report-photos";
+          ph.className = photoError ? "error" : "muted";
+          ph.textContent = photoError || `${sent} ${t("photo.sent")}`;
+          result.append(ph);
+        }
+        if (v.duplicates && v.duplicates.length) {
+          const h = document.createElement("p");
+          h.textContent = t("report.duplicates") + t("common.colon");
+          const ul = document.createElement("ul");
+          for (const d of v.duplicates) {
+            const li = document.createElement("li");
+            li.textContent = `${d.number}（${Math.round(d.distance_m)} m）`;
+            ul.append(li);
+          }
+          result.append(h, ul);
+        }
+        el.description.value = "";
+        if (el.address) el.address.value = "";
+        if (el.photos) el.photos.value = "";
+        result.focus();
+        result.scrollIntoView({ block: "center" });
+      } catch (e) {
+        out.textContent = e.message;
+      } finally {
+        busy(rf, false);
+      }
+    });
+  }
+
+  // The command centre: live cases on the grid map, coloured by where they stand.
+  const cm = document.getElementById("command-map");
+  if (cm) {
+    const GROUP = {
+      received: "intake", accepted: "intake", filed: "dispatch", returned: "dispatch",
+      dispatched: "department", handling: "department", rework: "department", suspended: "department",
+      handled: "verify", verified: "verify", closed: "closed", refused: "ended", merged: "ended",
+    };
+    const WITH_DEPARTMENT = new Set(["dispatched", "handling", "rework"]);
+    const cases = new Map();
+    const liveEl = document.getElementById("live");
+    const changes = document.getElementById("changes");
+    let map = null;
+    let shownGrid = null;
+    const place = c => {
+      if (!map || c.lng == null || c.lat == null) return;
+      const overdue = WITH_DEPARTMENT.has(c.state) && c.handle_deadline && new Date(c.handle_deadline) < new Date();
+      const m = map.marker(c.id, c.lng, c.lat, "g-" + GROUP[c.state] + (overdue ? " overdue" : ""),
+        `${c.number} ${t("state." + c.state)}`);
+      m.dataset.caseNumber = c.number;
+      m.dataset.state = c.state;
+    };
+    const counts = () => {
+      const n = {};
+      cases.forEach(c => { n[GROUP[c.state]] = (n[GROUP[c.state]] || 0) + 1; });
+      document.querySelectorAll("[data-group-count]").forEach(e => { e.textContent = n[e.dataset.groupCount] || 0; });
+    };
+    const load = async () => {
+      const v = await api("GET", "/api/v1/cases?limit=500");
+      for (const c of v.cases) {
+        const known = cases.get(c.id);
+        if (!known || known.updated_at <= c.updated_at) cases.set(c.id, c);
+      }
+      cases.forEach(place);
+      counts();
+      document.getElementById("shown").textContent = `${t("command.shown")}${t("common.colon")}${cases.size} ${t("case.count")}`;
+    };
+    const addChange = e => {
+      const li = document.createElement("li");
+      li.dataset.caseNumber = e.number;
+      li.dataset.state = e.state;
+      const at = new Date(e.at);
+      const text = `${at.toLocaleTimeString(I.lang === "zh" ? "zh-CN" : "en-GB")} ${e.number} ${t("action." + e.action)} → ${t("state." + e.state)}`;
+      if (e.grid_code) {
+        // A button, so the keyboard reaches the grid panel too.
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "link";
+        b.textContent = text;
+        b.addEventListener("click", () => showGrid(e.grid_code));
+        li.append(b);
+      } else {
+        li.textContent = text;
+      }
+      changes.prepend(li);
+      while (changes.children.length > 30) changes.lastChild.remove();
+    };
+    // Subscribe before the first read, so no change falls between the two.
+    const es = new EventSource("/api/v1/events");
+    es.addEventListener("open", () => { liveEl.dataset.live = "on"; liveEl.textContent = t("command.live"); });
+    es.addEventListener("error", () => { liveEl.dataset.live = "off"; liveEl.textContent = t("command.offline"); });
+    es.addEventListener("lagged", () => { load().catch(() => {}); });
+    es.addEventListener("case", async ev => {
+      const e = JSON.parse(ev.data);
+      let c = cases.get(e.case_id);
+      if (!c) {
+        try { c = await api("GET", `/api/v1/cases/${e.case_id}`); } catch (_) { return; }
+      }
+      c.state = e.state;
+      c.updated_at = e.at;
+      cases.set(e.case_id, c);
+      place(c);
+      counts();
+      addChange(e);
+      // Keep the panel current, unless the commander is typing a note in it.
+      const typing = detail.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
+      if (shownGrid !== null && c.grid_code === shownGrid && !typing) showGrid(shownGrid);
+    });
+    // A grid's cases and workers, with one-click supervision of its open cases.
+    const detail = document.getElementById("grid-detail");
+    const canSupervise = document.getElementById("grid-panel").dataset.supervise === "true";
+    const OPEN = new Set(Object.keys(GROUP).filter(s => !["closed", "refused", "merged"].includes(s)));
+    let asked = 0;
+    const showGrid = async code => {
+      shownGrid = code;
+      if (map) map.highlight(code);
+      // Only the latest request draws (changes may arrive while a grid is being read).
+      const mine = ++asked;
+      let g;
+      try { g = await api("GET", `/api/v1/grids/${code}`); } catch (e) { if (mine === asked) detail.textContent = e.message; return; }
+      if (mine !== asked) return;
+      const h = document.createElement("h3");
+      h.textContent = `${g.name} · ${g.code}`;
+      const workers = document.createElement("p");
+      workers.textContent = `${t("command.workers")}${t("common.colon")}` + (g.workers.length
+        ? g.workers.map(w => w.display_name + (w.kind === "part_time" ? `（${t("command.part_time")}）` : "")).join("、")
+        : t("common.none"));
+      const title = document.createElement("h4");
+      title.textContent = t("command.grid_cases");
+      const ul = document.createElement("ul");
+      ul.className = "grid-cases";
+      const here = [...cases.values()].filter(c => c.grid_code === code).sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+      if (!here.length) { const li = document.createElement("li"); li.textContent = t("common.none"); ul.append(li); }
+      for (const c of here) {
+        const li = document.createElement("li");
+        li.dataset.caseNumber = c.number;
+        li.append(`${c.number} ${t("state." + c.state)}${c.supervised ? " · " + t("command.supervised") : ""}`);
+        if (canSupervise && OPEN.has(c.state) && !c.supervised) {
+          const f = document.createElement("form");
+          f.className = "supervise";
+          const id = `sup-${c.id}`;
+          const label = document.createElement("label");
+          label.htmlFor = id;
+          label.textContent = t("command.supervise_note");
+          const input = document.createElement("input");
+          input.id = id;
+          input.name = "note";
+          const b = document.createElement("button");
+          b.type = "submit";
+          b.className = "primary";
+          b.textContent = t("action.supervise");
+          const err = document.createElement("p");
+          err.className = "error";
+          err.setAttribute("role", "alert");
+          f.append(label, input, b, err);
+          f.addEventListener("submit", async ev => {
+            ev.preventDefault();
+            err.textContent = "";
+            try {
+              await api("POST", `/api/v1/cases/${c.id}/transitions`, { action: "supervise", note: input.value.trim() });
+              c.supervised = true;
+              f.replaceWith(document.createTextNode(" · " + t("command.supervised")));
+            } catch (e) {
+              err.textContent = e.message;
+            }
+          });
+          li.append(f);
+        }
+        ul.append(li);
+      }
+      detail.replaceChildren(h, workers, title, ul);
+      document.getElementById("grid-hint").hidden = true;
+    };
+    CivMap.draw(cm, {
+      load: url => api("GET", url),
+      zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") },
+      onGrid: showGrid,
+      onMarker: key => { const c = cases.get(Number(key)); if (c && c.grid_code) showGrid(c.grid_code); },
+    }).then(m => { map = m; return load(); })
+      .catch(e => { document.getElementById("shown").textContent = e.message; });
+
+    // Indicators per area over the last 30 days; read again a moment after changes arrive.
+    const day = d => d.toISOString().slice(0, 10);
+    const pct = v => (v == null ? "—" : (v * 100).toFixed(1) + "%");
+    const indicators = () => {
+      const to = new Date(Date.now() + 86400000), from = new Date(Date.now() - 30 * 86400000);
+      document.querySelectorAll("#indicators tr[data-area]").forEach(async row => {
+        const cells = row.querySelectorAll("td");
+        try {
+          const v = await api("GET", `/api/v1/indicators?scope=area:${row.dataset.area}&from=${day(from)}&to=${day(to)}`);
+          const i = v.indicators;
+          [String(i.filed), pct(i.closure_rate), pct(i.on_time_closure_rate), pct(i.handling_rate), pct(i.rework_rate)]
+            .forEach((s, k) => { cells[k].textContent = s; });
+        } catch (e) {
+          cells[0].textContent = e.message;
+        }
+      });
+    };
+    // Departments side by side: on-time closure as bars, with the figures in words.
+    const departments = () => {
+      const to = new Date(Date.now() + 86400000), from = new Date(Date.now() - 30 * 86400000);
+      document.querySelectorAll("#dept-bars li[data-department]").forEach(async li => {
+        const value = li.querySelector(".bar-value"), fill = li.querySelector(".bar-fill");
+        try {
+          const v = await api("GET", `/api/v1/indicators?scope=department:${li.dataset.department}&from=${day(from)}&to=${day(to)}`);
+          const i = v.indicators;
+          const rate = i.on_time_closure_rate;
+          fill.style.width = rate == null ? "0" : (rate * 100).toFixed(1) + "%";
+          const figures = `${i.closed_on_time}/${i.filed}`;
+          value.textContent = I.lang === "zh" ? `${pct(rate)}（${figures}）` : `${pct(rate)} (${figures})`;
+        } catch (e) {
+          value.textContent = e.message;
+        }
+      });
+    };
+    indicators();
+    departments();
+    let again = null;
+    es.addEventListener("case", () => {
+      if (again === null) again = setTimeout(() => { again = null; indicators(); departments(); }, 3000);
+    });
+  }
+
+  // Staff queues: say when something changed, rather than reloading under the reader's hands.
+  const queues = document.querySelector(".queues");
+  if (queues && document.getElementById("logout")) {
+    const es = new EventSource("/api/v1/events");
+    es.addEventListener("case", () => {
+      if (document.getElementById("stale")) return;
+      const p = document.createElement("p");
+      p.id = "stale";
+      p.className = "stale";
+      p.setAttribute("role", "status");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "ghost-dark";
+      b.textContent = t("queue.refresh");
+      b.addEventListener("click", () => location.reload());
+      p.append(t("queue.changed") + " ", b);
+      queues.before(p);
+    });
+  }
+
+  // The map page (/): where is this point?
+  const gm = document.getElementById("grid-map");
+  if (gm) {
+    const out = document.getElementById("map-result");
+    const form = document.getElementById("map-locate");
+    let map = null;
+    const row = (label, value, cls) => {
+      const div = document.createElement("div");
+      const dt = document.createElement("dt");
+      dt.textContent = label;
+      const dd = document.createElement("dd");
+      dd.textContent = value;
+      if (cls) dd.className = cls;
+      div.append(dt, dd);
+      out.append(div);
+    };
+    const show = async (lng, lat) => {
+      form.elements.lng.value = lng.toFixed(6);
+      form.elements.lat.value = lat.toFixed(6);
+      out.replaceChildren();
+      try {
+        const v = await api("GET", `/api/v1/locate?lng=${lng}&lat=${lat}&datum=gcj02`);
+        row(t("common.grid"), `${v.grid.name} · ${v.grid.code}`);
+        row(t("map.community"), `${v.community.name} · ${v.community.code}`);
+        row(t("map.subdistrict"), `${v.subdistrict.name} · ${v.subdistrict.code}`);
+        row(t("map.district"), `${v.district.name} · ${v.district.code}`);
+        row(t("map.point"), `${lng.toFixed(6)}, ${lat.toFixed(6)}`);
+        if (map) map.highlight(v.grid.code);
+      } catch (e) {
+        row(t("common.error"), e.message, "error");
+        if (map) map.highlight(null);
+      }
+    };
+    CivMap.draw(gm, { load: url => api("GET", url), onPick: show, zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") } })
+      .then(m => { map = m; document.getElementById("grid-count").textContent = `${m.count} ${t("map.grids")}`; })
+      .catch(e => { row(t("common.error"), e.message, "error"); });
+    form.addEventListener("submit", ev => {
+      ev.preventDefault();
+      const lng = parseFloat(form.elements.lng.value), lat = parseFloat(form.elements.lat.value);
+      if (isFinite(lng) && isFinite(lat)) show(lng, lat);
+    });
+  }
+})();

@@ -1,0 +1,153 @@
+// civgrid's map: grid polygons drawn as SVG from /api/v1/grids.geojson (GCJ-02), no base-map
+// tiles and no outside calls. Used by the map page (/), the report forms and the command centre.
+"use strict";
+(function () {
+  const NS = "http://www.w3.org/2000/svg";
+
+  function rings(geom) { return geom.type === "Polygon" ? [geom.coordinates] : geom.coordinates; }
+
+  // Draws every grid into `svg`. Options: load(url) → the parsed GeoJSON (else fetch);
+  // classOf(feature) → extra CSS class of its path; onPick(lng, lat) when the map is clicked
+  // (GCJ-02); onGrid(code) / onMarker(key) when a grid or a marker is clicked; zoom: {in, out,
+  // reset} labels to add zoom buttons (the wheel zooms and dragging pans in any case).
+  // Resolves to the map object.
+  async function draw(svg, opts) {
+    opts = opts || {};
+    // `load` (the pages' API helper) turns a failure into a message in the reader's language.
+    let fc;
+    if (opts.load) {
+      fc = await opts.load("/api/v1/grids.geojson");
+    } else {
+      const r = await fetch("/api/v1/grids.geojson");
+      if (!r.ok) throw new Error("/api/v1/grids.geojson: " + r.status);
+      fc = await r.json();
+    }
+    let x0 = 180, x1 = -180, y0 = 90, y1 = -90;
+    for (const f of fc.features) for (const poly of rings(f.geometry)) for (const [x, y] of poly[0]) {
+      x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    }
+    const lat0 = (y0 + y1) / 2 * Math.PI / 180;
+    const k = 1000 / (x1 - x0);
+    const project = (lng, lat) => [(lng - x0) * k, (y1 - lat) * k / Math.cos(lat0)];
+    const unproject = (x, y) => [x / k + x0, y1 - y * Math.cos(lat0) / k];
+    const [w, h] = project(x1, y0);
+    const full = { x: 0, y: 0, w, h };
+    let vb = { ...full };
+    const setView = v => {
+      vb = v;
+      svg.setAttribute("viewBox", `${v.x.toFixed(2)} ${v.y.toFixed(2)} ${v.w.toFixed(2)} ${v.h.toFixed(2)}`);
+      // Markers keep their size on screen whatever the zoom.
+      const r = (full.w / 160) * (v.w / full.w);
+      svg.querySelectorAll("circle.marker").forEach(m => m.setAttribute("r", r.toFixed(3)));
+    };
+    setView(full);
+    const grids = document.createElementNS(NS, "g");
+    grids.setAttribute("class", "grids");
+    const markers = document.createElementNS(NS, "g");
+    markers.setAttribute("class", "markers");
+    const subdistricts = [...new Set(fc.features.map(f => f.properties.subdistrict_code))].sort();
+    const paths = new Map();
+    for (const f of fc.features) {
+      let d = "";
+      for (const poly of rings(f.geometry)) for (const ring of poly) {
+        d += ring.map(([x, y], i) => (i ? "L" : "M") + project(x, y).map(v => v.toFixed(2)).join(",")).join("") + "Z";
+      }
+      const p = document.createElementNS(NS, "path");
+      p.setAttribute("d", d);
+      let cls = "sd" + subdistricts.indexOf(f.properties.subdistrict_code) % 4;
+      if (opts.classOf) cls += " " + (opts.classOf(f) || "");
+      p.setAttribute("class", cls.trim());
+      p.dataset.grid = f.properties.code;
+      const title = document.createElementNS(NS, "title");
+      title.textContent = `${f.properties.name} ${f.properties.code}`;
+      p.appendChild(title);
+      grids.appendChild(p);
+      paths.set(f.properties.code, p);
+    }
+    svg.replaceChildren(grids, markers);
+    const toLngLat = ev => {
+      const pt = svg.createSVGPoint(); pt.x = ev.clientX; pt.y = ev.clientY;
+      const local = pt.matrixTransform(svg.getScreenCTM().inverse());
+      return unproject(local.x, local.y);
+    };
+    // Zoom about a point of the view (factor < 1 zooms in), within sensible bounds.
+    const zoom = (factor, cx, cy) => {
+      const nw = Math.min(full.w, Math.max(full.w / 64, vb.w * factor));
+      const k = nw / vb.w;
+      if (cx === undefined) { cx = vb.x + vb.w / 2; cy = vb.y + vb.h / 2; }
+      setView({ x: cx - (cx - vb.x) * k, y: cy - (cy - vb.y) * k, w: nw, h: vb.h * k });
+    };
+    const local = ev => {
+      const pt = svg.createSVGPoint(); pt.x = ev.clientX; pt.y = ev.clientY;
+      return pt.matrixTransform(svg.getScreenCTM().inverse());
+    };
+    svg.addEventListener("wheel", ev => {
+      ev.preventDefault();
+      const p = local(ev);
+      zoom(ev.deltaY < 0 ? 0.8 : 1.25, p.x, p.y);
+    }, { passive: false });
+    let drag = null, dragged = false;
+    svg.addEventListener("pointerdown", ev => { drag = { x: ev.clientX, y: ev.clientY, vb: { ...vb } }; dragged = false; });
+    svg.addEventListener("pointermove", ev => {
+      if (!drag) return;
+      const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+      if (!dragged && Math.hypot(dx, dy) < 5) return;
+      dragged = true;
+      const scale = drag.vb.w / svg.getBoundingClientRect().width;
+      setView({ ...drag.vb, x: drag.vb.x - dx * scale, y: drag.vb.y - dy * scale });
+    });
+    window.addEventListener("pointerup", () => { drag = null; });
+    svg.addEventListener("click", ev => {
+      if (dragged) { dragged = false; return; }
+      const marker = ev.target.closest("circle[data-key]");
+      if (marker && opts.onMarker) { opts.onMarker(marker.dataset.key); return; }
+      const grid = ev.target.closest("path[data-grid]");
+      if (grid && opts.onGrid) opts.onGrid(grid.dataset.grid);
+      if (opts.onPick) { const [lng, lat] = toLngLat(ev); opts.onPick(lng, lat); }
+    });
+    if (opts.zoom) {
+      const bar = document.createElement("div");
+      bar.className = "map-tools";
+      for (const [label, act] of [[opts.zoom.in, () => zoom(0.5)], [opts.zoom.out, () => zoom(2)], [opts.zoom.reset, () => setView(full)]]) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = label;
+        b.addEventListener("click", act);
+        bar.append(b);
+      }
+      svg.before(bar);
+    }
+    return {
+      count: fc.features.length,
+      paths,
+      // Shows a grid with `margin` times its size around it (its neighbourhood).
+      zoomTo(code, margin) {
+        const p = paths.get(code);
+        if (!p) return;
+        const b = p.getBBox();
+        const side = Math.max(b.width, b.height * full.w / full.h) * (margin || 6);
+        const hh = side * full.h / full.w;
+        setView({ x: b.x + b.width / 2 - side / 2, y: b.y + b.height / 2 - hh / 2, w: side, h: hh });
+      },
+      highlight(code) { paths.forEach(p => p.classList.toggle("hit", p.dataset.grid === code)); },
+      // A round marker at a GCJ-02 point, or the existing one for `key` moved and re-classed.
+      marker(key, lng, lat, cls, label) {
+        let m = markers.querySelector(`[data-key="${CSS.escape(String(key))}"]`);
+        if (!m) {
+          m = document.createElementNS(NS, "circle");
+          m.dataset.key = key;
+          m.appendChild(document.createElementNS(NS, "title"));
+          markers.appendChild(m);
+        }
+        const [x, y] = project(lng, lat);
+        const r = (full.w / 160) * (vb.w / full.w);
+        m.setAttribute("cx", x.toFixed(2)); m.setAttribute("cy", y.toFixed(2)); m.setAttribute("r", r.toFixed(3));
+        m.setAttribute("class", "marker " + cls);
+        m.firstChild.textContent = label;
+        return m;
+      },
+    };
+  }
+
+  window.CivMap = { draw };
+})();

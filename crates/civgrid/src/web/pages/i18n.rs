@@ -1,0 +1,467 @@
+//! The pages' words, Chinese first and English, in one table; and what each API error code
+//! means to a person. Templates call `l.t("key")`; the browser script gets the same table as
+//! JSON (`Tr::json`), so a message is written once for both.
+
+use serde_json::{Map, Value};
+
+/// The language of a page: Chinese unless the `lang=en` cookie says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// From the value of the `lang` cookie.
+    pub fn from_cookie(v: Option<&str>) -> Lang {
+        match v {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language the toggle switches to.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+/// A translator for one language (what templates hold as `l`).
+#[derive(Debug, Clone, Copy)]
+pub struct Tr(pub Lang);
+
+impl Tr {
+    /// The text of `key`; the key itself if it is missing (a unit test keeps that from happening).
+    pub fn t(&self, key: &str) -> &'static str {
+        let pick = |(_, zh, en): &(&'static str, &'static str, &'static str)| match self.0 {
+            Lang::Zh => *zh,
+            Lang::En => *en,
+        };
+        TEXT.iter().chain(ERRORS).find(|(k, _, _)| *k == key).map(pick).unwrap_or("?")
+    }
+
+    /// The page's `lang` attribute.
+    pub fn html(&self) -> &'static str {
+        self.0.html()
+    }
+
+    /// The `lang` attribute of the other language (for the toggle link).
+    pub fn other_html(&self) -> &'static str {
+        self.0.other().html()
+    }
+
+    /// The code of the language the toggle switches to.
+    pub fn other_code(&self) -> &'static str {
+        self.0.other().code()
+    }
+
+    /// The label of a case state (`received`, …).
+    pub fn state(&self, state: &str) -> &'static str {
+        self.t(&format!("state.{state}"))
+    }
+
+    /// The label of an action (`accept`, …).
+    pub fn action(&self, action: &str) -> &'static str {
+        self.t(&format!("action.{action}"))
+    }
+
+    /// The whole table for the browser script: `{"text": {key: …}, "errors": {code: …}}`, made
+    /// safe to embed in a `<script>` element.
+    pub fn json(&self) -> String {
+        let pick = |rows: &[(&str, &str, &str)]| -> Map<String, Value> {
+            rows.iter()
+                .map(|(k, zh, en)| ((*k).to_owned(), Value::from(if self.0 == Lang::Zh { *zh } else { *en })))
+                .collect()
+        };
+        let mut errors = pick(ERRORS);
+        // Error keys are `error.CODE` in the table; the script looks them up by bare code.
+        errors = errors.into_iter().map(|(k, v)| (k.trim_start_matches("error.").to_owned(), v)).collect();
+        let v = serde_json::json!({"lang": self.0.code(), "text": pick(TEXT), "errors": errors});
+        v.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+    }
+}
+
+/// (key, 中文, English).
+pub const TEXT: &[(&str, &str, &str)] = &[
+    ("app.name", "civgrid 社会治理平台", "civgrid governance platform"),
+    ("app.skip", "跳到主要内容", "Skip to main content"),
+    ("lang.switch", "English", "中文"),
+    ("lang.switch_label", "Switch to English", "切换到中文"),
+    ("nav.signed_in_as", "当前用户", "Signed in as"),
+    ("nav.logout", "退出登录", "Sign out"),
+    ("nav.login", "工作人员登录", "Staff sign-in"),
+    ("nav.portal", "群众服务", "Citizen portal"),
+    ("nav.map", "网格一张图", "Grid map"),
+    ("nav.verify", "证书核验", "Verify a certificate"),
+    ("nav.workbenches", "我的工作台", "My workbenches"),
+    ("wb.grid", "网格员工作台", "Grid worker"),
+    ("wb.desk", "受理·立案·派遣", "Intake, filing and dispatch"),
+    ("wb.handler", "部门处置", "Department handling"),
+    ("wb.command", "指挥中心一张图", "Command centre map"),
+    ("wb.cases", "案卷一览", "Cases"),
+    ("login.title", "统一登录", "Sign in"),
+    (
+        "login.intro",
+        "全体工作人员使用同一账号登录，登录后进入各自的工作台。",
+        "All staff sign in here once and land on their own workbench.",
+    ),
+    ("login.username", "用户名", "Username"),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Sign in"),
+    (
+        "login.citizen",
+        "群众反映问题、查询进度，请前往群众服务。",
+        "Citizens: report a problem or follow one in the citizen portal.",
+    ),
+    ("common.done", "已完成", "Done"),
+    ("common.error", "出错了", "Something went wrong"),
+    (
+        "common.network",
+        "无法连接服务器，请检查网络后重试。",
+        "Cannot reach the server; check the network and try again.",
+    ),
+    ("common.colon", "：", ": "),
+    ("common.none", "暂无", "None"),
+    ("common.state", "状态", "State"),
+    ("common.class", "类别", "Class"),
+    ("common.description", "问题描述", "Description"),
+    ("common.grid", "网格", "Grid"),
+    ("common.address", "地址", "Address"),
+    ("common.deadline", "处置时限", "Deadline"),
+    ("common.department", "主办部门", "Lead department"),
+    ("common.reported", "上报时间", "Reported"),
+    ("common.overdue", "已超期", "Overdue"),
+    ("common.note", "说明", "Note"),
+    ("common.note_required", "说明（必填）", "Note (required)"),
+    ("common.choose", "请选择", "Choose"),
+    ("common.back", "返回", "Back"),
+    ("case.count", "件", "cases"),
+    ("case.actions", "操作", "Actions"),
+    ("case.duplicate_of", "重复于案卷 ID", "Duplicate of case ID"),
+    ("case.extension_days", "延期天数", "Days of extension"),
+    ("case.approve", "同意延期", "Approve the extension"),
+    ("case.rating", "满意度（1–5）", "Satisfaction (1–5)"),
+    ("report.title", "上报问题", "Report a problem"),
+    ("report.class", "问题类别", "Problem class"),
+    ("report.description", "问题描述", "What is wrong"),
+    ("report.address", "地址或位置说明", "Address or landmark"),
+    ("report.location", "位置", "Location"),
+    (
+        "report.map_hint",
+        "在地图上点击问题所在位置，或直接填写坐标。",
+        "Tap the spot on the map, or type the coordinates.",
+    ),
+    ("report.lng", "经度", "Longitude"),
+    ("report.lat", "纬度", "Latitude"),
+    ("report.datum", "坐标系", "Datum"),
+    ("report.gps", "使用我的位置", "Use my location"),
+    ("report.gps_failed", "无法获取当前位置。", "Could not get your position."),
+    ("report.located", "所在网格", "In grid"),
+    ("report.submit", "提交上报", "Send the report"),
+    ("report.sent", "上报成功，受理编号", "Report received. Case number"),
+    ("report.keep", "请记下受理编号，用于查询进度。", "Keep the case number to follow its progress."),
+    ("report.duplicates", "附近可能有重复的案卷", "Possible duplicates nearby"),
+    ("report.name", "姓名（可不填）", "Your name (optional)"),
+    ("report.contact", "联系方式（可不填）", "Contact (optional)"),
+    ("photo.add", "照片（可多张）", "Photos (one or more)"),
+    ("photo.show", "查看照片", "Photos"),
+    ("photo.none", "没有照片。", "No photos."),
+    ("photo.alt", "案卷照片", "Photo of the case"),
+    ("photo.sent", "张照片已上传", "photo(s) uploaded"),
+    ("grid.title", "网格员工作台", "Grid worker workbench"),
+    ("grid.my_grids", "我的网格", "My grids"),
+    ("grid.to_verify", "待我核查", "Cases for me to verify"),
+    ("grid.recent", "我网格内的案卷", "Cases in my grids"),
+    ("desk.title", "受理·立案·派遣", "Intake, filing and dispatch"),
+    ("desk.received", "待受理的上报", "Reports to accept"),
+    ("desk.accepted", "待立案", "Cases to file"),
+    ("desk.to_dispatch", "待派遣（含回退）", "Cases to dispatch (and returned ones)"),
+    ("desk.verified", "待结案", "Cases to close"),
+    ("desk.callback", "待回访评价（已结案）", "Callbacks to record (closed cases)"),
+    ("desk.suspended", "挂账中", "Suspended cases"),
+    ("desk.extensions", "延期申请", "Extension requests"),
+    ("handler.title", "部门处置工作台", "Department workbench"),
+    ("handler.dispatched", "待接收", "Cases to take"),
+    ("handler.working", "处置中与返工", "Being handled and rework"),
+    ("command.title", "指挥中心 · 网格一张图", "Command centre · one map"),
+    ("command.live", "实时", "Live"),
+    ("command.offline", "实时连接中断，正在重连…", "Live connection lost; reconnecting…"),
+    ("command.legend", "图例", "Legend"),
+    ("command.changes", "最新动态", "Latest changes"),
+    ("command.indicators", "近 30 天考核指标", "Indicators, last 30 days"),
+    ("command.area", "区域", "Area"),
+    ("command.closure_rate", "结案率", "Closure rate"),
+    ("command.on_time_closure_rate", "按期结案率", "On-time closure"),
+    ("command.handling_rate", "处置率", "Handling rate"),
+    ("command.rework_rate", "返工率", "Rework rate"),
+    ("command.filed", "立案数", "Filed"),
+    ("command.shown", "地图显示最近的案卷", "The map shows the most recent cases"),
+    ("command.departments", "各部门按期结案率（近 30 天）", "On-time closure by department (last 30 days)"),
+    ("command.departments_hint", "括号内为按期结案数/立案数。", "In brackets: closed on time / filed."),
+    ("command.grid", "网格详情", "Grid"),
+    (
+        "command.grid_hint",
+        "点击地图上的网格或案卷，查看该网格的案卷和网格员。",
+        "Click a grid or a case on the map to see the grid's cases and workers.",
+    ),
+    ("command.workers", "网格员", "Grid workers"),
+    ("command.part_time", "兼职", "part-time"),
+    ("command.grid_cases", "本网格案卷", "Cases in this grid"),
+    ("command.supervise_note", "督办意见", "Supervision note"),
+    ("command.supervised", "已督办", "Supervised"),
+    ("command.group.intake", "受理立案中", "Intake and filing"),
+    ("command.group.dispatch", "待派遣", "To dispatch"),
+    ("command.group.department", "部门处置中", "With the department"),
+    ("command.group.verify", "待核查结案", "To verify and close"),
+    ("command.group.closed", "已结案", "Closed"),
+    ("command.group.ended", "不予立案/合并", "Refused or merged"),
+    ("map.title", "网格一张图", "One map of grids"),
+    (
+        "map.hint",
+        "点击地图上的任一位置（或输入坐标），查询其所属网格、社区、街道。",
+        "Click anywhere on the map (or type a point) to find its grid, community and subdistrict.",
+    ),
+    ("map.locate", "查询", "Look up"),
+    ("map.grids", "个网格", "grids"),
+    ("map.point", "坐标（GCJ-02）", "Point (GCJ-02)"),
+    ("map.district", "区", "District"),
+    ("map.subdistrict", "街道/镇", "Subdistrict"),
+    ("map.community", "社区/村", "Community"),
+    ("map.zoom_in", "放大", "Zoom in"),
+    ("map.zoom_out", "缩小", "Zoom out"),
+    ("map.zoom_reset", "全图", "Whole map"),
+    (
+        "map.api",
+        "接口：/api/v1/locate · /api/v1/grids.geojson · /api/v1/openapi.json · /healthz · /metrics",
+        "API: /api/v1/locate · /api/v1/grids.geojson · /api/v1/openapi.json · /healthz · /metrics",
+    ),
+    ("queue.changed", "案卷有新的变化。", "Cases have changed."),
+    ("queue.refresh", "刷新列表", "Refresh the list"),
+    ("cases.title", "我可查看的案卷", "Cases I may see"),
+    (
+        "cases.no_workbench",
+        "您的角色暂无专门工作台，下面是您可查看的案卷。",
+        "Your roles have no workbench of their own yet; here are the cases you may see.",
+    ),
+    ("portal.title", "群众服务", "Citizen portal"),
+    (
+        "portal.intro",
+        "随手拍、随时报：反映身边的问题，凭受理编号查询办理进度。",
+        "Report a problem around you and follow it by its case number.",
+    ),
+    ("portal.follow", "查询办理进度", "Follow a case"),
+    ("portal.number", "受理编号", "Case number"),
+    ("portal.search", "查询", "Look up"),
+    ("portal.not_found", "没有找到这个受理编号，请核对后重试。", "No case has this number; check it and try again."),
+    ("portal.progress", "办理进度", "Progress"),
+    ("portal.agency", "承办部门", "Handled by"),
+    ("portal.updated", "更新时间", "Updated"),
+    ("portal.closed_at", "办结时间", "Closed"),
+    ("role.grid_worker", "网格员", "grid worker"),
+    ("role.intake_operator", "受理员", "intake operator"),
+    ("role.shift_leader", "值班长", "shift leader"),
+    ("role.dispatcher", "派遣员", "dispatcher"),
+    ("role.handler", "处置人员", "handler"),
+    ("role.commander", "指挥中心", "commander"),
+    ("role.window_clerk", "窗口人员", "window clerk"),
+    ("role.approver", "审批人员", "approver"),
+    ("role.safety_officer", "公安/运管审核员", "safety officer"),
+    ("role.auditor", "审计", "auditor"),
+    ("role.witness", "见证部门", "witness"),
+    ("role.admin", "系统管理员", "administrator"),
+    ("forbidden.title", "无权访问", "Not allowed"),
+    ("forbidden.body", "您的角色不包含这个工作台。", "Your roles do not include this workbench."),
+    ("state.received", "待受理", "Received"),
+    ("state.accepted", "待立案", "Accepted"),
+    ("state.filed", "待派遣", "Filed"),
+    ("state.refused", "不予立案", "Refused"),
+    ("state.merged", "已合并", "Merged"),
+    ("state.dispatched", "待处置", "Dispatched"),
+    ("state.returned", "已回退", "Returned"),
+    ("state.handling", "处置中", "Being handled"),
+    ("state.suspended", "挂账", "Suspended"),
+    ("state.handled", "待核查", "Handled, to verify"),
+    ("state.rework", "返工", "Rework"),
+    ("state.verified", "待结案", "Verified, to close"),
+    ("state.closed", "已结案", "Closed"),
+    ("action.accept", "受理", "Accept"),
+    ("action.merge", "合并为重复", "Merge as duplicate"),
+    ("action.self_handle", "自行处置", "Handle it myself"),
+    ("action.file", "立案", "File"),
+    ("action.refuse", "不予立案", "Refuse"),
+    ("action.dispatch", "派遣", "Dispatch"),
+    ("action.take", "接收处置", "Take"),
+    ("action.return", "回退", "Return"),
+    ("action.feedback", "处置反馈", "Send feedback"),
+    ("action.pass", "核查通过", "Verified: fixed"),
+    ("action.fail", "核查不通过", "Not fixed: rework"),
+    ("action.close", "结案", "Close"),
+    ("action.suspend", "挂账", "Suspend"),
+    ("action.resume", "恢复处置", "Resume"),
+    ("action.request_extension", "申请延期", "Ask for an extension"),
+    ("action.decide_extension", "审批延期", "Decide the extension"),
+    ("action.supervise", "督办", "Supervise"),
+    ("action.escalate", "升级", "Escalate"),
+    ("action.rate", "回访评价", "Record the rating"),
+];
+
+/// (`error.CODE`, 中文, English) for the codes the API answers with (docs/API-DESIGN.md). A
+/// code missing here is shown with the server's own message.
+pub const ERRORS: &[(&str, &str, &str)] = &[
+    ("error.invalid_credentials", "用户名或密码不正确。", "Wrong username or password."),
+    ("error.unauthenticated", "登录已失效，请重新登录。", "Your session has ended; please sign in again."),
+    ("error.too_many_attempts", "尝试次数过多，请稍后再试。", "Too many attempts; try again later."),
+    ("error.forbidden", "您的角色无权进行此操作。", "Your roles do not allow this."),
+    ("error.case_not_found", "案卷不存在或您无权查看。", "The case does not exist or you may not see it."),
+    (
+        "error.illegal_transition",
+        "案卷当前状态不允许此操作，可能已被他人处理，请刷新。",
+        "The case's state does not allow this now; someone may have acted on it. Please refresh.",
+    ),
+    (
+        "error.case_changed",
+        "案卷刚被他人更新，请刷新后重试。",
+        "Someone else has just changed the case; refresh and try again.",
+    ),
+    (
+        "error.verifier_is_handler",
+        "核查人不能是处置反馈人。",
+        "The verifier must not be the handler who gave the feedback.",
+    ),
+    ("error.note_required", "请填写说明（原因）。", "Please give a note with the reason."),
+    ("error.class_required", "请先选择问题类别。", "Choose the problem class first."),
+    ("error.location_required", "请先给出问题位置。", "Give the problem's location first."),
+    ("error.missing_location", "请在地图上点选或填写问题位置。", "Tap the map or type the problem's location."),
+    ("error.partial_location", "经度和纬度需同时填写。", "Give both longitude and latitude."),
+    ("error.unknown_class", "问题类别不存在或已停用。", "That problem class does not exist or is inactive."),
+    ("error.unknown_department", "部门不存在。", "That department does not exist."),
+    (
+        "error.invalid_description",
+        "请填写问题描述（不超过 4000 字）。",
+        "Describe the problem (at most 4,000 characters).",
+    ),
+    ("error.invalid_field", "填写的内容有误，请检查。", "A field is not valid; please check it."),
+    (
+        "error.self_handle_not_allowed",
+        "此类问题不允许网格员自行处置。",
+        "This class may not be handled by the grid worker.",
+    ),
+    ("error.invalid_duplicate", "请填写另一件未办结案卷的 ID。", "Give the ID of another open case."),
+    ("error.no_extension_requested", "没有待审批的延期申请。", "No extension has been requested."),
+    ("error.already_at_top", "案卷已升级到最高层级。", "The case is already at the top level."),
+    ("error.no_last_resort_department", "未设置兜底部门。", "No owner-of-last-resort department is set."),
+    (
+        "error.invalid_photo",
+        "照片须为不超过 5 MB 的 JPEG、PNG 或 WebP 图片。",
+        "Photos must be JPEG, PNG or WebP images of at most 5 MiB.",
+    ),
+    ("error.too_many_photos", "每件案卷最多 12 张照片。", "A case carries at most 12 photos."),
+    ("error.outside_territory", "该位置不在本辖区内。", "That location is outside the territory."),
+    ("error.coordinate_out_of_range", "坐标超出范围。", "The coordinates are out of range."),
+    ("error.coordinate_not_finite", "坐标无效。", "The coordinates are not valid numbers."),
+    ("error.unknown_datum", "不支持的坐标系。", "Unknown datum."),
+    ("error.invalid_body", "提交的内容格式有误。", "The request was not in the expected form."),
+    ("error.invalid_json", "提交的内容格式有误。", "The request was not in the expected form."),
+    ("error.invalid_query", "查询参数有误。", "The query is not valid."),
+    ("error.invalid_scope", "查询范围有误。", "The scope is not valid."),
+    ("error.body_too_large", "提交的内容过大。", "What you sent is too large."),
+    ("error.no_territory", "尚未导入辖区网格。", "No territory has been imported yet."),
+    ("error.database_unavailable", "系统繁忙，请稍后重试。", "The system is busy; try again shortly."),
+    ("error.internal", "系统内部错误，请稍后重试。", "Internal error; try again shortly."),
+    ("error.not_found", "没有找到。", "Not found."),
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_key_has_both_languages_once() {
+        let mut seen = HashSet::new();
+        for (k, zh, en) in TEXT.iter().chain(ERRORS) {
+            assert!(seen.insert(*k), "duplicate key {k}");
+            assert!(!zh.trim().is_empty() && !en.trim().is_empty(), "{k}");
+        }
+    }
+
+    /// Every `t("…")` in the templates and the browser script names a key of the table.
+    #[test]
+    fn every_key_the_pages_use_exists() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = vec![dir.join("assets/app.js"), dir.join("assets/map.js")];
+        for e in std::fs::read_dir(dir.join("templates")).unwrap() {
+            sources.push(e.unwrap().path());
+        }
+        let mut used = 0;
+        for path in sources {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, _) in text.match_indices("t(\"") {
+                // `t(` as a name of its own (`l.t(`, `t(`), not the end of `createElement(`.
+                if text[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let rest = &text[i + 3..];
+                let key = &rest[..rest.find('"').unwrap()];
+                if key.ends_with('.') {
+                    // A key made at run time (`t("state." + s)`): its family must exist.
+                    assert!(TEXT.iter().any(|(k, _, _)| k.starts_with(key)), "{}: no {key}* keys", path.display());
+                } else {
+                    assert!(TEXT.iter().any(|(k, _, _)| *k == key), "{}: unknown key {key}", path.display());
+                }
+                used += 1;
+            }
+        }
+        assert!(used > 50, "the scan found the keys ({used})");
+    }
+
+    #[test]
+    fn every_state_and_action_has_a_label() {
+        for s in crate::cases::state::State::ALL {
+            assert_ne!(Tr(Lang::En).state(s.as_str()), "?", "{s:?}");
+        }
+        for r in crate::staff::Role::ALL {
+            assert_ne!(Tr(Lang::En).t(&format!("role.{}", r.as_str())), "?", "{r:?}");
+        }
+        for a in crate::cases::state::Action::ALL {
+            let name = serde_json::to_value(a).unwrap();
+            assert_ne!(Tr(Lang::Zh).action(name.as_str().unwrap()), "?", "{a:?}");
+        }
+    }
+
+    #[test]
+    fn the_script_table_cannot_close_its_script_element() {
+        let j = Tr(Lang::En).json();
+        assert!(!j.contains('<') && !j.contains('>'));
+        let v: Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["errors"]["invalid_credentials"], "Wrong username or password.");
+        assert_eq!(v["text"]["login.submit"], "Sign in");
+    }
+
+    #[test]
+    fn the_cookie_picks_english_only_when_asked() {
+        assert_eq!(Lang::from_cookie(None), Lang::Zh);
+        assert_eq!(Lang::from_cookie(Some("fr")), Lang::Zh);
+        assert_eq!(Lang::from_cookie(Some("en")), Lang::En);
+        assert_eq!(Tr(Lang::Zh).t("login.submit"), "登录");
+    }
+}
