@@ -255,9 +255,10 @@ pub(crate) async fn rebuild(tx: &mut Tx<'_>, backend: Backend, calendar: &Calend
         }
     }
     let mut persons: HashMap<i64, BTreeSet<i64>> = HashMap::new();
-    for (case_id, staff_id) in store::all_case_staff(tx).await? {
+    store::each_case_staff(tx, |case_id, staff_id| {
         persons.entry(case_id).or_default().insert(staff_id);
-    }
+    })
+    .await?;
     let nobody = BTreeSet::new();
     let mut rows = BTreeMap::new();
     store::each_filed(tx, |id, case| tally(&mut rows, &case, persons.get(&id).unwrap_or(&nobody), 1)).await?;

@@ -892,12 +892,17 @@ pub async fn untimed_feedback(tx: &mut Tx<'_>) -> Result<Vec<(i64, String, Strin
     rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("dispatched_at")?, r.try_get("handled_at")?))).collect()
 }
 
-/// Every (case, staff member who acted on it).
-pub async fn all_case_staff(tx: &mut Tx<'_>) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    let rows = sqlx::query("select distinct case_id, staff_id from case_transition where staff_id is not null")
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get("case_id")?, r.try_get("staff_id")?))).collect()
+/// Calls `f` with every (case, staff member who acted on it), streamed, repeats included (the
+/// caller keeps sets; a `distinct` here made PostgreSQL sort millions of rows on disk).
+pub async fn each_case_staff(tx: &mut Tx<'_>, mut f: impl FnMut(i64, i64)) -> Result<(), sqlx::Error> {
+    use tokio_stream::StreamExt;
+    let mut rows =
+        sqlx::query("select case_id, staff_id from case_transition where staff_id is not null").fetch(&mut **tx);
+    while let Some(r) = rows.next().await {
+        let r = r?;
+        f(r.try_get("case_id")?, r.try_get("staff_id")?);
+    }
+    Ok(())
 }
 
 /// Calls `f` with every filed case, streamed.
