@@ -142,6 +142,11 @@ impl Db {
                         // Statement journals of savepoints (group commit) stay in memory; this
                         // touches no durability: the database and its WAL are synced as before.
                         sqlx::query("pragma temp_store = memory").execute(&mut *conn).await?;
+                        // No checkpoint inside a commit: the connection that commits past 1,000
+                        // WAL pages would copy them into the database and sync it before
+                        // answering (tens of milliseconds at the tail of every writer's
+                        // latency). A thread of the pool checkpoints instead (see below).
+                        sqlx::query("pragma wal_autocheckpoint = 0").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -158,6 +163,11 @@ impl Db {
             std::thread::Builder::new()
                 .name("civgrid-commit".into())
                 .spawn(move || runtime.block_on(group_commit(committer, rx)))?;
+            let checkpointer = pool.clone();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            std::thread::Builder::new()
+                .name("civgrid-checkpoint".into())
+                .spawn(move || runtime.block_on(checkpoint_wal(checkpointer)))?;
             Some(tx)
         } else {
             None
@@ -308,6 +318,23 @@ async fn group_commit(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
         };
         for finish in finishes {
             finish(outcome.clone());
+        }
+    }
+}
+
+/// Copies the SQLite WAL into the database every 200 ms, beside the writers rather than inside
+/// one of their commits (`wal_autocheckpoint` is off). PASSIVE never waits for a reader or a
+/// writer; what it cannot copy yet it copies the next time. Ends when the pool is closed.
+async fn checkpoint_wal(pool: AnyPool) {
+    while !pool.is_closed() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if pool.is_closed() {
+            break;
+        }
+        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)").execute(&pool).await {
+            if !pool.is_closed() {
+                tracing::debug!(error = %e, "WAL checkpoint failed; retrying");
+            }
         }
     }
 }
