@@ -14,8 +14,9 @@
   }
 
   // Calls the API; resolves to the JSON body, or rejects with an Error whose message is for people.
-  async function api(method, url, body) {
-    const init = { method, credentials: "same-origin", headers: { accept: "application/json" } };
+  // `anonymous`: no session cookie (a citizen's online application is not a window's).
+  async function api(method, url, body, anonymous) {
+    const init = { method, credentials: anonymous ? "omit" : "same-origin", headers: { accept: "application/json" } };
     if (body !== undefined) {
       init.headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -532,6 +533,218 @@
       ev.preventDefault();
       const lng = parseFloat(form.elements.lng.value), lat = parseFloat(form.elements.lat.value);
       if (isFinite(lng) && isFinite(lat)) show(lng, lat);
+    });
+  }
+  // ---------------------------------------------------------------------------------------
+  // One-window services: the item picker, acceptance (window) or online application, the
+  // refusal, the approver's checklist, the citizen's rating. Every write goes to /api/v1.
+
+  document.querySelectorAll("select[data-autosubmit]").forEach(sel => {
+    sel.addEventListener("change", () => { if (sel.value) sel.form.submit(); });
+  });
+
+  const mk = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  };
+
+  // A file as base64 (the API takes material bytes so).
+  const base64Of = file => new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => { const s = String(r.result); resolve(s.slice(s.indexOf(",") + 1)); };
+    r.onerror = () => reject(new Error(t("common.error")));
+    r.readAsDataURL(file);
+  });
+
+  const af = document.getElementById("apply-form");
+  if (af) {
+    const atWindow = af.dataset.channel === "window";
+    const result = document.getElementById("apply-result");
+    const applicant = () => {
+      const a = { id_number: af.elements.id_number.value.trim().toUpperCase(), name: af.elements.name.value.trim() };
+      if (af.elements.contact.value.trim()) a.contact = af.elements.contact.value.trim();
+      return a;
+    };
+    const noticeLink = (href, text) => {
+      const a = mk("a", text);
+      a.id = "notice-link";
+      a.href = href;
+      a.target = "_blank";
+      a.rel = "noopener";
+      return a;
+    };
+    // At the window, the applicant's e-licence library is read as soon as the number is typed,
+    // so the clerk sees which materials the government already holds.
+    const library = document.getElementById("a-library");
+    const readLibrary = async () => {
+      const id = af.elements.id_number.value.trim().toUpperCase();
+      af.querySelectorAll("[data-reuse]").forEach(p => { p.textContent = ""; });
+      library.textContent = "";
+      if (!atWindow || id.length !== 18) return;
+      try {
+        const v = await api("GET", `/api/v1/applicants/${encodeURIComponent(id)}/licences`);
+        if (!v.licences.length) { library.textContent = t("svc.library_none"); return; }
+        library.textContent = `${t("svc.library_found")}${t("common.colon")}` +
+          v.licences.map(c => `${(c.content && c.content.type_name) || c.type} ${c.number}`).join("；");
+        af.querySelectorAll(".material[data-licence]").forEach(m => {
+          const held = v.licences.find(c => c.type === m.dataset.licence);
+          if (m.dataset.licence && held) {
+            m.querySelector("[data-reuse]").textContent = `✓ ${t("svc.library_has")}${t("common.colon")}${held.number}`;
+          }
+        });
+      } catch (e) {
+        library.textContent = e.message;
+      }
+    };
+    af.elements.id_number.addEventListener("change", readLibrary);
+
+    af.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = af.querySelector("[data-error]");
+      out.textContent = "";
+      result.replaceChildren();
+      busy(af, true);
+      try {
+        const materials = [];
+        for (const m of af.querySelectorAll(".material")) {
+          const file = m.querySelector("input[type=file]");
+          const paper = m.querySelector("input[name=paper]");
+          if (file && file.files.length) {
+            const f = file.files[0];
+            const ext = (f.name.split(".").pop() || "").toLowerCase();
+            materials.push({ code: m.dataset.material, format: ext === "jpeg" ? "jpg" : ext, content_base64: await base64Of(f) });
+          } else if (paper && paper.checked) {
+            materials.push({ code: m.dataset.material, medium: "paper", copies: 1 });
+          }
+        }
+        const body = { item_code: af.dataset.item, applicant: applicant(), materials };
+        if (atWindow) body.window = af.elements.window.value.trim();
+        const v = await api("POST", "/api/v1/service-applications", body, !atWindow);
+        if (v.outcome === "accepted") {
+          const a = v.application;
+          const p = mk("p", `${atWindow ? t("svc.accepted") : t("svc.submitted_online")} `, "ok");
+          const strong = mk("strong", a.number);
+          strong.id = "apply-number";
+          p.append(strong);
+          result.append(p);
+          const reused = a.materials.filter(m => m.source === "licence" || m.source === "earlier");
+          if (reused.length) {
+            result.append(mk("p", t("svc.reused_now") + t("common.colon")));
+            const ul = mk("ul");
+            ul.id = "apply-reused";
+            for (const m of reused) {
+              const li = mk("li", `${m.name} — ${t("svc.source." + m.source)}${m.licence_number ? " " + m.licence_number : ""}`);
+              li.dataset.material = m.code;
+              li.dataset.source = m.source;
+              ul.append(li);
+            }
+            result.append(ul);
+          }
+          if (atWindow) {
+            const open = mk("a", t("svc.open"));
+            open.id = "apply-open";
+            open.href = `/workbench/window?number=${encodeURIComponent(a.number)}`;
+            result.append(open);
+          } else {
+            result.append(mk("p", t("svc.keep_number"), "muted"));
+          }
+          af.querySelectorAll("input[type=file]").forEach(f => { f.value = ""; });
+        } else {
+          const n = v.notice;
+          result.append(mk("p", t("svc.missing") + t("common.colon"), "error"));
+          const ul = mk("ul");
+          ul.id = "apply-missing";
+          for (const m of n.missing) {
+            const li = mk("li", `${m.name}（${m.count}）${m.note ? " " + m.note : ""}`);
+            li.dataset.material = m.code;
+            ul.append(li);
+          }
+          result.append(ul, noticeLink(n.document, t("svc.print_notice")));
+        }
+        result.focus();
+        result.scrollIntoView({ block: "center" });
+      } catch (e) {
+        out.textContent = e.message;
+      } finally {
+        busy(af, false);
+      }
+    });
+
+    const rfz = document.getElementById("refuse-form");
+    if (rfz) {
+      rfz.addEventListener("submit", async ev => {
+        ev.preventDefault();
+        const out = rfz.querySelector("[data-error]");
+        out.textContent = "";
+        result.replaceChildren();
+        busy(rfz, true);
+        try {
+          const n = await api("POST", "/api/v1/service-refusals", {
+            item_code: af.dataset.item, applicant: applicant(), reason: rfz.elements.reason.value.trim(), window: af.elements.window.value.trim(),
+          });
+          result.append(mk("p", `${t("svc.refused")} ${n.number}`, "ok"), noticeLink(n.document, t("svc.print_refusal")));
+          result.focus();
+        } catch (e) {
+          out.textContent = e.message;
+        } finally {
+          busy(rfz, false);
+        }
+      });
+    }
+  }
+
+  // The approver: every criterion marked met or not, then approve or reject.
+  document.querySelectorAll("form.decide").forEach(f => {
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      const decision = ev.submitter ? ev.submitter.value : "approve";
+      const checklist = [];
+      for (const c of f.querySelectorAll("[data-criterion]")) {
+        const code = c.dataset.criterion;
+        const chosen = c.querySelector(`input[name="met-${CSS.escape(code)}"]:checked`);
+        if (!chosen) { out.textContent = t("approve.choose_all"); return; }
+        const item = { code, met: chosen.value === "yes" };
+        const note = f.elements[`note-${code}`].value.trim();
+        if (note) item.note = note;
+        checklist.push(item);
+      }
+      const body = { step: Number(f.dataset.step), decision, checklist };
+      if (f.elements.note.value.trim()) body.note = f.elements.note.value.trim();
+      busy(f, true);
+      try {
+        const v = await api("POST", `/api/v1/service-applications/${encodeURIComponent(f.dataset.number)}/decisions`, body);
+        sessionStorage.setItem(FLASH, `${t("approve.decided")}${t("common.colon")}${v.number} → ${t("svc.state." + v.state)}`);
+        location.reload();
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  });
+
+  // The applicant rates a concluded application (一事一评).
+  const rate = document.getElementById("rate-form");
+  if (rate) {
+    rate.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = rate.querySelector("[data-error]");
+      const done = rate.querySelector("[data-done]");
+      out.textContent = "";
+      done.textContent = "";
+      const body = { target: "application", number: rate.dataset.number, id_number: rate.dataset.id, grade: Number(rate.elements.grade.value) };
+      if (rate.elements.comment.value.trim()) body.comment = rate.elements.comment.value.trim();
+      busy(rate, true);
+      try {
+        const v = await api("POST", "/api/v1/service-ratings", body, true);
+        done.textContent = `${t("psvc.rated")}${t("common.colon")}${t("psvc.grade." + v.rating.grade)}` + (v.rectification ? " " + t("psvc.rectify") : "");
+      } catch (e) {
+        out.textContent = e.message;
+        busy(rate, false);
+      }
     });
   }
 })();

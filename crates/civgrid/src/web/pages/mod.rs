@@ -9,6 +9,7 @@
 //! (set by `/lang/en`) switches every page and every error message to English.
 
 mod i18n;
+mod services;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -38,8 +39,12 @@ pub fn routes() -> Router<AppState> {
         .route("/workbench/handler", get(handler_page))
         .route("/workbench/command", get(command_page))
         .route("/workbench/cases", get(cases_page))
+        .route("/workbench/window", get(services::window_page))
+        .route("/workbench/approve", get(services::approve_page))
         .route("/portal", get(portal))
         .route("/portal/track", get(track))
+        .route("/portal/services", get(services::portal_services))
+        .route("/portal/application", get(services::portal_application_form).post(services::portal_application))
         .route("/assets/{file}", get(asset))
 }
 
@@ -116,6 +121,12 @@ fn workbenches(p: &Principal) -> Vec<(&'static str, &'static str)> {
     if p.has_role(Role::GridWorker) {
         v.push(("/workbench/grid", "wb.grid"));
     }
+    if p.has_role(Role::WindowClerk) {
+        v.push(("/workbench/window", "wb.window"));
+    }
+    if services::approver_department(p).is_some() {
+        v.push(("/workbench/approve", "wb.approve"));
+    }
     v.push(("/workbench/cases", "wb.cases"));
     v
 }
@@ -130,6 +141,7 @@ fn frame(l: Tr, uri: &Uri, me: Option<&Principal>) -> Frame {
             .collect(),
         None => vec![
             NavLink { href: "/portal", label: l.t("nav.portal"), current: path == "/portal" },
+            NavLink { href: "/portal/services", label: l.t("nav.services"), current: path == "/portal/services" },
             NavLink { href: "/", label: l.t("nav.map"), current: path == "/" },
             NavLink { href: "/verify", label: l.t("nav.verify"), current: false },
         ],
