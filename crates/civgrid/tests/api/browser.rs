@@ -279,3 +279,140 @@ async fn the_case_loop_walks_in_a_real_browser() {
     staff.screenshot("map-en").await;
     staff.close().await;
 }
+
+/// Marks every criterion of the task for `number` met (or the one named not met) and presses
+/// `decision`.
+async fn decide(s: &Session, number: &str, criteria: &[(&str, bool)], decision: &str) {
+    let task = format!("[data-task=\"{number}\"]");
+    for (code, met) in criteria {
+        let value = if *met { "yes" } else { "no" };
+        s.click(&format!("{task} input[name=\"met-{code}\"][value=\"{value}\"]")).await;
+    }
+    s.click(&format!("{task} button[value=\"{decision}\"]")).await;
+}
+
+/// The one-window services loop in headless Chromium: the window clerk accepts a ride-hailing
+/// driver's application — first told at once what is missing (the printable notice), then
+/// with the files, the no-criminal-record proof taken from the e-licence library by itself —;
+/// 交通 and 公安 approve it in parallel against their own checklists (a "not met" without a
+/// finding is refused, in Chinese); the applicant follows it on the portal, rates it, and
+/// applies online for another item, where the ID card given at the window is reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_services_loop_walks_in_a_real_browser() {
+    let app = TestApp::demo(Backend::Sqlite).await;
+    civgrid::demo::ledger::seed_certificates(&app.state.certificates).await.expect("certificates");
+    let base = serve(&app).await;
+    let driver = Driver::start().await;
+    let id = civgrid::identity::ResidentId::complete("44060419950312042").expect("id").as_str().to_owned();
+    let files = tempfile::tempdir().expect("files");
+    let pdf = files.path().join("scan.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+        .expect("pdf");
+
+    let s = driver.session(1280, 900).await;
+    sign_in(&s, &base, "clerk", "/workbench/window").await;
+    s.click("#item-select option[value^=\"XK00701000\"]").await;
+    s.find("#apply-form[data-item^=\"XK00701000\"]").await;
+    s.type_into("#a-id", &id).await;
+    s.type_into("#a-name", "陈嘉怡").await;
+    // Once the number is typed, the library shows what the government already holds.
+    let held = s.text("[data-material=\"no_criminal_record\"] [data-reuse]").await;
+    assert!(held.contains("电子证照库已有"), "{held}");
+    // Nothing attached: one notice lists everything still missing, and nothing is accepted.
+    s.click("#apply-form button[type=submit]").await;
+    s.find("#apply-missing li[data-material=\"driving_licence\"]").await;
+    let missing = s.js("return document.querySelectorAll('#apply-missing li').length", json!([])).await;
+    assert_eq!(missing, 3, "id card, driving licence, form; not the certificate the library holds");
+    s.screenshot("window-missing").await;
+    let notice = s.js("return document.getElementById('notice-link').getAttribute('href')", json!([])).await;
+    s.goto(&format!("{base}{}", notice.as_str().expect("notice link"))).await;
+    let title = s.text("h1").await;
+    assert!(title.contains("一次性告知"), "{title}");
+    s.screenshot("window-notice-print").await;
+    s.goto(&format!("{base}/workbench/window")).await;
+    s.click("#item-select option[value^=\"XK00701000\"]").await;
+    s.find("#apply-form[data-item^=\"XK00701000\"]").await;
+    s.type_into("#a-id", &id).await;
+    s.type_into("#a-name", "陈嘉怡").await;
+    for m in ["id_card", "driving_licence", "application_form"] {
+        s.send_file(&format!("#m-{m}"), &pdf).await;
+    }
+    s.click("#apply-form button[type=submit]").await;
+    let number = s.text("#apply-number").await;
+    assert!(number.starts_with("BJ"), "{number}");
+    s.find("#apply-reused li[data-material=\"no_criminal_record\"][data-source=\"licence\"]").await;
+    s.screenshot("window-accepted").await;
+    s.click("#apply-open").await;
+    s.find(&format!(
+        "#application[data-application=\"{number}\"] tr[data-material=\"no_criminal_record\"][data-source=\"licence\"]"
+    ))
+    .await;
+    let steps = s
+        .js("return document.querySelectorAll('#application tr[data-step][data-state=\"pending\"]').length", json!([]))
+        .await;
+    assert_eq!(steps, 2, "both departments decide the one step in parallel");
+    s.screenshot("window-follow").await;
+    sign_out(&s).await;
+
+    // 交通 approves against its own criterion.
+    sign_in(&s, &base, "approver_jtj", "/workbench/approve").await;
+    s.find(&format!("[data-task=\"{number}\"] [data-criterion=\"driving_3_years\"]")).await;
+    s.screenshot("approver-queue").await;
+    decide(&s, &number, &[("driving_3_years", true)], "approve").await;
+    s.until(
+        "交通's decision",
+        "const f = document.getElementById('flash'); return f !== null && f.textContent.includes(arguments[0]);",
+        json!([number]),
+    )
+    .await;
+    s.find(&format!("#others-title ~ table tr[data-application=\"{number}\"]")).await;
+    sign_out(&s).await;
+
+    // 公安: "not met" without a finding is refused with the code's message in Chinese; then met.
+    sign_in(&s, &base, "approver_gaj", "/workbench/approve").await;
+    decide(&s, &number, &[("background_ok", false)], "approve").await;
+    let error = s.text(&format!("[data-task=\"{number}\"] form.decide [data-error]")).await;
+    assert_eq!(error, "请填写说明（原因）。");
+    decide(&s, &number, &[("background_ok", true)], "approve").await;
+    s.until(
+        "公安's decision concludes it",
+        "const f = document.getElementById('flash'); return f !== null && f.textContent.includes(arguments[0]) && f.textContent.includes(arguments[1]);",
+        json!([number, "已办结（准予）"]),
+    )
+    .await;
+    sign_out(&s).await;
+
+    // The applicant follows it on the portal with the number and their ID number, and rates it.
+    s.goto(&format!("{base}/portal/services")).await;
+    s.type_into("#f-number", &number).await;
+    s.type_into("#f-id", &id).await;
+    s.click("#follow-form button[type=submit]").await;
+    s.at("/portal/application").await;
+    s.find(&format!("#application[data-application=\"{number}\"][data-state=\"approved\"]")).await;
+    s.click("#rate-grade option[value=\"5\"]").await;
+    s.click("#rate-form button[type=submit]").await;
+    let rated = s.text("#rate-form [data-done]").await;
+    assert!(rated.contains("非常满意"), "{rated}");
+    s.screenshot("portal-application").await;
+    // A second rating is refused (一事一评), in the reader's language.
+    s.goto(&format!("{base}/portal/services")).await;
+    s.type_into("#f-number", &number).await;
+    s.type_into("#f-id", &id).await;
+    s.click("#follow-form button[type=submit]").await;
+    s.click("#rate-form button[type=submit]").await;
+    assert_eq!(s.text("#rate-form [data-error]").await, "已经评价过了，每件只能评价一次。");
+
+    // Online (一网通办): the ID card handed in at the window is not asked for again.
+    s.goto(&format!("{base}/portal/services")).await;
+    s.click("#item-select option[value^=\"GG00202000\"]").await;
+    s.find("#apply-form[data-channel=\"online\"][data-item^=\"GG00202000\"]").await;
+    s.type_into("#a-id", &id).await;
+    s.type_into("#a-name", "陈嘉怡").await;
+    s.send_file("#m-application_form", &pdf).await;
+    s.click("#apply-form button[type=submit]").await;
+    let online = s.text("#apply-number").await;
+    assert_ne!(online, number);
+    s.find("#apply-reused li[data-material=\"id_card\"][data-source=\"earlier\"]").await;
+    s.screenshot("portal-apply-online").await;
+    s.close().await;
+}
