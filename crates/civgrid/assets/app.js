@@ -33,6 +33,7 @@
     if (!r.ok) {
       const err = new Error(errorText(data, r.status));
       err.code = data && data.error ? data.error.code : undefined;
+      err.details = data && data.error ? data.error.details : undefined;
       throw err;
     }
     return data;
@@ -744,6 +745,118 @@
       } catch (e) {
         out.textContent = e.message;
         busy(rate, false);
+      }
+    });
+  }
+  // ---------------------------------------------------------------------------------------
+  // The administrator: calendar, departments, staff, grid import — each through the admin API.
+
+  const saved = (msg) => { sessionStorage.setItem(FLASH, msg); location.reload(); };
+  const onSubmit = (id, send) => {
+    const f = document.getElementById(id);
+    if (!f) return;
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      busy(f, true);
+      try {
+        await send(f.elements);
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  };
+  onSubmit("day-form", async el => {
+    const day = el.day.value;
+    await api("PUT", `/api/v1/admin/calendar/${encodeURIComponent(day)}`, { kind: el.kind.value, note: el.note.value.trim() });
+    saved(`${t("admin.day_saved")}${t("common.colon")}${day} ${t("admin.day." + el.kind.value)}`);
+  });
+  document.querySelectorAll("button.day-remove").forEach(b => {
+    b.addEventListener("click", async () => {
+      const out = document.getElementById("days-error");
+      out.textContent = "";
+      b.disabled = true;
+      try {
+        await api("DELETE", `/api/v1/admin/calendar/${encodeURIComponent(b.dataset.day)}`);
+        saved(`${t("admin.day_saved")}${t("common.colon")}${b.dataset.day} ${t("admin.day_remove")}`);
+      } catch (e) {
+        out.textContent = e.message;
+        b.disabled = false;
+      }
+    });
+  });
+  onSubmit("dept-form", async el => {
+    const code = el.code.value.trim();
+    await api("PUT", `/api/v1/admin/departments/${encodeURIComponent(code)}`, { name: el.name.value.trim(), area_code: el.area_code.value });
+    saved(`${t("admin.saved")}${t("common.colon")}${code} ${el.name.value.trim()}`);
+  });
+  onSubmit("staff-form", async el => {
+    const body = {
+      username: el.username.value.trim(), display_name: el.display_name.value.trim(), password: el.password.value,
+      roles: [{ role: el.role.value, area_code: el.area_code.value }],
+    };
+    if (el.department_code.value) body.department_code = el.department_code.value;
+    await api("POST", "/api/v1/admin/staff", body);
+    saved(`${t("admin.saved")}${t("common.colon")}${body.username}`);
+  });
+  const imp = document.getElementById("import-form");
+  if (imp) {
+    const result = document.getElementById("import-result");
+    imp.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = imp.querySelector("[data-error]");
+      out.textContent = "";
+      result.replaceChildren();
+      const file = imp.elements.file.files[0];
+      if (!file) { out.textContent = t("admin.import_choose"); return; }
+      busy(imp, true);
+      try {
+        const q = `datum=${encodeURIComponent(imp.elements.datum.value)}${imp.elements.replace.checked ? "&replace=true" : ""}`;
+        let r;
+        try {
+          r = await fetch(`/api/v1/admin/grids/import?${q}`, {
+            method: "POST", credentials: "same-origin", headers: { "content-type": "application/geo+json", accept: "application/json" }, body: file,
+          });
+        } catch (_) {
+          throw new Error(t("common.network"));
+        }
+        let data = null;
+        try { data = await r.json(); } catch (_) { data = null; }
+        if (r.ok) {
+          const p = mk("p", `${t("admin.imported")}${t("common.colon")}${data.created} / ${data.replaced} / ${data.areas_created} (${t("admin.imported_detail")})`, "ok");
+          p.id = "import-ok";
+          result.append(p);
+        } else {
+          const problems = data && data.error && data.error.details && data.error.details.problems;
+          out.textContent = errorText(data, r.status);
+          if (problems && problems.length) {
+            result.append(mk("p", t("admin.problems") + t("common.colon"), "error"));
+            const table = mk("table", undefined, "app-list");
+            table.id = "import-problems";
+            const head = mk("tr");
+            for (const h of ["admin.feature", "admin.problem_code", "admin.problem"]) {
+              const th = mk("th", t(h));
+              th.scope = "col";
+              head.append(th);
+            }
+            table.append(head);
+            for (const p of problems) {
+              const tr = mk("tr");
+              tr.dataset.problem = p.code;
+              const where = p.feature == null ? t("admin.file_level") : `#${p.feature}${p.feature_id ? " (" + p.feature_id + ")" : ""}`;
+              tr.append(mk("td", where), mk("td", p.code), mk("td", p.message));
+              table.append(tr);
+            }
+            result.append(table);
+          }
+        }
+        result.focus();
+      } catch (e) {
+        out.textContent = e.message;
+      } finally {
+        busy(imp, false);
       }
     });
   }

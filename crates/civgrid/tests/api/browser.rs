@@ -414,5 +414,34 @@ async fn the_services_loop_walks_in_a_real_browser() {
     assert_ne!(online, number);
     s.find("#apply-reused li[data-material=\"id_card\"][data-source=\"earlier\"]").await;
     s.screenshot("portal-apply-online").await;
+
+    // The administrator adds a make-up working day, removes it, and is told feature by feature
+    // why a grid file cannot be imported.
+    sign_in(&s, &base, "admin", "/workbench/admin").await;
+    s.js("document.getElementById('day-date').value = '2027-02-11'; return true;", json!([])).await;
+    s.click("#day-kind option[value=\"workday\"]").await;
+    s.type_into("#day-note", "春节调休").await;
+    s.click("#day-form button[type=submit]").await;
+    s.find("#days tr[data-day=\"2027-02-11\"][data-kind=\"workday\"]").await;
+    s.click("#days button[data-day=\"2027-02-11\"]").await;
+    s.until(
+        "the day removed",
+        "return document.readyState === 'complete' && document.getElementById('flash').textContent !== '' \
+         && document.querySelector('#days tr[data-day=\"2027-02-11\"]') === null",
+        json!([]),
+    )
+    .await;
+    let bad = files.path().join("grids.geojson");
+    let square = "[[[113.1,23.0],[113.101,23.0],[113.101,23.001],[113.1,23.001],[113.1,23.0]]]";
+    let geojson = format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","id":"g-7","properties":{{"code":"4406040100019","name":"坏网格"}},"geometry":{{"type":"Polygon","coordinates":{square}}}}}]}}"#
+    );
+    std::fs::write(&bad, geojson).expect("geojson");
+    s.send_file("#import-file", &bad).await;
+    s.click("#import-datum option[value=\"gcj02\"]").await;
+    s.click("#import-form button[type=submit]").await;
+    s.find("#import-problems tr[data-problem]").await;
+    assert_eq!(s.text("#import-form [data-error]").await, "文件有问题，未导入。");
+    s.screenshot("admin-import-problems").await;
     s.close().await;
 }

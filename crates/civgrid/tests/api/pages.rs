@@ -74,6 +74,7 @@ async fn workbenches_need_a_session_and_each_role_lands_on_its_own(b: Backend) {
         "/workbench/cases",
         "/workbench/window",
         "/workbench/approve",
+        "/workbench/admin",
     ] {
         let (s, h, _) = page(&app, uri, None).await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{uri}");
@@ -92,6 +93,7 @@ async fn workbenches_need_a_session_and_each_role_lands_on_its_own(b: Backend) {
         ("approver", "/workbench/approve"),
         ("approver_jtj", "/workbench/approve"),
         ("safety", "/workbench/cases"),
+        ("admin", "/workbench/admin"),
     ] {
         let cookie = format!("civgrid_session={}", app.login(user).await);
         let (s, h, _) = page(&app, "/workbench", Some(&cookie)).await;
@@ -375,3 +377,36 @@ async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Back
     assert!(body.contains("href=\"/verify\""));
 }
 both_backends!(services_pages_show_reuse_checklists_and_each_departments_steps);
+
+async fn the_admin_workbench_reads_what_the_admin_api_manages(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let token = app.login("admin").await;
+    let (s, v) = app
+        .send_json(
+            "PUT",
+            "/api/v1/admin/calendar/2027-02-11",
+            Some(&token),
+            &serde_json::json!({"kind": "workday", "note": "春节调休"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let admin = format!("civgrid_session={token}");
+    let (s, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("<tr data-department=\"cgj\"><td>cgj</td><td>禅城区城市管理和综合执法局</td>"));
+    assert!(body.contains("data-staff=\"approver_jtj\"") && body.contains("审批人员 @ 440604"));
+    assert!(body.contains("data-class=\"0101\"") && body.contains("暴露垃圾") && body.contains("2 工作小时"));
+    assert!(body.contains("data-day=\"2027-02-11\" data-kind=\"workday\"") && body.contains("春节调休"));
+    assert!(body.contains("id=\"import-form\"") && body.contains("id=\"staff-form\""));
+    let (_, _, en) = page(&app, "/workbench/admin", Some(&format!("{admin}; lang=en"))).await;
+    assert!(
+        en.contains("Working-day calendar") && en.contains("2 working hours") && en.contains("Make-up working day")
+    );
+    // Only administrators.
+    for user in ["commander", "clerk", "approver"] {
+        let cookie = format!("civgrid_session={}", app.login(user).await);
+        let (s, _, _) = page(&app, "/workbench/admin", Some(&cookie)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
+    }
+}
+both_backends!(the_admin_workbench_reads_what_the_admin_api_manages);

@@ -8,6 +8,7 @@
 //! page without a valid session redirects to `/login`. Chinese first; the `lang=en` cookie
 //! (set by `/lang/en`) switches every page and every error message to English.
 
+mod admin;
 mod i18n;
 mod services;
 
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/workbench/cases", get(cases_page))
         .route("/workbench/window", get(services::window_page))
         .route("/workbench/approve", get(services::approve_page))
+        .route("/workbench/admin", get(admin::admin_page))
         .route("/portal", get(portal))
         .route("/portal/track", get(track))
         .route("/portal/services", get(services::portal_services))
@@ -109,6 +111,9 @@ fn local_path(p: Option<&str>, default: &str) -> String {
 /// The workbenches a person's roles open: (path, label key).
 fn workbenches(p: &Principal) -> Vec<(&'static str, &'static str)> {
     let mut v = Vec::new();
+    if p.has_role(Role::Admin) {
+        v.push(("/workbench/admin", "wb.admin"));
+    }
     if [Role::Commander, Role::Admin, Role::Auditor].iter().any(|r| p.has_role(*r)) {
         v.push(("/workbench/command", "wb.command"));
     }
