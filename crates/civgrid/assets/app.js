@@ -303,10 +303,29 @@
       m.dataset.caseNumber = c.number;
       m.dataset.state = c.state;
     };
+    // Heat by class: grids coloured by how many open cases of the chosen class they hold.
+    const heatSel = document.getElementById("heat-class");
+    const heat = () => {
+      if (!map || !heatSel) return;
+      const by = new Map();
+      if (heatSel.value) {
+        cases.forEach(c => {
+          if (c.class_code !== heatSel.value || !c.grid_code || GROUP[c.state] === "closed" || GROUP[c.state] === "ended") return;
+          by.set(c.grid_code, (by.get(c.grid_code) || 0) + 1);
+        });
+      }
+      map.heat(by);
+      let total = 0;
+      by.forEach(n => { total += n; });
+      document.getElementById("heat-total").textContent = heatSel.value
+        ? `${t("command.heat_total")}${t("common.colon")}${total} / ${by.size} ${t("map.grids")}` : "";
+    };
+    if (heatSel) heatSel.addEventListener("change", heat);
     const counts = () => {
       const n = {};
       cases.forEach(c => { n[GROUP[c.state]] = (n[GROUP[c.state]] || 0) + 1; });
       document.querySelectorAll("[data-group-count]").forEach(e => { e.textContent = n[e.dataset.groupCount] || 0; });
+      heat();
     };
     const load = async () => {
       const v = await api("GET", "/api/v1/cases?limit=500");
@@ -426,6 +445,7 @@
     };
     CivMap.draw(cm, {
       load: url => api("GET", url),
+      boundaries: true,
       zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") },
       onGrid: showGrid,
       onMarker: key => { const c = cases.get(Number(key)); if (c && c.grid_code) showGrid(c.grid_code); },

@@ -148,6 +148,27 @@ async fn the_case_loop_walks_in_a_real_browser() {
         .await;
     let (_, v) = app.get_as("/api/v1/cases?state=received", &app.login("commander").await).await;
     assert_eq!(v["cases"][0]["supervised"], true, "supervised through the API: {v}");
+    // The map draws the district, subdistrict and community boundaries over the grids; heat by
+    // class colours the grid holding the open 暴露垃圾 case, and no grid for another class.
+    for level in ["district", "subdistrict", "community"] {
+        commander.find(&format!("#command-map path.bound[data-bound=\"{level}\"]")).await;
+    }
+    commander.click("#heat-class option[value=\"0101\"]").await;
+    commander.find("#command-map.heat-on path[data-grid=\"44060401000101\"][data-heat].heat1").await;
+    assert!(commander.text("#heat-total").await.contains("1 / 1"));
+    commander.screenshot("command-heat").await;
+    commander.click("#heat-class option[value=\"0701\"]").await;
+    commander
+        .until(
+            "no heat for 0701",
+            "return document.querySelectorAll('#command-map path[data-heat]').length === 0",
+            json!([]),
+        )
+        .await;
+    commander.click("#heat-class option[value=\"\"]").await;
+    commander
+        .until("heat off", "return !document.getElementById('command-map').classList.contains('heat-on')", json!([]))
+        .await;
 
     sign_in(&staff, &base, "intake", "/workbench/desk").await;
     staff.screenshot("desk-intake").await;

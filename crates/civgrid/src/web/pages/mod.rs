@@ -679,6 +679,8 @@ struct CommandPage {
     departments: Vec<Opt>,
     /// Supervision (督办) is the commander's.
     can_supervise: bool,
+    /// The case classes, for the heat layer.
+    classes: Vec<Opt>,
 }
 
 /// `GET /workbench/command`: the one map — grids, live cases by state, indicators per area.
@@ -709,7 +711,11 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         Err(e) => return error_page(l, &uri, Some(&p), e.into()),
     };
     let can_supervise = p.has_role(Role::Commander);
-    let page = CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, departments, can_supervise };
+    let classes = match Labels::load(&state).await {
+        Ok(labels) => labels.class_options(),
+        Err(e) => return error_page(l, &uri, Some(&p), e),
+    };
+    let page = CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, departments, can_supervise, classes };
     html(StatusCode::OK, page.render())
 }
 
