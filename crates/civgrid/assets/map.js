@@ -33,8 +33,44 @@
     const [w, h] = project(x1, y0);
     const full = { x: 0, y: 0, w, h };
     let vb = { ...full };
+    // The district's own base map, when configured (`data-tiles` on the map: an XYZ URL with
+    // {z}, {x}, {y}; Web Mercator tiles in GCJ-02, as the grids are). Tiles are placed by
+    // their corners under the grids and redrawn for the view; without it nothing is fetched.
+    const tiles = document.createElementNS(NS, "g");
+    tiles.setAttribute("class", "tiles");
+    const tileUrl = svg.dataset.tiles || "";
+    let tileTimer = null;
+    const drawTiles = () => {
+      if (!tileUrl) return;
+      const [wl, nt] = unproject(vb.x, vb.y), [el, sb] = unproject(vb.x + vb.w, vb.y + vb.h);
+      const px = svg.getBoundingClientRect().width || 1000;
+      const z = Math.max(0, Math.min(19, Math.round(Math.log2(360 / Math.max(1e-9, el - wl) * px / 256))));
+      const n = 2 ** z;
+      const tx = lng => Math.floor((lng + 180) / 360 * n);
+      const ty = lat => { const r = lat * Math.PI / 180; return Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n); };
+      const lngOf = x => x / n * 360 - 180;
+      const latOf = y => Math.atan(Math.sinh(Math.PI * (1 - 2 * y / n))) * 180 / Math.PI;
+      const wanted = new Set();
+      for (let x = tx(wl); x <= tx(el); x++) for (let y = ty(nt); y <= ty(sb); y++) {
+        if (wanted.size > 400) break;
+        const href = tileUrl.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+        wanted.add(href);
+        if (tiles.querySelector(`image[href="${CSS.escape(href)}"]`)) continue;
+        const [ax, ay] = project(lngOf(x), latOf(y)), [bx, by] = project(lngOf(x + 1), latOf(y + 1));
+        const img = document.createElementNS(NS, "image");
+        img.setAttribute("href", href);
+        img.setAttribute("class", "tile");
+        img.setAttribute("x", ax.toFixed(3)); img.setAttribute("y", ay.toFixed(3));
+        img.setAttribute("width", (bx - ax).toFixed(3)); img.setAttribute("height", (by - ay).toFixed(3));
+        img.setAttribute("preserveAspectRatio", "none");
+        img.dataset.z = z; img.dataset.x = x; img.dataset.y = y;
+        tiles.appendChild(img);
+      }
+      tiles.querySelectorAll("image").forEach(i => { if (!wanted.has(i.getAttribute("href"))) i.remove(); });
+    };
     const setView = v => {
       vb = v;
+      if (tileUrl) { clearTimeout(tileTimer); tileTimer = setTimeout(drawTiles, 120); }
       svg.setAttribute("viewBox", `${v.x.toFixed(2)} ${v.y.toFixed(2)} ${v.w.toFixed(2)} ${v.h.toFixed(2)}`);
       // Markers keep their size on screen whatever the zoom.
       const r = (full.w / 160) * (v.w / full.w);
@@ -148,7 +184,9 @@
         bounds.appendChild(p);
       }
     }
-    svg.replaceChildren(grids, bounds, markers);
+    svg.replaceChildren(tiles, grids, bounds, markers);
+    svg.classList.toggle("tiled", !!tileUrl);
+    drawTiles();
     const toLngLat = ev => {
       const pt = svg.createSVGPoint(); pt.x = ev.clientX; pt.y = ev.clientY;
       const local = pt.matrixTransform(svg.getScreenCTM().inverse());

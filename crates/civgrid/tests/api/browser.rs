@@ -16,9 +16,12 @@ use crate::webdriver::{Driver, Session};
 
 /// Serves the app on a free local port, as `civgrid serve` does; returns its base URL.
 async fn serve(app: &TestApp) -> String {
+    serve_router(app.router.clone()).await
+}
+
+async fn serve_router(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let router = app.router.clone();
     tokio::spawn(async move {
         let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
     });
@@ -464,5 +467,32 @@ async fn the_services_loop_walks_in_a_real_browser() {
     s.find("#import-problems tr[data-problem]").await;
     assert_eq!(s.text("#import-form [data-error]").await, "文件有问题，未导入。");
     s.screenshot("admin-import-problems").await;
+
+    // With a base-map tile URL configured, the map lays tiles under the grids, each where its
+    // Web Mercator corners fall, covering the view; without it (every page above) none.
+    s.goto(&format!("{base}/")).await;
+    s.find("#grid-map path[data-grid]").await;
+    assert_eq!(s.js("return document.querySelectorAll('#grid-map image, #grid-map.tiled').length", json!([])).await, 0);
+    let mut state = app.state.clone();
+    let mut web = (*state.settings).clone();
+    web.map_tile_url = Some("/test-tiles/{z}/{x}/{y}.png".into());
+    state.settings = std::sync::Arc::new(web);
+    let tiled = serve_router(civgrid::web::router(state)).await;
+    s.goto(&format!("{tiled}/")).await;
+    s.find("#grid-map.tiled image.tile").await;
+    let placed = s
+        .js(
+            "const svg = document.getElementById('grid-map'); const b = svg.viewBox.baseVal; \
+             const cx = b.x + b.width / 2, cy = b.y + b.height / 2; \
+             const imgs = [...svg.querySelectorAll('image.tile')]; \
+             const named = imgs.every(i => i.getAttribute('href') === `/test-tiles/${i.dataset.z}/${i.dataset.x}/${i.dataset.y}.png`); \
+             const covers = imgs.some(i => { const x = +i.getAttribute('x'), y = +i.getAttribute('y'); \
+               return x <= cx && cx <= x + +i.getAttribute('width') && y <= cy && cy <= y + +i.getAttribute('height'); }); \
+             const below = svg.firstElementChild.classList.contains('tiles'); \
+             return named && covers && below;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(placed, true, "tiles named by z/x/y, covering the view, under the grids");
     s.close().await;
 }

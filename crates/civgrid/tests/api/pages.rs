@@ -410,3 +410,27 @@ async fn the_admin_workbench_reads_what_the_admin_api_manages(b: Backend) {
     }
 }
 both_backends!(the_admin_workbench_reads_what_the_admin_api_manages);
+
+async fn base_map_tiles_are_offered_only_when_configured(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let commander = format!("civgrid_session={}", app.login("commander").await);
+    for uri in ["/", "/workbench/command"] {
+        let (_, _, body) = page(&app, uri, Some(&commander)).await;
+        assert!(!body.contains("data-tiles"), "{uri}: no tiles by default");
+    }
+    let mut state = app.state.clone();
+    let mut web = (*state.settings).clone();
+    web.map_tile_url = Some("https://tiles.example.gov.cn/{z}/{x}/{y}.png".into());
+    state.settings = std::sync::Arc::new(web);
+    let router = civgrid::web::router(state);
+    for uri in ["/", "/workbench/command"] {
+        let req = Request::get(uri).header(header::COOKIE, &commander).body(Body::empty()).expect("request");
+        let resp = router.clone().oneshot(req).await.expect("response");
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        let body =
+            String::from_utf8(resp.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("UTF-8");
+        assert!(body.contains("data-tiles=\"https:"), "{uri}");
+        assert!(body.contains("tiles.example.gov.cn"), "{uri}");
+    }
+}
+both_backends!(base_map_tiles_are_offered_only_when_configured);

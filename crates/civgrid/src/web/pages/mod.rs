@@ -681,6 +681,8 @@ struct CommandPage {
     can_supervise: bool,
     /// The case classes, for the heat layer.
     classes: Vec<Opt>,
+    /// The base-map tile URL (`{z}/{x}/{y}`; empty: none).
+    tiles: String,
 }
 
 /// `GET /workbench/command`: the one map — grids, live cases by state, indicators per area.
@@ -715,7 +717,9 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         Ok(labels) => labels.class_options(),
         Err(e) => return error_page(l, &uri, Some(&p), e),
     };
-    let page = CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, departments, can_supervise, classes };
+    let tiles = state.settings.map_tile_url.clone().unwrap_or_default();
+    let page =
+        CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, departments, can_supervise, classes, tiles };
     html(StatusCode::OK, page.render())
 }
 
@@ -724,13 +728,16 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
 struct MapPage {
     l: Tr,
     page: Frame,
+    /// The base-map tile URL (`{z}/{x}/{y}`; empty: none).
+    tiles: String,
 }
 
 /// `GET /`: the public map of grids — click a point to find its grid, community, subdistrict.
 async fn map_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let l = Tr(lang_of(&headers));
     let me = viewer(&state, &headers).await.ok().flatten();
-    html(StatusCode::OK, MapPage { l, page: frame(l, &uri, me.as_ref()) }.render())
+    let tiles = state.settings.map_tile_url.clone().unwrap_or_default();
+    html(StatusCode::OK, MapPage { l, page: frame(l, &uri, me.as_ref()), tiles }.render())
 }
 
 #[derive(Template)]
