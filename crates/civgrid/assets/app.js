@@ -747,6 +747,41 @@
     });
   });
 
+  // Special steps (特殊环节): suspend with the step's name, resume from the list.
+  document.querySelectorAll("form.suspend").forEach(f => {
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      busy(f, true);
+      const body = { special_step: f.elements.special_step.value };
+      if (f.elements.note.value.trim()) body.note = f.elements.note.value.trim();
+      try {
+        await api("POST", `/api/v1/service-applications/${encodeURIComponent(f.dataset.number)}/suspend`, body);
+        sessionStorage.setItem(FLASH, `${t("approve.suspended_done")}${t("common.colon")}${f.dataset.number} ${body.special_step}`);
+        location.reload();
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  });
+  document.querySelectorAll("button.resume").forEach(b => {
+    b.addEventListener("click", async () => {
+      const out = b.parentElement.querySelector("[data-error]");
+      out.textContent = "";
+      b.disabled = true;
+      try {
+        await api("POST", `/api/v1/service-applications/${encodeURIComponent(b.dataset.number)}/resume`);
+        sessionStorage.setItem(FLASH, `${t("approve.resumed")}${t("common.colon")}${b.dataset.number}`);
+        location.reload();
+      } catch (e) {
+        out.textContent = e.message;
+        b.disabled = false;
+      }
+    });
+  });
+
   // The applicant rates a concluded application (一事一评).
   const rate = document.getElementById("rate-form");
   if (rate) {

@@ -339,6 +339,9 @@ async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Back
     let (_, _, body) = page(&app, &format!("/workbench/window?number={number}"), Some(&clerk)).await;
     let found = section(&body, "follow-title");
     assert!(found.contains("data-state=\"approved\"") && found.contains("data-state=\"pending\""));
+    assert!(
+        found.contains("data-check=\"driving_3_years\" data-met=\"true\"") && found.contains("取得相应准驾车型驾驶证")
+    );
 
     // The applicant follows it with the number and their ID number, by a form post.
     let (s, body) =
@@ -434,3 +437,55 @@ async fn base_map_tiles_are_offered_only_when_configured(b: Backend) {
     }
 }
 both_backends!(base_map_tiles_are_offered_only_when_configured);
+
+/// 最低生活保障 has special steps: the approver stops the clock for one and resumes it.
+async fn an_approver_suspends_for_a_special_step_and_resumes(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let item = service_item_code(&app, "最低生活保障申请").await;
+    let id = civgrid::identity::ResidentId::complete("44060419800101001").expect("id").as_str().to_owned();
+    let pdf = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let materials: Vec<serde_json::Value> = ["id_card", "household_register", "income_statement", "authorisation"]
+        .iter()
+        .map(|c| serde_json::json!({"code": c, "format": "pdf", "content_base64": pdf}))
+        .collect();
+    let clerk = app.login("clerk").await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            Some(&clerk),
+            &serde_json::json!({"item_code": item, "window": "W02", "applicant": {"id_number": id, "name": "何伟"},
+                "materials": materials}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let number = v["application"]["number"].as_str().expect("number").to_owned();
+    let mzj = format!("civgrid_session={}", app.login("approver_mzj").await);
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&mzj)).await;
+    let task = &body[body.find(&format!("data-task=\"{number}\"")).expect("task")..];
+    assert!(
+        task.contains(&format!("form class=\"suspend\" data-number=\"{number}\"")) && task.contains("家庭经济状况核对")
+    );
+    let t = app.login("approver_mzj").await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-applications/{number}/suspend"),
+            Some(&t),
+            &serde_json::json!({"special_step": "家庭经济状况核对"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&mzj)).await;
+    assert!(!section(&body, "queue-approve").contains(&number), "not decided while suspended");
+    let suspended = section(&body, "suspended-title");
+    assert!(suspended.contains(&format!("button type=\"button\" class=\"ghost-dark resume\" data-number=\"{number}\"")));
+    let (s, v) = app
+        .send_json("POST", &format!("/api/v1/service-applications/{number}/resume"), Some(&t), &serde_json::json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&mzj)).await;
+    assert!(section(&body, "queue-approve").contains(&format!("data-task=\"{number}\"")), "back in the queue");
+    assert!(!section(&body, "suspended-title").contains(&number));
+}
+both_backends!(an_approver_suspends_for_a_special_step_and_resumes);

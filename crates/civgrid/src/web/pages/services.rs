@@ -110,6 +110,8 @@ pub struct StepLine {
 
 pub struct CheckLine {
     pub code: String,
+    /// The criterion as the item version words it.
+    pub text: String,
     pub met: bool,
     pub note: String,
 }
@@ -158,7 +160,19 @@ fn mask(id: &str) -> String {
     id.chars().enumerate().map(|(i, c)| if i < 6 || i >= n - 4 { c } else { '*' }).collect()
 }
 
-fn detail(l: Tr, v: ApplicationView, departments: &[(String, String)], for_applicant: bool) -> AppDetail {
+/// The criteria texts of the item version an application was accepted under, by code.
+async fn criteria_texts(state: &AppState, v: &ApplicationView) -> Result<Vec<(String, String)>, ApiError> {
+    let item = state.services.item(&v.application.item_code, Some(v.application.item_version)).await?;
+    Ok(item.spec.steps.iter().flat_map(|s| s.checklist.iter().map(|c| (c.code.clone(), c.text.clone()))).collect())
+}
+
+fn detail(
+    l: Tr,
+    v: ApplicationView,
+    departments: &[(String, String)],
+    texts: &[(String, String)],
+    for_applicant: bool,
+) -> AppDetail {
     let dept = |code: &str| {
         departments.iter().find(|(c, _)| c == code).map(|(_, n)| n.clone()).unwrap_or_else(|| code.to_owned())
     };
@@ -189,6 +203,11 @@ fn detail(l: Tr, v: ApplicationView, departments: &[(String, String)], for_appli
                 .map(|a| {
                     a.iter()
                         .map(|c| CheckLine {
+                            text: texts
+                                .iter()
+                                .find(|(k, _)| c["code"].as_str() == Some(k))
+                                .map(|(_, t)| t.clone())
+                                .unwrap_or_default(),
                             code: c["code"].as_str().unwrap_or_default().to_owned(),
                             met: c["met"].as_bool().unwrap_or(false),
                             note: c["note"].as_str().unwrap_or_default().to_owned(),
@@ -348,7 +367,10 @@ pub(super) async fn window_page(
         let found = match number.as_str() {
             "" => None,
             n => match state.services.get(&p, n).await {
-                Ok(v) => Some(detail(l, v, &departments, false)),
+                Ok(v) => {
+                    let texts = criteria_texts(&state, &v).await?;
+                    Some(detail(l, v, &departments, &texts, false))
+                }
                 Err(ServiceError::ApplicationNotFound(_)) => None,
                 Err(e) => return Err(e.into()),
             },
@@ -387,6 +409,8 @@ pub struct Task {
     /// Every department of the step (parallel approval when more than one).
     pub parallel: Vec<String>,
     pub criteria: Vec<Opt>,
+    /// The item's special steps (特殊环节) the application may be suspended for.
+    pub special_steps: Vec<String>,
 }
 
 #[derive(Template)]
@@ -400,6 +424,8 @@ struct ApprovePage {
     upcoming: Vec<AppSummary>,
     /// In review, the department's steps decided: other departments are still deciding.
     others: Vec<AppSummary>,
+    /// In a special step (clock stopped), to resume.
+    suspended: Vec<AppSummary>,
     concluded: Vec<AppSummary>,
 }
 
@@ -433,22 +459,32 @@ pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderM
                 continue;
             };
             let item = state.services.item(&v.application.item_code, Some(v.application.item_version)).await?;
+            let texts: Vec<(String, String)> = item
+                .spec
+                .steps
+                .iter()
+                .flat_map(|s| s.checklist.iter().map(|c| (c.code.clone(), c.text.clone())))
+                .collect();
             let Some(spec) = item.spec.steps.get(usize::try_from(open).unwrap_or(usize::MAX)) else { continue };
             let criteria =
                 spec.checklist_for(&dept).map(|c| Opt { code: c.code.clone(), label: c.text.clone() }).collect();
             let parallel = spec.departments.iter().map(|d| name(d)).collect();
             let step_name = spec.name.clone();
+            let special_steps = item.spec.special_steps.iter().map(|s| s.name.clone()).collect();
             tasks.push(Task {
-                app: detail(l, v, &departments, false),
+                app: detail(l, v, &departments, &texts, false),
                 step: open,
                 step_no: open + 1,
                 step_name,
                 parallel,
                 criteria,
+                special_steps,
             });
         }
         // Whoever has waited longest comes first.
         tasks.reverse();
+        let suspended =
+            state.services.list(&p, Some("suspended"), LIST_LIMIT).await?.iter().map(|v| summary(l, v)).collect();
         let mut concluded = Vec::new();
         for s in ["approved", "rejected"] {
             concluded.extend(state.services.list(&p, Some(s), 10).await?.iter().map(|v| summary(l, v)));
@@ -461,6 +497,7 @@ pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderM
             tasks,
             upcoming,
             others,
+            suspended,
             concluded,
         })
     };
@@ -569,10 +606,16 @@ pub(super) async fn portal_application(
     let number: String = f.number.trim().chars().take(40).collect();
     let id_number: String = f.id_number.trim().chars().take(40).collect();
     let found = match state.services.lookup(&number, &id_number).await {
-        Ok(v) => match departments(&state).await {
-            Ok(d) => Some(detail(l, v, &d, true)),
-            Err(e) => return error_page(l, &uri, None, e),
-        },
+        Ok(v) => {
+            let texts = match criteria_texts(&state, &v).await {
+                Ok(t) => t,
+                Err(e) => return error_page(l, &uri, None, e),
+            };
+            match departments(&state).await {
+                Ok(d) => Some(detail(l, v, &d, &texts, true)),
+                Err(e) => return error_page(l, &uri, None, e),
+            }
+        }
         Err(ServiceError::ApplicationNotFound(_)) => None,
         Err(e) => return error_page(l, &uri, None, e.into()),
     };
