@@ -406,6 +406,48 @@ async fn the_services_loop_walks_in_a_real_browser() {
     .await;
     sign_out(&s).await;
 
+    // 民政 stops the clock of a 低保 application (accepted through the API) for a special step,
+    // then resumes it.
+    let item = {
+        let (_, v) = app.get("/api/v1/service-items").await;
+        v["items"].as_array().expect("items").iter().find(|i| i["name"] == "最低生活保障申请").expect("低保")["code"]
+            .as_str()
+            .expect("code")
+            .to_owned()
+    };
+    let pdf64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let materials: Vec<serde_json::Value> = ["id_card", "household_register", "income_statement", "authorisation"]
+        .iter()
+        .map(|c| json!({"code": c, "format": "pdf", "content_base64": pdf64}))
+        .collect();
+    let other = civgrid::identity::ResidentId::complete("44060419800101001").expect("id").as_str().to_owned();
+    let (status, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            Some(&app.login("clerk").await),
+            &json!({"item_code": item, "window": "W02", "applicant": {"id_number": other, "name": "何伟"}, "materials": materials}),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{v}");
+    let dibao = v["application"]["number"].as_str().expect("number").to_owned();
+    sign_in(&s, &base, "approver_mzj", "/workbench/approve").await;
+    s.click(&format!("[data-task=\"{dibao}\"] details.act-more summary")).await;
+    s.click(&format!("[data-task=\"{dibao}\"] form.suspend option[value=\"公示\"]")).await;
+    s.click(&format!("[data-task=\"{dibao}\"] form.suspend button[type=submit]")).await;
+    s.find(&format!("ul.suspended li[data-application=\"{dibao}\"] button.resume")).await;
+    assert!(s.text("#flash").await.contains("公示"));
+    s.click(&format!("ul.suspended button.resume[data-number=\"{dibao}\"]")).await;
+    s.until(
+        "the clock resumed",
+        "const f = document.getElementById('flash'); return document.readyState === 'complete' && f !== null \
+         && f.textContent.includes(arguments[0]) && document.querySelector('ul.suspended li') === null",
+        json!([dibao]),
+    )
+    .await;
+    s.find(&format!("[data-task=\"{dibao}\"] form.decide")).await;
+    sign_out(&s).await;
+
     // The applicant follows it on the portal with the number and their ID number, and rates it.
     s.goto(&format!("{base}/portal/services")).await;
     s.type_into("#f-number", &number).await;
