@@ -286,7 +286,7 @@ async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Back
     // The clerk follows it by number: every material with its source, both parallel departments.
     let (s, _, body) = page(&app, &format!("/workbench/window?number={number}"), Some(&clerk)).await;
     assert_eq!(s, StatusCode::OK);
-    let found = section(&body, "follow-title");
+    let found = section(&body, "followed-title");
     assert!(found.contains(&format!("data-application=\"{number}\"")));
     assert!(found.contains("data-material=\"no_criminal_record\" data-source=\"licence\""), "{found}");
     assert!(found.contains("data-material=\"application_form\" data-source=\"submitted\""));
@@ -337,7 +337,7 @@ async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Back
         "others still deciding"
     );
     let (_, _, body) = page(&app, &format!("/workbench/window?number={number}"), Some(&clerk)).await;
-    let found = section(&body, "follow-title");
+    let found = section(&body, "followed-title");
     assert!(found.contains("data-state=\"approved\"") && found.contains("data-state=\"pending\""));
     assert!(
         found.contains("data-check=\"driving_3_years\" data-met=\"true\"") && found.contains("取得相应准驾车型驾驶证")
