@@ -856,6 +856,21 @@
     await api("POST", "/api/v1/admin/staff", body);
     saved(`${t("admin.saved")}${t("common.colon")}${body.username}`);
   });
+  document.querySelectorAll("button.staff-active").forEach(b => {
+    b.addEventListener("click", async () => {
+      const out = document.getElementById("staff-error");
+      out.textContent = "";
+      b.disabled = true;
+      const active = b.dataset.active !== "true";
+      try {
+        await api("PATCH", `/api/v1/admin/staff/${encodeURIComponent(b.dataset.id)}`, { active });
+        saved(`${t("admin.saved")}${t("common.colon")}${b.dataset.username} ${t(active ? "admin.active" : "admin.inactive")}`);
+      } catch (e) {
+        out.textContent = e.message;
+        b.disabled = false;
+      }
+    });
+  });
   const imp = document.getElementById("import-form");
   if (imp) {
     const result = document.getElementById("import-result");

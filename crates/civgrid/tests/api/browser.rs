@@ -489,6 +489,21 @@ async fn the_services_loop_walks_in_a_real_browser() {
     s.type_into("#day-note", "春节调休").await;
     s.click("#day-form button[type=submit]").await;
     s.find("#days tr[data-day=\"2027-02-11\"][data-kind=\"workday\"]").await;
+    s.click("#departments-title ~ details summary").await;
+    s.type_into("#dept-code", "sjzx").await;
+    s.type_into("#dept-name", "区数据资源中心").await;
+    s.click("#dept-form button[type=submit]").await;
+    s.find("#departments tr[data-department=\"sjzx\"]").await;
+    s.click("#staff-title ~ details summary").await;
+    s.type_into("#st-username", "data_clerk").await;
+    s.type_into("#st-name", "数据专员").await;
+    s.type_into("#st-password", "a-long-enough-password-1").await;
+    s.click("#st-dept option[value=\"sjzx\"]").await;
+    s.click("#st-role option[value=\"auditor\"]").await;
+    s.click("#staff-form button[type=submit]").await;
+    s.find("#staff tr[data-staff=\"data_clerk\"] td[data-active=\"true\"]").await;
+    s.click("#staff tr[data-staff=\"data_clerk\"] button.staff-active").await;
+    s.find("#staff tr[data-staff=\"data_clerk\"] td[data-active=\"false\"]").await;
     s.click("#days button[data-day=\"2027-02-11\"]").await;
     s.until(
         "the day removed",

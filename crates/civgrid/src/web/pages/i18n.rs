@@ -173,6 +173,8 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("admin.roles", "角色 @ 区域", "Roles @ area"),
     ("admin.role", "角色", "Role"),
     ("admin.active", "启用", "Active"),
+    ("admin.activate", "启用账号", "Activate"),
+    ("admin.deactivate", "停用账号", "Deactivate"),
     ("admin.inactive", "停用", "Inactive"),
     ("admin.classes", "事部件分类目录", "Case catalogue"),
     (
