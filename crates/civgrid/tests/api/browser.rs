@@ -460,6 +460,13 @@ async fn the_services_loop_walks_in_a_real_browser() {
     let rated = s.text("#rate-form [data-done]").await;
     assert!(rated.contains("非常满意"), "{rated}");
     s.screenshot("portal-application").await;
+    // The conclusion issued an e-licence; once the log has taken it under a checkpoint (the
+    // sequencer does so within a second in a running node), the applicant verifies it.
+    app.state.ledger.integrate().await.expect("integrate");
+    s.click("#application a[href^=\"/verify/\"]").await;
+    let verdict = s.text("#out:not([hidden]) p.verdict").await;
+    assert!(verdict.contains("证书真实有效"), "{verdict}");
+    s.screenshot("portal-licence-verified").await;
     // A second rating is refused (一事一评), in the reader's language.
     s.goto(&format!("{base}/portal/services")).await;
     s.type_into("#f-number", &number).await;

@@ -372,6 +372,7 @@ async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Back
     let (_, body) =
         send(&app, form_post("/portal/application", &format!("number={number}&id_number={id}"), None)).await;
     assert!(body.contains("id=\"rate-form\"") && body.contains("已办结（准予）"));
+    assert!(body.contains("href=\"/verify/CG"), "the e-licence it issued, to verify");
 
     // The portal offers the catalogue for online applications.
     let (s, _, body) = page(&app, &format!("/portal/services?item={item}"), Some("lang=en")).await;

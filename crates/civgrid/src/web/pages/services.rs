@@ -252,7 +252,8 @@ fn detail(
         accepted: local_time(&a.accepted_at),
         deadline: local_time(&a.deadline),
         concluded: a.concluded_at.as_deref().map(local_time).unwrap_or_default(),
-        licence_number: if for_applicant { String::new() } else { a.licence_number.unwrap_or_default() },
+        // The applicant's own e-licence (the API gives it to them too), to verify.
+        licence_number: a.licence_number.unwrap_or_default(),
         materials,
         steps,
         events,
