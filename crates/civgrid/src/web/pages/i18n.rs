@@ -768,6 +768,99 @@ mod tests {
         }
     }
 
+    /// Every code the services API answers with is told to people in both languages.
+    #[test]
+    fn every_service_error_has_a_message() {
+        use crate::services::ServiceError as E;
+        let s = || String::from("x");
+        let all = [
+            E::InvalidField(s()),
+            E::InvalidItem(s()),
+            E::Id(crate::identity::IdError::ResidentIdShape),
+            E::Id(crate::identity::IdError::ResidentIdBirthDate),
+            E::Id(crate::identity::IdError::ResidentIdChecksum),
+            E::Id(crate::identity::IdError::CreditCodeShape),
+            E::Id(crate::identity::IdError::CreditCodeChecksum),
+            E::ItemNotFound(s()),
+            E::UnknownItem(s()),
+            E::ItemInactive(s()),
+            E::UnknownDepartment(s()),
+            E::ApplicantTypeMismatch { expected: "person" },
+            E::NotEligible(vec![]),
+            E::UnknownMaterial(s()),
+            E::DuplicateMaterial(s()),
+            E::MaterialWrongFormat { code: s(), expected: s(), got: s() },
+            E::MaterialTooLarge { code: s(), size: 1, max: 1 },
+            E::InvalidMaterial(s(), s()),
+            E::ApplicationNotFound(s()),
+            E::NoticeNotFound(s()),
+            E::Concluded(s()),
+            E::OutOfTurn { step: 0 },
+            E::AlreadyDecided { step: 0 },
+            E::NoSuchStep(0),
+            E::CriterionUnchecked(vec![]),
+            E::UnknownCriterion(s()),
+            E::CriteriaNotMet(vec![]),
+            E::NoUnmetCriterion,
+            E::NoteRequired(s()),
+            E::Suspended(s()),
+            E::NotSuspended(s()),
+            E::UnknownSpecialStep(s()),
+            E::Forbidden("x"),
+            E::NoDepartment,
+            E::AlreadyRated(s()),
+            E::NotConcluded(s()),
+            E::RectificationNotFound(0),
+            E::RectificationState(s()),
+            E::InvalidPeriod(s()),
+        ];
+        // A new variant fails to compile here until it is added to the list above.
+        let listed = |e: &E| match e {
+            E::Certificate(_) | E::Store(_) | E::Ledger(_) => false,
+            E::InvalidField(_)
+            | E::InvalidItem(_)
+            | E::Id(_)
+            | E::ItemNotFound(_)
+            | E::UnknownItem(_)
+            | E::ItemInactive(_)
+            | E::UnknownDepartment(_)
+            | E::ApplicantTypeMismatch { .. }
+            | E::NotEligible(_)
+            | E::UnknownMaterial(_)
+            | E::DuplicateMaterial(_)
+            | E::MaterialWrongFormat { .. }
+            | E::MaterialTooLarge { .. }
+            | E::InvalidMaterial(..)
+            | E::ApplicationNotFound(_)
+            | E::NoticeNotFound(_)
+            | E::Concluded(_)
+            | E::OutOfTurn { .. }
+            | E::AlreadyDecided { .. }
+            | E::NoSuchStep(_)
+            | E::CriterionUnchecked(_)
+            | E::UnknownCriterion(_)
+            | E::CriteriaNotMet(_)
+            | E::NoUnmetCriterion
+            | E::NoteRequired(_)
+            | E::Suspended(_)
+            | E::NotSuspended(_)
+            | E::UnknownSpecialStep(_)
+            | E::Forbidden(_)
+            | E::NoDepartment
+            | E::AlreadyRated(_)
+            | E::NotConcluded(_)
+            | E::RectificationNotFound(_)
+            | E::RectificationState(_)
+            | E::InvalidPeriod(_) => true,
+        };
+        for e in all {
+            assert!(listed(&e));
+            let key = format!("error.{}", e.code());
+            assert_ne!(Tr(Lang::Zh).t(&key), "?", "{key}");
+            assert_ne!(Tr(Lang::En).t(&key), "?", "{key}");
+        }
+    }
+
     #[test]
     fn the_script_table_cannot_close_its_script_element() {
         let j = Tr(Lang::En).json();
