@@ -54,16 +54,8 @@ impl Scope {
 /// Counts and rates for one scope and period.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Indicators {
-    pub filed: i64,
-    pub closed: i64,
-    pub closed_on_time: i64,
-    pub dispatched: i64,
-    pub handled: i64,
-    pub handled_on_time: i64,
-    pub reworked: i64,
-    pub dispatched_without_return: i64,
-    pub verified: i64,
-    pub verified_on_time: i64,
+    #[serde(flatten)]
+    pub counts: Counts,
     pub closure_rate: Option<f64>,
     pub on_time_closure_rate: Option<f64>,
     pub handling_rate: Option<f64>,
@@ -101,22 +93,13 @@ impl From<Counts> for Indicators {
         let average =
             (c.handling_spans > 0).then(|| (c.handling_hours / c.handling_spans as f64 * 100.0).round() / 100.0);
         Indicators {
-            filed: c.filed,
-            closed: c.closed,
-            closed_on_time: c.closed_on_time,
-            dispatched: c.dispatched,
-            handled: c.handled,
-            handled_on_time: c.handled_on_time,
-            reworked: c.reworked,
-            dispatched_without_return: c.dispatched_right,
-            verified: c.verified,
-            verified_on_time: c.verified_on_time,
+            counts: c,
             closure_rate: rate(c.closed, c.filed),
             on_time_closure_rate: rate(c.closed_on_time, c.filed),
             handling_rate: rate(c.handled, c.dispatched),
             on_time_handling_rate: rate(c.handled_on_time, c.dispatched),
             rework_rate: rate(c.reworked, c.handled),
-            dispatch_accuracy: rate(c.dispatched_right, c.dispatched),
+            dispatch_accuracy: rate(c.dispatched_without_return, c.dispatched),
             on_time_verification_rate: rate(c.verified_on_time, c.verified),
             average_handling_working_hours: average,
         }

@@ -24,8 +24,8 @@ pub(crate) const FINEST: Grain = Grain::Day;
 /// subdistrict, community, grid). A scope of another length is answered from the records.
 const AREA_LEVELS: [usize; 6] = [2, 4, 6, 9, 12, 14];
 
-/// The numerators and denominators of the indicators (docs/INDICATORS.md).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// The numerators and denominators of the indicators (docs/INDICATORS.md), as the API shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Counts {
     pub filed: i64,
     pub closed: i64,
@@ -34,11 +34,13 @@ pub struct Counts {
     pub handled: i64,
     pub handled_on_time: i64,
     pub reworked: i64,
-    pub dispatched_right: i64,
+    pub dispatched_without_return: i64,
     pub verified: i64,
     pub verified_on_time: i64,
     /// Σ working hours from dispatch to the latest feedback, over `handling_spans` cases.
+    #[serde(skip)]
     pub handling_hours: f64,
+    #[serde(skip)]
     pub handling_spans: i64,
 }
 
@@ -117,7 +119,7 @@ impl Counts {
             handled: one(handled),
             handled_on_time: one(dispatched && by(&c.handled_at, &c.handle_deadline)),
             reworked: one(c.handled_at.is_some() && c.rework_count > 0),
-            dispatched_right: one(dispatched && c.return_count == 0),
+            dispatched_without_return: one(dispatched && c.return_count == 0),
             verified: one(c.verified_at.is_some()),
             verified_on_time: one(by(&c.verified_at, &c.verify_deadline)),
             handling_hours: hours.unwrap_or(0.0),
@@ -134,7 +136,7 @@ impl Counts {
             self.handled,
             self.handled_on_time,
             self.reworked,
-            self.dispatched_right,
+            self.dispatched_without_return,
             self.verified,
             self.verified_on_time,
             self.handling_spans,
@@ -142,7 +144,7 @@ impl Counts {
     }
 
     pub(crate) fn from_integers(v: [i64; 11], handling_hours: f64) -> Counts {
-        let [filed, closed, closed_on_time, dispatched, handled, handled_on_time, reworked, dispatched_right, verified, verified_on_time, handling_spans] =
+        let [filed, closed, closed_on_time, dispatched, handled, handled_on_time, reworked, dispatched_without_return, verified, verified_on_time, handling_spans] =
             v;
         Counts {
             filed,
@@ -152,7 +154,7 @@ impl Counts {
             handled,
             handled_on_time,
             reworked,
-            dispatched_right,
+            dispatched_without_return,
             verified,
             verified_on_time,
             handling_hours,
@@ -308,13 +310,13 @@ mod tests {
             (k.filed, k.closed, k.closed_on_time, k.dispatched, k.handled, k.handled_on_time),
             (1, 1, 1, 1, 1, 1)
         );
-        assert_eq!((k.reworked, k.dispatched_right, k.verified, k.verified_on_time), (1, 1, 1, 0));
+        assert_eq!((k.reworked, k.dispatched_without_return, k.verified, k.verified_on_time), (1, 1, 1, 0));
         assert_eq!((k.handling_hours, k.handling_spans), (12.5, 1));
         // Returned once, handled late, never dispatched: each changes its own counts only.
         c.return_count = 1;
         c.handled_at = Some("2026-11-18T10:00:00.001Z".into());
         let k = Counts::of(&c);
-        assert_eq!((k.closed_on_time, k.handled_on_time, k.dispatched_right), (0, 0, 0));
+        assert_eq!((k.closed_on_time, k.handled_on_time, k.dispatched_without_return), (0, 0, 0));
         c.dispatched_at = None;
         let k = Counts::of(&c);
         assert_eq!((k.dispatched, k.handled, k.handling_spans, k.reworked), (0, 0, 0, 1));

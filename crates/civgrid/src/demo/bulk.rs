@@ -346,11 +346,14 @@ async fn run_indicators(a: &IndicatorArgs, place: &Place) -> anyhow::Result<Indi
     for (scope_text, period, from, to) in queries {
         let scope = Scope::parse(&scope_text).ok_or_else(|| anyhow::anyhow!("bad scope {scope_text}"))?;
         let (first, l) = timed(a.repeat, || state.cases.indicators(&scope, from, to)).await?;
-        println!("{scope_text} {period}: filed {} — p50 {:.1} ms, p99 {:.1} ms", first.filed, l.p50_ms, l.p99_ms);
+        println!(
+            "{scope_text} {period}: filed {} — p50 {:.1} ms, p99 {:.1} ms",
+            first.counts.filed, l.p50_ms, l.p99_ms
+        );
         timings.push(IndicatorTiming {
             scope: scope_text,
             period,
-            filed: first.filed,
+            filed: first.counts.filed,
             runs: l.count,
             p50_ms: l.p50_ms,
             p99_ms: l.p99_ms,

@@ -367,224 +367,235 @@ impl Services {
         let date = local_date_compact(now_dt);
         let channel_name = if window.is_some() { "window" } else { "online" };
 
-        let mut tx = self.db.begin().await?;
-        // Write first: on SQLite the transaction takes the write lock now rather than upgrading
-        // a read snapshot later (which fails if another writer committed in between).
-        store::upsert_applicant(
-            &mut tx,
-            &applicant_id,
-            item.spec.applicant_type.as_str(),
-            &name,
-            contact.as_deref(),
-            &now,
-        )
-        .await?;
-        let library = Certificates::library_in(&mut tx, &applicant_id, &local_date(now_dt)).await?;
-        // Every material: submitted now, or held already (e-licence, earlier application).
-        let mut plan: Vec<(usize, &MaterialSpec, Plan)> = Vec::new();
-        let mut missing = Vec::new();
-        for (pos, spec) in item.spec.materials.iter().enumerate() {
-            if let Some(g) = given.iter().position(|g| g.code == spec.code) {
-                plan.push((pos, spec, Plan::Given(g)));
-                continue;
-            }
-            if let Some(t) = &spec.licence_type {
-                if let Some(l) = library.iter().find(|l| &l.r#type == t) {
-                    plan.push((pos, spec, Plan::Licence(l.clone())));
-                    continue;
-                }
-            }
-            if spec.reusable {
-                if let Some(e) = store::earlier_material(&mut tx, &applicant_id, &spec.code).await? {
-                    plan.push((pos, spec, Plan::Earlier(e)));
-                    continue;
-                }
-            }
-            if spec.required {
-                missing.push(Missing {
-                    code: spec.code.clone(),
-                    name: spec.name.clone(),
-                    count: spec.count,
-                    medium: spec.medium.clone(),
-                    formats: spec.formats.clone(),
-                    max_kb: spec.max_kb,
-                    note: spec.note.clone(),
-                });
-            }
-        }
-        let visit = match (&window, &clerk) {
-            (Some(w), Some(c)) => Some(
-                store::insert_visit(
-                    &mut tx,
-                    &store::NewVisit {
-                        window_code: w,
-                        clerk: c,
-                        clerk_department: clerk_department.as_deref(),
-                        applicant_id: &applicant_id,
-                        item_code: &item.code,
-                        outcome: if missing.is_empty() { "accepted" } else { "missing_materials" },
-                        at: &now,
-                    },
-                    &date,
-                )
-                .await?,
-            ),
-            _ => None,
-        };
-
-        if !missing.is_empty() {
-            let row = NoticeRow {
-                number: random_number("GZ"),
-                kind: "missing_materials".into(),
-                item_code: item.code.clone(),
-                item_version: item.version,
-                applicant_id: applicant_id.clone(),
-                channel: channel_name.into(),
-                window_code: window.clone(),
-                visit_id: visit.as_ref().map(|v| v.0),
-                missing: serde_json::to_string(&missing).map_err(|e| ServiceError::InvalidField(e.to_string()))?,
-                reason: None,
-                issued_by: clerk.clone().unwrap_or_else(|| "system:online".into()),
-                issued_at: now.clone(),
-            };
-            store::insert_notice(&mut tx, &row).await?;
-            if let Some(c) = &contact {
-                let names: Vec<&str> = missing.iter().map(|m| m.name.as_str()).collect();
-                crate::notify::enqueue_message_in(
-                    &mut tx,
-                    c,
-                    &format!("【一次性告知】{}：请补齐材料", item.spec.name),
-                    &format!(
-                        "您申请的“{}”尚缺以下材料：{}。本告知书一次性列明全部需补正的材料（告知书编号 {}），补齐后可到任一窗口或网上办理。",
-                        item.spec.name,
-                        names.join("、"),
-                        row.number
-                    ),
+        // One unit of work through `Db::write`: on SQLite, SQLite's group committer, where a
+        // transaction of its own would race the committer and the ledger sequencer for the
+        // write lock and wait in SQLite's busy handler, which sleeps in steps of milliseconds.
+        // Its first write takes the lock, so nothing read here can be overtaken.
+        let written = self
+            .db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<Written, ServiceError>> {
+                Box::pin(async move {
+                store::upsert_applicant(
+                    tx,
+                    &applicant_id,
+                    item.spec.applicant_type.as_str(),
+                    &name,
+                    contact.as_deref(),
                     &now,
                 )
                 .await?;
-            }
-            let counts = Counts { missing_notices: 1, ..Counts::default() };
-            statistics::count_in(&mut tx, &Keys::notice(&row, &item.spec.department_code), &row.issued_at, &counts)
-                .await?;
-            tx.commit().await?;
-            let notice = notice_view(&item, row, visit.map(|v| v.1));
-            return Ok(Outcome::MissingMaterials { notice: Box::new(notice) });
-        }
-
-        let deadline = calendar.add_working_days(now_dt, u32::try_from(item.spec.promised_limit_days).unwrap_or(1));
-        let legal = calendar.add_working_days(now_dt, u32::try_from(item.spec.legal_limit_days).unwrap_or(1));
-        let app = store::insert_application(
-            &mut tx,
-            &store::NewApplication {
-                item: &item,
-                applicant_id: &applicant_id,
-                applicant_name: &name,
-                contact: contact.as_deref(),
-                channel: channel_name,
-                window_code: window.as_deref(),
-                clerk: clerk.as_deref(),
-                visit_id: visit.as_ref().map(|v| v.0),
-                accepted_at: &now,
-                deadline: &text(deadline),
-                legal_deadline: &text(legal),
-            },
-            &date,
-        )
-        .await?;
-        for (pos, spec, how) in &plan {
-            let position = *pos as i64;
-            let m = match how {
-                Plan::Given(i) => {
-                    let g = &given[*i];
-                    store::NewMaterial {
-                        position,
-                        code: &spec.code,
-                        name: &spec.name,
-                        source: if g.paper { "paper" } else { "submitted" },
-                        format: g.format,
-                        size_bytes: (!g.paper).then_some(g.bytes.len() as i64),
-                        sha256: g.sha256.as_deref(),
-                        content: (!g.paper).then_some(g.bytes.as_slice()),
-                        licence_number: None,
-                        reused_from: None,
+                let library = Certificates::library_in(tx, &applicant_id, &local_date(now_dt)).await?;
+                // Every material: submitted now, or held already (e-licence, earlier application).
+                let mut plan: Vec<(usize, &MaterialSpec, Plan)> = Vec::new();
+                let mut missing = Vec::new();
+                for (pos, spec) in item.spec.materials.iter().enumerate() {
+                    if let Some(g) = given.iter().position(|g| g.code == spec.code) {
+                        plan.push((pos, spec, Plan::Given(g)));
+                        continue;
+                    }
+                    if let Some(t) = &spec.licence_type {
+                        if let Some(l) = library.iter().find(|l| &l.r#type == t) {
+                            plan.push((pos, spec, Plan::Licence(l.clone())));
+                            continue;
+                        }
+                    }
+                    if spec.reusable {
+                        if let Some(e) = store::earlier_material(tx, &applicant_id, &spec.code).await? {
+                            plan.push((pos, spec, Plan::Earlier(e)));
+                            continue;
+                        }
+                    }
+                    if spec.required {
+                        missing.push(Missing {
+                            code: spec.code.clone(),
+                            name: spec.name.clone(),
+                            count: spec.count,
+                            medium: spec.medium.clone(),
+                            formats: spec.formats.clone(),
+                            max_kb: spec.max_kb,
+                            note: spec.note.clone(),
+                        });
                     }
                 }
-                Plan::Licence(l) => store::NewMaterial {
-                    position,
-                    code: &spec.code,
-                    name: &spec.name,
-                    source: "licence",
-                    format: None,
-                    size_bytes: None,
-                    sha256: None,
-                    content: None,
-                    licence_number: Some(&l.number),
-                    reused_from: None,
-                },
-                Plan::Earlier((id, format, size, sha)) => store::NewMaterial {
-                    position,
-                    code: &spec.code,
-                    name: &spec.name,
-                    source: "earlier",
-                    format: format.as_deref(),
-                    size_bytes: *size,
-                    sha256: sha.as_deref(),
-                    content: None,
-                    licence_number: None,
-                    reused_from: Some(*id),
-                },
-            };
-            store::insert_material(&mut tx, app.id, &applicant_id, &m, &now).await?;
-        }
-        for (i, s) in item.spec.steps.iter().enumerate() {
-            for d in &s.departments {
-                store::insert_step(&mut tx, app.id, i as i64, &s.name, d, if i == 0 { "pending" } else { "waiting" })
+                let visit = match (&window, &clerk) {
+                    (Some(w), Some(c)) => Some(
+                        store::insert_visit(
+                            tx,
+                            &store::NewVisit {
+                                window_code: w,
+                                clerk: c,
+                                clerk_department: clerk_department.as_deref(),
+                                applicant_id: &applicant_id,
+                                item_code: &item.code,
+                                outcome: if missing.is_empty() { "accepted" } else { "missing_materials" },
+                                at: &now,
+                            },
+                            &date,
+                        )
+                        .await?,
+                    ),
+                    _ => None,
+                };
+
+                if !missing.is_empty() {
+                    let row = NoticeRow {
+                        number: random_number("GZ"),
+                        kind: "missing_materials".into(),
+                        item_code: item.code.clone(),
+                        item_version: item.version,
+                        applicant_id: applicant_id.clone(),
+                        channel: channel_name.into(),
+                        window_code: window.clone(),
+                        visit_id: visit.as_ref().map(|v| v.0),
+                        missing: serde_json::to_string(&missing).map_err(|e| ServiceError::InvalidField(e.to_string()))?,
+                        reason: None,
+                        issued_by: clerk.clone().unwrap_or_else(|| "system:online".into()),
+                        issued_at: now.clone(),
+                    };
+                    store::insert_notice(tx, &row).await?;
+                    if let Some(c) = &contact {
+                        let names: Vec<&str> = missing.iter().map(|m| m.name.as_str()).collect();
+                        crate::notify::enqueue_message_in(
+                            tx,
+                            c,
+                            &format!("【一次性告知】{}：请补齐材料", item.spec.name),
+                            &format!(
+                                "您申请的“{}”尚缺以下材料：{}。本告知书一次性列明全部需补正的材料（告知书编号 {}），补齐后可到任一窗口或网上办理。",
+                                item.spec.name,
+                                names.join("、"),
+                                row.number
+                            ),
+                            &now,
+                        )
+                        .await?;
+                    }
+                    let counts = Counts { missing_notices: 1, ..Counts::default() };
+                    statistics::count_in(tx, &Keys::notice(&row, &item.spec.department_code), &row.issued_at, &counts)
+                        .await?;
+                    return Ok(Written::Missing(Box::new(notice_view(&item, row, visit.map(|v| v.1)))));
+                }
+
+                let deadline = calendar.add_working_days(now_dt, u32::try_from(item.spec.promised_limit_days).unwrap_or(1));
+                let legal = calendar.add_working_days(now_dt, u32::try_from(item.spec.legal_limit_days).unwrap_or(1));
+                let app = store::insert_application(
+                    tx,
+                    &store::NewApplication {
+                        item: &item,
+                        applicant_id: &applicant_id,
+                        applicant_name: &name,
+                        contact: contact.as_deref(),
+                        channel: channel_name,
+                        window_code: window.as_deref(),
+                        clerk: clerk.as_deref(),
+                        visit_id: visit.as_ref().map(|v| v.0),
+                        accepted_at: &now,
+                        deadline: &text(deadline),
+                        legal_deadline: &text(legal),
+                    },
+                    &date,
+                )
+                .await?;
+                for (pos, spec, how) in &plan {
+                    let position = *pos as i64;
+                    let m = match how {
+                        Plan::Given(i) => {
+                            let g = &given[*i];
+                            store::NewMaterial {
+                                position,
+                                code: &spec.code,
+                                name: &spec.name,
+                                source: if g.paper { "paper" } else { "submitted" },
+                                format: g.format,
+                                size_bytes: (!g.paper).then_some(g.bytes.len() as i64),
+                                sha256: g.sha256.as_deref(),
+                                content: (!g.paper).then_some(g.bytes.as_slice()),
+                                licence_number: None,
+                                reused_from: None,
+                            }
+                        }
+                        Plan::Licence(l) => store::NewMaterial {
+                            position,
+                            code: &spec.code,
+                            name: &spec.name,
+                            source: "licence",
+                            format: None,
+                            size_bytes: None,
+                            sha256: None,
+                            content: None,
+                            licence_number: Some(&l.number),
+                            reused_from: None,
+                        },
+                        Plan::Earlier((id, format, size, sha)) => store::NewMaterial {
+                            position,
+                            code: &spec.code,
+                            name: &spec.name,
+                            source: "earlier",
+                            format: format.as_deref(),
+                            size_bytes: *size,
+                            sha256: sha.as_deref(),
+                            content: None,
+                            licence_number: None,
+                            reused_from: Some(*id),
+                        },
+                    };
+                    store::insert_material(tx, app.id, &applicant_id, &m, &now).await?;
+                }
+                for (i, s) in item.spec.steps.iter().enumerate() {
+                    for d in &s.departments {
+                        store::insert_step(tx, app.id, i as i64, &s.name, d, if i == 0 { "pending" } else { "waiting" })
+                            .await?;
+                    }
+                }
+                let actor = clerk.clone().unwrap_or_else(|| "system:online".into());
+                let reused = plan.iter().filter(|(_, _, p)| !matches!(p, Plan::Given(_))).count();
+                store::insert_event(tx, app.id, &now, &actor, "accept", Some(&format!("受理；复用已有材料 {reused} 项")))
                     .await?;
+                let materials = store::materials_in(tx, app.id).await?;
+                crate::ledger::append_in(
+                    tx,
+                    trace::ACCEPTANCE_KIND,
+                    &app.number,
+                    &trace::acceptance_content(&app, &materials),
+                    &now,
+                )
+                .await?;
+                if let Some(c) = &contact {
+                    crate::notify::enqueue_message_in(
+                        tx,
+                        c,
+                        &format!("【受理通知】{}（办件编号 {}）", item.spec.name, app.number),
+                        &format!(
+                            "您申请的“{}”已受理，办件编号 {}，承诺办结时限 {} 个工作日（{} 前）。凭办件编号和证件号码可随时查询进度。",
+                            item.spec.name,
+                            app.number,
+                            item.spec.promised_limit_days,
+                            local_date(deadline)
+                        ),
+                        &now,
+                    )
+                    .await?;
+                }
+                let (reused, asked) = (reused as i64, (plan.len() - reused) as i64);
+                let counts = Counts {
+                    accepted: 1,
+                    online: i64::from(window.is_none()),
+                    materials_reused: reused,
+                    materials_asked: asked,
+                    visits_saved: (app.max_visits - i64::from(window.is_some())).max(0) + reused,
+                    ..Counts::default()
+                };
+                statistics::count_in(tx, &Keys::application(&app), &app.accepted_at, &counts).await?;
+                Ok(Written::Accepted { app: Box::new(app), visit_number: visit.map(|v| v.1) })
+                })
+            })
+            .await?;
+        match written {
+            Written::Missing(notice) => Ok(Outcome::MissingMaterials { notice }),
+            Written::Accepted { app, visit_number } => {
+                let view = self.view(*app, None).await?;
+                Ok(Outcome::Accepted { application: Box::new(view), visit_number })
             }
         }
-        let actor = clerk.clone().unwrap_or_else(|| "system:online".into());
-        let reused = plan.iter().filter(|(_, _, p)| !matches!(p, Plan::Given(_))).count();
-        store::insert_event(&mut tx, app.id, &now, &actor, "accept", Some(&format!("受理；复用已有材料 {reused} 项")))
-            .await?;
-        let materials = store::materials_in(&mut tx, app.id).await?;
-        crate::ledger::append_in(
-            &mut tx,
-            trace::ACCEPTANCE_KIND,
-            &app.number,
-            &trace::acceptance_content(&app, &materials),
-            &now,
-        )
-        .await?;
-        if let Some(c) = &contact {
-            crate::notify::enqueue_message_in(
-                &mut tx,
-                c,
-                &format!("【受理通知】{}（办件编号 {}）", item.spec.name, app.number),
-                &format!(
-                    "您申请的“{}”已受理，办件编号 {}，承诺办结时限 {} 个工作日（{} 前）。凭办件编号和证件号码可随时查询进度。",
-                    item.spec.name,
-                    app.number,
-                    item.spec.promised_limit_days,
-                    local_date(deadline)
-                ),
-                &now,
-            )
-            .await?;
-        }
-        let (reused, asked) = (reused as i64, (plan.len() - reused) as i64);
-        let counts = Counts {
-            accepted: 1,
-            online: i64::from(window.is_none()),
-            materials_reused: reused,
-            materials_asked: asked,
-            visits_saved: (app.max_visits - i64::from(window.is_some())).max(0) + reused,
-            ..Counts::default()
-        };
-        statistics::count_in(&mut tx, &Keys::application(&app), &app.accepted_at, &counts).await?;
-        tx.commit().await?;
-        let view = self.view(app, None).await?;
-        Ok(Outcome::Accepted { application: Box::new(view), visit_number: visit.map(|v| v.1) })
     }
 
     /// 不予受理: a clerk refuses with a reason; the notice is printable like the missing one.
@@ -821,6 +832,12 @@ impl Services {
         tx.commit().await?;
         Ok(l)
     }
+}
+
+/// What an acceptance wrote, to be shown once committed.
+enum Written {
+    Missing(Box<NoticeView>),
+    Accepted { app: Box<ApplicationRow>, visit_number: Option<String> },
 }
 
 enum Plan {
