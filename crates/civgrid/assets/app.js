@@ -453,7 +453,9 @@
       .catch(e => { document.getElementById("shown").textContent = e.message; });
 
     // Indicators per area over the last 30 days; read again a moment after changes arrive.
-    const day = d => d.toISOString().slice(0, 10);
+    // The API reads a bare date as local (China Standard Time) midnight: name local dates, so
+    // "tomorrow" covers all of today even in the hours after local midnight.
+    const day = d => new Date(d.getTime() + 8 * 3600000).toISOString().slice(0, 10);
     const pct = v => (v == null ? "—" : (v * 100).toFixed(1) + "%");
     const indicators = () => {
       const to = new Date(Date.now() + 86400000), from = new Date(Date.now() - 30 * 86400000);
