@@ -14,8 +14,9 @@
   }
 
   // Calls the API; resolves to the JSON body, or rejects with an Error whose message is for people.
-  async function api(method, url, body) {
-    const init = { method, credentials: "same-origin", headers: { accept: "application/json" } };
+  // `anonymous`: no session cookie (a citizen's online application is not a window's).
+  async function api(method, url, body, anonymous) {
+    const init = { method, credentials: anonymous ? "omit" : "same-origin", headers: { accept: "application/json" } };
     if (body !== undefined) {
       init.headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -32,6 +33,7 @@
     if (!r.ok) {
       const err = new Error(errorText(data, r.status));
       err.code = data && data.error ? data.error.code : undefined;
+      err.details = data && data.error ? data.error.details : undefined;
       throw err;
     }
     return data;
@@ -301,10 +303,29 @@
       m.dataset.caseNumber = c.number;
       m.dataset.state = c.state;
     };
+    // Heat by class: grids coloured by how many open cases of the chosen class they hold.
+    const heatSel = document.getElementById("heat-class");
+    const heat = () => {
+      if (!map || !heatSel) return;
+      const by = new Map();
+      if (heatSel.value) {
+        cases.forEach(c => {
+          if (c.class_code !== heatSel.value || !c.grid_code || GROUP[c.state] === "closed" || GROUP[c.state] === "ended") return;
+          by.set(c.grid_code, (by.get(c.grid_code) || 0) + 1);
+        });
+      }
+      map.heat(by);
+      let total = 0;
+      by.forEach(n => { total += n; });
+      document.getElementById("heat-total").textContent = heatSel.value
+        ? `${t("command.heat_total")}${t("common.colon")}${total} / ${by.size} ${t("map.grids")}` : "";
+    };
+    if (heatSel) heatSel.addEventListener("change", heat);
     const counts = () => {
       const n = {};
       cases.forEach(c => { n[GROUP[c.state]] = (n[GROUP[c.state]] || 0) + 1; });
       document.querySelectorAll("[data-group-count]").forEach(e => { e.textContent = n[e.dataset.groupCount] || 0; });
+      heat();
     };
     const load = async () => {
       const v = await api("GET", "/api/v1/cases?limit=500");
@@ -424,6 +445,7 @@
     };
     CivMap.draw(cm, {
       load: url => api("GET", url),
+      boundaries: true,
       zoom: { in: t("map.zoom_in"), out: t("map.zoom_out"), reset: t("map.zoom_reset") },
       onGrid: showGrid,
       onMarker: key => { const c = cases.get(Number(key)); if (c && c.grid_code) showGrid(c.grid_code); },
@@ -431,7 +453,9 @@
       .catch(e => { document.getElementById("shown").textContent = e.message; });
 
     // Indicators per area over the last 30 days; read again a moment after changes arrive.
-    const day = d => d.toISOString().slice(0, 10);
+    // The API reads a bare date as local (China Standard Time) midnight: name local dates, so
+    // "tomorrow" covers all of today even in the hours after local midnight.
+    const day = d => new Date(d.getTime() + 8 * 3600000).toISOString().slice(0, 10);
     const pct = v => (v == null ? "—" : (v * 100).toFixed(1) + "%");
     const indicators = () => {
       const to = new Date(Date.now() + 86400000), from = new Date(Date.now() - 30 * 86400000);
@@ -532,6 +556,380 @@
       ev.preventDefault();
       const lng = parseFloat(form.elements.lng.value), lat = parseFloat(form.elements.lat.value);
       if (isFinite(lng) && isFinite(lat)) show(lng, lat);
+    });
+  }
+  // ---------------------------------------------------------------------------------------
+  // One-window services: the item picker, acceptance (window) or online application, the
+  // refusal, the approver's checklist, the citizen's rating. Every write goes to /api/v1.
+
+  document.querySelectorAll("select[data-autosubmit]").forEach(sel => {
+    sel.addEventListener("change", () => { if (sel.value) sel.form.submit(); });
+  });
+
+  const mk = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  };
+
+  // A file as base64 (the API takes material bytes so).
+  const base64Of = file => new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => { const s = String(r.result); resolve(s.slice(s.indexOf(",") + 1)); };
+    r.onerror = () => reject(new Error(t("common.error")));
+    r.readAsDataURL(file);
+  });
+
+  const af = document.getElementById("apply-form");
+  if (af) {
+    const atWindow = af.dataset.channel === "window";
+    const result = document.getElementById("apply-result");
+    const applicant = () => {
+      const a = { id_number: af.elements.id_number.value.trim().toUpperCase(), name: af.elements.name.value.trim() };
+      if (af.elements.contact.value.trim()) a.contact = af.elements.contact.value.trim();
+      return a;
+    };
+    const noticeLink = (href, text) => {
+      const a = mk("a", text);
+      a.id = "notice-link";
+      a.href = href;
+      a.target = "_blank";
+      a.rel = "noopener";
+      return a;
+    };
+    // At the window, the applicant's e-licence library is read as soon as the number is typed,
+    // so the clerk sees which materials the government already holds.
+    const library = document.getElementById("a-library");
+    const readLibrary = async () => {
+      const id = af.elements.id_number.value.trim().toUpperCase();
+      af.querySelectorAll("[data-reuse]").forEach(p => { p.textContent = ""; });
+      library.textContent = "";
+      if (!atWindow || id.length !== 18) return;
+      try {
+        const v = await api("GET", `/api/v1/applicants/${encodeURIComponent(id)}/licences`);
+        if (!v.licences.length) { library.textContent = t("svc.library_none"); return; }
+        library.textContent = `${t("svc.library_found")}${t("common.colon")}` +
+          v.licences.map(c => `${(c.content && c.content.type_name) || c.type} ${c.number}`).join("；");
+        af.querySelectorAll(".material[data-licence]").forEach(m => {
+          const held = v.licences.find(c => c.type === m.dataset.licence);
+          if (m.dataset.licence && held) {
+            m.querySelector("[data-reuse]").textContent = `✓ ${t("svc.library_has")}${t("common.colon")}${held.number}`;
+          }
+        });
+      } catch (e) {
+        library.textContent = e.message;
+      }
+    };
+    af.elements.id_number.addEventListener("change", readLibrary);
+
+    af.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = af.querySelector("[data-error]");
+      out.textContent = "";
+      result.replaceChildren();
+      busy(af, true);
+      try {
+        const materials = [];
+        for (const m of af.querySelectorAll(".material")) {
+          const file = m.querySelector("input[type=file]");
+          const paper = m.querySelector("input[name=paper]");
+          if (file && file.files.length) {
+            const f = file.files[0];
+            const ext = (f.name.split(".").pop() || "").toLowerCase();
+            materials.push({ code: m.dataset.material, format: ext === "jpeg" ? "jpg" : ext, content_base64: await base64Of(f) });
+          } else if (paper && paper.checked) {
+            materials.push({ code: m.dataset.material, medium: "paper", copies: 1 });
+          }
+        }
+        const body = { item_code: af.dataset.item, applicant: applicant(), materials };
+        if (atWindow) body.window = af.elements.window.value.trim();
+        const v = await api("POST", "/api/v1/service-applications", body, !atWindow);
+        if (v.outcome === "accepted") {
+          const a = v.application;
+          const p = mk("p", `${atWindow ? t("svc.accepted") : t("svc.submitted_online")} `, "ok");
+          const strong = mk("strong", a.number);
+          strong.id = "apply-number";
+          p.append(strong);
+          result.append(p);
+          const reused = a.materials.filter(m => m.source === "licence" || m.source === "earlier");
+          if (reused.length) {
+            result.append(mk("p", t("svc.reused_now") + t("common.colon")));
+            const ul = mk("ul");
+            ul.id = "apply-reused";
+            for (const m of reused) {
+              const li = mk("li", `${m.name} — ${t("svc.source." + m.source)}${m.licence_number ? " " + m.licence_number : ""}`);
+              li.dataset.material = m.code;
+              li.dataset.source = m.source;
+              ul.append(li);
+            }
+            result.append(ul);
+          }
+          if (atWindow) {
+            const open = mk("a", t("svc.open"));
+            open.id = "apply-open";
+            open.href = `/workbench/window?number=${encodeURIComponent(a.number)}`;
+            result.append(open);
+          } else {
+            result.append(mk("p", t("svc.keep_number"), "muted"));
+          }
+          af.querySelectorAll("input[type=file]").forEach(f => { f.value = ""; });
+        } else {
+          const n = v.notice;
+          result.append(mk("p", t("svc.missing") + t("common.colon"), "error"));
+          const ul = mk("ul");
+          ul.id = "apply-missing";
+          for (const m of n.missing) {
+            const li = mk("li", `${m.name}（${m.count}）${m.note ? " " + m.note : ""}`);
+            li.dataset.material = m.code;
+            ul.append(li);
+          }
+          result.append(ul, noticeLink(n.document, t("svc.print_notice")));
+        }
+        result.focus();
+        result.scrollIntoView({ block: "center" });
+      } catch (e) {
+        out.textContent = e.message;
+      } finally {
+        busy(af, false);
+      }
+    });
+
+    const rfz = document.getElementById("refuse-form");
+    if (rfz) {
+      rfz.addEventListener("submit", async ev => {
+        ev.preventDefault();
+        const out = rfz.querySelector("[data-error]");
+        out.textContent = "";
+        result.replaceChildren();
+        busy(rfz, true);
+        try {
+          const n = await api("POST", "/api/v1/service-refusals", {
+            item_code: af.dataset.item, applicant: applicant(), reason: rfz.elements.reason.value.trim(), window: af.elements.window.value.trim(),
+          });
+          result.append(mk("p", `${t("svc.refused")} ${n.number}`, "ok"), noticeLink(n.document, t("svc.print_refusal")));
+          result.focus();
+        } catch (e) {
+          out.textContent = e.message;
+        } finally {
+          busy(rfz, false);
+        }
+      });
+    }
+  }
+
+  // The approver: every criterion marked met or not, then approve or reject.
+  document.querySelectorAll("form.decide").forEach(f => {
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      const decision = ev.submitter ? ev.submitter.value : "approve";
+      const checklist = [];
+      for (const c of f.querySelectorAll("[data-criterion]")) {
+        const code = c.dataset.criterion;
+        const chosen = c.querySelector(`input[name="met-${CSS.escape(code)}"]:checked`);
+        if (!chosen) { out.textContent = t("approve.choose_all"); return; }
+        const item = { code, met: chosen.value === "yes" };
+        const note = f.elements[`note-${code}`].value.trim();
+        if (note) item.note = note;
+        checklist.push(item);
+      }
+      const body = { step: Number(f.dataset.step), decision, checklist };
+      if (f.elements.note.value.trim()) body.note = f.elements.note.value.trim();
+      busy(f, true);
+      try {
+        const v = await api("POST", `/api/v1/service-applications/${encodeURIComponent(f.dataset.number)}/decisions`, body);
+        sessionStorage.setItem(FLASH, `${t("approve.decided")}${t("common.colon")}${v.number} → ${t("svc.state." + v.state)}`);
+        location.reload();
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  });
+
+  // Special steps (特殊环节): suspend with the step's name, resume from the list.
+  document.querySelectorAll("form.suspend").forEach(f => {
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      busy(f, true);
+      const body = { special_step: f.elements.special_step.value };
+      if (f.elements.note.value.trim()) body.note = f.elements.note.value.trim();
+      try {
+        await api("POST", `/api/v1/service-applications/${encodeURIComponent(f.dataset.number)}/suspend`, body);
+        sessionStorage.setItem(FLASH, `${t("approve.suspended_done")}${t("common.colon")}${f.dataset.number} ${body.special_step}`);
+        location.reload();
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  });
+  document.querySelectorAll("button.resume").forEach(b => {
+    b.addEventListener("click", async () => {
+      const out = b.parentElement.querySelector("[data-error]");
+      out.textContent = "";
+      b.disabled = true;
+      try {
+        await api("POST", `/api/v1/service-applications/${encodeURIComponent(b.dataset.number)}/resume`);
+        sessionStorage.setItem(FLASH, `${t("approve.resumed")}${t("common.colon")}${b.dataset.number}`);
+        location.reload();
+      } catch (e) {
+        out.textContent = e.message;
+        b.disabled = false;
+      }
+    });
+  });
+
+  // The applicant rates a concluded application (一事一评).
+  const rate = document.getElementById("rate-form");
+  if (rate) {
+    rate.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = rate.querySelector("[data-error]");
+      const done = rate.querySelector("[data-done]");
+      out.textContent = "";
+      done.textContent = "";
+      const body = { target: "application", number: rate.dataset.number, id_number: rate.dataset.id, grade: Number(rate.elements.grade.value) };
+      if (rate.elements.comment.value.trim()) body.comment = rate.elements.comment.value.trim();
+      busy(rate, true);
+      try {
+        const v = await api("POST", "/api/v1/service-ratings", body, true);
+        done.textContent = `${t("psvc.rated")}${t("common.colon")}${t("psvc.grade." + v.rating.grade)}` + (v.rectification ? " " + t("psvc.rectify") : "");
+      } catch (e) {
+        out.textContent = e.message;
+        busy(rate, false);
+      }
+    });
+  }
+  // ---------------------------------------------------------------------------------------
+  // The administrator: calendar, departments, staff, grid import — each through the admin API.
+
+  const saved = (msg) => { sessionStorage.setItem(FLASH, msg); location.reload(); };
+  const onSubmit = (id, send) => {
+    const f = document.getElementById(id);
+    if (!f) return;
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      busy(f, true);
+      try {
+        await send(f.elements);
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  };
+  onSubmit("day-form", async el => {
+    const day = el.day.value;
+    await api("PUT", `/api/v1/admin/calendar/${encodeURIComponent(day)}`, { kind: el.kind.value, note: el.note.value.trim() });
+    saved(`${t("admin.day_saved")}${t("common.colon")}${day} ${t("admin.day." + el.kind.value)}`);
+  });
+  document.querySelectorAll("button.day-remove").forEach(b => {
+    b.addEventListener("click", async () => {
+      const out = document.getElementById("days-error");
+      out.textContent = "";
+      b.disabled = true;
+      try {
+        await api("DELETE", `/api/v1/admin/calendar/${encodeURIComponent(b.dataset.day)}`);
+        saved(`${t("admin.day_saved")}${t("common.colon")}${b.dataset.day} ${t("admin.day_remove")}`);
+      } catch (e) {
+        out.textContent = e.message;
+        b.disabled = false;
+      }
+    });
+  });
+  onSubmit("dept-form", async el => {
+    const code = el.code.value.trim();
+    await api("PUT", `/api/v1/admin/departments/${encodeURIComponent(code)}`, { name: el.name.value.trim(), area_code: el.area_code.value });
+    saved(`${t("admin.saved")}${t("common.colon")}${code} ${el.name.value.trim()}`);
+  });
+  onSubmit("staff-form", async el => {
+    const body = {
+      username: el.username.value.trim(), display_name: el.display_name.value.trim(), password: el.password.value,
+      roles: [{ role: el.role.value, area_code: el.area_code.value }],
+    };
+    if (el.department_code.value) body.department_code = el.department_code.value;
+    await api("POST", "/api/v1/admin/staff", body);
+    saved(`${t("admin.saved")}${t("common.colon")}${body.username}`);
+  });
+  document.querySelectorAll("button.staff-active").forEach(b => {
+    b.addEventListener("click", async () => {
+      const out = document.getElementById("staff-error");
+      out.textContent = "";
+      b.disabled = true;
+      const active = b.dataset.active !== "true";
+      try {
+        await api("PATCH", `/api/v1/admin/staff/${encodeURIComponent(b.dataset.id)}`, { active });
+        saved(`${t("admin.saved")}${t("common.colon")}${b.dataset.username} ${t(active ? "admin.active" : "admin.inactive")}`);
+      } catch (e) {
+        out.textContent = e.message;
+        b.disabled = false;
+      }
+    });
+  });
+  const imp = document.getElementById("import-form");
+  if (imp) {
+    const result = document.getElementById("import-result");
+    imp.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = imp.querySelector("[data-error]");
+      out.textContent = "";
+      result.replaceChildren();
+      const file = imp.elements.file.files[0];
+      if (!file) { out.textContent = t("admin.import_choose"); return; }
+      busy(imp, true);
+      try {
+        const q = `datum=${encodeURIComponent(imp.elements.datum.value)}${imp.elements.replace.checked ? "&replace=true" : ""}`;
+        let r;
+        try {
+          r = await fetch(`/api/v1/admin/grids/import?${q}`, {
+            method: "POST", credentials: "same-origin", headers: { "content-type": "application/geo+json", accept: "application/json" }, body: file,
+          });
+        } catch (_) {
+          throw new Error(t("common.network"));
+        }
+        let data = null;
+        try { data = await r.json(); } catch (_) { data = null; }
+        if (r.ok) {
+          const p = mk("p", `${t("admin.imported")}${t("common.colon")}${data.created} / ${data.replaced} / ${data.areas_created} (${t("admin.imported_detail")})`, "ok");
+          p.id = "import-ok";
+          result.append(p);
+        } else {
+          const problems = data && data.error && data.error.details && data.error.details.problems;
+          out.textContent = errorText(data, r.status);
+          if (problems && problems.length) {
+            result.append(mk("p", t("admin.problems") + t("common.colon"), "error"));
+            const table = mk("table", undefined, "app-list");
+            table.id = "import-problems";
+            const head = mk("tr");
+            for (const h of ["admin.feature", "admin.problem_code", "admin.problem"]) {
+              const th = mk("th", t(h));
+              th.scope = "col";
+              head.append(th);
+            }
+            table.append(head);
+            for (const p of problems) {
+              const tr = mk("tr");
+              tr.dataset.problem = p.code;
+              const where = p.feature == null ? t("admin.file_level") : `#${p.feature}${p.feature_id ? " (" + p.feature_id + ")" : ""}`;
+              tr.append(mk("td", where), mk("td", p.code), mk("td", p.message));
+              table.append(tr);
+            }
+            result.append(table);
+          }
+        }
+        result.focus();
+      } catch (e) {
+        out.textContent = e.message;
+      } finally {
+        busy(imp, false);
+      }
     });
   }
 })();

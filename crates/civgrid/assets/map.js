@@ -33,8 +33,44 @@
     const [w, h] = project(x1, y0);
     const full = { x: 0, y: 0, w, h };
     let vb = { ...full };
+    // The district's own base map, when configured (`data-tiles` on the map: an XYZ URL with
+    // {z}, {x}, {y}; Web Mercator tiles in GCJ-02, as the grids are). Tiles are placed by
+    // their corners under the grids and redrawn for the view; without it nothing is fetched.
+    const tiles = document.createElementNS(NS, "g");
+    tiles.setAttribute("class", "tiles");
+    const tileUrl = svg.dataset.tiles || "";
+    let tileTimer = null;
+    const drawTiles = () => {
+      if (!tileUrl) return;
+      const [wl, nt] = unproject(vb.x, vb.y), [el, sb] = unproject(vb.x + vb.w, vb.y + vb.h);
+      const px = svg.getBoundingClientRect().width || 1000;
+      const z = Math.max(0, Math.min(19, Math.round(Math.log2(360 / Math.max(1e-9, el - wl) * px / 256))));
+      const n = 2 ** z;
+      const tx = lng => Math.floor((lng + 180) / 360 * n);
+      const ty = lat => { const r = lat * Math.PI / 180; return Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n); };
+      const lngOf = x => x / n * 360 - 180;
+      const latOf = y => Math.atan(Math.sinh(Math.PI * (1 - 2 * y / n))) * 180 / Math.PI;
+      const wanted = new Set();
+      for (let x = tx(wl); x <= tx(el); x++) for (let y = ty(nt); y <= ty(sb); y++) {
+        if (wanted.size > 400) break;
+        const href = tileUrl.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+        wanted.add(href);
+        if (tiles.querySelector(`image[href="${CSS.escape(href)}"]`)) continue;
+        const [ax, ay] = project(lngOf(x), latOf(y)), [bx, by] = project(lngOf(x + 1), latOf(y + 1));
+        const img = document.createElementNS(NS, "image");
+        img.setAttribute("href", href);
+        img.setAttribute("class", "tile");
+        img.setAttribute("x", ax.toFixed(3)); img.setAttribute("y", ay.toFixed(3));
+        img.setAttribute("width", (bx - ax).toFixed(3)); img.setAttribute("height", (by - ay).toFixed(3));
+        img.setAttribute("preserveAspectRatio", "none");
+        img.dataset.z = z; img.dataset.x = x; img.dataset.y = y;
+        tiles.appendChild(img);
+      }
+      tiles.querySelectorAll("image").forEach(i => { if (!wanted.has(i.getAttribute("href"))) i.remove(); });
+    };
     const setView = v => {
       vb = v;
+      if (tileUrl) { clearTimeout(tileTimer); tileTimer = setTimeout(drawTiles, 120); }
       svg.setAttribute("viewBox", `${v.x.toFixed(2)} ${v.y.toFixed(2)} ${v.w.toFixed(2)} ${v.h.toFixed(2)}`);
       // Markers keep their size on screen whatever the zoom.
       const r = (full.w / 160) * (v.w / full.w);
@@ -64,7 +100,93 @@
       grids.appendChild(p);
       paths.set(f.properties.code, p);
     }
-    svg.replaceChildren(grids, markers);
+    // Area boundaries over the grids. Each grid edge is cut in four; a point just beside the
+    // middle of each piece is looked up among the grids: none → the district's outline, a grid
+    // of another subdistrict or community → that boundary. (Imported grids need not share
+    // their vertices, so edges cannot simply be matched end to end.)
+    const bounds = document.createElementNS(NS, "g");
+    bounds.setAttribute("class", "bounds");
+    if (opts.boundaries) {
+      const N = 64, cw = (x1 - x0) / N || 1, ch = (y1 - y0) / N || 1;
+      const cells = new Map();
+      const boxes = fc.features.map(f => {
+        let bx0 = 180, bx1 = -180, by0 = 90, by1 = -90;
+        for (const poly of rings(f.geometry)) for (const [x, y] of poly[0]) {
+          bx0 = Math.min(bx0, x); bx1 = Math.max(bx1, x); by0 = Math.min(by0, y); by1 = Math.max(by1, y);
+        }
+        return [bx0, by0, bx1, by1];
+      });
+      const cell = (x, y) => [Math.min(N - 1, Math.max(0, Math.floor((x - x0) / cw))), Math.min(N - 1, Math.max(0, Math.floor((y - y0) / ch)))];
+      boxes.forEach((b, i) => {
+        const [cx0, cy0] = cell(b[0], b[1]), [cx1, cy1] = cell(b[2], b[3]);
+        for (let cx = cx0; cx <= cx1; cx++) for (let cy = cy0; cy <= cy1; cy++) {
+          const k = cx * N + cy;
+          if (!cells.has(k)) cells.set(k, []);
+          cells.get(k).push(i);
+        }
+      });
+      const inside = (f, x, y) => {
+        let hit = false;
+        for (const poly of rings(f.geometry)) for (const ring of poly) {
+          for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+            const [xi, yi] = ring[i], [xj, yj] = ring[j];
+            if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) hit = !hit;
+          }
+        }
+        return hit;
+      };
+      const gridAt = (x, y, not) => {
+        const [cx, cy] = cell(x, y);
+        for (const i of cells.get(cx * N + cy) || []) {
+          const b = boxes[i];
+          if (i !== not && x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3] && inside(fc.features[i], x, y)) return i;
+        }
+        return -1;
+      };
+      const d = { community: "", subdistrict: "", district: "" };
+      const EPS = 2e-6;
+      fc.features.forEach((f, fi) => {
+        const code = f.properties.code;
+        for (const poly of rings(f.geometry)) {
+          const ring = poly[0];
+          for (let i = 1; i < ring.length; i++) {
+            const [ax, ay] = ring[i - 1], [bx, by] = ring[i];
+            const len = Math.hypot(bx - ax, by - ay);
+            if (!len) continue;
+            const nx = -(by - ay) / len * EPS, ny = (bx - ax) / len * EPS;
+            for (let k = 0; k < 4; k++) {
+              const sx = ax + (bx - ax) * k / 4, sy = ay + (by - ay) * k / 4;
+              const ex = ax + (bx - ax) * (k + 1) / 4, ey = ay + (by - ay) * (k + 1) / 4;
+              const mx = (sx + ex) / 2, my = (sy + ey) / 2;
+              // The side of the edge that is not this grid.
+              const side = inside(f, mx + nx, my + ny) ? -1 : 1;
+              const other = gridAt(mx + side * nx, my + side * ny, fi);
+              let level = null;
+              if (other < 0) level = "district";
+              else {
+                const oc = fc.features[other].properties.code;
+                if (oc.slice(0, 9) !== code.slice(0, 9)) level = "subdistrict";
+                else if (oc.slice(0, 12) !== code.slice(0, 12)) level = "community";
+              }
+              if (!level) continue;
+              const [px, py] = project(sx, sy), [qx, qy] = project(ex, ey);
+              d[level] += `M${px.toFixed(2)},${py.toFixed(2)}L${qx.toFixed(2)},${qy.toFixed(2)}`;
+            }
+          }
+        }
+      });
+      for (const l of ["community", "subdistrict", "district"]) {
+        if (!d[l]) continue;
+        const p = document.createElementNS(NS, "path");
+        p.setAttribute("d", d[l]);
+        p.setAttribute("class", "bound b-" + l);
+        p.dataset.bound = l;
+        bounds.appendChild(p);
+      }
+    }
+    svg.replaceChildren(tiles, grids, bounds, markers);
+    svg.classList.toggle("tiled", !!tileUrl);
+    drawTiles();
     const toLngLat = ev => {
       const pt = svg.createSVGPoint(); pt.x = ev.clientX; pt.y = ev.clientY;
       const local = pt.matrixTransform(svg.getScreenCTM().inverse());
@@ -130,6 +252,16 @@
         setView({ x: b.x + b.width / 2 - side / 2, y: b.y + b.height / 2 - hh / 2, w: side, h: hh });
       },
       highlight(code) { paths.forEach(p => p.classList.toggle("hit", p.dataset.grid === code)); },
+      // Colours grids by a number each (heat 1–4); an empty map clears it.
+      heat(counts) {
+        paths.forEach((p, code) => {
+          const n = counts.get(code) || 0;
+          const level = n === 0 ? 0 : n === 1 ? 1 : n === 2 ? 2 : n <= 4 ? 3 : 4;
+          for (let i = 1; i <= 4; i++) p.classList.toggle("heat" + i, level === i);
+          if (n) p.dataset.heat = n; else delete p.dataset.heat;
+        });
+        svg.classList.toggle("heat-on", counts.size > 0);
+      },
       // A round marker at a GCJ-02 point, or the existing one for `key` moved and re-classed.
       marker(key, lng, lat, cls, label) {
         let m = markers.querySelector(`[data-key="${CSS.escape(String(key))}"]`);

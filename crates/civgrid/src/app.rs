@@ -20,6 +20,7 @@ pub async fn state(db: Db, settings: &Settings) -> anyhow::Result<AppState> {
         request_timeout: settings.request_timeout,
         secure_cookies: settings.secure_cookies,
         notify: settings.notify.clone(),
+        map_tile_url: settings.map_tile_url.clone(),
     };
     let keys = ledger_keys(&db, settings)?;
     AppState::new(db, web, settings.session_ttl_hours, keys, settings.ledger_witnesses.clone())

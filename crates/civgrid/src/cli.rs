@@ -47,6 +47,10 @@ pub struct GlobalArgs {
     /// Mark session cookies Secure (when served behind TLS).
     #[arg(long, env = "CIVGRID_SECURE_COOKIES", global = true)]
     pub secure_cookies: Option<bool>,
+    /// The government's own base-map tiles drawn under the grids, e.g.
+    /// https://tiles.example.gov.cn/{z}/{x}/{y}.png (Web Mercator, GCJ-02); none by default.
+    #[arg(long, env = "CIVGRID_MAP_TILE_URL", global = true)]
+    pub map_tile_url: Option<String>,
     /// Mail relay for reporter notifications, smtp://host:port.
     #[arg(long, env = "CIVGRID_SMTP_URL", global = true)]
     pub smtp_url: Option<String>,
@@ -284,6 +288,7 @@ impl Cli {
             ledger_origin: g.ledger_origin.clone(),
             ledger_witnesses: g.ledger_witnesses.clone(),
             ledger_quorum: g.ledger_quorum.clone(),
+            map_tile_url: g.map_tile_url.clone(),
         };
         Ok(Settings::resolve(over, file)?)
     }

@@ -31,6 +31,7 @@ pub struct FileConfig {
     pub ledger_origin: Option<String>,
     pub ledger_witnesses: Option<Vec<String>>,
     pub ledger_quorum: Option<String>,
+    pub map_tile_url: Option<String>,
 }
 
 impl FileConfig {
@@ -70,6 +71,7 @@ pub struct Overrides {
     pub ledger_origin: Option<String>,
     pub ledger_witnesses: Option<Vec<String>>,
     pub ledger_quorum: Option<String>,
+    pub map_tile_url: Option<String>,
 }
 
 /// Validated settings.
@@ -89,6 +91,9 @@ pub struct Settings {
     pub ledger_origin: Option<String>,
     /// Witnesses the log asks for cosignatures, and how many make a checkpoint trusted.
     pub ledger_witnesses: crate::ledger::WitnessPolicy,
+    /// The government's own base-map tiles (`{z}/{x}/{y}` in Web Mercator, GCJ-02 as the grids
+    /// are) drawn under the grids; none by default — the map needs no tiles.
+    pub map_tile_url: Option<String>,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -171,7 +176,21 @@ impl Settings {
         let quorum = over.ledger_quorum.or(file.ledger_quorum);
         let ledger_witnesses = crate::ledger::WitnessPolicy::parse(&witness_specs, quorum.as_deref())
             .map_err(|e| ConfigError(format!("{} / {}: {e}", named("ledger_witnesses"), named("ledger_quorum"))))?;
+        let map_tile_url = over.map_tile_url.or(file.map_tile_url).filter(|u| !u.trim().is_empty());
+        if let Some(u) = &map_tile_url {
+            let local_or_web =
+                u.starts_with('/') && !u.starts_with("//") || u.starts_with("http://") || u.starts_with("https://");
+            let placeholders = ["{z}", "{x}", "{y}"].iter().all(|p| u.contains(p));
+            if !local_or_web || !placeholders || u.chars().any(|c| c.is_whitespace() || c == '"' || c == '<') {
+                return Err(ConfigError(format!(
+                    "{}: `{u}` must be an http(s):// URL or a path on this server with {{z}}, {{x}} and {{y}} \
+                     (e.g. https://tiles.example.gov.cn/{{z}}/{{x}}/{{y}}.png)",
+                    named("map_tile_url")
+                )));
+            }
+        }
         Ok(Settings {
+            map_tile_url,
             ledger_witnesses,
             ledger_key_dir,
             ledger_origin,
@@ -190,6 +209,25 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_map_tile_url_needs_its_placeholders_and_is_off_by_default() {
+        let s = Settings::resolve(Overrides::default(), FileConfig::default()).unwrap();
+        assert_eq!(s.map_tile_url, None);
+        let file: FileConfig = toml::from_str("map_tile_url = \"/tiles/{z}/{x}/{y}.png\"").unwrap();
+        let s = Settings::resolve(Overrides::default(), file).unwrap();
+        assert_eq!(s.map_tile_url.as_deref(), Some("/tiles/{z}/{x}/{y}.png"));
+        for bad in [
+            "https://tiles.example/{z}/{x}.png",
+            "ftp://t/{z}/{x}/{y}",
+            "//cdn.example/{z}/{x}/{y}",
+            "/t/{z}/{x}/{y}\"x",
+        ] {
+            let over = Overrides { map_tile_url: Some(bad.into()), ..Default::default() };
+            let e = Settings::resolve(over, FileConfig::default()).unwrap_err();
+            assert!(e.0.contains("map_tile_url"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn flags_beat_the_file_and_defaults_fill_the_rest() {

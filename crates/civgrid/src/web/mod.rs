@@ -58,6 +58,8 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// Where reporter notifications are delivered.
     pub notify: crate::notify::NotifySettings,
+    /// Base-map tiles for the maps (`{z}/{x}/{y}`), if the district has its own.
+    pub map_tile_url: Option<String>,
 }
 
 impl AppState {

@@ -28,7 +28,7 @@ fn location(h: &axum::http::HeaderMap) -> &str {
 
 async fn public_pages_speak_chinese_first_and_english_when_asked(b: Backend) {
     let app = TestApp::demo(b).await;
-    for uri in ["/", "/login", "/portal", "/portal/track"] {
+    for uri in ["/", "/login", "/portal", "/portal/track", "/portal/services", "/portal/application"] {
         let (s, h, body) = page(&app, uri, None).await;
         assert_eq!(s, StatusCode::OK, "{uri}");
         assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{uri}");
@@ -72,6 +72,9 @@ async fn workbenches_need_a_session_and_each_role_lands_on_its_own(b: Backend) {
         "/workbench/handler",
         "/workbench/command",
         "/workbench/cases",
+        "/workbench/window",
+        "/workbench/approve",
+        "/workbench/admin",
     ] {
         let (s, h, _) = page(&app, uri, None).await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{uri}");
@@ -86,7 +89,11 @@ async fn workbenches_need_a_session_and_each_role_lands_on_its_own(b: Backend) {
         ("dispatcher", "/workbench/desk"),
         ("handler_cg", "/workbench/handler"),
         ("commander", "/workbench/command"),
-        ("clerk", "/workbench/cases"),
+        ("clerk", "/workbench/window"),
+        ("approver", "/workbench/approve"),
+        ("approver_jtj", "/workbench/approve"),
+        ("safety", "/workbench/cases"),
+        ("admin", "/workbench/admin"),
     ] {
         let cookie = format!("civgrid_session={}", app.login(user).await);
         let (s, h, _) = page(&app, "/workbench", Some(&cookie)).await;
@@ -98,9 +105,16 @@ async fn workbenches_need_a_session_and_each_role_lands_on_its_own(b: Backend) {
         let (s, h, _) = page(&app, "/login?next=/workbench/cases", Some(&cookie)).await;
         assert_eq!((s, location(&h)), (StatusCode::SEE_OTHER, "/workbench/cases"), "{user}");
     }
+    let safety = format!("civgrid_session={}", app.login("safety").await);
+    let (_, _, body) = page(&app, "/workbench/cases", Some(&safety)).await;
+    assert!(body.contains("您的角色暂无专门工作台"), "a role without a workbench is told why it sees a list");
+    // The window clerk does not see approval queues, nor an approver the window.
     let clerk = format!("civgrid_session={}", app.login("clerk").await);
-    let (_, _, body) = page(&app, "/workbench/cases", Some(&clerk)).await;
-    assert!(body.contains("您的角色暂无专门工作台"), "the clerk is told why they see a list");
+    let (s, _, _) = page(&app, "/workbench/approve", Some(&clerk)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let approver = format!("civgrid_session={}", app.login("approver").await);
+    let (s, _, _) = page(&app, "/workbench/window", Some(&approver)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     // A workbench the roles do not include is refused, in the reader's language.
     let cookie = format!("civgrid_session={}; lang=en", app.login("gridworker").await);
     let (s, _, body) = page(&app, "/workbench/desk", Some(&cookie)).await;
@@ -199,3 +213,280 @@ async fn assets_come_from_the_binary() {
     let (s, _, _) = page(&app, "/assets/../Cargo.toml", None).await;
     assert_ne!(s, StatusCode::OK);
 }
+
+fn form_post(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut req = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    req.body(Body::from(body.to_owned())).expect("request")
+}
+
+async fn send(app: &TestApp, req: Request<Body>) -> (StatusCode, String) {
+    let resp = app.router.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).expect("UTF-8"))
+}
+
+/// The section of a page between the element with `id` and the end of its section.
+fn section<'a>(body: &'a str, id: &str) -> &'a str {
+    let s = &body[body.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"))..];
+    &s[..s.find("</section>").unwrap_or(s.len())]
+}
+
+async fn service_item_code(app: &TestApp, name: &str) -> String {
+    let (_, v) = app.get("/api/v1/service-items").await;
+    v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["name"] == name)
+        .and_then(|i| i["code"].as_str())
+        .unwrap_or_else(|| panic!("no item {name}"))
+        .to_owned()
+}
+
+/// The ride-hailing driver licence: 交通 and 公安 approve in parallel; the no-criminal-record
+/// certificate the demo issued to 陈嘉怡 stands in for one material.
+async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Backend) {
+    let app = TestApp::demo(b).await;
+    // As `civgrid demo` does: three certificates, one a no-criminal-record proof of 陈嘉怡.
+    civgrid::demo::ledger::seed_certificates(&app.state.certificates).await.expect("certificates");
+    let item = service_item_code(&app, "网络预约出租汽车驾驶员证核发").await;
+    let id = civgrid::identity::ResidentId::complete("44060419950312042").expect("id").as_str().to_owned();
+    let clerk = format!("civgrid_session={}", app.login("clerk").await);
+
+    // The acceptance form lists the item's materials and which of them the government may hold.
+    let (s, _, body) = page(&app, &format!("/workbench/window?item={item}"), Some(&clerk)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("id=\"apply-form\"") && body.contains("data-channel=\"window\""));
+    assert!(body.contains("data-licence=\"no_criminal_record\"") && body.contains("可由电子证照库调取"));
+    assert!(body.contains("机动车驾驶证") && body.contains("id=\"refuse-form\""));
+
+    let pdf = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let token = app.login("clerk").await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            Some(&token),
+            &serde_json::json!({"item_code": item, "window": "W01",
+                "applicant": {"id_number": id, "name": "陈嘉怡"},
+                "materials": [{"code": "id_card", "format": "pdf", "content_base64": pdf},
+                    {"code": "driving_licence", "format": "pdf", "content_base64": pdf},
+                    {"code": "application_form", "format": "pdf", "content_base64": pdf}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let number = v["application"]["number"].as_str().expect("number").to_owned();
+
+    // The clerk follows it by number: every material with its source, both parallel departments.
+    let (s, _, body) = page(&app, &format!("/workbench/window?number={number}"), Some(&clerk)).await;
+    assert_eq!(s, StatusCode::OK);
+    let found = section(&body, "followed-title");
+    assert!(found.contains(&format!("data-application=\"{number}\"")));
+    assert!(found.contains("data-material=\"no_criminal_record\" data-source=\"licence\""), "{found}");
+    assert!(found.contains("data-material=\"application_form\" data-source=\"submitted\""));
+    assert!(found.contains("禅城区交通运输局") && found.contains("公安局禅城分局"), "both parallel departments");
+    assert!(section(&body, "recent-title").contains(&format!("data-application=\"{number}\"")));
+    let (s, _, body) = page(&app, "/workbench/window?number=BJ000", Some(&clerk)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(body.contains("没有找到这个办件"));
+
+    // Each approver sees the step with their own department's criteria only.
+    let jtj = format!("civgrid_session={}; lang=en", app.login("approver_jtj").await);
+    let (s, _, body) = page(&app, "/workbench/approve", Some(&jtj)).await;
+    assert_eq!(s, StatusCode::OK);
+    let queue = section(&body, "queue-approve");
+    assert!(queue.contains(&format!("data-task=\"{number}\"")) && queue.contains("Decision checklist"));
+    assert!(
+        queue.contains("data-criterion=\"driving_3_years\"") && !queue.contains("data-criterion=\"background_ok\"")
+    );
+    assert!(queue.contains("Decided in parallel by"), "the parallel departments are named");
+    assert!(queue.contains("From the e-licence library"), "the reused material is shown in English");
+    let gaj = format!("civgrid_session={}", app.login("approver_gaj").await);
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&gaj)).await;
+    let queue = section(&body, "queue-approve");
+    assert!(
+        queue.contains("data-criterion=\"background_ok\"") && !queue.contains("data-criterion=\"driving_3_years\"")
+    );
+    // An approver sees only their department's steps, and nothing of other departments' items.
+    assert_eq!(queue.matches("<tr data-step=").count(), 1, "only 公安's step: {queue}");
+    let scjg = format!("civgrid_session={}", app.login("approver").await);
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&scjg)).await;
+    assert!(!body.contains(&number), "市场监管 has no step on it");
+
+    // 交通 approves; 公安 still has its step open, and the clerk sees one approved, one pending.
+    let t = app.login("approver_jtj").await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-applications/{number}/decisions"),
+            Some(&t),
+            &serde_json::json!({"step": 0, "decision": "approve", "checklist": [{"code": "driving_3_years", "met": true}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&jtj)).await;
+    assert!(!section(&body, "queue-approve").contains(&number), "decided: out of 交通's queue");
+    assert!(
+        section(&body, "others-title").contains(&format!("data-application=\"{number}\"")),
+        "others still deciding"
+    );
+    let (_, _, body) = page(&app, &format!("/workbench/window?number={number}"), Some(&clerk)).await;
+    let found = section(&body, "followed-title");
+    assert!(found.contains("data-state=\"approved\"") && found.contains("data-state=\"pending\""));
+    assert!(
+        found.contains("data-check=\"driving_3_years\" data-met=\"true\"") && found.contains("取得相应准驾车型驾驶证")
+    );
+
+    // The applicant follows it with the number and their ID number, by a form post.
+    let (s, body) =
+        send(&app, form_post("/portal/application", &format!("number={number}&id_number={id}"), None)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains(&format!("data-application=\"{number}\"")) && body.contains("审查中"));
+    assert!(body.contains("440604********042"), "the ID number is masked");
+    assert!(!body.contains("id=\"rate-form\""), "no rating before conclusion");
+    let (s, body) = send(
+        &app,
+        form_post("/portal/application", &format!("number={number}&id_number=440604199001010011"), Some("lang=en")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(body.contains("No application matches") && !body.contains(&format!("data-application=\"{number}\"")));
+
+    // 公安 approves: concluded, the applicant may rate it.
+    let t = app.login("approver_gaj").await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-applications/{number}/decisions"),
+            Some(&t),
+            &serde_json::json!({"step": 0, "decision": "approve", "checklist": [{"code": "background_ok", "met": true}]}),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("approved")), "{v}");
+    let (_, body) =
+        send(&app, form_post("/portal/application", &format!("number={number}&id_number={id}"), None)).await;
+    assert!(body.contains("id=\"rate-form\"") && body.contains("已办结（准予）"));
+    assert!(body.contains("href=\"/verify/CG"), "the e-licence it issued, to verify");
+
+    // The portal offers the catalogue for online applications.
+    let (s, _, body) = page(&app, &format!("/portal/services?item={item}"), Some("lang=en")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("data-channel=\"online\"") && !body.contains("id=\"refuse-form\""));
+    assert!(body.contains("href=\"/verify\""));
+}
+both_backends!(services_pages_show_reuse_checklists_and_each_departments_steps);
+
+async fn the_admin_workbench_reads_what_the_admin_api_manages(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let token = app.login("admin").await;
+    let (s, v) = app
+        .send_json(
+            "PUT",
+            "/api/v1/admin/calendar/2027-02-11",
+            Some(&token),
+            &serde_json::json!({"kind": "workday", "note": "春节调休"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let admin = format!("civgrid_session={token}");
+    let (s, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("<tr data-department=\"cgj\"><td>cgj</td><td>禅城区城市管理和综合执法局</td>"));
+    assert!(body.contains("data-staff=\"approver_jtj\"") && body.contains("审批人员 @ 440604"));
+    assert!(body.contains("data-class=\"0101\"") && body.contains("暴露垃圾") && body.contains("2 工作小时"));
+    assert!(body.contains("data-day=\"2027-02-11\" data-kind=\"workday\"") && body.contains("春节调休"));
+    assert!(body.contains("id=\"import-form\"") && body.contains("id=\"staff-form\""));
+    let (_, _, en) = page(&app, "/workbench/admin", Some(&format!("{admin}; lang=en"))).await;
+    assert!(
+        en.contains("Working-day calendar") && en.contains("2 working hours") && en.contains("Make-up working day")
+    );
+    // Only administrators.
+    for user in ["commander", "clerk", "approver"] {
+        let cookie = format!("civgrid_session={}", app.login(user).await);
+        let (s, _, _) = page(&app, "/workbench/admin", Some(&cookie)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{user}");
+    }
+}
+both_backends!(the_admin_workbench_reads_what_the_admin_api_manages);
+
+async fn base_map_tiles_are_offered_only_when_configured(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let commander = format!("civgrid_session={}", app.login("commander").await);
+    for uri in ["/", "/workbench/command"] {
+        let (_, _, body) = page(&app, uri, Some(&commander)).await;
+        assert!(!body.contains("data-tiles"), "{uri}: no tiles by default");
+    }
+    let mut state = app.state.clone();
+    let mut web = (*state.settings).clone();
+    web.map_tile_url = Some("https://tiles.example.gov.cn/{z}/{x}/{y}.png".into());
+    state.settings = std::sync::Arc::new(web);
+    let router = civgrid::web::router(state);
+    for uri in ["/", "/workbench/command"] {
+        let req = Request::get(uri).header(header::COOKIE, &commander).body(Body::empty()).expect("request");
+        let resp = router.clone().oneshot(req).await.expect("response");
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        let body =
+            String::from_utf8(resp.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("UTF-8");
+        assert!(body.contains("data-tiles=\"https:"), "{uri}");
+        assert!(body.contains("tiles.example.gov.cn"), "{uri}");
+    }
+}
+both_backends!(base_map_tiles_are_offered_only_when_configured);
+
+/// 最低生活保障 has special steps: the approver stops the clock for one and resumes it.
+async fn an_approver_suspends_for_a_special_step_and_resumes(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let item = service_item_code(&app, "最低生活保障申请").await;
+    let id = civgrid::identity::ResidentId::complete("44060419800101001").expect("id").as_str().to_owned();
+    let pdf = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let materials: Vec<serde_json::Value> = ["id_card", "household_register", "income_statement", "authorisation"]
+        .iter()
+        .map(|c| serde_json::json!({"code": c, "format": "pdf", "content_base64": pdf}))
+        .collect();
+    let clerk = app.login("clerk").await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            Some(&clerk),
+            &serde_json::json!({"item_code": item, "window": "W02", "applicant": {"id_number": id, "name": "何伟"},
+                "materials": materials}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let number = v["application"]["number"].as_str().expect("number").to_owned();
+    let mzj = format!("civgrid_session={}", app.login("approver_mzj").await);
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&mzj)).await;
+    let task = &body[body.find(&format!("data-task=\"{number}\"")).expect("task")..];
+    assert!(
+        task.contains(&format!("form class=\"suspend\" data-number=\"{number}\"")) && task.contains("家庭经济状况核对")
+    );
+    let t = app.login("approver_mzj").await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-applications/{number}/suspend"),
+            Some(&t),
+            &serde_json::json!({"special_step": "家庭经济状况核对"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&mzj)).await;
+    assert!(!section(&body, "queue-approve").contains(&number), "not decided while suspended");
+    let suspended = section(&body, "suspended-title");
+    assert!(suspended.contains(&format!("button type=\"button\" class=\"ghost-dark resume\" data-number=\"{number}\"")));
+    let (s, v) = app
+        .send_json("POST", &format!("/api/v1/service-applications/{number}/resume"), Some(&t), &serde_json::json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&mzj)).await;
+    assert!(section(&body, "queue-approve").contains(&format!("data-task=\"{number}\"")), "back in the queue");
+    assert!(!section(&body, "suspended-title").contains(&number));
+}
+both_backends!(an_approver_suspends_for_a_special_step_and_resumes);

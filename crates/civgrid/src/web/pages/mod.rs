@@ -8,7 +8,9 @@
 //! page without a valid session redirects to `/login`. Chinese first; the `lang=en` cookie
 //! (set by `/lang/en`) switches every page and every error message to English.
 
+mod admin;
 mod i18n;
+mod services;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -38,8 +40,13 @@ pub fn routes() -> Router<AppState> {
         .route("/workbench/handler", get(handler_page))
         .route("/workbench/command", get(command_page))
         .route("/workbench/cases", get(cases_page))
+        .route("/workbench/window", get(services::window_page))
+        .route("/workbench/approve", get(services::approve_page))
+        .route("/workbench/admin", get(admin::admin_page))
         .route("/portal", get(portal))
         .route("/portal/track", get(track))
+        .route("/portal/services", get(services::portal_services))
+        .route("/portal/application", get(services::portal_application_form).post(services::portal_application))
         .route("/assets/{file}", get(asset))
 }
 
@@ -104,6 +111,9 @@ fn local_path(p: Option<&str>, default: &str) -> String {
 /// The workbenches a person's roles open: (path, label key).
 fn workbenches(p: &Principal) -> Vec<(&'static str, &'static str)> {
     let mut v = Vec::new();
+    if p.has_role(Role::Admin) {
+        v.push(("/workbench/admin", "wb.admin"));
+    }
     if [Role::Commander, Role::Admin, Role::Auditor].iter().any(|r| p.has_role(*r)) {
         v.push(("/workbench/command", "wb.command"));
     }
@@ -115,6 +125,12 @@ fn workbenches(p: &Principal) -> Vec<(&'static str, &'static str)> {
     }
     if p.has_role(Role::GridWorker) {
         v.push(("/workbench/grid", "wb.grid"));
+    }
+    if p.has_role(Role::WindowClerk) {
+        v.push(("/workbench/window", "wb.window"));
+    }
+    if services::approver_department(p).is_some() {
+        v.push(("/workbench/approve", "wb.approve"));
     }
     v.push(("/workbench/cases", "wb.cases"));
     v
@@ -130,6 +146,7 @@ fn frame(l: Tr, uri: &Uri, me: Option<&Principal>) -> Frame {
             .collect(),
         None => vec![
             NavLink { href: "/portal", label: l.t("nav.portal"), current: path == "/portal" },
+            NavLink { href: "/portal/services", label: l.t("nav.services"), current: path == "/portal/services" },
             NavLink { href: "/", label: l.t("nav.map"), current: path == "/" },
             NavLink { href: "/verify", label: l.t("nav.verify"), current: false },
         ],
@@ -662,6 +679,10 @@ struct CommandPage {
     departments: Vec<Opt>,
     /// Supervision (督办) is the commander's.
     can_supervise: bool,
+    /// The case classes, for the heat layer.
+    classes: Vec<Opt>,
+    /// The base-map tile URL (`{z}/{x}/{y}`; empty: none).
+    tiles: String,
 }
 
 /// `GET /workbench/command`: the one map — grids, live cases by state, indicators per area.
@@ -692,7 +713,13 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         Err(e) => return error_page(l, &uri, Some(&p), e.into()),
     };
     let can_supervise = p.has_role(Role::Commander);
-    let page = CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, departments, can_supervise };
+    let classes = match Labels::load(&state).await {
+        Ok(labels) => labels.class_options(),
+        Err(e) => return error_page(l, &uri, Some(&p), e),
+    };
+    let tiles = state.settings.map_tile_url.clone().unwrap_or_default();
+    let page =
+        CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, departments, can_supervise, classes, tiles };
     html(StatusCode::OK, page.render())
 }
 
@@ -701,13 +728,16 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
 struct MapPage {
     l: Tr,
     page: Frame,
+    /// The base-map tile URL (`{z}/{x}/{y}`; empty: none).
+    tiles: String,
 }
 
 /// `GET /`: the public map of grids — click a point to find its grid, community, subdistrict.
 async fn map_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let l = Tr(lang_of(&headers));
     let me = viewer(&state, &headers).await.ok().flatten();
-    html(StatusCode::OK, MapPage { l, page: frame(l, &uri, me.as_ref()) }.render())
+    let tiles = state.settings.map_tile_url.clone().unwrap_or_default();
+    html(StatusCode::OK, MapPage { l, page: frame(l, &uri, me.as_ref()), tiles }.render())
 }
 
 #[derive(Template)]
