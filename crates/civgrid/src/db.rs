@@ -96,6 +96,8 @@ pub struct Db {
     url: std::sync::Arc<DatabaseUrl>,
     /// SQLite only: the queue of the group committer (see [`Db::write`]).
     writes: Option<mpsc::Sender<Job>>,
+    /// SQLite only: the group committer's own one-connection pool.
+    writer: Option<AnyPool>,
 }
 
 pub type Tx<'a> = Transaction<'a, sqlx::Any>;
@@ -124,41 +126,31 @@ impl Db {
             url_text.push(if url_text.contains('?') { '&' } else { '?' });
             url_text.push_str("mode=rwc");
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            // sqlx pings every connection it hands out by default: one extra round trip per
-            // query on PostgreSQL (a report makes several). A connection that broke is found
-            // by its first query instead, which fails and is closed rather than reused.
-            .test_before_acquire(false)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if url_is_sqlite(conn.backend_name()) {
-                        // WAL lets readers proceed while the single writer commits; foreign
-                        // keys are on by default in sqlx's SQLite driver.
-                        sqlx::query("pragma journal_mode = wal").execute(&mut *conn).await?;
-                        sqlx::query("pragma busy_timeout = 10000").execute(&mut *conn).await?;
-                        sqlx::query("pragma foreign_keys = on").execute(&mut *conn).await?;
-                        // Statement journals of savepoints (group commit) stay in memory; this
-                        // touches no durability: the database and its WAL are synced as before.
-                        sqlx::query("pragma temp_store = memory").execute(&mut *conn).await?;
-                        // No checkpoint inside a commit: the connection that commits past 1,000
-                        // WAL pages would copy them into the database and sync it before
-                        // answering (tens of milliseconds at the tail of every writer's
-                        // latency). A thread of the pool checkpoints instead (see below).
-                        sqlx::query("pragma wal_autocheckpoint = 0").execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = pool_options(max_connections)
             .connect(&url_text)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", url.redacted()))?;
-        let writes = if url.backend == Backend::Sqlite {
+        let (writes, writer) = if url.backend == Backend::Sqlite {
             let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
+            // The committer always writes through the same connection: SQLite drops a
+            // connection's page cache whenever another connection committed since its last
+            // transaction, so a committer taking any connection of the pool would re-read the
+            // pages it had just written on most groups.
+            // (An in-memory database exists once per connection: there the pool must do.)
+            let committer = if url_text.contains(":memory:") {
+                pool.clone()
+            } else {
+                pool_options(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect(&url_text)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", url.redacted()))?
+            };
+            let writer = committer.clone();
             // The committer drives one statement after another; on a thread of its own it is
             // woken at once instead of queueing behind every request task at each step.
-            let committer = pool.clone();
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             std::thread::Builder::new()
                 .name("civgrid-commit".into())
@@ -168,11 +160,11 @@ impl Db {
             std::thread::Builder::new()
                 .name("civgrid-checkpoint".into())
                 .spawn(move || runtime.block_on(checkpoint_wal(checkpointer)))?;
-            Some(tx)
+            (Some(tx), Some(writer))
         } else {
-            None
+            (None, None)
         };
-        Ok(Db { pool, backend: url.backend, url: std::sync::Arc::new(url.clone()), writes })
+        Ok(Db { pool, backend: url.backend, url: std::sync::Arc::new(url.clone()), writes, writer })
     }
 
     /// Runs `work` in a write transaction and returns its result only once that transaction is
@@ -249,8 +241,42 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
+}
+
+/// The options of every pool: its size, and the settings each new SQLite connection gets.
+fn pool_options(max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        // sqlx pings every connection it hands out by default: one extra round trip per
+        // query on PostgreSQL (a report makes several). A connection that broke is found
+        // by its first query instead, which fails and is closed rather than reused.
+        .test_before_acquire(false)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if url_is_sqlite(conn.backend_name()) {
+                    // WAL lets readers proceed while the single writer commits; foreign
+                    // keys are on by default in sqlx's SQLite driver.
+                    sqlx::query("pragma journal_mode = wal").execute(&mut *conn).await?;
+                    sqlx::query("pragma busy_timeout = 10000").execute(&mut *conn).await?;
+                    sqlx::query("pragma foreign_keys = on").execute(&mut *conn).await?;
+                    // Statement journals of savepoints (group commit) stay in memory; this
+                    // touches no durability: the database and its WAL are synced as before.
+                    sqlx::query("pragma temp_store = memory").execute(&mut *conn).await?;
+                    // No checkpoint inside a commit: the connection that commits past 1,000
+                    // WAL pages would copy them into the database and sync it before
+                    // answering (tens of milliseconds at the tail of every writer's
+                    // latency). A thread of the pool checkpoints instead (see below).
+                    sqlx::query("pragma wal_autocheckpoint = 0").execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 fn group_error(why: &str) -> sqlx::Error {

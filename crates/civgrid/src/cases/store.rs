@@ -268,25 +268,42 @@ pub struct InsertCase<'a> {
 /// for a case whose idempotency key is already taken, by an earlier case or one earlier in
 /// `cases` (nothing is written for it).
 ///
-/// Rows are first inserted under random provisional numbers: a shared placeholder would make
-/// concurrent reports on PostgreSQL wait for each other's commit on the unique index.
+/// The ids are taken before the INSERT (on SQLite under the write lock the caller holds, on
+/// PostgreSQL from the column's sequence), so each row is written once, already numbered, and
+/// the stored row is known without reading it back.
 pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<Vec<Option<CaseRow>>, sqlx::Error> {
-    const WIDTH: usize = 17;
-    let provisional: Vec<String> =
-        cases.iter().map(|_| format!("~{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>())).collect();
-    let mut numbers: HashMap<&str, (i64, String)> = HashMap::new();
-    for (chunk, names) in cases.chunks(256).zip(provisional.chunks(256)) {
+    const WIDTH: usize = 18;
+    if cases.is_empty() {
+        return Ok(vec![]);
+    }
+    let sqlite = is_sqlite(tx);
+    let ids = take_case_ids(tx, cases.len()).await?;
+    let numbers: Vec<String> = cases
+        .iter()
+        .zip(&ids)
+        .map(|(c, id)| {
+            let day: String = c.created_at.chars().filter(char::is_ascii_digit).take(8).collect();
+            format!("{day}{id:06}")
+        })
+        .collect();
+    let mut written = vec![false; cases.len()];
+    let mut at = 0;
+    for chunk in cases.chunks(256) {
+        let range = at..at + chunk.len();
+        at += chunk.len();
         let sql = format!(
-            "insert into case_record (number, state, channel, description, class_code, class_version, lng, lat,
+            "insert into case_record (id, number, state, channel, description, class_code, class_version, lng, lat,
                grid_code, address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at,
                updated_at, media_url)
-             values {} on conflict (idempotency_key) do nothing returning id, number",
-            values_placeholders(is_sqlite(tx), chunk.len(), WIDTH)
+             {} values {} on conflict (idempotency_key) do nothing",
+            if sqlite { "" } else { "overriding system value" },
+            values_placeholders(sqlite, chunk.len(), WIDTH)
         );
         let mut q = sqlx::query(&sql);
-        for (c, name) in chunk.iter().zip(names) {
+        for (c, i) in chunk.iter().zip(range.clone()) {
             q = q
-                .bind(name)
+                .bind(ids[i])
+                .bind(numbers[i].as_str())
                 .bind("received")
                 .bind(c.channel)
                 .bind(c.description)
@@ -304,35 +321,94 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
                 .bind(c.created_at)
                 .bind(c.media_url);
         }
-        for r in q.fetch_all(&mut **tx).await? {
-            let (id, name): (i64, String) = (r.try_get("id")?, r.try_get("number")?);
-            let Some(i) = names.iter().position(|n| *n == name) else { continue };
-            let day: String = chunk[i].created_at.chars().filter(char::is_ascii_digit).take(8).collect();
-            numbers.insert(names[i].as_str(), (id, format!("{day}{id:06}")));
+        let inserted = q.execute(&mut **tx).await?.rows_affected();
+        if inserted == chunk.len() as u64 {
+            written[range].iter_mut().for_each(|w| *w = true);
+            continue;
         }
-    }
-    let mut stored: HashMap<i64, CaseRow> = HashMap::new();
-    let numbered: Vec<&(i64, String)> = numbers.values().collect();
-    // Numbered parameters (each id is used twice): chunks small enough that sqlx's per-name
-    // lookup of SQLite parameters (see `values_placeholders`) stays cheap.
-    for chunk in numbered.chunks(64) {
-        let whens: Vec<String> = (0..chunk.len()).map(|i| format!("when ${} then ${}", 2 * i + 1, 2 * i + 2)).collect();
-        let ids: Vec<String> = (0..chunk.len()).map(|i| format!("${}", 2 * i + 1)).collect();
+        // Some idempotency keys were taken: which of this chunk's ids are now rows.
         let sql = format!(
-            "update case_record set number = case id {} end where id in ({}) returning {CASE_COLUMNS}",
-            whens.join(" "),
-            ids.join(", ")
+            "select id from case_record where id in ({})",
+            (0..chunk.len())
+                .map(|i| if sqlite { "?".to_owned() } else { format!("${}", i + 1) })
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        let mut q = sqlx::query(&sql);
-        for (id, number) in chunk {
-            q = q.bind(*id).bind(number);
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for i in range.clone() {
+            q = q.bind(ids[i]);
         }
-        for r in q.fetch_all(&mut **tx).await? {
-            let case = case_from(&r)?;
-            stored.insert(case.id, case);
+        let present: std::collections::HashSet<i64> = q.fetch_all(&mut **tx).await?.into_iter().collect();
+        for i in range {
+            written[i] = present.contains(&ids[i]);
         }
     }
-    Ok(provisional.iter().map(|name| numbers.get(name.as_str()).and_then(|(id, _)| stored.remove(id))).collect())
+    Ok(cases
+        .iter()
+        .zip(ids)
+        .zip(numbers)
+        .zip(written)
+        .map(|(((c, id), number), written)| written.then(|| new_case_row(id, number, c)))
+        .collect())
+}
+
+/// `n` unused case ids, ascending.
+async fn take_case_ids(tx: &mut Tx<'_>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
+    if is_sqlite(tx) {
+        // The highest id ever given (AUTOINCREMENT never reuses one, even after a delete).
+        let last: i64 = sqlx::query_scalar(
+            "select max(coalesce((select seq from sqlite_sequence where name = 'case_record'), 0),
+                        coalesce((select max(id) from case_record), 0))",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        return Ok((1..=n as i64).map(|i| last + i).collect());
+    }
+    sqlx::query_scalar(
+        "select nextval(pg_get_serial_sequence('case_record', 'id')) from generate_series(1, $1::bigint)",
+    )
+    .bind(n as i64)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The row a freshly inserted case is stored as (the columns' defaults for the rest).
+fn new_case_row(id: i64, number: String, c: &InsertCase<'_>) -> CaseRow {
+    CaseRow {
+        id,
+        number,
+        state: "received".into(),
+        channel: c.channel.into(),
+        description: c.description.into(),
+        class_code: c.class.map(|(code, _)| code.into()),
+        class_version: c.class.map(|(_, v)| v),
+        lng: c.point.map(|p| p.0),
+        lat: c.point.map(|p| p.1),
+        grid_code: c.grid_code.map(Into::into),
+        address: c.address.map(Into::into),
+        media_url: c.media_url.map(Into::into),
+        reporter_name: c.reporter_name.map(Into::into),
+        reporter_contact: c.reporter_contact.map(Into::into),
+        lead_department: None,
+        handle_deadline: None,
+        escalation_level: 0,
+        supervised: false,
+        extension_requested: false,
+        duplicate_of: None,
+        rating: None,
+        rework_count: 0,
+        return_count: 0,
+        reported_by: c.reported_by.into(),
+        created_at: c.created_at.into(),
+        updated_at: c.created_at.into(),
+        filed_at: None,
+        dispatched_at: None,
+        handled_at: None,
+        verified_at: None,
+        verify_deadline: None,
+        closed_at: None,
+        handling_working_hours: None,
+    }
 }
 
 /// One transition to record.
@@ -468,12 +544,12 @@ pub async fn nearby_open_cases(
     class_code: &str,
     since: &str,
     bbox: (f64, f64, f64, f64),
-) -> Result<Vec<CaseRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "select {CASE_COLUMNS} from case_record where class_code = $1 and created_at >= $2
+) -> Result<Vec<Nearby>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, number, lng, lat from case_record where class_code = $1 and created_at >= $2
            and lng between $3 and $4 and lat between $5 and $6
-           and state not in ('refused', 'merged', 'closed') order by id limit 20"
-    ))
+           and state not in ('refused', 'merged', 'closed') order by id limit 20",
+    )
     .bind(class_code)
     .bind(since)
     .bind(bbox.0)
@@ -482,7 +558,25 @@ pub async fn nearby_open_cases(
     .bind(bbox.3)
     .fetch_all(db.pool())
     .await?;
-    rows.iter().map(case_from).collect()
+    rows.iter()
+        .map(|r| {
+            Ok(Nearby {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                lng: r.try_get("lng")?,
+                lat: r.try_get("lat")?,
+            })
+        })
+        .collect()
+}
+
+/// An open case near a new report (a duplicate candidate).
+#[derive(Debug)]
+pub struct Nearby {
+    pub id: i64,
+    pub number: String,
+    pub lng: Option<f64>,
+    pub lat: Option<f64>,
 }
 
 /// Writes every mutable field of a case back (the service has already decided the values),

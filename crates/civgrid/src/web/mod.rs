@@ -36,8 +36,21 @@ use crate::territory::Territory;
 
 /// Shared state: the database and the domain services. Cheap to clone; nothing in here may
 /// hold state that another node would contradict (the locator cache checks the database).
+/// Behind one shared pointer, since the router clones the state for each request and each
+/// extractor.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppServices>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppServices;
+    fn deref(&self) -> &AppServices {
+        &self.0
+    }
+}
+
+/// The node's domain services, shared by every request.
+#[derive(Debug, Clone)]
+pub struct AppServices {
     pub db: Db,
     pub territory: Territory,
     pub staff: Staff,
@@ -63,6 +76,13 @@ pub struct WebSettings {
 }
 
 impl AppState {
+    /// The same services under other web settings (a second router over one node's services).
+    pub fn with_settings(&self, settings: WebSettings) -> AppState {
+        let mut services = (*self.0).clone();
+        services.settings = Arc::new(settings);
+        AppState(Arc::new(services))
+    }
+
     /// Builds the services; on PostgreSQL this also starts the node's LISTEN task.
     pub async fn new(
         db: Db,
@@ -76,7 +96,7 @@ impl AppState {
         let ledger = crate::ledger::Ledger::new(db.clone(), ledger_keys, witnesses);
         let certificates = crate::certificates::Certificates::new(db.clone(), ledger.clone());
         let cases = Cases::new(db.clone(), territory.clone(), hub.clone());
-        Ok(AppState {
+        Ok(AppState(Arc::new(AppServices {
             outbox: crate::notify::Outbox::new(db.clone(), settings.notify.clone()),
             services: crate::services::Services::new(db.clone(), cases.clone(), certificates.clone()),
             certificates,
@@ -87,7 +107,7 @@ impl AppState {
             staff: Staff::new(db.clone(), session_ttl_hours),
             db,
             settings: Arc::new(settings),
-        })
+        })))
     }
 }
 

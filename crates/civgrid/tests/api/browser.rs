@@ -537,10 +537,9 @@ async fn the_services_loop_walks_in_a_real_browser() {
     s.goto(&format!("{base}/")).await;
     s.find("#grid-map path[data-grid]").await;
     assert_eq!(s.js("return document.querySelectorAll('#grid-map image, #grid-map.tiled').length", json!([])).await, 0);
-    let mut state = app.state.clone();
-    let mut web = (*state.settings).clone();
+    let mut web = (*app.state.settings).clone();
     web.map_tile_url = Some("/test-tiles/{z}/{x}/{y}.png".into());
-    state.settings = std::sync::Arc::new(web);
+    let state = app.state.with_settings(web);
     let tiled = serve_router(civgrid::web::router(state)).await;
     s.goto(&format!("{tiled}/")).await;
     s.find("#grid-map.tiled image.tile").await;

@@ -422,10 +422,9 @@ async fn base_map_tiles_are_offered_only_when_configured(b: Backend) {
         let (_, _, body) = page(&app, uri, Some(&commander)).await;
         assert!(!body.contains("data-tiles"), "{uri}: no tiles by default");
     }
-    let mut state = app.state.clone();
-    let mut web = (*state.settings).clone();
+    let mut web = (*app.state.settings).clone();
     web.map_tile_url = Some("https://tiles.example.gov.cn/{z}/{x}/{y}.png".into());
-    state.settings = std::sync::Arc::new(web);
+    let state = app.state.with_settings(web);
     let router = civgrid::web::router(state);
     for uri in ["/", "/workbench/command"] {
         let req = Request::get(uri).header(header::COOKIE, &commander).body(Body::empty()).expect("request");
