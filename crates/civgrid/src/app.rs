@@ -62,6 +62,7 @@ pub async fn serve_until(
     let sweeper = tokio::spawn(sweep_overdue(state.cases.clone(), state.services.clone()));
     let courier = tokio::spawn(deliver_notifications(state.outbox.clone()));
     let sequencer = tokio::spawn(run_sequencer(state.ledger.clone()));
+    let loader = tokio::spawn(load_ledger_tree(state.ledger.clone()));
     let witnessing = tokio::spawn(run_witnessing(state.ledger.clone()));
     let router = web::router(state);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -70,6 +71,7 @@ pub async fn serve_until(
     sweeper.abort();
     courier.abort();
     sequencer.abort();
+    loader.abort();
     witnessing.abort();
     tracing::info!("in-flight requests finished; closing the database pool");
     db.close().await;
@@ -134,6 +136,16 @@ async fn deliver_notifications(outbox: crate::notify::Outbox) {
 
 /// Integrates committed ledger entries and signs a checkpoint several times a second, so a
 /// record is covered by a signed checkpoint well within a second of its commit.
+/// Reads the ledger's tree into memory once, beside the requests, so inclusion proofs and tiles
+/// stop reading node rows.
+async fn load_ledger_tree(ledger: crate::ledger::Ledger) {
+    let started = std::time::Instant::now();
+    match ledger.load_tree().await {
+        Ok(n) => tracing::info!(nodes = n, ms = started.elapsed().as_millis() as u64, "ledger tree resident"),
+        Err(e) => tracing::warn!(error = %e, "reading the ledger tree into memory failed; proofs read the database"),
+    }
+}
+
 async fn run_sequencer(ledger: crate::ledger::Ledger) {
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -255,6 +255,12 @@ pub struct ProofRun {
     /// The same leaves again, in another order: every node from the cache.
     pub warm: Dist,
     pub cache_after: super::CacheStats,
+    /// Reading the whole stored tree into memory (`Ledger::load_tree`, as a node does at start).
+    pub load_ms: u64,
+    pub loaded_nodes: u64,
+    /// After that load, with the rest of the cache empty: other leaves, each asked for the
+    /// first time.
+    pub resident: Dist,
     /// Proofs checked against the signed root with leaves recomputed from stored entries.
     pub verified: usize,
 }
@@ -460,10 +466,12 @@ async fn run_backend(a: &LedgerBenchArgs, ledger: &Ledger, entries: u64) -> anyh
     println!("{name}: inclusion proofs at {entries} …");
     let proofs = proof_run(ledger, a.proofs, a.seed).await?;
     println!(
-        "{name}: proofs no cache {} | cold {} | warm {}",
+        "{name}: proofs no cache {} | cold {} | warm {} | tree resident (loaded in {} ms) {}",
         proofs.no_cache.us(),
         proofs.cold.us(),
-        proofs.warm.us()
+        proofs.warm.us(),
+        proofs.load_ms,
+        proofs.resident.us()
     );
 
     let mut next = entries;
@@ -756,7 +764,7 @@ async fn proof_run(ledger: &Ledger, samples: usize, seed: u64) -> anyhow::Result
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let leaves: Vec<u64> = (0..samples.max(1)).map(|_| rng.gen_range(0..size)).collect();
 
-    let plain = ledger.clone().with_node_cache(0);
+    let plain = ledger.clone().with_node_cache(0, 0);
     let mut no_cache = Vec::with_capacity(leaves.len());
     for &i in &leaves {
         let t = Instant::now();
@@ -784,6 +792,22 @@ async fn proof_run(ledger: &Ledger, samples: usize, seed: u64) -> anyhow::Result
         anyhow::ensure!(proof == proofs[k], "cached proof of leaf {} differs from the first one", leaves[k]);
     }
 
+    let cache_after = ledger.cache_stats();
+
+    ledger.clear_node_cache();
+    let t = Instant::now();
+    let loaded_nodes = ledger.load_tree().await?;
+    let load_ms = t.elapsed().as_millis() as u64;
+    let fresh: Vec<u64> = (0..samples.max(1)).map(|_| rng.gen_range(0..size)).collect();
+    let mut resident = Vec::with_capacity(fresh.len());
+    for &i in &fresh {
+        let t = Instant::now();
+        let proof = ledger.inclusion_proof(i, size).await?;
+        resident.push(t.elapsed());
+        let check = plain.inclusion_proof(i, size).await?;
+        anyhow::ensure!(proof == check, "resident-tree proof of leaf {i} differs from the database's");
+    }
+
     let mut verified = 0;
     for (&i, proof) in leaves.iter().zip(&proofs).take(200) {
         let rows = store::entries_by_seq(db, i, i + 1).await?;
@@ -798,7 +822,10 @@ async fn proof_run(ledger: &Ledger, samples: usize, seed: u64) -> anyhow::Result
         no_cache: Dist::of(&no_cache),
         cold: Dist::of(&cold),
         warm: Dist::of(&warm),
-        cache_after: ledger.cache_stats(),
+        cache_after,
+        load_ms,
+        loaded_nodes,
+        resident: Dist::of(&resident),
         verified,
     })
 }
@@ -949,7 +976,8 @@ fn targets(sqlite: &BackendRun, sha: &ShaCeiling) -> Vec<TargetCheck> {
             pass: Some(sqlite.appends.durable_per_s >= 50_000.0),
         },
         proof(&sqlite.proofs.warm, "warm node cache (leaf asked before)"),
-        proof(&sqlite.proofs.cold, "cold (first touch of the leaf)"),
+        proof(&sqlite.proofs.cold, "cold (first touch of the leaf, nothing cached)"),
+        proof(&sqlite.proofs.resident, "first touch of the leaf, tree resident (loaded at start)"),
         TargetCheck {
             target: "append → signed checkpoint covering it (SQLite)".into(),
             required: "≤ 1 s".into(),
@@ -1078,7 +1106,15 @@ impl fmt::Display for LedgerBenchReport {
             self.column(|b| format!("**{}**", b.proofs.warm.us())),
         )?;
         row(
-            "node cache afterwards (upper / lower nodes held)",
+            "reading the stored tree into memory (`Ledger::load_tree`, run by every node at start)",
+            self.column(|b| format!("{} nodes in {} ms", thousands(b.proofs.loaded_nodes as f64), b.proofs.load_ms)),
+        )?;
+        row(
+            "inclusion proof, **tree resident**: after that load, other leaves, each asked for the first time",
+            self.column(|b| format!("**{}**", b.proofs.resident.us())),
+        )?;
+        row(
+            "node cache after the warm run (upper / lower nodes held)",
             self.column(|b| {
                 format!(
                     "{} / {}",

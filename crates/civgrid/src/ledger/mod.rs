@@ -178,15 +178,48 @@ impl Ledger {
             db,
             keys: Arc::new(keys),
             policy: Arc::new(policy),
-            cache: Arc::new(cache::NodeCache::new(cache::DEFAULT_CAPACITY)),
+            cache: Arc::new(cache::NodeCache::new(cache::DEFAULT_CAPACITY, cache::DEFAULT_RESIDENT)),
         }
     }
 
-    /// The same log with a node-hash cache of `capacity` hashes (0: none, every node is read
-    /// from the database). The default holds about a million (≤ 64 MB).
-    pub fn with_node_cache(mut self, capacity: usize) -> Ledger {
-        self.cache = Arc::new(cache::NodeCache::new(capacity));
+    /// The same log with a node-hash cache of `capacity` hashes and a resident tree of at most
+    /// `resident` nodes (0 and 0: none, every node is read from the database). The defaults
+    /// hold about a million cached hashes (≤ 64 MB) and a resident tree of 2^25 nodes (1 GiB).
+    pub fn with_node_cache(mut self, capacity: usize, resident: usize) -> Ledger {
+        self.cache = Arc::new(cache::NodeCache::new(capacity, resident));
         self
+    }
+
+    /// Reads the stored tree into the node cache's resident tree, level by level in index
+    /// order, until the tree or the budget ends; returns the nodes added. Nodes only ever get
+    /// added to the tree, so this may run beside the sequencer and the proofs (a node the
+    /// sequencer adds meanwhile is read here or appended by it).
+    pub async fn load_tree(&self) -> Result<u64, LogError> {
+        const CHUNK: u64 = 100_000;
+        let mut added = 0u64;
+        for level in 0..64u8 {
+            let mut any = false;
+            loop {
+                let start = self.cache.resident_len(level);
+                let hashes = store::node_range(&self.db, level, start, start + CHUNK).await?;
+                if hashes.is_empty() {
+                    break;
+                }
+                any = true;
+                let took = self.cache.extend_resident(level, start, &hashes);
+                added += took as u64;
+                if took == 0 && self.cache.resident_len(level) == start {
+                    return Ok(added); // the budget is spent
+                }
+                if (hashes.len() as u64) < CHUNK {
+                    break;
+                }
+            }
+            if !any && self.cache.resident_len(level) == 0 {
+                break;
+            }
+        }
+        Ok(added)
     }
 
     /// Sizes and hit counts of the node-hash cache.
@@ -287,6 +320,7 @@ impl Ledger {
             let size = pass.size;
             let on_frontier =
                 |id: &NodeId| id.level < 64 && (size >> id.level) & 1 == 1 && id.index == (size >> id.level) - 1;
+            self.cache.extend_resident_with(&pass.nodes);
             self.cache
                 .put(pass.nodes.iter().copied().filter(|(id, _)| id.level >= cache::UPPER_LEVEL || on_frontier(id)));
             total += pass.leaves;

@@ -397,7 +397,22 @@ async fn batched_appends_audit_clean_and_roll_back(b: Backend) {
     assert_eq!((report.records_checked, report.entries_checked, report.tree_size), (2_600, 2_600, 2_600));
 
     let (cp, _) = checkpoint(&app).await;
-    let uncached = ledger.clone().with_node_cache(0);
+    let uncached = ledger.clone().with_node_cache(0, 0);
+    // A node starting on this log reads the whole tree into memory, or as much as its budget
+    // allows; either way its proofs are the database's.
+    let nodes = app.count("ledger_node").await as u64;
+    let resident = ledger.clone().with_node_cache(0, 1 << 20);
+    assert_eq!(resident.load_tree().await.expect("load"), nodes);
+    assert_eq!(resident.load_tree().await.expect("again"), 0, "nothing left to read");
+    assert_eq!(resident.cache_stats().resident_nodes as u64, nodes);
+    let partial = ledger.clone().with_node_cache(0, 3_000);
+    assert_eq!(partial.load_tree().await.expect("load within budget"), 3_000);
+    for leaf in [0u64, 1, 2_047, 2_048, 2_599] {
+        let from_db = uncached.inclusion_proof(leaf, cp.size).await.expect("uncached");
+        assert_eq!(resident.inclusion_proof(leaf, cp.size).await.expect("resident"), from_db, "leaf {leaf}");
+        assert_eq!(partial.inclusion_proof(leaf, cp.size).await.expect("partial"), from_db, "leaf {leaf}");
+    }
+    assert_eq!(resident.cache_stats().misses, 0, "a resident tree reads no node row");
     for leaf in [0u64, 255, 256, 1_337, 2_599] {
         let cached = ledger.inclusion_proof(leaf, cp.size).await.expect("proof");
         assert_eq!(cached, ledger.inclusion_proof(leaf, cp.size).await.expect("again"), "warm = cold");
