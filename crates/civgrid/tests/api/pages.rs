@@ -71,6 +71,7 @@ async fn workbenches_need_a_session_and_each_role_lands_on_its_own(b: Backend) {
         "/workbench/desk",
         "/workbench/handler",
         "/workbench/command",
+        "/workbench/trends",
         "/workbench/cases",
         "/workbench/window",
         "/workbench/approve",
@@ -490,3 +491,65 @@ async fn an_approver_suspends_for_a_special_step_and_resumes(b: Backend) {
     assert!(!section(&body, "suspended-title").contains(&number));
 }
 both_backends!(an_approver_suspends_for_a_special_step_and_resumes);
+
+/// The commander's indicators as charts: an area's rates per month (or week) as lines, the
+/// departments side by side as bars, each beside a table of the same numbers.
+async fn indicator_trends_are_charts_with_their_tables(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let now = chrono::Utc::now();
+    civgrid::demo::seed_cases(&app.state.territory, &app.state.staff, &app.state.cases, 60, now)
+        .await
+        .expect("history");
+    let commander = format!("civgrid_session={}", app.login("commander").await);
+    let (s, _, body) = page(&app, "/workbench/trends", Some(&commander)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let chart = section(&body, "trend-title");
+    assert!(chart.contains("<svg class=\"chart\" id=\"trend-chart\"") && chart.contains("role=\"img\""));
+    assert!(chart.contains("aria-describedby=\"trend-table-caption\""), "the table is the chart's text");
+    for series in ["closure", "on_time_closure", "handling"] {
+        assert!(chart.contains(&format!("data-series=\"{series}\"")), "{series}");
+    }
+    assert!(chart.contains("<polyline points=\""), "some rate is drawn");
+    assert!(chart.contains("<title>结案率 "), "each point says what it is");
+    assert_eq!(chart.matches("<tr data-period=").count(), 12, "twelve months");
+    // The table's counts are the indicators API's over the same span.
+    let filed: i64 = chart
+        .split("<tr data-period=")
+        .skip(1)
+        .map(|row| {
+            let td = &row[row.find("<td>").unwrap() + 4..];
+            td[..td.find("</td>").unwrap()].parse::<i64>().unwrap()
+        })
+        .sum();
+    let first = &chart[chart.find("<tr data-period=\"").unwrap() + 17..];
+    let first = &first[..7];
+    let to = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let token = app.login("commander").await;
+    let (s, v) = app.get_as(&format!("/api/v1/indicators?scope=area:440604&from={first}-01&to={to}"), &token).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(filed, v["indicators"]["filed"].as_i64().unwrap(), "{v}");
+    assert!(filed > 0, "the replayed history was filed");
+    // The departments side by side, with their table.
+    let depts = section(&body, "dept-chart-title");
+    assert!(depts.contains("id=\"dept-chart\"") && depts.contains("<rect x="));
+    assert!(depts.contains("<tr data-department=\"cgj\"><th scope=\"row\">禅城区城市管理和综合执法局</th>"));
+    // By week, in English.
+    let (s, _, body) =
+        page(&app, "/workbench/trends?grain=week&area=440604", Some(&format!("{commander}; lang=en"))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(section(&body, "trend-title").matches("<tr data-period=").count(), 13, "thirteen weeks");
+    assert!(
+        body.contains("Closure, on-time closure and handling rates by week") && body.contains("<title>Closure rate ")
+    );
+    // An area the reader's roles do not cover, and a role without the command centre.
+    let (s, _, _) = page(&app, "/workbench/trends?area=110101", Some(&commander)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let handler = format!("civgrid_session={}", app.login("handler_cg").await);
+    let (s, _, _) = page(&app, "/workbench/trends", Some(&handler)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The command centre links to it.
+    let (_, _, body) = page(&app, "/workbench/command", Some(&commander)).await;
+    assert!(body.contains("href=\"/workbench/trends\""));
+}
+both_backends!(indicator_trends_are_charts_with_their_tables);
+

@@ -9,8 +9,10 @@
 //! (set by `/lang/en`) switches every page and every error message to English.
 
 mod admin;
+mod charts;
 mod i18n;
 mod services;
+mod trends;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -39,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/workbench/desk", get(desk_page))
         .route("/workbench/handler", get(handler_page))
         .route("/workbench/command", get(command_page))
+        .route("/workbench/trends", get(trends::trends_page))
         .route("/workbench/cases", get(cases_page))
         .route("/workbench/window", get(services::window_page))
         .route("/workbench/approve", get(services::approve_page))
@@ -116,6 +119,7 @@ fn workbenches(p: &Principal) -> Vec<(&'static str, &'static str)> {
     }
     if [Role::Commander, Role::Admin, Role::Auditor].iter().any(|r| p.has_role(*r)) {
         v.push(("/workbench/command", "wb.command"));
+        v.push(("/workbench/trends", "wb.trends"));
     }
     if [Role::IntakeOperator, Role::ShiftLeader, Role::Dispatcher].iter().any(|r| p.has_role(*r)) {
         v.push(("/workbench/desk", "wb.desk"));
