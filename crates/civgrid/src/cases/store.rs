@@ -916,3 +916,104 @@ pub async fn each_filed(tx: &mut Tx<'_>, mut f: impl FnMut(i64, Filed)) -> Resul
     }
     Ok(())
 }
+
+impl Visibility {
+    /// What `p` may see of the cases (the same reading as `Cases::list`): areas by role,
+    /// a handler's department, a grid worker's grids.
+    pub fn of(p: &crate::staff::Principal) -> Visibility {
+        Visibility {
+            areas: p.case_areas(),
+            department: p.handler_department().map(str::to_owned),
+            grid_worker: p.has_role(crate::staff::Role::GridWorker).then_some(p.staff_id),
+        }
+    }
+}
+
+/// Where a page of a case list starts (keyset paging on the id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageAt {
+    /// Newest first (id descending) instead of oldest first.
+    pub newest_first: bool,
+    /// The page after this id in the list's order …
+    pub after: Option<i64>,
+    /// … or the page before it (`after` wins when both are given).
+    pub before: Option<i64>,
+}
+
+/// One page of the cases `v` may see in `states` (every state when empty), at most `limit`,
+/// in the list's order; and whether more lie beyond it in the direction it was read (past its
+/// end for a first or `after` page, before its start for a `before` page). The visible cases
+/// of a state are found through the (state, id) order of the `case_state` index.
+pub async fn list_visible_page(
+    db: &Db,
+    v: &Visibility,
+    states: &[&str],
+    at: PageAt,
+    limit: i64,
+) -> Result<(Vec<CaseRow>, bool), sqlx::Error> {
+    let mut binds: Vec<String> = Vec::new();
+    let Some(mut sql) = visible_select(v, states, &mut binds) else { return Ok((vec![], false)) };
+    // Read forwards (the list's order) from the start or after a case, backwards before one.
+    let (cursor, forwards) = match (at.after, at.before) {
+        (Some(id), _) => (Some(id), true),
+        (None, Some(id)) => (Some(id), false),
+        (None, None) => (None, true),
+    };
+    let ascending = forwards != at.newest_first;
+    if let Some(id) = cursor {
+        // Ids are integers, written into the statement (every bind here is text).
+        sql.push_str(&format!(" and id {} {id}", if ascending { ">" } else { "<" }));
+    }
+    let limit = limit.clamp(1, 500);
+    sql.push_str(&format!(" order by id {} limit {}", if ascending { "asc" } else { "desc" }, limit + 1));
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    let more = rows.len() as i64 > limit;
+    let mut cases = rows.iter().take(limit as usize).map(case_from).collect::<Result<Vec<_>, _>>()?;
+    if !forwards {
+        cases.reverse();
+    }
+    Ok((cases, more))
+}
+
+/// `select … from case_record where` the cases `v` may see in `states` (every state when
+/// empty), with the text it binds pushed onto `binds`; `None` when `v` sees nothing.
+fn visible_select(v: &Visibility, states: &[&str], binds: &mut Vec<String>) -> Option<String> {
+    let mut conds: Vec<String> = Vec::new();
+    for area in &v.areas {
+        binds.push(format!("{area}%"));
+        let district_wide = if area.len() == 6 { " or grid_code is null" } else { "" };
+        conds.push(format!("(grid_code like ${}{district_wide})", binds.len()));
+    }
+    if let Some(d) = &v.department {
+        binds.push(d.clone());
+        conds.push(format!(
+            "exists (select 1 from case_department cd where cd.case_id = case_record.id and cd.department_code = ${})",
+            binds.len()
+        ));
+    }
+    if let Some(id) = v.grid_worker {
+        binds.push(id.to_string());
+        conds.push(format!(
+            "grid_code in (select grid_code from grid_assignment where cast(staff_id as text) = ${})",
+            binds.len()
+        ));
+    }
+    if conds.is_empty() {
+        return None;
+    }
+    let mut sql = format!("select {CASE_COLUMNS} from case_record where ({})", conds.join(" or "));
+    if !states.is_empty() {
+        let mut marks = Vec::new();
+        for s in states {
+            binds.push((*s).to_owned());
+            marks.push(format!("${}", binds.len()));
+        }
+        sql.push_str(&format!(" and state in ({})", marks.join(", ")));
+    }
+    Some(sql)
+}
+

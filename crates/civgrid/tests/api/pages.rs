@@ -553,3 +553,68 @@ async fn indicator_trends_are_charts_with_their_tables(b: Backend) {
 }
 both_backends!(indicator_trends_are_charts_with_their_tables);
 
+/// The hrefs of a queue's paging links: (previous, next).
+fn pager_links(queue: &str) -> (Option<String>, Option<String>) {
+    let href = |rel: &str| {
+        let at = queue.find(&format!("rel=\"{rel}\""))?;
+        let before = &queue[..at];
+        let start = before.rfind("href=\"")? + 6;
+        Some(before[start..].split('"').next()?.replace("&amp;", "&").replace("&#38;", "&"))
+    };
+    (href("prev"), href("next"))
+}
+
+fn case_numbers(queue: &str) -> Vec<String> {
+    queue.split("data-case-number=\"").skip(1).map(|s| s.split('"').next().unwrap().to_owned()).collect()
+}
+
+/// Queues longer than a page: 50 at a time, oldest first, with next and previous links.
+async fn queues_page_through_more_than_fifty_cases(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let mut numbers = Vec::new();
+    for i in 0..57 {
+        let (s, v) = app
+            .send_json(
+                "POST",
+                "/api/v1/reports",
+                None,
+                &serde_json::json!({"description": format!("热线第{i}件：路灯不亮"), "channel": "hotline"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        numbers.push(v["case"]["number"].as_str().unwrap().to_owned());
+    }
+    let intake = format!("civgrid_session={}", app.login("intake").await);
+    let (s, _, body) = page(&app, "/workbench/desk", Some(&intake)).await;
+    assert_eq!(s, StatusCode::OK);
+    let first = section(&body, "queue-received");
+    let shown = case_numbers(first);
+    assert_eq!(shown.len(), 50, "one page");
+    assert_eq!(shown, numbers[..50], "oldest first");
+    let (prev, next) = pager_links(first);
+    assert_eq!(prev, None, "no page before the first");
+    let next = next.expect("a next page");
+    assert!(next.starts_with("/workbench/desk?queue=received&after="), "{next}");
+    let (s, _, body) = page(&app, &next, Some(&intake)).await;
+    assert_eq!(s, StatusCode::OK);
+    let second = section(&body, "queue-received");
+    assert_eq!(case_numbers(second), numbers[50..], "the rest");
+    let (prev, next) = pager_links(second);
+    assert_eq!(next, None, "the last page");
+    let prev = prev.expect("a previous page");
+    let (_, _, body) = page(&app, &prev, Some(&intake)).await;
+    let back = section(&body, "queue-received");
+    assert_eq!(case_numbers(back), numbers[..50], "the fifty before the last page's first");
+    let (prev, next) = pager_links(back);
+    assert!(prev.is_none() && next.is_some(), "the first page again: {prev:?} {next:?}");
+    // The list of every case pages newest first, in English.
+    let (_, _, body) = page(&app, "/workbench/cases", Some(&format!("{intake}; lang=en"))).await;
+    let all = section(&body, "queue-all");
+    assert_eq!(case_numbers(all).first(), numbers.last());
+    assert!(all.contains("Next page"));
+    let (_, next) = pager_links(all);
+    let (_, _, body) = page(&app, &next.expect("next"), Some(&intake)).await;
+    assert_eq!(case_numbers(section(&body, "queue-all")).last(), numbers.first());
+}
+both_backends!(queues_page_through_more_than_fifty_cases);
+

@@ -409,14 +409,26 @@ fn card(l: Tr, p: &Principal, labels: &Labels, c: &CaseRow, offered: &[Action]) 
     }
 }
 
-/// One titled queue of cases.
+/// One titled queue of cases, a page of it at a time.
 pub struct Queue {
     pub id: &'static str,
     pub title: &'static str,
     pub cards: Vec<CaseCard>,
+    /// The links to the previous and the next page of this queue (none: no such page).
+    pub prev: Option<String>,
+    pub next: Option<String>,
 }
 
 const QUEUE_LIMIT: i64 = 50;
+
+/// Which page of which queue a page shows (`?queue=dispatch&after=123` or `&before=45`);
+/// the page's other queues start at their first page.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    queue: Option<String>,
+    after: Option<i64>,
+    before: Option<i64>,
+}
 
 /// Who is reading, in which language, with the labels to show: what a queue is built from.
 struct Reader<'a> {
@@ -424,11 +436,14 @@ struct Reader<'a> {
     l: Tr,
     p: &'a Principal,
     labels: &'a Labels,
+    /// The page's path, for the paging links.
+    path: &'a str,
+    at: &'a PageQuery,
 }
 
 impl Reader<'_> {
-    /// The cases in `states` the reader may see (those `keep` accepts), with the `offered`
-    /// actions their roles allow.
+    /// A page of the cases in `states` the reader may see (those `keep` accepts), oldest first
+    /// (whoever has waited longest), with the `offered` actions their roles allow.
     async fn queue(
         &self,
         (id, title): (&'static str, &'static str),
@@ -436,14 +451,44 @@ impl Reader<'_> {
         offered: &[Action],
         keep: impl Fn(&CaseRow) -> bool,
     ) -> Result<Queue, ApiError> {
-        let mut rows = Vec::new();
-        for s in states {
-            rows.extend(self.state.cases.list(self.p, Some(s), QUEUE_LIMIT).await?.into_iter().filter(&keep));
-        }
-        // Whoever has waited longest comes first.
-        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at));
-        let cards = rows.iter().map(|c| card(self.l, self.p, self.labels, c, offered)).collect();
-        Ok(Queue { id, title: self.l.t(title), cards })
+        self.page_of(id, title, states, false, offered, keep).await
+    }
+
+    /// A page of a list by id, oldest or newest first, with its previous and next links.
+    async fn page_of(
+        &self,
+        id: &'static str,
+        title: &'static str,
+        states: &[&str],
+        newest_first: bool,
+        offered: &[Action],
+        keep: impl Fn(&CaseRow) -> bool,
+    ) -> Result<Queue, ApiError> {
+        use crate::cases::store::{list_visible_page, PageAt, Visibility};
+        let mine = self.at.queue.as_deref() == Some(id);
+        let at =
+            PageAt { newest_first, after: self.at.after.filter(|_| mine), before: self.at.before.filter(|_| mine) };
+        let seen = Visibility::of(self.p);
+        let (rows, more) = list_visible_page(&self.state.db, &seen, states, at, QUEUE_LIMIT)
+            .await
+            .map_err(crate::cases::CaseError::from)?;
+        let link = |k: &str, v: i64| format!("{}?queue={id}&{k}={v}#queue-{id}", self.path);
+        let (first, last) = (rows.first().map(|c| c.id), rows.last().map(|c| c.id));
+        let backwards = at.after.is_none() && at.before.is_some();
+        let (has_prev, has_next) = match (at.after, backwards) {
+            (Some(_), _) => (true, more),
+            (None, true) => (more, true),
+            (None, false) => (false, more),
+        };
+        let prev = first.filter(|_| has_prev).map(|v| link("before", v));
+        let next = last.filter(|_| has_next).map(|v| link("after", v));
+        // An empty page reached by a stale link still offers the way back to the first.
+        let prev = match (prev, rows.is_empty(), at.after.or(at.before)) {
+            (None, true, Some(_)) => Some(format!("{}#queue-{id}", self.path)),
+            (p, _, _) => p,
+        };
+        let cards = rows.iter().filter(|c| keep(c)).map(|c| card(self.l, self.p, self.labels, c, offered)).collect();
+        Ok(Queue { id, title: self.l.t(title), cards, prev, next })
     }
 }
 
@@ -509,7 +554,7 @@ struct GridPage {
 }
 
 /// `GET /workbench/grid`: the grid worker's phone page — report, verify.
-async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, at: Query<PageQuery>) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -519,14 +564,11 @@ async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     }
     let run = async {
         let labels = Labels::load(&state).await?;
-        let rd = Reader { state: &state, l, p: &p, labels: &labels };
+        let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
         let grids = state.territory.grids_of_worker(p.staff_id).await?;
         let verify =
             rd.queue(("verify", "grid.to_verify"), &["handled"], &[Action::Pass, Action::Fail], |_| true).await?;
-        let mut recent = Queue { id: "recent", title: l.t("grid.recent"), cards: vec![] };
-        for c in state.cases.list(&p, None, 20).await? {
-            recent.cards.push(card(l, &p, &labels, &c, &[Action::SelfHandle]));
-        }
+        let recent = rd.page_of("recent", "grid.recent", &[], true, &[Action::SelfHandle], |_| true).await?;
         Ok::<_, ApiError>(GridPage {
             l,
             page: frame(l, &uri, Some(&p)),
@@ -556,7 +598,7 @@ struct QueuesPage {
 }
 
 /// `GET /workbench/desk`: intake operator, shift leader and dispatcher — their queues.
-async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, at: Query<PageQuery>) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -566,7 +608,7 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     }
     let run = async {
         let labels = Labels::load(&state).await?;
-        let rd = Reader { state: &state, l, p: &p, labels: &labels };
+        let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
         let mut queues = Vec::new();
         if p.has_role(Role::IntakeOperator) {
             let offered = [Action::Accept, Action::Merge];
@@ -613,7 +655,7 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
 }
 
 /// `GET /workbench/handler`: the department's cases — take, return, feedback, extension.
-async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, at: Query<PageQuery>) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -623,7 +665,7 @@ async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
     }
     let run = async {
         let labels = Labels::load(&state).await?;
-        let rd = Reader { state: &state, l, p: &p, labels: &labels };
+        let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
         let offered = [Action::Take, Action::Return, Action::Feedback, Action::RequestExtension];
         let queues = vec![
             rd.queue(("dispatched", "handler.dispatched"), &["dispatched"], &offered, |_| true).await?,
@@ -646,14 +688,15 @@ async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
 }
 
 /// `GET /workbench/cases`: every case the person may see (roles without a workbench yet).
-async fn cases_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn cases_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, at: Query<PageQuery>) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
     };
     let run = async {
         let labels = Labels::load(&state).await?;
-        let cards = state.cases.list(&p, None, 100).await?.iter().map(|c| card(l, &p, &labels, c, &[])).collect();
+        let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
+        let all = rd.page_of("all", "cases.title", &[], true, &[], |_| true).await?;
         Ok::<_, ApiError>(QueuesPage {
             l,
             page: frame(l, &uri, Some(&p)),
@@ -662,7 +705,7 @@ async fn cases_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri)
             intro: if workbenches(&p).len() == 1 { l.t("cases.no_workbench") } else { "" },
             classes: vec![],
             departments: vec![],
-            queues: vec![Queue { id: "all", title: l.t("cases.title"), cards }],
+            queues: vec![all],
         })
     };
     match run.await {
