@@ -849,6 +849,39 @@
     await api("PUT", `/api/v1/admin/departments/${encodeURIComponent(code)}`, { name: el.name.value.trim(), area_code: el.area_code.value });
     saved(`${t("admin.saved")}${t("common.colon")}${code} ${el.name.value.trim()}`);
   });
+  // The case catalogue: a new version of a class (or its first).
+  onSubmit("class-form", async el => {
+    const code = el.code.value.trim();
+    const num = v => (v.trim() === "" ? NaN : Number(v));
+    const body = {
+      kind: el.kind.value, major_code: el.major_code.value.trim(), major_name: el.major_name.value.trim(),
+      minor_name: el.minor_name.value.trim(), filing_criteria: el.filing_criteria.value.trim(),
+      closing_criteria: el.closing_criteria.value.trim(), time_limit: Math.trunc(num(el.time_limit.value)) || 0,
+      time_limit_unit: el.time_limit_unit.value, department_code: el.department_code.value,
+      duplicate_radius_m: num(el.duplicate_radius_m.value) || 0, duplicate_window_hours: Math.trunc(num(el.duplicate_window_hours.value)) || 0,
+      self_handle_allowed: el.self_handle_allowed.checked, active: el.active.checked,
+    };
+    const v = await api("PUT", `/api/v1/admin/case-classes/${encodeURIComponent(code)}`, body);
+    saved(`${t("admin.saved")}${t("common.colon")}${v.code} v${v.version} ${v.major_name} › ${v.minor_name}`);
+  });
+  // The service item catalogue: the plain fields written into the full definition, sent as a new version.
+  onSubmit("item-form", async el => {
+    let spec;
+    try {
+      spec = JSON.parse(el.spec.value);
+    } catch (_) {
+      throw new Error(t("admin.item_spec_invalid"));
+    }
+    if (!spec || typeof spec !== "object" || Array.isArray(spec)) throw new Error(t("admin.item_spec_invalid"));
+    spec.name = el.name.value.trim();
+    spec.department_code = el.department_code.value;
+    spec.legal_limit_days = Math.trunc(Number(el.legal_limit_days.value)) || 0;
+    spec.promised_limit_days = Math.trunc(Number(el.promised_limit_days.value)) || 0;
+    spec.max_visits = Math.trunc(Number(el.max_visits.value)) || 0;
+    spec.active = el.active.checked;
+    const v = await api("POST", "/api/v1/admin/service-items", spec);
+    saved(`${t("admin.saved")}${t("common.colon")}${v.code} v${v.version} ${v.name}`);
+  });
   onSubmit("staff-form", async el => {
     const body = {
       username: el.username.value.trim(), display_name: el.display_name.value.trim(), password: el.password.value,

@@ -532,6 +532,63 @@ async fn the_services_loop_walks_in_a_real_browser() {
     assert_eq!(s.text("#import-form [data-error]").await, "文件有问题，未导入。");
     s.screenshot("admin-import-problems").await;
 
+    // The administrator edits a class of the case catalogue: a bad time limit is refused in
+    // Chinese, a good one makes version 2.
+    s.goto(&format!("{base}/workbench/admin?class=0101#class-form")).await;
+    s.js("document.getElementById('cl-limit').value = '0'; return true;", json!([])).await;
+    s.click("#class-form button[type=submit]").await;
+    s.until(
+        "the class refused",
+        "return document.querySelector('#class-form [data-error]').textContent === arguments[0];",
+        json!(["填写的内容有误，请检查。"]),
+    )
+    .await;
+    s.js("document.getElementById('cl-limit').value = '3'; return true;", json!([])).await;
+    s.click("#class-form button[type=submit]").await;
+    s.until(
+        "the class saved as version 2",
+        "const r = document.querySelector('#classes tr[data-class=\"0101\"]'); \
+         return document.readyState === 'complete' && r !== null && r.textContent.includes('v2') && r.textContent.includes('3 工作小时');",
+        json!([]),
+    )
+    .await;
+    // … and a service item: broken JSON is caught before sending, a shorter promise is saved.
+    let item = s
+        .js(
+            "return [...document.querySelectorAll('#items tr[data-item]')].find(r => r.textContent.includes('最低生活保障申请')).dataset.item;",
+            json!([]),
+        )
+        .await;
+    let item = item.as_str().expect("item code").to_owned();
+    s.goto(&format!("{base}/workbench/admin?item={item}#item-form")).await;
+    s.js(
+        "const t = document.getElementById('it-spec'); t.dataset.was = t.value; t.value = '{ broken'; return true;",
+        json!([]),
+    )
+    .await;
+    s.click("#item-form button[type=submit]").await;
+    s.until(
+        "the broken definition caught",
+        "return document.querySelector('#item-form [data-error]').textContent === arguments[0];",
+        json!(["完整定义不是有效的 JSON，请检查括号和引号。"]),
+    )
+    .await;
+    s.js(
+        "const t = document.getElementById('it-spec'); t.value = t.dataset.was; \
+         document.getElementById('it-promised').value = '3'; return true;",
+        json!([]),
+    )
+    .await;
+    s.click("#item-form button[type=submit]").await;
+    s.until(
+        "the item saved as version 2",
+        "const r = document.querySelector(`#items tr[data-item=\"${arguments[0]}\"]`); \
+         return document.readyState === 'complete' && r !== null && r.textContent.includes('v2') && r.textContent.includes('/ 3 ');",
+        json!([item]),
+    )
+    .await;
+    s.screenshot("admin-catalogues").await;
+
     // With a base-map tile URL configured, the map lays tiles under the grids, each where its
     // Web Mercator corners fall, covering the view; without it (every page above) none.
     s.goto(&format!("{base}/")).await;

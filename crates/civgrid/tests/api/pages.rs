@@ -618,3 +618,66 @@ async fn queues_page_through_more_than_fifty_cases(b: Backend) {
 }
 both_backends!(queues_page_through_more_than_fifty_cases);
 
+/// The administrator edits the case catalogue and the service item catalogue: the editor opens
+/// filled with the current version, and what the script sends makes a new version the page lists.
+async fn the_admin_workbench_edits_both_catalogues(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let token = app.login("admin").await;
+    let admin = format!("civgrid_session={token}");
+    let (s, _, body) = page(&app, "/workbench/admin?class=0101", Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK);
+    let form = &body[body.find("id=\"class-form\"").expect("class form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains("data-editing=\"true\"") && form.contains("value=\"0101\" readonly"), "{form}");
+    assert!(form.contains("name=\"time_limit\" type=\"number\" min=\"1\" step=\"1\" required value=\"2\""), "{form}");
+    assert!(form.contains("<option value=\"working_hours\" selected>"), "{form}");
+    assert!(body.contains("href=\"/workbench/admin?class=0101#class-form\""));
+    // A new version through the API the form posts to; an invalid one is refused by its code.
+    let (_, classes) = app.get("/api/v1/case-classes").await;
+    let mut class = classes["classes"].as_array().unwrap().iter().find(|c| c["code"] == "0101").unwrap().clone();
+    let obj = class.as_object_mut().unwrap();
+    obj.remove("code");
+    obj.remove("version");
+    obj.insert("time_limit".into(), serde_json::json!(0));
+    let (s, v) = app.send_json("PUT", "/api/v1/admin/case-classes/0101", Some(&token), &class).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{v}");
+    class["time_limit"] = serde_json::json!(3);
+    let (s, v) = app.send_json("PUT", "/api/v1/admin/case-classes/0101", Some(&token), &class).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    let row = &body[body.find("<tr data-class=\"0101\">").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("3 工作小时") && row.contains("<td>v2</td>"), "{row}");
+    // The error the form shows, in each language.
+    let (_, _, zh) = page(&app, "/workbench/admin", Some(&admin)).await;
+    assert!(zh.contains("\"invalid_field\":\"填写的内容有误，请检查。\""));
+
+    // Service items: listed, and the editor carries the whole definition.
+    let item = service_item_code(&app, "最低生活保障申请").await;
+    let (_, _, body) = page(&app, &format!("/workbench/admin?item={item}"), Some(&format!("{admin}; lang=en"))).await;
+    assert!(body.contains(&format!("<tr data-item=\"{item}\">")) && body.contains("Service item catalogue"));
+    let form = &body[body.find("id=\"item-form\"").expect("item form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains(&format!("data-code=\"{item}\"")) && form.contains("value=\"最低生活保障申请\""));
+    assert!(
+        form.contains("household_register") && (form.contains("&quot;steps&quot;") || form.contains("&#34;steps&#34;"))
+    );
+    let (_, v) = app.get(&format!("/api/v1/service-items/{item}")).await;
+    let mut spec = v.clone();
+    let obj = spec.as_object_mut().unwrap();
+    for k in ["code", "version", "basic_code", "item_type_name", "created_at", "created_by"] {
+        obj.remove(k);
+    }
+    obj.insert("promised_limit_days".into(), serde_json::json!(3));
+    let (s, v) = app.send_json("POST", "/api/v1/admin/service-items", Some(&token), &spec).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["code"].as_str(), Some(item.as_str()), "the same item, a new version");
+    let (_, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    let row = &body[body.find(&format!("<tr data-item=\"{item}\">")).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("/ 3 工作日") && row.contains("<td>v2</td>"), "{row}");
+    // A new item's editor starts from a complete definition.
+    assert!(body.contains("&quot;item_type&quot;") || body.contains("&#34;item_type&#34;"));
+}
+both_backends!(the_admin_workbench_edits_both_catalogues);
+
