@@ -72,15 +72,17 @@
       vb = v;
       if (tileUrl) { clearTimeout(tileTimer); tileTimer = setTimeout(drawTiles, 120); }
       svg.setAttribute("viewBox", `${v.x.toFixed(2)} ${v.y.toFixed(2)} ${v.w.toFixed(2)} ${v.h.toFixed(2)}`);
-      // Markers keep their size on screen whatever the zoom.
+      // Markers keep their size on screen whatever the zoom: one CSS variable their radius
+      // follows (app.css), not an attribute per marker — the command map draws thousands.
       const r = (full.w / 160) * (v.w / full.w);
-      svg.querySelectorAll("circle.marker").forEach(m => m.setAttribute("r", r.toFixed(3)));
+      svg.style.setProperty("--marker-r", r.toFixed(3) + "px");
     };
     setView(full);
     const grids = document.createElementNS(NS, "g");
     grids.setAttribute("class", "grids");
     const markers = document.createElementNS(NS, "g");
     markers.setAttribute("class", "markers");
+    const byKey = new Map();
     const subdistricts = [...new Set(fc.features.map(f => f.properties.subdistrict_code))].sort();
     const paths = new Map();
     for (const f of fc.features) {
@@ -264,12 +266,13 @@
       },
       // A round marker at a GCJ-02 point, or the existing one for `key` moved and re-classed.
       marker(key, lng, lat, cls, label) {
-        let m = markers.querySelector(`[data-key="${CSS.escape(String(key))}"]`);
+        let m = byKey.get(String(key));
         if (!m) {
           m = document.createElementNS(NS, "circle");
           m.dataset.key = key;
           m.appendChild(document.createElementNS(NS, "title"));
           markers.appendChild(m);
+          byKey.set(String(key), m);
         }
         const [x, y] = project(lng, lat);
         const r = (full.w / 160) * (vb.w / full.w);

@@ -1017,3 +1017,29 @@ fn visible_select(v: &Visibility, states: &[&str], binds: &mut Vec<String>) -> O
     Some(sql)
 }
 
+/// The states of a case still being worked on (not closed, refused or merged).
+pub const LIVE_STATES: [&str; 10] = [
+    "received",
+    "accepted",
+    "filed",
+    "returned",
+    "dispatched",
+    "handling",
+    "suspended",
+    "handled",
+    "rework",
+    "verified",
+];
+
+/// The newest `limit` live cases `v` may see that have a place (what the command map draws).
+pub async fn live_visible(db: &Db, v: &Visibility, limit: i64) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let mut binds: Vec<String> = Vec::new();
+    let Some(mut sql) = visible_select(v, &LIVE_STATES, &mut binds) else { return Ok(vec![]) };
+    sql.push_str(&format!(" and lng is not null order by id desc limit {}", limit.clamp(1, 20_000)));
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    rows.iter().map(case_from).collect()
+}

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/calendar/{day}", put(put_day).delete(delete_day))
         .route("/api/v1/reports", post(report))
         .route("/api/v1/cases", get(list_cases))
+        .route("/api/v1/map/cases", get(map_cases))
         .route("/api/v1/cases/{id}", get(find_case))
         .route("/api/v1/cases/{id}/transitions", post(transition))
         .route("/api/v1/indicators", get(indicators))
@@ -205,6 +206,34 @@ async fn list_cases(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let cases = state.cases.list(&auth.0, q.state.as_deref(), q.limit.unwrap_or(100)).await?;
+    Ok(Json(json!({"cases": cases})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapQuery {
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/map/cases?limit=10000`: the newest live cases the caller may see that have a
+/// place, each with only what the command map draws (up to 20,000; default 10,000).
+async fn map_cases(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<MapQuery>,
+) -> ApiResult<Json<Value>> {
+    use crate::cases::store::{live_visible, Visibility};
+    let seen = Visibility::of(&auth.0);
+    let rows =
+        live_visible(&state.db, &seen, q.limit.unwrap_or(10_000)).await.map_err(crate::cases::CaseError::from)?;
+    let cases: Vec<Value> = rows
+        .into_iter()
+        .map(|c| {
+            json!({"id": c.id, "number": c.number, "state": c.state, "lng": c.lng, "lat": c.lat,
+                "grid_code": c.grid_code, "class_code": c.class_code, "handle_deadline": c.handle_deadline,
+                "supervised": c.supervised, "created_at": c.created_at, "updated_at": c.updated_at})
+        })
+        .collect();
     Ok(Json(json!({"cases": cases})))
 }
 
