@@ -106,6 +106,18 @@
     if (msg) { flashEl.textContent = msg; sessionStorage.removeItem(FLASH); }
   }
 
+  // A self-service terminal: back to the kiosk's start after two minutes untouched, so the
+  // next person never finds what the last one typed.
+  if (document.body.dataset.kiosk === "true" && location.pathname !== "/kiosk") {
+    let idle = null;
+    const again = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => { location.href = "/kiosk"; }, 120000);
+    };
+    ["pointerdown", "keydown", "input", "scroll"].forEach(e => document.addEventListener(e, again, { passive: true }));
+    again();
+  }
+
   // Sign-in.
   const login = document.getElementById("login-form");
   if (login) {
@@ -751,6 +763,28 @@
       }
     });
   });
+
+  // 好差评整改: the unit replies with what it fixed and the callback it made, or appeals.
+  const rectForm = (sel, path, fields, done) => document.querySelectorAll(sel).forEach(f => {
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      const body = {};
+      for (const k of fields) body[k] = f.elements[k].value.trim();
+      busy(f, true);
+      try {
+        await api("POST", `/api/v1/service-rectifications/${encodeURIComponent(f.dataset.id)}/${path}`, body);
+        sessionStorage.setItem(FLASH, `${t(done)}${t("common.colon")}#${f.dataset.id}`);
+        location.reload();
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  });
+  rectForm("form.rect-reply", "reply", ["reply", "callback_note"], "rect.replied");
+  rectForm("form.rect-appeal", "appeal", ["reason"], "rect.appealed");
 
   // Special steps (特殊环节): suspend with the step's name, resume from the list.
   document.querySelectorAll("form.suspend").forEach(f => {

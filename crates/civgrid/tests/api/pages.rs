@@ -681,3 +681,111 @@ async fn the_admin_workbench_edits_both_catalogues(b: Backend) {
 }
 both_backends!(the_admin_workbench_edits_both_catalogues);
 
+/// A 24-hour self-service terminal: big buttons without sign-in; the portal's pages then lead
+/// back to the kiosk's start instead of offering the staff sign-in.
+async fn the_kiosk_is_a_big_button_portal_without_sign_in(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (s, h, body) = page(&app, "/kiosk", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::SET_COOKIE].to_str().unwrap().starts_with("kiosk=1;"));
+    assert!(body.contains("class=\" kiosk\"") && body.contains("data-kiosk=\"true\""), "{body}");
+    for go in ["report", "track", "apply", "application", "verify"] {
+        assert!(body.contains(&format!("data-kiosk-go=\"{go}\"")), "{go}");
+    }
+    assert!(!body.contains("href=\"/login\""), "no staff sign-in on a kiosk");
+    for uri in ["/portal", "/portal/track", "/portal/services", "/portal/application"] {
+        let (s, _, body) = page(&app, uri, Some("kiosk=1")).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        assert!(body.contains("data-kiosk=\"true\"") && body.contains("<a href=\"/kiosk\""), "{uri}");
+        assert!(!body.contains("href=\"/login\""), "{uri}");
+        // Without the cookie the portal is the ordinary one.
+        let (_, _, body) = page(&app, uri, None).await;
+        assert!(!body.contains("data-kiosk") && body.contains("href=\"/login\""), "{uri}");
+    }
+    let (_, _, en) = page(&app, "/kiosk", Some("lang=en")).await;
+    assert!(en.contains("24-hour self-service") && en.contains("Report a problem"));
+    let (s, h, _) = page(&app, "/kiosk/exit", Some("kiosk=1")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(h[header::SET_COOKIE].to_str().unwrap().starts_with("kiosk=;"));
+}
+both_backends!(the_kiosk_is_a_big_button_portal_without_sign_in);
+
+/// A bad rating opens a rectification task (整改) that the responsible department's approver
+/// sees on their workbench, with the forms to reply and to appeal.
+async fn a_bad_rating_becomes_a_rectification_task_on_the_approvers_page(b: Backend) {
+    let app = TestApp::demo(b).await;
+    civgrid::demo::ledger::seed_certificates(&app.state.certificates).await.expect("certificates");
+    let item = service_item_code(&app, "网络预约出租汽车驾驶员证核发").await;
+    let id = civgrid::identity::ResidentId::complete("44060419950312042").expect("id").as_str().to_owned();
+    let pdf = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let token = app.login("clerk").await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            Some(&token),
+            &serde_json::json!({"item_code": item, "window": "W01",
+                "applicant": {"id_number": id, "name": "陈嘉怡"},
+                "materials": [{"code": "id_card", "format": "pdf", "content_base64": pdf},
+                    {"code": "driving_licence", "format": "pdf", "content_base64": pdf},
+                    {"code": "application_form", "format": "pdf", "content_base64": pdf}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let number = v["application"]["number"].as_str().expect("number").to_owned();
+    for (user, criterion) in [("approver_jtj", "driving_3_years"), ("approver_gaj", "background_ok")] {
+        let t = app.login(user).await;
+        let (s, v) = app
+            .send_json(
+                "POST",
+                &format!("/api/v1/service-applications/{number}/decisions"),
+                Some(&t),
+                &serde_json::json!({"step": 0, "decision": "approve", "checklist": [{"code": criterion, "met": true}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{user}: {v}");
+    }
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-ratings",
+            None,
+            &serde_json::json!({"target": "application", "number": number, "id_number": id, "grade": 1,
+                "comment": "<b>等了很久</b>"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let dept = v["rectification"]["department_code"].as_str().expect("a rectification task").to_owned();
+    let rect = v["rectification"]["id"].as_i64().unwrap();
+    let approver = format!("civgrid_session={}", app.login(&format!("approver_{dept}")).await);
+    let (s, _, body) = page(&app, "/workbench/approve", Some(&approver)).await;
+    assert_eq!(s, StatusCode::OK);
+    let tasks = section(&body, "rect-title");
+    let task = &tasks[tasks.find(&format!("data-rectification=\"{rect}\"")).expect("the task")..];
+    assert!(task.contains("data-state=\"open\"") && task.contains("待整改") && task.contains(&number));
+    assert!(task.contains("1 非常不满意"));
+    assert!(task.contains("&lt;b&gt;等了很久") || task.contains("&#60;b&#62;等了很久"), "escaped");
+    assert!(task.contains(&format!("form class=\"rect-reply\" data-id=\"{rect}\"")));
+    assert!(task.contains(&format!("form class=\"rect-appeal\" data-id=\"{rect}\"")));
+    // The reply the form sends; then only the appeal is left, in English too.
+    let t = app.login(&format!("approver_{dept}")).await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-rectifications/{rect}/reply"),
+            Some(&t),
+            &serde_json::json!({"reply": "已增派窗口人员", "callback_note": "已电话回访申请人"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&format!("{approver}; lang=en"))).await;
+    let tasks = section(&body, "rect-title");
+    assert!(tasks.contains("data-state=\"replied\"") && tasks.contains("Replied; the applicant to judge"));
+    assert!(tasks.contains("已增派窗口人员") && tasks.contains("已电话回访申请人"));
+    assert!(!tasks.contains("form class=\"rect-reply\"") && tasks.contains("form class=\"rect-appeal\""));
+    // Another department's approver does not see it.
+    let other = format!("civgrid_session={}", app.login("approver").await);
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&other)).await;
+    assert!(!section(&body, "rect-title").contains(&format!("data-rectification=\"{rect}\"")));
+}
+both_backends!(a_bad_rating_becomes_a_rectification_task_on_the_approvers_page);

@@ -47,6 +47,8 @@ pub fn routes() -> Router<AppState> {
         .route("/workbench/approve", get(services::approve_page))
         .route("/workbench/admin", get(admin::admin_page))
         .route("/portal", get(portal))
+        .route("/kiosk", get(kiosk))
+        .route("/kiosk/exit", get(kiosk_exit))
         .route("/portal/track", get(track))
         .route("/portal/services", get(services::portal_services))
         .route("/portal/application", get(services::portal_application_form).post(services::portal_application))
@@ -62,6 +64,9 @@ pub struct Frame {
     pub back: String,
     pub me: Option<Me>,
     pub nav: Vec<NavLink>,
+    /// A 24-hour self-service terminal (the `kiosk=1` cookie set by `/kiosk`): big buttons,
+    /// no staff sign-in link, back to the kiosk's start after a while untouched.
+    pub kiosk: bool,
 }
 
 pub struct Me {
@@ -160,7 +165,29 @@ fn frame(l: Tr, uri: &Uri, me: Option<&Principal>) -> Frame {
         roles.dedup();
         Me { name: p.display_name.clone(), roles: roles.join("、") }
     });
-    Frame { i18n: l.json(), back, me, nav }
+    Frame { i18n: l.json(), back, me, nav, kiosk: false }
+}
+
+/// Whether the browser is a self-service terminal (the `kiosk=1` cookie).
+fn kiosk_of(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .any(|(k, v)| k == "kiosk" && v.trim() == "1")
+}
+
+/// The frame of a citizen's page: on a kiosk, one way back to the kiosk's start instead of
+/// the portal's links.
+fn public_frame(l: Tr, uri: &Uri, headers: &HeaderMap) -> Frame {
+    let mut f = frame(l, uri, None);
+    if kiosk_of(headers) {
+        f.kiosk = true;
+        f.nav = vec![NavLink { href: "/kiosk", label: l.t("kiosk.home"), current: uri.path() == "/kiosk" }];
+    }
+    f
 }
 
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
@@ -799,11 +826,43 @@ struct PortalPage {
 async fn portal(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let l = Tr(lang_of(&headers));
     match Labels::load(&state).await {
-        Ok(labels) => {
-            html(StatusCode::OK, PortalPage { l, page: frame(l, &uri, None), classes: labels.class_options() }.render())
-        }
+        Ok(labels) => html(
+            StatusCode::OK,
+            PortalPage { l, page: public_frame(l, &uri, &headers), classes: labels.class_options() }.render(),
+        ),
         Err(e) => error_page(l, &uri, None, e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "kiosk.html")]
+struct KioskPage {
+    l: Tr,
+    page: Frame,
+}
+
+/// `GET /kiosk`: a 24-hour self-service terminal's start — big buttons, no sign-in. It marks
+/// the browser as a kiosk (the `kiosk=1` cookie), so the portal's pages lead back here and
+/// return here after two minutes untouched; `/kiosk/exit` ends that.
+async fn kiosk(headers: HeaderMap, uri: Uri) -> Response {
+    let l = Tr(lang_of(&headers));
+    let mut page = frame(l, &uri, None);
+    page.kiosk = true;
+    page.nav = vec![];
+    let mut resp = html(StatusCode::OK, KioskPage { l, page }.render());
+    if let Ok(v) = "kiosk=1; Path=/; Max-Age=31536000; SameSite=Lax".parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `GET /kiosk/exit`: the browser is no longer a kiosk.
+async fn kiosk_exit() -> Response {
+    let mut resp = Redirect::to("/").into_response();
+    if let Ok(v) = "kiosk=; Path=/; Max-Age=0; SameSite=Lax".parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
 }
 
 #[derive(Template)]
@@ -859,7 +918,7 @@ async fn track(State(state): State<AppState>, headers: HeaderMap, uri: Uri, q: Q
     match found.await {
         Ok(found) => {
             let status = if found.is_none() && !number.is_empty() { StatusCode::NOT_FOUND } else { StatusCode::OK };
-            html(status, TrackPage { l, page: frame(l, &uri, None), number, found }.render())
+            html(status, TrackPage { l, page: public_frame(l, &uri, &headers), number, found }.render())
         }
         Err(e) => error_page(l, &uri, None, e),
     }

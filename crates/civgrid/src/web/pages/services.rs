@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{error_page, frame, html, lang_of, local_time, not_yours, staff_only, Frame, Opt, Tr};
+use super::{error_page, frame, html, lang_of, local_time, not_yours, public_frame, staff_only, Frame, Opt, Tr};
 use crate::services::applications::ApplicationView;
 use crate::services::catalogue::ApplicantType;
 use crate::services::{ServiceError, ServiceItem};
@@ -420,6 +420,8 @@ struct ApprovePage {
     l: Tr,
     page: Frame,
     department: String,
+    /// 好差评整改: the department's rectification tasks from bad ratings.
+    rectifications: Vec<RectLine>,
     tasks: Vec<Task>,
     /// In review, with the department's step still to come (an earlier step is open).
     upcoming: Vec<AppSummary>,
@@ -428,6 +430,53 @@ struct ApprovePage {
     /// In a special step (clock stopped), to resume.
     suspended: Vec<AppSummary>,
     concluded: Vec<AppSummary>,
+}
+
+/// A rectification task (整改) as the responsible unit sees it: what the applicant said, the
+/// deadline, and what it may do now (reply with the callback when open, appeal while open or
+/// replied).
+pub struct RectLine {
+    pub id: i64,
+    pub state: String,
+    pub state_label: &'static str,
+    pub target: String,
+    pub grade: String,
+    pub comment: String,
+    pub deadline: String,
+    pub overdue: bool,
+    pub reply: String,
+    pub callback_note: String,
+    pub appeal_reason: String,
+    pub appeal_decision: String,
+    pub can_reply: bool,
+    pub can_appeal: bool,
+}
+
+fn rect_line(
+    l: Tr,
+    r: crate::services::store::RectificationRow,
+    rating: Option<crate::services::store::RatingRow>,
+) -> RectLine {
+    let open = matches!(r.state.as_str(), "open" | "replied" | "appealed");
+    RectLine {
+        id: r.id,
+        state_label: l.t(&format!("rect.state.{}", r.state)),
+        can_reply: r.state == "open",
+        can_appeal: r.state == "open" || r.state == "replied",
+        overdue: open && r.deadline.as_str() < crate::db::now_text().as_str(),
+        deadline: local_time(&r.deadline),
+        target: rating.as_ref().map(|x| x.target_ref.clone()).unwrap_or_default(),
+        grade: rating
+            .as_ref()
+            .map(|x| format!("{} {}", x.grade, l.t(&format!("psvc.grade.{}", x.grade))))
+            .unwrap_or_default(),
+        comment: rating.and_then(|x| x.comment).unwrap_or_default(),
+        reply: r.reply.unwrap_or_default(),
+        callback_note: r.callback_note.unwrap_or_default(),
+        appeal_reason: r.appeal_reason.unwrap_or_default(),
+        appeal_decision: r.appeal_decision.unwrap_or_default(),
+        state: r.state,
+    }
 }
 
 /// `GET /workbench/approve`: the department's approval queue — each open step with the item's
@@ -491,10 +540,18 @@ pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderM
             concluded.extend(state.services.list(&p, Some(s), 10).await?.iter().map(|v| summary(l, v)));
         }
         concluded.sort_by(|a, b| b.accepted.cmp(&a.accepted));
+        let rectifications = state
+            .services
+            .rectifications_with_ratings(&p)
+            .await?
+            .into_iter()
+            .map(|(r, rating)| rect_line(l, r, rating))
+            .collect();
         Ok::<_, ApiError>(ApprovePage {
             l,
             page: frame(l, &uri, Some(&p)),
             department: name(&dept),
+            rectifications,
             tasks,
             upcoming,
             others,
@@ -550,7 +607,7 @@ pub(super) async fn portal_services(
         let item = chosen_item(&state, q.item.as_deref(), &departments).await?;
         Ok::<_, ApiError>(PortalServicesPage {
             l,
-            page: frame(l, &uri, None),
+            page: public_frame(l, &uri, &headers),
             items: item_options(&items, &departments),
             item,
             number: String::new(),
@@ -585,7 +642,7 @@ pub(super) async fn portal_application_form(State(_): State<AppState>, headers: 
     let l = Tr(lang_of(&headers));
     let page = PortalApplicationPage {
         l,
-        page: frame(l, &uri, None),
+        page: public_frame(l, &uri, &headers),
         number: String::new(),
         asked: false,
         found: None,
@@ -622,7 +679,8 @@ pub(super) async fn portal_application(
     };
     let status = if found.is_some() { StatusCode::OK } else { StatusCode::NOT_FOUND };
     let id_number = if found.is_some() { id_number } else { String::new() };
-    let page = PortalApplicationPage { l, page: frame(l, &uri, None), number, asked: true, found, id_number };
+    let page =
+        PortalApplicationPage { l, page: public_frame(l, &uri, &headers), number, asked: true, found, id_number };
     html(status, page.render())
 }
 
