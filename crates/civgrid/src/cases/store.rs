@@ -951,8 +951,6 @@ pub async fn list_visible_page(
     at: PageAt,
     limit: i64,
 ) -> Result<(Vec<CaseRow>, bool), sqlx::Error> {
-    let mut binds: Vec<String> = Vec::new();
-    let Some(mut sql) = visible_select(v, states, &mut binds) else { return Ok((vec![], false)) };
     // Read forwards (the list's order) from the start or after a case, backwards before one.
     let (cursor, forwards) = match (at.after, at.before) {
         (Some(id), _) => (Some(id), true),
@@ -960,28 +958,45 @@ pub async fn list_visible_page(
         (None, None) => (None, true),
     };
     let ascending = forwards != at.newest_first;
-    if let Some(id) = cursor {
-        // Ids are integers, written into the statement (every bind here is text).
-        sql.push_str(&format!(" and id {} {id}", if ascending { ">" } else { "<" }));
-    }
     let limit = limit.clamp(1, 500);
-    sql.push_str(&format!(" order by id {} limit {}", if ascending { "asc" } else { "desc" }, limit + 1));
-    let mut q = sqlx::query(&sql);
-    for b in &binds {
-        q = q.bind(b);
+    // One query per state, each read in id order through the `case_state` index (its entries
+    // of one state are in id order), so none sorts or reads more than a page; then merged.
+    let each: Vec<Option<&str>> =
+        if states.is_empty() { vec![None] } else { states.iter().map(|s| Some(*s)).collect() };
+    let mut rows: Vec<CaseRow> = Vec::new();
+    for state in each {
+        let mut binds: Vec<String> = Vec::new();
+        let one: Vec<&str> = state.into_iter().collect();
+        let Some(mut sql) = visible_select(CASE_COLUMNS, v, &one, &mut binds) else { return Ok((vec![], false)) };
+        if let Some(id) = cursor {
+            // Ids are integers, written into the statement (every bind here is text).
+            sql.push_str(&format!(" and id {} {id}", if ascending { ">" } else { "<" }));
+        }
+        sql.push_str(&format!(" order by id {} limit {}", if ascending { "asc" } else { "desc" }, limit + 1));
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            rows.push(case_from(&r)?);
+        }
     }
-    let rows = q.fetch_all(db.pool()).await?;
+    if ascending {
+        rows.sort_by_key(|c| c.id);
+    } else {
+        rows.sort_by_key(|c| std::cmp::Reverse(c.id));
+    }
     let more = rows.len() as i64 > limit;
-    let mut cases = rows.iter().take(limit as usize).map(case_from).collect::<Result<Vec<_>, _>>()?;
+    rows.truncate(limit as usize);
     if !forwards {
-        cases.reverse();
+        rows.reverse();
     }
-    Ok((cases, more))
+    Ok((rows, more))
 }
 
-/// `select … from case_record where` the cases `v` may see in `states` (every state when
-/// empty), with the text it binds pushed onto `binds`; `None` when `v` sees nothing.
-fn visible_select(v: &Visibility, states: &[&str], binds: &mut Vec<String>) -> Option<String> {
+/// `select {columns} from case_record where` the cases `v` may see in `states` (every state
+/// when empty), with the text it binds pushed onto `binds`; `None` when `v` sees nothing.
+fn visible_select(columns: &str, v: &Visibility, states: &[&str], binds: &mut Vec<String>) -> Option<String> {
     let mut conds: Vec<String> = Vec::new();
     for area in &v.areas {
         binds.push(format!("{area}%"));
@@ -1005,7 +1020,7 @@ fn visible_select(v: &Visibility, states: &[&str], binds: &mut Vec<String>) -> O
     if conds.is_empty() {
         return None;
     }
-    let mut sql = format!("select {CASE_COLUMNS} from case_record where ({})", conds.join(" or "));
+    let mut sql = format!("select {columns} from case_record where ({})", conds.join(" or "));
     if !states.is_empty() {
         let mut marks = Vec::new();
         for s in states {
@@ -1031,15 +1046,55 @@ pub const LIVE_STATES: [&str; 10] = [
     "verified",
 ];
 
+/// A live case as the command map draws it: only what the map needs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MapCase {
+    pub id: i64,
+    pub number: String,
+    pub state: String,
+    pub lng: Option<f64>,
+    pub lat: Option<f64>,
+    pub grid_code: Option<String>,
+    pub class_code: Option<String>,
+    pub handle_deadline: Option<String>,
+    pub supervised: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
 /// The newest `limit` live cases `v` may see that have a place (what the command map draws).
-pub async fn live_visible(db: &Db, v: &Visibility, limit: i64) -> Result<Vec<CaseRow>, sqlx::Error> {
+pub async fn live_visible(db: &Db, v: &Visibility, limit: i64) -> Result<Vec<MapCase>, sqlx::Error> {
+    let columns =
+        "id, number, state, lng, lat, grid_code, class_code, handle_deadline, supervised, created_at, updated_at";
     let mut binds: Vec<String> = Vec::new();
-    let Some(mut sql) = visible_select(v, &LIVE_STATES, &mut binds) else { return Ok(vec![]) };
-    sql.push_str(&format!(" and lng is not null order by id desc limit {}", limit.clamp(1, 20_000)));
+    let Some(mut sql) = visible_select(columns, v, &[], &mut binds) else { return Ok(vec![]) };
+    // The states as literals, as the partial index `case_live` names them (migration
+    // 20261206000001): read newest first through it, no sort, no closed case visited.
+    let live = LIVE_STATES.map(|s| format!("'{s}'")).join(", ");
+    sql.push_str(&format!(
+        " and state in ({live}) and lng is not null order by id desc limit {}",
+        limit.clamp(1, 20_000)
+    ));
     let mut q = sqlx::query(&sql);
     for b in &binds {
         q = q.bind(b);
     }
     let rows = q.fetch_all(db.pool()).await?;
-    rows.iter().map(case_from).collect()
+    rows.iter()
+        .map(|r| {
+            Ok(MapCase {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                state: r.try_get("state")?,
+                lng: r.try_get("lng")?,
+                lat: r.try_get("lat")?,
+                grid_code: r.try_get("grid_code")?,
+                class_code: r.try_get("class_code")?,
+                handle_deadline: r.try_get("handle_deadline")?,
+                supervised: r.try_get::<i64, _>("supervised")? != 0,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .collect()
 }

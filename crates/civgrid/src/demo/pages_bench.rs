@@ -78,8 +78,11 @@ pub struct PageTiming {
 /// One load of the command map in Chromium.
 #[derive(Debug, Clone, Serialize)]
 pub struct MapLoad {
-    /// From navigation start to the grids and markers drawn (`performance.now()` in the page).
+    /// From navigation start to the first frame showing the grids and markers
+    /// (`performance.now()` in the page).
     pub drawn_ms: f64,
+    /// From navigation start to the map's data received (grids, recent and live cases).
+    pub data_ms: f64,
     /// A wheel zoom: from the event to the next frame painted.
     pub zoom_ms: f64,
     /// A drag pan: from the first pointer event to the next frame painted.
@@ -152,15 +155,16 @@ impl std::fmt::Display for PagesReport {
                 self.browser
             )?;
             writeln!(f)?;
-            writeln!(f, "| load | grids | markers | drawn ms | zoom ms | pan ms | interactive ms |")?;
-            writeln!(f, "|---|---|---|---|---|---|---|")?;
+            writeln!(f, "| load | grids | markers | data in ms | drawn ms | zoom ms | pan ms | interactive ms |")?;
+            writeln!(f, "|---|---|---|---|---|---|---|---|")?;
             for (i, m) in self.map_loads.iter().enumerate() {
                 writeln!(
                     f,
-                    "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                    "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
                     i + 1,
                     m.grids,
                     m.markers,
+                    m.data_ms,
                     m.drawn_ms,
                     m.zoom_ms,
                     m.pan_ms,
@@ -401,7 +405,9 @@ const wait = () => new Promise(r => {
 });
 (async () => {
   await wait();
-  const drawn = Number(svg.dataset.drawn);
+  // The grids and markers are in the page: wait for the frame that shows them.
+  await frame();
+  const drawn = performance.now();
   const box = svg.getBoundingClientRect();
   const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
   let t = performance.now();
@@ -414,7 +420,10 @@ const wait = () => new Promise(r => {
   window.dispatchEvent(new PointerEvent("pointerup", { clientX: cx + 80, clientY: cy + 40, bubbles: true }));
   await frame();
   const pan = performance.now() - t;
-  done({ drawn, zoom, pan, end: performance.now(),
+  // When the map's data had arrived (the last of the grids, the recent and the live cases).
+  const data = Math.max(0, ...performance.getEntriesByType("resource")
+    .filter(e => /grids\.geojson|\/api\/v1\/(map\/)?cases\?/.test(e.name)).map(e => e.responseEnd));
+  done({ drawn, data, zoom, pan, end: performance.now(),
     grids: svg.querySelectorAll("path[data-grid]").length, markers: svg.querySelectorAll("circle.marker").length });
 })();
 "#;
@@ -449,6 +458,7 @@ async fn map_loads(
         let n = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
         let m = MapLoad {
             drawn_ms: n("drawn"),
+            data_ms: n("data"),
             zoom_ms: n("zoom"),
             pan_ms: n("pan"),
             interactive_ms: n("drawn") + n("zoom") + n("pan"),
@@ -456,10 +466,11 @@ async fn map_loads(
             markers: v["markers"].as_i64().unwrap_or(0),
         };
         println!(
-            "command map{}: {} grids, {} markers drawn at {:.0} ms; zoom {:.0} ms, pan {:.0} ms",
+            "command map{}: {} grids, {} markers; data at {:.0} ms, drawn at {:.0} ms; zoom {:.0} ms, pan {:.0} ms",
             if run == 0 { " (warm-up)" } else { "" },
             m.grids,
             m.markers,
+            m.data_ms,
             m.drawn_ms,
             m.zoom_ms,
             m.pan_ms

@@ -221,20 +221,18 @@ async fn map_cases(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<MapQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MapAnswer>> {
     use crate::cases::store::{live_visible, Visibility};
     let seen = Visibility::of(&auth.0);
     let rows =
         live_visible(&state.db, &seen, q.limit.unwrap_or(10_000)).await.map_err(crate::cases::CaseError::from)?;
-    let cases: Vec<Value> = rows
-        .into_iter()
-        .map(|c| {
-            json!({"id": c.id, "number": c.number, "state": c.state, "lng": c.lng, "lat": c.lat,
-                "grid_code": c.grid_code, "class_code": c.class_code, "handle_deadline": c.handle_deadline,
-                "supervised": c.supervised, "created_at": c.created_at, "updated_at": c.updated_at})
-        })
-        .collect();
-    Ok(Json(json!({"cases": cases})))
+    Ok(Json(MapAnswer { cases: rows }))
+}
+
+/// The command map's cases, serialised straight from the rows (thousands of them).
+#[derive(serde::Serialize)]
+struct MapAnswer {
+    cases: Vec<crate::cases::store::MapCase>,
 }
 
 async fn find_case(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {

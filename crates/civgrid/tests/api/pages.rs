@@ -789,3 +789,43 @@ async fn a_bad_rating_becomes_a_rectification_task_on_the_approvers_page(b: Back
     assert!(!section(&body, "rect-title").contains(&format!("data-rectification=\"{rect}\"")));
 }
 both_backends!(a_bad_rating_becomes_a_rectification_task_on_the_approvers_page);
+
+/// The command map's data: every live case with a place the reader may see, compact; closed
+/// ones and other departments' are not in it.
+async fn the_map_reads_the_live_cases_compactly(b: Backend) {
+    let app = TestApp::demo(b).await;
+    civgrid::demo::seed_cases(&app.state.territory, &app.state.staff, &app.state.cases, 40, chrono::Utc::now())
+        .await
+        .expect("history");
+    let commander = app.login("commander").await;
+    let (s, v) = app.get_as("/api/v1/map/cases", &commander).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let cases = v["cases"].as_array().unwrap();
+    let (_, all) = app.get_as("/api/v1/cases?limit=500", &commander).await;
+    let live: Vec<i64> = all["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !["closed", "refused", "merged"].contains(&c["state"].as_str().unwrap()) && !c["lng"].is_null())
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert!(!live.is_empty());
+    assert_eq!(cases.iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>(), live, "newest first, live only");
+    let keys: Vec<&String> = cases[0].as_object().unwrap().keys().collect();
+    assert!(!keys.iter().any(|k| *k == "description" || *k == "reporter_contact"), "{keys:?}");
+    for k in ["id", "number", "state", "lng", "lat", "grid_code", "class_code", "supervised", "updated_at"] {
+        assert!(cases[0].get(k).is_some(), "{k}");
+    }
+    let (_, v) = app.get_as("/api/v1/map/cases?limit=2", &commander).await;
+    assert_eq!(v["cases"].as_array().unwrap().len(), 2);
+    // A handler sees only the department's cases; a stranger nothing.
+    let handler = app.login("handler_sj").await;
+    let (_, v) = app.get_as("/api/v1/map/cases", &handler).await;
+    for c in v["cases"].as_array().unwrap() {
+        let (_, one) = app.get_as(&format!("/api/v1/cases/{}", c["id"]), &handler).await;
+        assert!(one["departments"].to_string().contains("scjg"), "{one}");
+    }
+    let (s, _) = app.get("/api/v1/map/cases").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+both_backends!(the_map_reads_the_live_cases_compactly);
