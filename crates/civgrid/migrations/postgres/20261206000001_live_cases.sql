@@ -7,3 +7,8 @@
 create index case_live on case_record (id, state, grid_code, lng, lat, class_code, handle_deadline, supervised,
     number, created_at, updated_at)
     where state in ('received', 'accepted', 'filed', 'returned', 'dispatched', 'handling', 'suspended', 'handled', 'rework', 'verified');
+
+-- A queue reads one state in id order (cases::store::list_visible_page). SQLite's `case_state`
+-- index already holds each state's cases in id order (its entries end with the rowid);
+-- PostgreSQL's needs the id named, or a queue of old cases walks the table's primary key.
+create index case_state_id on case_record (state, id);

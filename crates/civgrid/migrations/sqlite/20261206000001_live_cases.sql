@@ -7,3 +7,6 @@
 create index case_live on case_record (id, state, grid_code, lng, lat, class_code, handle_deadline, supervised,
     number, created_at, updated_at)
     where state in ('received', 'accepted', 'filed', 'returned', 'dispatched', 'handling', 'suspended', 'handled', 'rework', 'verified');
+
+-- (PostgreSQL also gets `case_state_id` (state, id) here for the queues; SQLite's `case_state`
+-- index already holds each state's cases in id order, its entries ending with the rowid.)

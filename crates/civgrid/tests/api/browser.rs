@@ -44,6 +44,19 @@ async fn sign_in(s: &Session, base: &str, username: &str, lands_on: &str) {
     s.at(lands_on).await;
 }
 
+/// The code of the demo service item called `name`.
+async fn item_code_of(app: &TestApp, name: &str) -> String {
+    let (_, v) = app.get("/api/v1/service-items").await;
+    v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["name"] == name)
+        .and_then(|i| i["code"].as_str())
+        .unwrap_or_else(|| panic!("no item {name}"))
+        .to_owned()
+}
+
 async fn sign_out(s: &Session) {
     s.click("#logout").await;
     s.at("/login").await;
@@ -588,6 +601,73 @@ async fn the_services_loop_walks_in_a_real_browser() {
     )
     .await;
     s.screenshot("admin-catalogues").await;
+    sign_out(&s).await;
+
+    // A bad rating opens a rectification task: the responsible department's approver replies
+    // from the workbench with what was fixed and the callback made.
+    let other = civgrid::identity::ResidentId::complete("44060419880808001").expect("id").as_str().to_owned();
+    let scan = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let clerk = app.login("clerk").await;
+    let materials: Vec<serde_json::Value> = ["id_card", "driving_licence", "no_criminal_record", "application_form"]
+        .iter()
+        .map(|c| json!({"code": c, "format": "pdf", "content_base64": scan}))
+        .collect();
+    let (st, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            Some(&clerk),
+            &json!({"item_code": item_code_of(&app, "网络预约出租汽车驾驶员证核发").await, "window": "W01",
+                "applicant": {"id_number": other, "name": "黎志强"}, "materials": materials}),
+        )
+        .await;
+    assert_eq!(st, axum::http::StatusCode::CREATED, "{v}");
+    let bad = v["application"]["number"].as_str().expect("number").to_owned();
+    for (user, criterion) in [("approver_jtj", "driving_3_years"), ("approver_gaj", "background_ok")] {
+        let t = app.login(user).await;
+        let (st, v) = app
+            .send_json(
+                "POST",
+                &format!("/api/v1/service-applications/{bad}/decisions"),
+                Some(&t),
+                &json!({"step": 0, "decision": "approve", "checklist": [{"code": criterion, "met": true}]}),
+            )
+            .await;
+        assert_eq!(st, axum::http::StatusCode::OK, "{v}");
+    }
+    let (st, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-ratings",
+            None,
+            &json!({"target": "application", "number": bad, "id_number": other, "grade": 2, "comment": "窗口排队太久"}),
+        )
+        .await;
+    assert_eq!(st, axum::http::StatusCode::CREATED, "{v}");
+    let rect = v["rectification"]["id"].as_i64().expect("a rectification task");
+    let dept = v["rectification"]["department_code"].as_str().expect("department").to_owned();
+    sign_in(&s, &base, &format!("approver_{dept}"), "/workbench/approve").await;
+    let task = format!("[data-rectification=\"{rect}\"]");
+    s.find(&format!("{task}[data-state=\"open\"]")).await;
+    s.type_into(&format!("#rr-{rect}"), "已增设取号机并调整窗口").await;
+    s.type_into(&format!("#rc-{rect}"), "已电话回访，申请人认可").await;
+    s.click(&format!("{task} form.rect-reply button[type=submit]")).await;
+    s.find(&format!("{task}[data-state=\"replied\"]")).await;
+    assert!(s.text("#flash").await.contains(&format!("#{rect}")));
+    s.screenshot("approve-rectification").await;
+    sign_out(&s).await;
+
+    // A self-service terminal: big buttons, no sign-in, and always a way back to the start.
+    s.goto(&format!("{base}/kiosk")).await;
+    s.click("[data-kiosk-go=\"report\"]").await;
+    s.at("/portal").await;
+    s.find("body[data-kiosk=\"true\"] header a[href=\"/kiosk\"]").await;
+    assert_eq!(s.js("return document.querySelector('a[href=\"/login\"]') === null", json!([])).await, true);
+    s.screenshot("kiosk-portal").await;
+    s.click("header a[href=\"/kiosk\"]").await;
+    s.at("/kiosk").await;
+    s.goto(&format!("{base}/kiosk/exit")).await;
+    s.at("/").await;
 
     // With a base-map tile URL configured, the map lays tiles under the grids, each where its
     // Web Mercator corners fall, covering the view; without it (every page above) none.
