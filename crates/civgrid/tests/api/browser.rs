@@ -601,6 +601,16 @@ async fn the_services_loop_walks_in_a_real_browser() {
     )
     .await;
     s.screenshot("admin-catalogues").await;
+    // The indicators as charts, over a replayed history.
+    civgrid::demo::seed_cases(&app.state.territory, &app.state.staff, &app.state.cases, 60, chrono::Utc::now())
+        .await
+        .expect("history");
+    s.goto(&format!("{base}/workbench/trends")).await;
+    s.find("#trend-chart g[data-series=\"closure\"] polyline").await;
+    s.find("#dept-chart rect").await;
+    s.screenshot("trends").await;
+    s.js("document.getElementById('dept-chart').scrollIntoView(); return true;", json!([])).await;
+    s.screenshot("trends-departments").await;
     sign_out(&s).await;
 
     // A bad rating opens a rectification task: the responsible department's approver replies

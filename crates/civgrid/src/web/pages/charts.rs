@@ -48,7 +48,7 @@ pub struct LineChart {
 const W: f64 = 720.0;
 const H: f64 = 260.0;
 const LEFT: f64 = 44.0;
-const RIGHT: f64 = 12.0;
+const RIGHT: f64 = 30.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 30.0;
 
