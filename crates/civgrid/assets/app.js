@@ -789,6 +789,26 @@
   });
   rectForm("form.rect-reply", "reply", ["reply", "callback_note"], "rect.replied");
   rectForm("form.rect-appeal", "appeal", ["reason"], "rect.appealed");
+  // The administrator decides an appeal: upheld voids the rating, dismissed reopens the task.
+  document.querySelectorAll("form.appeal-decision").forEach(f => {
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      const choice = f.querySelector("input[name=upheld]:checked");
+      if (!choice) { out.textContent = t("rect.choose"); return; }
+      busy(f, true);
+      try {
+        await api("POST", `/api/v1/service-rectifications/${encodeURIComponent(f.dataset.id)}/appeal-decision`,
+          { upheld: choice.value === "true", note: f.elements.note.value.trim() });
+        sessionStorage.setItem(FLASH, `${t("rect.decided")}${t("common.colon")}#${f.dataset.id}`);
+        location.reload();
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  });
 
   // Special steps (特殊环节): suspend with the step's name, resume from the list.
   document.querySelectorAll("form.suspend").forEach(f => {

@@ -665,6 +665,25 @@ async fn the_services_loop_walks_in_a_real_browser() {
     s.find(&format!("{task}[data-state=\"replied\"]")).await;
     assert!(s.text("#flash").await.contains(&format!("#{rect}")));
     s.screenshot("approve-rectification").await;
+    // … then holds the rating mistaken and appeals; the administrator dismisses the appeal and
+    // the task is open again.
+    s.click(&format!("{task} details summary")).await;
+    s.type_into(&format!("#ra-{rect}"), "排队系系统故障所致，已另行处理").await;
+    s.click(&format!("{task} form.rect-appeal button[type=submit]")).await;
+    s.find(&format!("{task}[data-state=\"appealed\"]")).await;
+    sign_out(&s).await;
+    sign_in(&s, &base, "admin", "/workbench/admin").await;
+    let appeal = format!("#appeals [data-rectification=\"{rect}\"]");
+    s.click(&format!("{appeal} input[name=upheld][value=\"false\"]")).await;
+    s.type_into(&format!("#ad-{rect}"), "排队时长属实，继续整改").await;
+    s.click(&format!("{appeal} button[type=submit]")).await;
+    s.until(
+        "the appeal decided",
+        "return document.readyState === 'complete' && document.getElementById('flash').textContent.includes(arguments[0]) \
+         && document.querySelector(arguments[1]) === null",
+        json!([format!("#{rect}"), appeal]),
+    )
+    .await;
     sign_out(&s).await;
 
     // A self-service terminal: big buttons, no sign-in, and always a way back to the start.

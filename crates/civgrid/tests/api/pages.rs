@@ -787,6 +787,35 @@ async fn a_bad_rating_becomes_a_rectification_task_on_the_approvers_page(b: Back
     let other = format!("civgrid_session={}", app.login("approver").await);
     let (_, _, body) = page(&app, "/workbench/approve", Some(&other)).await;
     assert!(!section(&body, "rect-title").contains(&format!("data-rectification=\"{rect}\"")));
+    // The department appeals; the administrator sees the appeal with the form to decide it.
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-rectifications/{rect}/appeal"),
+            Some(&t),
+            &serde_json::json!({"reason": "申请人材料不全，系其本人原因"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let admin_token = app.login("admin").await;
+    let admin = format!("civgrid_session={admin_token}");
+    let (_, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    let appeals = section(&body, "appeals-title");
+    assert!(appeals.contains(&format!("form class=\"appeal-decision\" data-id=\"{rect}\"")), "{appeals}");
+    assert!(appeals.contains("申请人材料不全"));
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-rectifications/{rect}/appeal-decision"),
+            Some(&admin_token),
+            &serde_json::json!({"upheld": true, "note": "经核实属实"}),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("voided")), "{v}");
+    let (_, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    assert!(!section(&body, "appeals-title").contains(&format!("data-rectification=\"{rect}\"")));
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&approver)).await;
+    assert!(section(&body, "rect-title").contains("评价已撤销") && body.contains("经核实属实"));
 }
 both_backends!(a_bad_rating_becomes_a_rectification_task_on_the_approvers_page);
 

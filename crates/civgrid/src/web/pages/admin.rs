@@ -134,6 +134,8 @@ struct AdminPage {
     items: Vec<ItemLine>,
     item_form: ItemForm,
     days: Vec<DayLine>,
+    /// Appeals against bad ratings, for the administrator to decide.
+    appeals: Vec<super::services::RectLine>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -284,6 +286,14 @@ pub(super) async fn admin_page(
                 active: i.spec.active,
             })
             .collect();
+        let appeals = state
+            .services
+            .rectifications_with_ratings(&p)
+            .await?
+            .into_iter()
+            .filter(|(r, _)| r.state == "appealed")
+            .map(|(r, rating)| super::services::rect_line(l, r, rating))
+            .collect();
         let classes = all_classes
             .into_iter()
             .map(|c| ClassLine {
@@ -330,6 +340,7 @@ pub(super) async fn admin_page(
             items,
             item_form,
             days,
+            appeals,
         };
         Ok::<_, ApiError>(page)
     };

@@ -452,7 +452,7 @@ pub struct RectLine {
     pub can_appeal: bool,
 }
 
-fn rect_line(
+pub(super) fn rect_line(
     l: Tr,
     r: crate::services::store::RectificationRow,
     rating: Option<crate::services::store::RatingRow>,
