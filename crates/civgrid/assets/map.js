@@ -215,6 +215,7 @@
       }
     }
     svg.replaceChildren(tiles, grids, bounds, markers);
+    performance.mark("civgrid:grids");
     // A frame that clips the picture while a gesture moves it ahead of the drawing.
     let clip = svg.parentElement;
     if (!clip.classList.contains("map-clip")) {

@@ -83,6 +83,10 @@ pub struct MapLoad {
     pub drawn_ms: f64,
     /// From navigation start to the map's data received (grids, recent and live cases).
     pub data_ms: f64,
+    /// … to the grids and boundaries built in the page (before the first frame shows them).
+    pub grids_ms: f64,
+    /// … to the case markers placed.
+    pub cases_ms: f64,
     /// A wheel zoom: from the event to the next frame painted.
     pub zoom_ms: f64,
     /// A drag pan: from the first pointer event to the next frame painted.
@@ -155,16 +159,21 @@ impl std::fmt::Display for PagesReport {
                 self.browser
             )?;
             writeln!(f)?;
-            writeln!(f, "| load | grids | markers | data in ms | drawn ms | zoom ms | pan ms | interactive ms |")?;
-            writeln!(f, "|---|---|---|---|---|---|---|---|")?;
+            writeln!(
+                f,
+                "| load | grids | markers | data in ms | grids built ms | markers placed ms | drawn ms | zoom ms | pan ms | interactive ms |"
+            )?;
+            writeln!(f, "|---|---|---|---|---|---|---|---|---|---|")?;
             for (i, m) in self.map_loads.iter().enumerate() {
                 writeln!(
                     f,
-                    "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                    "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
                     i + 1,
                     m.grids,
                     m.markers,
                     m.data_ms,
+                    m.grids_ms,
+                    m.cases_ms,
                     m.drawn_ms,
                     m.zoom_ms,
                     m.pan_ms,
@@ -423,7 +432,9 @@ const wait = () => new Promise(r => {
   // When the map's data had arrived (the last of the grids, the recent and the live cases).
   const data = Math.max(0, ...performance.getEntriesByType("resource")
     .filter(e => /grids\.geojson|\/api\/v1\/(map\/)?cases\?/.test(e.name)).map(e => e.responseEnd));
-  done({ drawn, data, zoom, pan, end: performance.now(),
+  const mark = n => (performance.getEntriesByName(n)[0] || { startTime: NaN }).startTime;
+  done({ drawn, data, grids_drawn: mark("civgrid:grids"), cases_placed: mark("civgrid:cases"), zoom, pan,
+    end: performance.now(),
     grids: svg.querySelectorAll("path[data-grid]").length, markers: svg.querySelectorAll("circle.marker").length });
 })();
 "#;
@@ -459,6 +470,8 @@ async fn map_loads(
         let m = MapLoad {
             drawn_ms: n("drawn"),
             data_ms: n("data"),
+            grids_ms: n("grids_drawn"),
+            cases_ms: n("cases_placed"),
             zoom_ms: n("zoom"),
             pan_ms: n("pan"),
             interactive_ms: n("drawn") + n("zoom") + n("pan"),
@@ -466,11 +479,13 @@ async fn map_loads(
             markers: v["markers"].as_i64().unwrap_or(0),
         };
         println!(
-            "command map{}: {} grids, {} markers; data at {:.0} ms, drawn at {:.0} ms; zoom {:.0} ms, pan {:.0} ms",
+            "command map{}: {} grids, {} markers; data at {:.0} ms, grids built {:.0}, markers placed {:.0}, drawn at {:.0} ms; zoom {:.0} ms, pan {:.0} ms",
             if run == 0 { " (warm-up)" } else { "" },
             m.grids,
             m.markers,
             m.data_ms,
+            m.grids_ms,
+            m.cases_ms,
             m.drawn_ms,
             m.zoom_ms,
             m.pan_ms
