@@ -858,3 +858,59 @@ async fn the_map_reads_the_live_cases_compactly(b: Backend) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 both_backends!(the_map_reads_the_live_cases_compactly);
+
+/// The window's latest applications and the approver's queue page beyond 50: the window newest
+/// first, the approver whoever has waited longest first.
+async fn service_lists_page_beyond_fifty_applications(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let item = service_item_code(&app, "最低生活保障申请").await;
+    let id = civgrid::identity::ResidentId::complete("44060419800101001").expect("id").as_str().to_owned();
+    let pdf = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let materials: Vec<serde_json::Value> = ["id_card", "household_register", "income_statement", "authorisation"]
+        .iter()
+        .map(|c| serde_json::json!({"code": c, "format": "pdf", "content_base64": pdf}))
+        .collect();
+    let clerk_token = app.login("clerk").await;
+    let mut numbers = Vec::new();
+    for _ in 0..53 {
+        let (s, v) = app
+            .send_json(
+                "POST",
+                "/api/v1/service-applications",
+                Some(&clerk_token),
+                &serde_json::json!({"item_code": item, "window": "W02", "applicant": {"id_number": id, "name": "何伟"},
+                    "materials": materials}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        numbers.push(v["application"]["number"].as_str().expect("number").to_owned());
+    }
+    let listed = |body: &str, id: &str, attr: &str| -> Vec<String> {
+        section(body, id)
+            .split(&format!("{attr}=\""))
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    let clerk = format!("civgrid_session={clerk_token}");
+    let (_, _, body) = page(&app, "/workbench/window", Some(&clerk)).await;
+    let newest: Vec<String> = numbers.iter().rev().cloned().collect();
+    assert_eq!(listed(&body, "recent-title", "data-application"), newest[..50]);
+    let (prev, next) = pager_links(section(&body, "recent-title"));
+    assert!(prev.is_none());
+    let next = next.expect("a next page");
+    let (_, _, body) = page(&app, &next, Some(&clerk)).await;
+    assert_eq!(listed(&body, "recent-title", "data-application"), newest[50..]);
+    assert!(
+        section(&body, "recent-title").contains("data-pager=\"first\"")
+            && pager_links(section(&body, "recent-title")).1.is_none()
+    );
+
+    let mzj = format!("civgrid_session={}", app.login("approver_mzj").await);
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&mzj)).await;
+    assert_eq!(listed(&body, "queue-approve", "data-task"), numbers[..50], "oldest first");
+    let (_, next) = pager_links(section(&body, "queue-approve"));
+    let (_, _, body) = page(&app, &next.expect("a next page"), Some(&mzj)).await;
+    assert_eq!(listed(&body, "queue-approve", "data-task"), numbers[50..]);
+}
+both_backends!(service_lists_page_beyond_fifty_applications);

@@ -182,6 +182,7 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ),
     ("pager.prev", "← 上一页", "← Previous page"),
     ("pager.next", "下一页 →", "Next page →"),
+    ("pager.first", "← 回到第一页", "← Back to the first page"),
     ("trends.title", "考核指标趋势", "Indicator trends"),
     ("trends.grain", "周期", "Period"),
     ("trends.by_month", "按月（近 12 个月）", "By month (last 12 months)"),

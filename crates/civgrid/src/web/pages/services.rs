@@ -336,12 +336,36 @@ struct WindowPage {
     number: String,
     found: Option<AppDetail>,
     recent: Vec<AppSummary>,
+    /// The next page of the latest applications, and the way back to the first.
+    pager: Pager,
 }
 
 #[derive(Debug, Deserialize)]
 pub(super) struct WindowQuery {
     item: Option<String>,
     number: Option<String>,
+    /// The page of the latest applications after this one.
+    after: Option<i64>,
+}
+
+/// Links of a paged list: the next page, and the first when this is not it.
+pub struct Pager {
+    pub next: Option<String>,
+    pub first: Option<String>,
+}
+
+impl Pager {
+    fn new(path: &str, anchor: &str, after: Option<i64>, next: Option<i64>) -> Pager {
+        Pager {
+            next: next.map(|id| format!("{path}?after={id}#{anchor}")),
+            first: after.map(|_| format!("{path}#{anchor}")),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AfterQuery {
+    after: Option<i64>,
 }
 
 /// `GET /workbench/window?item=&number=`: accept an application (materials the government
@@ -376,7 +400,9 @@ pub(super) async fn window_page(
                 Err(e) => return Err(e.into()),
             },
         };
-        let recent = state.services.list(&p, None, LIST_LIMIT).await?.iter().map(|v| summary(l, v)).collect();
+        let (rows, next) = state.services.list_page(&p, None, false, q.after, LIST_LIMIT).await?;
+        let recent = rows.iter().map(|v| summary(l, v)).collect();
+        let pager = Pager::new("/workbench/window", "recent-title", q.after, next);
         Ok::<_, ApiError>(WindowPage {
             l,
             page: frame(l, &uri, Some(&p)),
@@ -385,6 +411,7 @@ pub(super) async fn window_page(
             number: number.clone(),
             found,
             recent,
+            pager,
         })
     };
     match run.await {
@@ -430,6 +457,8 @@ struct ApprovePage {
     /// In a special step (clock stopped), to resume.
     suspended: Vec<AppSummary>,
     concluded: Vec<AppSummary>,
+    /// The next page of the applications in review, and the way back to the first.
+    pager: Pager,
 }
 
 /// A rectification task (整改) as the responsible unit sees it: what the applicant said, the
@@ -482,7 +511,12 @@ pub(super) fn rect_line(
 /// `GET /workbench/approve`: the department's approval queue — each open step with the item's
 /// decision checklist for the department, the materials and where they came from, and which
 /// other departments decide the same step in parallel.
-pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub(super) async fn approve_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    q: Query<AfterQuery>,
+) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -496,7 +530,11 @@ pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderM
         let mut tasks = Vec::new();
         let mut upcoming = Vec::new();
         let mut others = Vec::new();
-        for row in state.services.list(&p, Some("in_review"), LIST_LIMIT).await? {
+        // Whoever has waited longest comes first: the applications in review, oldest first, a
+        // page at a time.
+        let (in_review, next) = state.services.list_page(&p, Some("in_review"), true, q.after, LIST_LIMIT).await?;
+        let pager = Pager::new("/workbench/approve", "queue-approve", q.after, next);
+        for row in in_review {
             let number = row["number"].as_str().unwrap_or_default();
             // The view shows only the reader's department's steps.
             let v = state.services.get(&p, number).await?;
@@ -531,8 +569,6 @@ pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderM
                 special_steps,
             });
         }
-        // Whoever has waited longest comes first.
-        tasks.reverse();
         let suspended =
             state.services.list(&p, Some("suspended"), LIST_LIMIT).await?.iter().map(|v| summary(l, v)).collect();
         let mut concluded = Vec::new();
@@ -557,6 +593,7 @@ pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderM
             others,
             suspended,
             concluded,
+            pager,
         })
     };
     match run.await {
