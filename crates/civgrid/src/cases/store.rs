@@ -938,6 +938,29 @@ pub struct PageAt {
     pub after: Option<i64>,
     /// … or the page before it (`after` wins when both are given).
     pub before: Option<i64>,
+    /// Which of the cases in the states.
+    pub only: Only,
+}
+
+/// A narrower queue within its states.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Only {
+    #[default]
+    All,
+    /// An extension has been asked for and not yet decided.
+    ExtensionRequested,
+    /// Closed and not yet rated by the reporter (回访 to do).
+    Unrated,
+}
+
+impl Only {
+    fn sql(self) -> &'static str {
+        match self {
+            Only::All => "",
+            Only::ExtensionRequested => " and extension_requested <> 0",
+            Only::Unrated => " and rating is null",
+        }
+    }
 }
 
 /// One page of the cases `v` may see in `states` (every state when empty), at most `limit`,
@@ -968,6 +991,7 @@ pub async fn list_visible_page(
         let mut binds: Vec<String> = Vec::new();
         let one: Vec<&str> = state.into_iter().collect();
         let Some(mut sql) = visible_select(CASE_COLUMNS, v, &one, &mut binds) else { return Ok((vec![], false)) };
+        sql.push_str(at.only.sql());
         if let Some(id) = cursor {
             // Ids are integers, written into the statement (every bind here is text).
             sql.push_str(&format!(" and id {} {id}", if ascending { ">" } else { "<" }));

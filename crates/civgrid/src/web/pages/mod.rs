@@ -28,6 +28,7 @@ use super::error::ApiError;
 use super::extract::request_token;
 use super::AppState;
 use crate::cases::state::{self, Action, State as CaseState};
+use crate::cases::store::Only;
 use crate::cases::{CaseClass, CaseRow};
 use crate::staff::{Principal, Role, StaffError};
 
@@ -469,16 +470,16 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// A page of the cases in `states` the reader may see (those `keep` accepts), oldest first
+    /// A page of the cases in `states` the reader may see (those `only` names), oldest first
     /// (whoever has waited longest), with the `offered` actions their roles allow.
     async fn queue(
         &self,
         (id, title): (&'static str, &'static str),
         states: &[&str],
         offered: &[Action],
-        keep: impl Fn(&CaseRow) -> bool,
+        only: Only,
     ) -> Result<Queue, ApiError> {
-        self.page_of(id, title, states, false, offered, keep).await
+        self.page_of(id, title, states, false, offered, only).await
     }
 
     /// A page of a list by id, oldest or newest first, with its previous and next links.
@@ -489,12 +490,16 @@ impl Reader<'_> {
         states: &[&str],
         newest_first: bool,
         offered: &[Action],
-        keep: impl Fn(&CaseRow) -> bool,
+        only: Only,
     ) -> Result<Queue, ApiError> {
         use crate::cases::store::{list_visible_page, PageAt, Visibility};
         let mine = self.at.queue.as_deref() == Some(id);
-        let at =
-            PageAt { newest_first, after: self.at.after.filter(|_| mine), before: self.at.before.filter(|_| mine) };
+        let at = PageAt {
+            newest_first,
+            after: self.at.after.filter(|_| mine),
+            before: self.at.before.filter(|_| mine),
+            only,
+        };
         let seen = Visibility::of(self.p);
         let (rows, more) = list_visible_page(&self.state.db, &seen, states, at, QUEUE_LIMIT)
             .await
@@ -514,7 +519,7 @@ impl Reader<'_> {
             (None, true, Some(_)) => Some(format!("{}#queue-{id}", self.path)),
             (p, _, _) => p,
         };
-        let cards = rows.iter().filter(|c| keep(c)).map(|c| card(self.l, self.p, self.labels, c, offered)).collect();
+        let cards = rows.iter().map(|c| card(self.l, self.p, self.labels, c, offered)).collect();
         Ok(Queue { id, title: self.l.t(title), cards, prev, next })
     }
 }
@@ -594,8 +599,8 @@ async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, 
         let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
         let grids = state.territory.grids_of_worker(p.staff_id).await?;
         let verify =
-            rd.queue(("verify", "grid.to_verify"), &["handled"], &[Action::Pass, Action::Fail], |_| true).await?;
-        let recent = rd.page_of("recent", "grid.recent", &[], true, &[Action::SelfHandle], |_| true).await?;
+            rd.queue(("verify", "grid.to_verify"), &["handled"], &[Action::Pass, Action::Fail], Only::All).await?;
+        let recent = rd.page_of("recent", "grid.recent", &[], true, &[Action::SelfHandle], Only::All).await?;
         Ok::<_, ApiError>(GridPage {
             l,
             page: frame(l, &uri, Some(&p)),
@@ -639,31 +644,31 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, 
         let mut queues = Vec::new();
         if p.has_role(Role::IntakeOperator) {
             let offered = [Action::Accept, Action::Merge];
-            queues.push(rd.queue(("received", "desk.received"), &["received"], &offered, |_| true).await?);
+            queues.push(rd.queue(("received", "desk.received"), &["received"], &offered, Only::All).await?);
         }
         if p.has_role(Role::ShiftLeader) {
             let offered = [Action::File, Action::Refuse];
-            queues.push(rd.queue(("accepted", "desk.accepted"), &["accepted"], &offered, |_| true).await?);
+            queues.push(rd.queue(("accepted", "desk.accepted"), &["accepted"], &offered, Only::All).await?);
         }
         if p.has_role(Role::Dispatcher) {
             let offered = [Action::Dispatch];
-            let q = rd.queue(("dispatch", "desk.to_dispatch"), &["filed", "returned"], &offered, |_| true);
+            let q = rd.queue(("dispatch", "desk.to_dispatch"), &["filed", "returned"], &offered, Only::All);
             queues.push(q.await?);
             let offered = [Action::DecideExtension, Action::Suspend];
             let with_department = ["dispatched", "handling", "rework"];
-            let q = rd.queue(("extensions", "desk.extensions"), &with_department, &offered, |c| c.extension_requested);
+            let q = rd.queue(("extensions", "desk.extensions"), &with_department, &offered, Only::ExtensionRequested);
             queues.push(q.await?);
             let offered = [Action::Resume];
-            queues.push(rd.queue(("suspended", "desk.suspended"), &["suspended"], &offered, |_| true).await?);
+            queues.push(rd.queue(("suspended", "desk.suspended"), &["suspended"], &offered, Only::All).await?);
         }
         if p.has_role(Role::IntakeOperator) {
             // The callback (回访): closed cases whose reporter has not been asked yet.
-            let q = rd.queue(("callback", "desk.callback"), &["closed"], &[Action::Rate], |c| c.rating.is_none());
+            let q = rd.queue(("callback", "desk.callback"), &["closed"], &[Action::Rate], Only::Unrated);
             queues.push(q.await?);
         }
         if p.has_role(Role::ShiftLeader) {
             let offered = [Action::Close];
-            queues.push(rd.queue(("verified", "desk.verified"), &["verified"], &offered, |_| true).await?);
+            queues.push(rd.queue(("verified", "desk.verified"), &["verified"], &offered, Only::All).await?);
         }
         Ok::<_, ApiError>(QueuesPage {
             l,
@@ -695,8 +700,8 @@ async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
         let offered = [Action::Take, Action::Return, Action::Feedback, Action::RequestExtension];
         let queues = vec![
-            rd.queue(("dispatched", "handler.dispatched"), &["dispatched"], &offered, |_| true).await?,
-            rd.queue(("working", "handler.working"), &["handling", "rework"], &offered, |_| true).await?,
+            rd.queue(("dispatched", "handler.dispatched"), &["dispatched"], &offered, Only::All).await?,
+            rd.queue(("working", "handler.working"), &["handling", "rework"], &offered, Only::All).await?,
         ];
         Ok::<_, ApiError>(QueuesPage {
             l,
@@ -723,7 +728,7 @@ async fn cases_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri,
     let run = async {
         let labels = Labels::load(&state).await?;
         let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
-        let all = rd.page_of("all", "cases.title", &[], true, &[], |_| true).await?;
+        let all = rd.page_of("all", "cases.title", &[], true, &[], Only::All).await?;
         Ok::<_, ApiError>(QueuesPage {
             l,
             page: frame(l, &uri, Some(&p)),
