@@ -43,7 +43,7 @@
     const drawTiles = () => {
       if (!tileUrl) return;
       const [wl, nt] = unproject(vb.x, vb.y), [el, sb] = unproject(vb.x + vb.w, vb.y + vb.h);
-      const px = svg.getBoundingClientRect().width || 1000;
+      const px = svg.clientWidth || 1000;
       const z = Math.max(0, Math.min(19, Math.round(Math.log2(360 / Math.max(1e-9, el - wl) * px / 256))));
       const n = 2 ** z;
       const tx = lng => Math.floor((lng + 180) / 360 * n);
@@ -68,19 +68,49 @@
       }
       tiles.querySelectorAll("image").forEach(i => { if (!wanted.has(i.getAttribute("href"))) i.remove(); });
     };
+    // Screen pixels per map unit for a view, and where the view's corner sits in the element
+    // (the picture is fitted into the element, centred: preserveAspectRatio's default).
+    const fit = v => {
+      const W = svg.clientWidth || 1, H = svg.clientHeight || W * v.h / v.w;
+      const s = Math.min(W / v.w, H / v.h);
+      return { s, ox: (W - v.w * s) / 2, oy: (H - v.h * s) / 2 };
+    };
+    // The view drawn (the viewBox), and the timer that draws the view asked for.
+    let shown = null, settle = null, moved = { x: 0, y: 0 };
+    // Wheel and drag move the picture already drawn at once (a CSS transform of the map, its
+    // own layer: nothing is drawn again), and the map is drawn for the new view when the hand
+    // rests — thousands of markers need not be redrawn for every step of a gesture.
+    const preview = v => {
+      if (!shown) { setView(v); return; }
+      vb = v;
+      const c = fit(shown), n = fit(v);
+      const k = n.s / c.s;
+      const tx = (shown.x - v.x) * n.s + n.ox - c.ox * k, ty = (shown.y - v.y) * n.s + n.oy - c.oy * k;
+      svg.style.transformOrigin = "0 0";
+      svg.style.transform = `translate(${tx.toFixed(1)}px, ${ty.toFixed(1)}px) scale(${k.toFixed(5)})`;
+      moved = { x: tx, y: ty };
+      clearTimeout(settle);
+      settle = setTimeout(() => setView(vb), 180);
+    };
     const setView = v => {
       vb = v;
+      shown = v;
+      clearTimeout(settle);
+      svg.style.transform = "";
+      moved = { x: 0, y: 0 };
       if (tileUrl) { clearTimeout(tileTimer); tileTimer = setTimeout(drawTiles, 120); }
       svg.setAttribute("viewBox", `${v.x.toFixed(2)} ${v.y.toFixed(2)} ${v.w.toFixed(2)} ${v.h.toFixed(2)}`);
-      // Markers keep their size on screen whatever the zoom.
+      // Markers keep their size on screen whatever the zoom: one CSS variable their radius
+      // follows (app.css), not an attribute per marker — the command map draws thousands.
       const r = (full.w / 160) * (v.w / full.w);
-      svg.querySelectorAll("circle.marker").forEach(m => m.setAttribute("r", r.toFixed(3)));
+      svg.style.setProperty("--marker-r", r.toFixed(3) + "px");
     };
     setView(full);
     const grids = document.createElementNS(NS, "g");
     grids.setAttribute("class", "grids");
     const markers = document.createElementNS(NS, "g");
     markers.setAttribute("class", "markers");
+    const byKey = new Map();
     const subdistricts = [...new Set(fc.features.map(f => f.properties.subdistrict_code))].sort();
     const paths = new Map();
     for (const f of fc.features) {
@@ -185,28 +215,39 @@
       }
     }
     svg.replaceChildren(tiles, grids, bounds, markers);
+    performance.mark("civgrid:grids");
+    // A frame that clips the picture while a gesture moves it ahead of the drawing.
+    let clip = svg.parentElement;
+    if (!clip.classList.contains("map-clip")) {
+      clip = document.createElement("div");
+      clip.className = "map-clip";
+      svg.before(clip);
+      clip.append(svg);
+    }
     svg.classList.toggle("tiled", !!tileUrl);
     drawTiles();
     const toLngLat = ev => {
-      const pt = svg.createSVGPoint(); pt.x = ev.clientX; pt.y = ev.clientY;
-      const local = pt.matrixTransform(svg.getScreenCTM().inverse());
-      return unproject(local.x, local.y);
+      const p = local(ev);
+      return unproject(p.x, p.y);
     };
     // Zoom about a point of the view (factor < 1 zooms in), within sensible bounds.
-    const zoom = (factor, cx, cy) => {
+    const zoom = (factor, cx, cy, show) => {
       const nw = Math.min(full.w, Math.max(full.w / 64, vb.w * factor));
       const k = nw / vb.w;
       if (cx === undefined) { cx = vb.x + vb.w / 2; cy = vb.y + vb.h / 2; }
-      setView({ x: cx - (cx - vb.x) * k, y: cy - (cy - vb.y) * k, w: nw, h: vb.h * k });
+      (show || setView)({ x: cx - (cx - vb.x) * k, y: cy - (cy - vb.y) * k, w: nw, h: vb.h * k });
     };
+    // The map point under the pointer, in the view asked for (the picture may be moved ahead
+    // of the drawing).
     const local = ev => {
-      const pt = svg.createSVGPoint(); pt.x = ev.clientX; pt.y = ev.clientY;
-      return pt.matrixTransform(svg.getScreenCTM().inverse());
+      const r = svg.getBoundingClientRect(), n = fit(vb);
+      const left = r.left - moved.x + svg.clientLeft, top = r.top - moved.y + svg.clientTop;
+      return { x: vb.x + (ev.clientX - left - n.ox) / n.s, y: vb.y + (ev.clientY - top - n.oy) / n.s };
     };
     svg.addEventListener("wheel", ev => {
       ev.preventDefault();
       const p = local(ev);
-      zoom(ev.deltaY < 0 ? 0.8 : 1.25, p.x, p.y);
+      zoom(ev.deltaY < 0 ? 0.8 : 1.25, p.x, p.y, preview);
     }, { passive: false });
     let drag = null, dragged = false;
     svg.addEventListener("pointerdown", ev => { drag = { x: ev.clientX, y: ev.clientY, vb: { ...vb } }; dragged = false; });
@@ -215,8 +256,8 @@
       const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
       if (!dragged && Math.hypot(dx, dy) < 5) return;
       dragged = true;
-      const scale = drag.vb.w / svg.getBoundingClientRect().width;
-      setView({ ...drag.vb, x: drag.vb.x - dx * scale, y: drag.vb.y - dy * scale });
+      const scale = 1 / fit(drag.vb).s;
+      preview({ ...drag.vb, x: drag.vb.x - dx * scale, y: drag.vb.y - dy * scale });
     });
     window.addEventListener("pointerup", () => { drag = null; });
     svg.addEventListener("click", ev => {
@@ -237,7 +278,7 @@
         b.addEventListener("click", act);
         bar.append(b);
       }
-      svg.before(bar);
+      clip.before(bar);
     }
     return {
       count: fc.features.length,
@@ -264,12 +305,13 @@
       },
       // A round marker at a GCJ-02 point, or the existing one for `key` moved and re-classed.
       marker(key, lng, lat, cls, label) {
-        let m = markers.querySelector(`[data-key="${CSS.escape(String(key))}"]`);
+        let m = byKey.get(String(key));
         if (!m) {
           m = document.createElementNS(NS, "circle");
           m.dataset.key = key;
           m.appendChild(document.createElementNS(NS, "title"));
           markers.appendChild(m);
+          byKey.set(String(key), m);
         }
         const [x, y] = project(lng, lat);
         const r = (full.w / 160) * (vb.w / full.w);

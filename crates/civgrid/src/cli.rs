@@ -208,6 +208,9 @@ pub enum BenchCommand {
     Intake(demo::bulk::IntakeArgs),
     /// Indicator queries over a database of a million cases (copies of replayed demo cases).
     Indicators(demo::bulk::IndicatorArgs),
+    /// Server render time of the busiest pages over a million cases, and the command map of all
+    /// grids with 10,000 live cases in headless Chromium (issue 6's speed target).
+    Pages(demo::pages_bench::PagesArgs),
     /// One-window services over a year of a busy district (1.5 M applications, copies of replayed
     /// demo applications): statistics queries, and acceptance with material reuse over loopback.
     Services(demo::services_bench::ServicesArgs),
@@ -505,6 +508,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Indicators(args)) => {
             let report = demo::bulk::bench_indicators(args).await?;
+            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
+        }
+        Command::Bench(BenchCommand::Pages(args)) => {
+            let report = demo::pages_bench::bench_pages(args).await?;
             write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
         }
         Command::Bench(BenchCommand::Services(args)) => {

@@ -1010,3 +1010,209 @@ pub async fn each_filed(tx: &mut Tx<'_>, mut f: impl FnMut(i64, Filed)) -> Resul
     }
     Ok(())
 }
+
+impl Visibility {
+    /// What `p` may see of the cases (the same reading as `Cases::list`): areas by role,
+    /// a handler's department, a grid worker's grids.
+    pub fn of(p: &crate::staff::Principal) -> Visibility {
+        Visibility {
+            areas: p.case_areas(),
+            department: p.handler_department().map(str::to_owned),
+            grid_worker: p.has_role(crate::staff::Role::GridWorker).then_some(p.staff_id),
+        }
+    }
+}
+
+/// Where a page of a case list starts (keyset paging on the id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageAt {
+    /// Newest first (id descending) instead of oldest first.
+    pub newest_first: bool,
+    /// The page after this id in the list's order …
+    pub after: Option<i64>,
+    /// … or the page before it (`after` wins when both are given).
+    pub before: Option<i64>,
+    /// Which of the cases in the states.
+    pub only: Only,
+}
+
+/// A narrower queue within its states.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Only {
+    #[default]
+    All,
+    /// An extension has been asked for and not yet decided.
+    ExtensionRequested,
+    /// Closed and not yet rated by the reporter (回访 to do).
+    Unrated,
+}
+
+impl Only {
+    fn sql(self) -> &'static str {
+        match self {
+            Only::All => "",
+            Only::ExtensionRequested => " and extension_requested <> 0",
+            Only::Unrated => " and rating is null",
+        }
+    }
+}
+
+/// One page of the cases `v` may see in `states` (every state when empty), at most `limit`,
+/// in the list's order; and whether more lie beyond it in the direction it was read (past its
+/// end for a first or `after` page, before its start for a `before` page). The visible cases
+/// of a state are found through the (state, id) order of the `case_state` index.
+pub async fn list_visible_page(
+    db: &Db,
+    v: &Visibility,
+    states: &[&str],
+    at: PageAt,
+    limit: i64,
+) -> Result<(Vec<CaseRow>, bool), sqlx::Error> {
+    // Read forwards (the list's order) from the start or after a case, backwards before one.
+    let (cursor, forwards) = match (at.after, at.before) {
+        (Some(id), _) => (Some(id), true),
+        (None, Some(id)) => (Some(id), false),
+        (None, None) => (None, true),
+    };
+    let ascending = forwards != at.newest_first;
+    let limit = limit.clamp(1, 500);
+    // One query per state, each read in id order through the `case_state` index (its entries
+    // of one state are in id order), so none sorts or reads more than a page; then merged.
+    let each: Vec<Option<&str>> =
+        if states.is_empty() { vec![None] } else { states.iter().map(|s| Some(*s)).collect() };
+    let mut rows: Vec<CaseRow> = Vec::new();
+    for state in each {
+        let mut binds: Vec<String> = Vec::new();
+        let one: Vec<&str> = state.into_iter().collect();
+        let Some(mut sql) = visible_select(CASE_COLUMNS, v, &one, &mut binds) else { return Ok((vec![], false)) };
+        sql.push_str(at.only.sql());
+        if let Some(id) = cursor {
+            // Ids are integers, written into the statement (every bind here is text).
+            sql.push_str(&format!(" and id {} {id}", if ascending { ">" } else { "<" }));
+        }
+        sql.push_str(&format!(" order by id {} limit {}", if ascending { "asc" } else { "desc" }, limit + 1));
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            rows.push(case_from(&r)?);
+        }
+    }
+    if ascending {
+        rows.sort_by_key(|c| c.id);
+    } else {
+        rows.sort_by_key(|c| std::cmp::Reverse(c.id));
+    }
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    if !forwards {
+        rows.reverse();
+    }
+    Ok((rows, more))
+}
+
+/// `select {columns} from case_record where` the cases `v` may see in `states` (every state
+/// when empty), with the text it binds pushed onto `binds`; `None` when `v` sees nothing.
+fn visible_select(columns: &str, v: &Visibility, states: &[&str], binds: &mut Vec<String>) -> Option<String> {
+    let mut conds: Vec<String> = Vec::new();
+    for area in &v.areas {
+        binds.push(format!("{area}%"));
+        let district_wide = if area.len() == 6 { " or grid_code is null" } else { "" };
+        conds.push(format!("(grid_code like ${}{district_wide})", binds.len()));
+    }
+    if let Some(d) = &v.department {
+        binds.push(d.clone());
+        conds.push(format!(
+            "exists (select 1 from case_department cd where cd.case_id = case_record.id and cd.department_code = ${})",
+            binds.len()
+        ));
+    }
+    if let Some(id) = v.grid_worker {
+        binds.push(id.to_string());
+        conds.push(format!(
+            "grid_code in (select grid_code from grid_assignment where cast(staff_id as text) = ${})",
+            binds.len()
+        ));
+    }
+    if conds.is_empty() {
+        return None;
+    }
+    let mut sql = format!("select {columns} from case_record where ({})", conds.join(" or "));
+    if !states.is_empty() {
+        let mut marks = Vec::new();
+        for s in states {
+            binds.push((*s).to_owned());
+            marks.push(format!("${}", binds.len()));
+        }
+        sql.push_str(&format!(" and state in ({})", marks.join(", ")));
+    }
+    Some(sql)
+}
+
+/// The states of a case still being worked on (not closed, refused or merged).
+pub const LIVE_STATES: [&str; 10] = [
+    "received",
+    "accepted",
+    "filed",
+    "returned",
+    "dispatched",
+    "handling",
+    "suspended",
+    "handled",
+    "rework",
+    "verified",
+];
+
+/// A live case as the command map draws it: only what the map needs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MapCase {
+    pub id: i64,
+    pub number: String,
+    pub state: String,
+    pub lng: Option<f64>,
+    pub lat: Option<f64>,
+    pub grid_code: Option<String>,
+    pub class_code: Option<String>,
+    pub handle_deadline: Option<String>,
+    pub supervised: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The newest `limit` live cases `v` may see that have a place (what the command map draws).
+pub async fn live_visible(db: &Db, v: &Visibility, limit: i64) -> Result<Vec<MapCase>, sqlx::Error> {
+    let columns =
+        "id, number, state, lng, lat, grid_code, class_code, handle_deadline, supervised, created_at, updated_at";
+    let mut binds: Vec<String> = Vec::new();
+    let Some(mut sql) = visible_select(columns, v, &[], &mut binds) else { return Ok(vec![]) };
+    // The states as literals, as the partial index `case_live` names them (migration
+    // 20261206000001): read newest first through it, no sort, no closed case visited.
+    let live = LIVE_STATES.map(|s| format!("'{s}'")).join(", ");
+    sql.push_str(&format!(
+        " and state in ({live}) and lng is not null order by id desc limit {}",
+        limit.clamp(1, 20_000)
+    ));
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MapCase {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                state: r.try_get("state")?,
+                lng: r.try_get("lng")?,
+                lat: r.try_get("lat")?,
+                grid_code: r.try_get("grid_code")?,
+                class_code: r.try_get("class_code")?,
+                handle_deadline: r.try_get("handle_deadline")?,
+                supervised: r.try_get::<i64, _>("supervised")? != 0,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .collect()
+}

@@ -472,7 +472,7 @@ pub(super) async fn maintain(db: &Db) -> anyhow::Result<()> {
 /// Copies the existing cases (the templates, with their departments and transitions) inside
 /// the database until there are `target`: copy *k* of template *t* gets id `t + k·stride` and
 /// is moved back by 1–156 weeks, a pseudo-random function of (t, k), over three years.
-async fn copy_cases(db: &Db, target: usize) -> anyhow::Result<()> {
+pub(super) async fn copy_cases(db: &Db, target: usize) -> anyhow::Result<()> {
     let b = db.backend();
     let templates: i64 = sqlx::query_scalar("select count(*) from case_record").fetch_one(db.pool()).await?;
     let stride: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from case_record").fetch_one(db.pool()).await?;

@@ -10,6 +10,7 @@
 pub mod bulk;
 mod cases;
 pub mod ledger;
+pub mod pages_bench;
 pub mod services;
 pub mod services_bench;
 

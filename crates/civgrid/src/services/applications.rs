@@ -805,6 +805,43 @@ impl Services {
         Ok(out)
     }
 
+    /// A page of applications for staff, newest or oldest first, after the one with id `after`
+    /// in that order; with the cursor of the next page (none: the last page).
+    pub async fn list_page(
+        &self,
+        p: &Principal,
+        state: Option<&str>,
+        oldest_first: bool,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<(Vec<Value>, Option<i64>), ServiceError> {
+        let scope = staff_scope(p).ok_or(ServiceError::Forbidden("reading applications"))?;
+        if let Some(s) = state {
+            if state_label(s).is_empty() {
+                return Err(ServiceError::InvalidField(format!(
+                    "unknown state `{}`",
+                    s.chars().take(16).collect::<String>()
+                )));
+            }
+        }
+        let dept = match &scope {
+            StaffScope::All => None,
+            StaffScope::Department(d) => Some(d.as_str()),
+        };
+        let (rows, more) =
+            store::list_applications_page(&self.db, dept, state, oldest_first, after, limit.clamp(1, 500)).await?;
+        let next = rows.last().map(|a| a.id).filter(|_| more);
+        let mut out = Vec::with_capacity(rows.len());
+        for a in rows {
+            let sla = self.sla(&a).await?;
+            let mut v = json!(a);
+            v["sla"] = json!(sla);
+            v["state_label"] = json!(state_label(&a.state));
+            out.push(v);
+        }
+        Ok((out, next))
+    }
+
     /// 我的办件: every application of the applicant who proves it with one application number
     /// and their ID number (the same answer for a wrong pair as for an unknown number).
     pub async fn my_applications(&self, id_number: &str, proof: &str) -> Result<Vec<Value>, ServiceError> {

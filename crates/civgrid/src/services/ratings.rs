@@ -164,6 +164,23 @@ impl Services {
         Ok(store::list_rectifications(&self.db, Some(d)).await?)
     }
 
+    /// The rectification tasks the caller may see, each with the rating that opened it (what
+    /// the applicant said), newest first.
+    pub async fn rectifications_with_ratings(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<(RectificationRow, Option<RatingRow>)>, ServiceError> {
+        let tasks = self.rectifications(p).await?;
+        let mut tx = self.db.begin().await?;
+        let mut out = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            let rating = store::find_rating(&mut tx, t.rating_id).await?;
+            out.push((t, rating));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     async fn change_rectification(
         &self,
         id: i64,

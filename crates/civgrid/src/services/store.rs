@@ -1585,3 +1585,44 @@ pub async fn timed_conclusions(
         })
         .collect()
 }
+
+/// One page of the applications visible in a staff list (all, or those with a step of
+/// `department`) in `state`, by id — newest or oldest first — after the application with id
+/// `after` in that order; and whether more follow.
+pub async fn list_applications_page(
+    db: &Db,
+    department: Option<&str>,
+    state: Option<&str>,
+    oldest_first: bool,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<ApplicationRow>, bool), sqlx::Error> {
+    let mut sql = format!("select {APP_COLUMNS} from service_application a where 1 = 1");
+    let mut n = 0;
+    if department.is_some() {
+        n += 1;
+        sql.push_str(&format!(
+            " and exists (select 1 from service_step s where s.application_id = a.id and s.department_code = ${n})"
+        ));
+    }
+    if state.is_some() {
+        n += 1;
+        sql.push_str(&format!(" and a.state = ${n}"));
+    }
+    if let Some(id) = after {
+        // An integer, written into the statement.
+        sql.push_str(&format!(" and a.id {} {id}", if oldest_first { ">" } else { "<" }));
+    }
+    sql.push_str(&format!(" order by a.id {} limit {}", if oldest_first { "asc" } else { "desc" }, limit + 1));
+    let mut q = sqlx::query(&sql);
+    if let Some(d) = department {
+        q = q.bind(d);
+    }
+    if let Some(s) = state {
+        q = q.bind(s);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    let more = rows.len() as i64 > limit;
+    let apps = rows.iter().take(limit as usize).map(app_from).collect::<Result<Vec<_>, _>>()?;
+    Ok((apps, more))
+}

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/calendar/{day}", put(put_day).delete(delete_day))
         .route("/api/v1/reports", post(report))
         .route("/api/v1/cases", get(list_cases))
+        .route("/api/v1/map/cases", get(map_cases))
         .route("/api/v1/cases/{id}", get(find_case))
         .route("/api/v1/cases/{id}/transitions", post(transition))
         .route("/api/v1/indicators", get(indicators))
@@ -206,6 +207,32 @@ async fn list_cases(
 ) -> ApiResult<Json<Value>> {
     let cases = state.cases.list(&auth.0, q.state.as_deref(), q.limit.unwrap_or(100)).await?;
     Ok(Json(json!({"cases": cases})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapQuery {
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/map/cases?limit=10000`: the newest live cases the caller may see that have a
+/// place, each with only what the command map draws (up to 20,000; default 10,000).
+async fn map_cases(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<MapQuery>,
+) -> ApiResult<Json<MapAnswer>> {
+    use crate::cases::store::{live_visible, Visibility};
+    let seen = Visibility::of(&auth.0);
+    let rows =
+        live_visible(&state.db, &seen, q.limit.unwrap_or(10_000)).await.map_err(crate::cases::CaseError::from)?;
+    Ok(Json(MapAnswer { cases: rows }))
+}
+
+/// The command map's cases, serialised straight from the rows (thousands of them).
+#[derive(serde::Serialize)]
+struct MapAnswer {
+    cases: Vec<crate::cases::store::MapCase>,
 }
 
 async fn find_case(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {

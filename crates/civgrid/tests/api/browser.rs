@@ -44,6 +44,19 @@ async fn sign_in(s: &Session, base: &str, username: &str, lands_on: &str) {
     s.at(lands_on).await;
 }
 
+/// The code of the demo service item called `name`.
+async fn item_code_of(app: &TestApp, name: &str) -> String {
+    let (_, v) = app.get("/api/v1/service-items").await;
+    v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["name"] == name)
+        .and_then(|i| i["code"].as_str())
+        .unwrap_or_else(|| panic!("no item {name}"))
+        .to_owned()
+}
+
 async fn sign_out(s: &Session) {
     s.click("#logout").await;
     s.at("/login").await;
@@ -531,6 +544,159 @@ async fn the_services_loop_walks_in_a_real_browser() {
     s.find("#import-problems tr[data-problem]").await;
     assert_eq!(s.text("#import-form [data-error]").await, "文件有问题，未导入。");
     s.screenshot("admin-import-problems").await;
+
+    // The administrator edits a class of the case catalogue: a bad time limit is refused in
+    // Chinese, a good one makes version 2.
+    s.goto(&format!("{base}/workbench/admin?class=0101#class-form")).await;
+    s.js("document.getElementById('cl-limit').value = '0'; return true;", json!([])).await;
+    s.click("#class-form button[type=submit]").await;
+    s.until(
+        "the class refused",
+        "return document.querySelector('#class-form [data-error]').textContent === arguments[0];",
+        json!(["填写的内容有误，请检查。"]),
+    )
+    .await;
+    s.js("document.getElementById('cl-limit').value = '3'; return true;", json!([])).await;
+    s.click("#class-form button[type=submit]").await;
+    s.until(
+        "the class saved as version 2",
+        "const r = document.querySelector('#classes tr[data-class=\"0101\"]'); \
+         return document.readyState === 'complete' && r !== null && r.textContent.includes('v2') && r.textContent.includes('3 工作小时');",
+        json!([]),
+    )
+    .await;
+    // … and a service item: broken JSON is caught before sending, a shorter promise is saved.
+    let item = s
+        .js(
+            "return [...document.querySelectorAll('#items tr[data-item]')].find(r => r.textContent.includes('最低生活保障申请')).dataset.item;",
+            json!([]),
+        )
+        .await;
+    let item = item.as_str().expect("item code").to_owned();
+    s.goto(&format!("{base}/workbench/admin?item={item}#item-form")).await;
+    s.js(
+        "const t = document.getElementById('it-spec'); t.dataset.was = t.value; t.value = '{ broken'; return true;",
+        json!([]),
+    )
+    .await;
+    s.click("#item-form button[type=submit]").await;
+    s.until(
+        "the broken definition caught",
+        "return document.querySelector('#item-form [data-error]').textContent === arguments[0];",
+        json!(["完整定义不是有效的 JSON，请检查括号和引号。"]),
+    )
+    .await;
+    s.js(
+        "const t = document.getElementById('it-spec'); t.value = t.dataset.was; \
+         document.getElementById('it-promised').value = '3'; return true;",
+        json!([]),
+    )
+    .await;
+    s.click("#item-form button[type=submit]").await;
+    s.until(
+        "the item saved as version 2",
+        "const r = document.querySelector(`#items tr[data-item=\"${arguments[0]}\"]`); \
+         return document.readyState === 'complete' && r !== null && r.textContent.includes('v2') && r.textContent.includes('/ 3 ');",
+        json!([item]),
+    )
+    .await;
+    s.screenshot("admin-catalogues").await;
+    // The indicators as charts, over a replayed history.
+    civgrid::demo::seed_cases(&app.state.territory, &app.state.staff, &app.state.cases, 60, chrono::Utc::now())
+        .await
+        .expect("history");
+    s.goto(&format!("{base}/workbench/trends")).await;
+    s.find("#trend-chart g[data-series=\"closure\"] polyline").await;
+    s.find("#dept-chart rect").await;
+    s.screenshot("trends").await;
+    s.js("document.getElementById('dept-chart').scrollIntoView(); return true;", json!([])).await;
+    s.screenshot("trends-departments").await;
+    sign_out(&s).await;
+
+    // A bad rating opens a rectification task: the responsible department's approver replies
+    // from the workbench with what was fixed and the callback made.
+    let other = civgrid::identity::ResidentId::complete("44060419880808001").expect("id").as_str().to_owned();
+    let scan = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let clerk = app.login("clerk").await;
+    let materials: Vec<serde_json::Value> = ["id_card", "driving_licence", "no_criminal_record", "application_form"]
+        .iter()
+        .map(|c| json!({"code": c, "format": "pdf", "content_base64": scan}))
+        .collect();
+    let (st, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            Some(&clerk),
+            &json!({"item_code": item_code_of(&app, "网络预约出租汽车驾驶员证核发").await, "window": "W01",
+                "applicant": {"id_number": other, "name": "黎志强"}, "materials": materials}),
+        )
+        .await;
+    assert_eq!(st, axum::http::StatusCode::CREATED, "{v}");
+    let bad = v["application"]["number"].as_str().expect("number").to_owned();
+    for (user, criterion) in [("approver_jtj", "driving_3_years"), ("approver_gaj", "background_ok")] {
+        let t = app.login(user).await;
+        let (st, v) = app
+            .send_json(
+                "POST",
+                &format!("/api/v1/service-applications/{bad}/decisions"),
+                Some(&t),
+                &json!({"step": 0, "decision": "approve", "checklist": [{"code": criterion, "met": true}]}),
+            )
+            .await;
+        assert_eq!(st, axum::http::StatusCode::OK, "{v}");
+    }
+    let (st, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-ratings",
+            None,
+            &json!({"target": "application", "number": bad, "id_number": other, "grade": 2, "comment": "窗口排队太久"}),
+        )
+        .await;
+    assert_eq!(st, axum::http::StatusCode::CREATED, "{v}");
+    let rect = v["rectification"]["id"].as_i64().expect("a rectification task");
+    let dept = v["rectification"]["department_code"].as_str().expect("department").to_owned();
+    sign_in(&s, &base, &format!("approver_{dept}"), "/workbench/approve").await;
+    let task = format!("[data-rectification=\"{rect}\"]");
+    s.find(&format!("{task}[data-state=\"open\"]")).await;
+    s.type_into(&format!("#rr-{rect}"), "已增设取号机并调整窗口").await;
+    s.type_into(&format!("#rc-{rect}"), "已电话回访，申请人认可").await;
+    s.click(&format!("{task} form.rect-reply button[type=submit]")).await;
+    s.find(&format!("{task}[data-state=\"replied\"]")).await;
+    assert!(s.text("#flash").await.contains(&format!("#{rect}")));
+    s.screenshot("approve-rectification").await;
+    // … then holds the rating mistaken and appeals; the administrator dismisses the appeal and
+    // the task is open again.
+    s.click(&format!("{task} details summary")).await;
+    s.type_into(&format!("#ra-{rect}"), "排队系系统故障所致，已另行处理").await;
+    s.click(&format!("{task} form.rect-appeal button[type=submit]")).await;
+    s.find(&format!("{task}[data-state=\"appealed\"]")).await;
+    sign_out(&s).await;
+    sign_in(&s, &base, "admin", "/workbench/admin").await;
+    let appeal = format!("#appeals [data-rectification=\"{rect}\"]");
+    s.click(&format!("{appeal} input[name=upheld][value=\"false\"]")).await;
+    s.type_into(&format!("#ad-{rect}"), "排队时长属实，继续整改").await;
+    s.click(&format!("{appeal} button[type=submit]")).await;
+    s.until(
+        "the appeal decided",
+        "return document.readyState === 'complete' && document.getElementById('flash').textContent.includes(arguments[0]) \
+         && document.querySelector(arguments[1]) === null",
+        json!([format!("#{rect}"), appeal]),
+    )
+    .await;
+    sign_out(&s).await;
+
+    // A self-service terminal: big buttons, no sign-in, and always a way back to the start.
+    s.goto(&format!("{base}/kiosk")).await;
+    s.click("[data-kiosk-go=\"report\"]").await;
+    s.at("/portal").await;
+    s.find("body[data-kiosk=\"true\"] header a[href=\"/kiosk\"]").await;
+    assert_eq!(s.js("return document.querySelector('a[href=\"/login\"]') === null", json!([])).await, true);
+    s.screenshot("kiosk-portal").await;
+    s.click("header a[href=\"/kiosk\"]").await;
+    s.at("/kiosk").await;
+    s.goto(&format!("{base}/kiosk/exit")).await;
+    s.at("/").await;
 
     // With a base-map tile URL configured, the map lays tiles under the grids, each where its
     // Web Mercator corners fall, covering the view; without it (every page above) none.

@@ -71,6 +71,7 @@ async fn workbenches_need_a_session_and_each_role_lands_on_its_own(b: Backend) {
         "/workbench/desk",
         "/workbench/handler",
         "/workbench/command",
+        "/workbench/trends",
         "/workbench/cases",
         "/workbench/window",
         "/workbench/approve",
@@ -489,3 +490,426 @@ async fn an_approver_suspends_for_a_special_step_and_resumes(b: Backend) {
     assert!(!section(&body, "suspended-title").contains(&number));
 }
 both_backends!(an_approver_suspends_for_a_special_step_and_resumes);
+
+/// The commander's indicators as charts: an area's rates per month (or week) as lines, the
+/// departments side by side as bars, each beside a table of the same numbers.
+async fn indicator_trends_are_charts_with_their_tables(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let now = chrono::Utc::now();
+    civgrid::demo::seed_cases(&app.state.territory, &app.state.staff, &app.state.cases, 60, now)
+        .await
+        .expect("history");
+    let commander = format!("civgrid_session={}", app.login("commander").await);
+    let (s, _, body) = page(&app, "/workbench/trends", Some(&commander)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let chart = section(&body, "trend-title");
+    assert!(chart.contains("<svg class=\"chart\" id=\"trend-chart\"") && chart.contains("role=\"img\""));
+    assert!(chart.contains("aria-describedby=\"trend-table-caption\""), "the table is the chart's text");
+    for series in ["closure", "on_time_closure", "handling"] {
+        assert!(chart.contains(&format!("data-series=\"{series}\"")), "{series}");
+    }
+    assert!(chart.contains("<polyline points=\""), "some rate is drawn");
+    assert!(chart.contains("<title>结案率 "), "each point says what it is");
+    assert_eq!(chart.matches("<tr data-period=").count(), 12, "twelve months");
+    // The table's counts are the indicators API's over the same span.
+    let filed: i64 = chart
+        .split("<tr data-period=")
+        .skip(1)
+        .map(|row| {
+            let td = &row[row.find("<td>").unwrap() + 4..];
+            td[..td.find("</td>").unwrap()].parse::<i64>().unwrap()
+        })
+        .sum();
+    let first = &chart[chart.find("<tr data-period=\"").unwrap() + 17..];
+    let first = &first[..7];
+    let to = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let token = app.login("commander").await;
+    let (s, v) = app.get_as(&format!("/api/v1/indicators?scope=area:440604&from={first}-01&to={to}"), &token).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(filed, v["indicators"]["filed"].as_i64().unwrap(), "{v}");
+    assert!(filed > 0, "the replayed history was filed");
+    // The departments side by side, with their table.
+    let depts = section(&body, "dept-chart-title");
+    assert!(depts.contains("id=\"dept-chart\"") && depts.contains("<rect x="));
+    assert!(depts.contains("<tr data-department=\"cgj\"><th scope=\"row\">禅城区城市管理和综合执法局</th>"));
+    // By week, in English.
+    let (s, _, body) =
+        page(&app, "/workbench/trends?grain=week&area=440604", Some(&format!("{commander}; lang=en"))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(section(&body, "trend-title").matches("<tr data-period=").count(), 13, "thirteen weeks");
+    assert!(
+        body.contains("Closure, on-time closure and handling rates by week") && body.contains("<title>Closure rate ")
+    );
+    // An area the reader's roles do not cover, and a role without the command centre.
+    let (s, _, _) = page(&app, "/workbench/trends?area=110101", Some(&commander)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let handler = format!("civgrid_session={}", app.login("handler_cg").await);
+    let (s, _, _) = page(&app, "/workbench/trends", Some(&handler)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The command centre links to it.
+    let (_, _, body) = page(&app, "/workbench/command", Some(&commander)).await;
+    assert!(body.contains("href=\"/workbench/trends\""));
+}
+both_backends!(indicator_trends_are_charts_with_their_tables);
+
+/// The hrefs of a queue's paging links: (previous, next).
+fn pager_links(queue: &str) -> (Option<String>, Option<String>) {
+    let href = |rel: &str| {
+        let at = queue.find(&format!("rel=\"{rel}\""))?;
+        let before = &queue[..at];
+        let start = before.rfind("href=\"")? + 6;
+        Some(before[start..].split('"').next()?.replace("&amp;", "&").replace("&#38;", "&"))
+    };
+    (href("prev"), href("next"))
+}
+
+fn case_numbers(queue: &str) -> Vec<String> {
+    queue.split("data-case-number=\"").skip(1).map(|s| s.split('"').next().unwrap().to_owned()).collect()
+}
+
+/// Queues longer than a page: 50 at a time, oldest first, with next and previous links.
+async fn queues_page_through_more_than_fifty_cases(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let mut numbers = Vec::new();
+    for i in 0..57 {
+        let (s, v) = app
+            .send_json(
+                "POST",
+                "/api/v1/reports",
+                None,
+                &serde_json::json!({"description": format!("热线第{i}件：路灯不亮"), "channel": "hotline"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        numbers.push(v["case"]["number"].as_str().unwrap().to_owned());
+    }
+    let intake = format!("civgrid_session={}", app.login("intake").await);
+    let (s, _, body) = page(&app, "/workbench/desk", Some(&intake)).await;
+    assert_eq!(s, StatusCode::OK);
+    let first = section(&body, "queue-received");
+    let shown = case_numbers(first);
+    assert_eq!(shown.len(), 50, "one page");
+    assert_eq!(shown, numbers[..50], "oldest first");
+    let (prev, next) = pager_links(first);
+    assert_eq!(prev, None, "no page before the first");
+    let next = next.expect("a next page");
+    assert!(next.starts_with("/workbench/desk?queue=received&after="), "{next}");
+    let (s, _, body) = page(&app, &next, Some(&intake)).await;
+    assert_eq!(s, StatusCode::OK);
+    let second = section(&body, "queue-received");
+    assert_eq!(case_numbers(second), numbers[50..], "the rest");
+    let (prev, next) = pager_links(second);
+    assert_eq!(next, None, "the last page");
+    let prev = prev.expect("a previous page");
+    let (_, _, body) = page(&app, &prev, Some(&intake)).await;
+    let back = section(&body, "queue-received");
+    assert_eq!(case_numbers(back), numbers[..50], "the fifty before the last page's first");
+    let (prev, next) = pager_links(back);
+    assert!(prev.is_none() && next.is_some(), "the first page again: {prev:?} {next:?}");
+    // The list of every case pages newest first, in English.
+    let (_, _, body) = page(&app, "/workbench/cases", Some(&format!("{intake}; lang=en"))).await;
+    let all = section(&body, "queue-all");
+    assert_eq!(case_numbers(all).first(), numbers.last());
+    assert!(all.contains("Next page"));
+    let (_, next) = pager_links(all);
+    let (_, _, body) = page(&app, &next.expect("next"), Some(&intake)).await;
+    assert_eq!(case_numbers(section(&body, "queue-all")).last(), numbers.first());
+}
+both_backends!(queues_page_through_more_than_fifty_cases);
+
+/// The administrator edits the case catalogue and the service item catalogue: the editor opens
+/// filled with the current version, and what the script sends makes a new version the page lists.
+async fn the_admin_workbench_edits_both_catalogues(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let token = app.login("admin").await;
+    let admin = format!("civgrid_session={token}");
+    let (s, _, body) = page(&app, "/workbench/admin?class=0101", Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK);
+    let form = &body[body.find("id=\"class-form\"").expect("class form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains("data-editing=\"true\"") && form.contains("value=\"0101\" readonly"), "{form}");
+    assert!(form.contains("name=\"time_limit\" type=\"number\" min=\"1\" step=\"1\" required value=\"2\""), "{form}");
+    assert!(form.contains("<option value=\"working_hours\" selected>"), "{form}");
+    assert!(body.contains("href=\"/workbench/admin?class=0101#class-form\""));
+    // A new version through the API the form posts to; an invalid one is refused by its code.
+    let (_, classes) = app.get("/api/v1/case-classes").await;
+    let mut class = classes["classes"].as_array().unwrap().iter().find(|c| c["code"] == "0101").unwrap().clone();
+    let obj = class.as_object_mut().unwrap();
+    obj.remove("code");
+    obj.remove("version");
+    obj.insert("time_limit".into(), serde_json::json!(0));
+    let (s, v) = app.send_json("PUT", "/api/v1/admin/case-classes/0101", Some(&token), &class).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{v}");
+    class["time_limit"] = serde_json::json!(3);
+    let (s, v) = app.send_json("PUT", "/api/v1/admin/case-classes/0101", Some(&token), &class).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    let row = &body[body.find("<tr data-class=\"0101\">").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("3 工作小时") && row.contains("<td>v2</td>"), "{row}");
+    // The error the form shows, in each language.
+    let (_, _, zh) = page(&app, "/workbench/admin", Some(&admin)).await;
+    assert!(zh.contains("\"invalid_field\":\"填写的内容有误，请检查。\""));
+
+    // Service items: listed, and the editor carries the whole definition.
+    let item = service_item_code(&app, "最低生活保障申请").await;
+    let (_, _, body) = page(&app, &format!("/workbench/admin?item={item}"), Some(&format!("{admin}; lang=en"))).await;
+    assert!(body.contains(&format!("<tr data-item=\"{item}\">")) && body.contains("Service item catalogue"));
+    let form = &body[body.find("id=\"item-form\"").expect("item form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains(&format!("data-code=\"{item}\"")) && form.contains("value=\"最低生活保障申请\""));
+    assert!(
+        form.contains("household_register") && (form.contains("&quot;steps&quot;") || form.contains("&#34;steps&#34;"))
+    );
+    let (_, v) = app.get(&format!("/api/v1/service-items/{item}")).await;
+    let mut spec = v.clone();
+    let obj = spec.as_object_mut().unwrap();
+    for k in ["code", "version", "basic_code", "item_type_name", "created_at", "created_by"] {
+        obj.remove(k);
+    }
+    obj.insert("promised_limit_days".into(), serde_json::json!(3));
+    let (s, v) = app.send_json("POST", "/api/v1/admin/service-items", Some(&token), &spec).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["code"].as_str(), Some(item.as_str()), "the same item, a new version");
+    let (_, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    let row = &body[body.find(&format!("<tr data-item=\"{item}\">")).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("/ 3 工作日") && row.contains("<td>v2</td>"), "{row}");
+    // A new item's editor starts from a complete definition.
+    assert!(body.contains("&quot;item_type&quot;") || body.contains("&#34;item_type&#34;"));
+}
+both_backends!(the_admin_workbench_edits_both_catalogues);
+
+/// A 24-hour self-service terminal: big buttons without sign-in; the portal's pages then lead
+/// back to the kiosk's start instead of offering the staff sign-in.
+async fn the_kiosk_is_a_big_button_portal_without_sign_in(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (s, h, body) = page(&app, "/kiosk", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::SET_COOKIE].to_str().unwrap().starts_with("kiosk=1;"));
+    assert!(body.contains("class=\" kiosk\"") && body.contains("data-kiosk=\"true\""), "{body}");
+    for go in ["report", "track", "apply", "application", "verify"] {
+        assert!(body.contains(&format!("data-kiosk-go=\"{go}\"")), "{go}");
+    }
+    assert!(!body.contains("href=\"/login\""), "no staff sign-in on a kiosk");
+    for uri in ["/portal", "/portal/track", "/portal/services", "/portal/application"] {
+        let (s, _, body) = page(&app, uri, Some("kiosk=1")).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
+        assert!(body.contains("data-kiosk=\"true\"") && body.contains("<a href=\"/kiosk\""), "{uri}");
+        assert!(!body.contains("href=\"/login\""), "{uri}");
+        // Without the cookie the portal is the ordinary one.
+        let (_, _, body) = page(&app, uri, None).await;
+        assert!(!body.contains("data-kiosk") && body.contains("href=\"/login\""), "{uri}");
+    }
+    let (_, _, en) = page(&app, "/kiosk", Some("lang=en")).await;
+    assert!(en.contains("24-hour self-service") && en.contains("Report a problem"));
+    let (s, h, _) = page(&app, "/kiosk/exit", Some("kiosk=1")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(h[header::SET_COOKIE].to_str().unwrap().starts_with("kiosk=;"));
+}
+both_backends!(the_kiosk_is_a_big_button_portal_without_sign_in);
+
+/// A bad rating opens a rectification task (整改) that the responsible department's approver
+/// sees on their workbench, with the forms to reply and to appeal.
+async fn a_bad_rating_becomes_a_rectification_task_on_the_approvers_page(b: Backend) {
+    let app = TestApp::demo(b).await;
+    civgrid::demo::ledger::seed_certificates(&app.state.certificates).await.expect("certificates");
+    let item = service_item_code(&app, "网络预约出租汽车驾驶员证核发").await;
+    let id = civgrid::identity::ResidentId::complete("44060419950312042").expect("id").as_str().to_owned();
+    let pdf = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let token = app.login("clerk").await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-applications",
+            Some(&token),
+            &serde_json::json!({"item_code": item, "window": "W01",
+                "applicant": {"id_number": id, "name": "陈嘉怡"},
+                "materials": [{"code": "id_card", "format": "pdf", "content_base64": pdf},
+                    {"code": "driving_licence", "format": "pdf", "content_base64": pdf},
+                    {"code": "application_form", "format": "pdf", "content_base64": pdf}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let number = v["application"]["number"].as_str().expect("number").to_owned();
+    for (user, criterion) in [("approver_jtj", "driving_3_years"), ("approver_gaj", "background_ok")] {
+        let t = app.login(user).await;
+        let (s, v) = app
+            .send_json(
+                "POST",
+                &format!("/api/v1/service-applications/{number}/decisions"),
+                Some(&t),
+                &serde_json::json!({"step": 0, "decision": "approve", "checklist": [{"code": criterion, "met": true}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{user}: {v}");
+    }
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/service-ratings",
+            None,
+            &serde_json::json!({"target": "application", "number": number, "id_number": id, "grade": 1,
+                "comment": "<b>等了很久</b>"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let dept = v["rectification"]["department_code"].as_str().expect("a rectification task").to_owned();
+    let rect = v["rectification"]["id"].as_i64().unwrap();
+    let approver = format!("civgrid_session={}", app.login(&format!("approver_{dept}")).await);
+    let (s, _, body) = page(&app, "/workbench/approve", Some(&approver)).await;
+    assert_eq!(s, StatusCode::OK);
+    let tasks = section(&body, "rect-title");
+    let task = &tasks[tasks.find(&format!("data-rectification=\"{rect}\"")).expect("the task")..];
+    assert!(task.contains("data-state=\"open\"") && task.contains("待整改") && task.contains(&number));
+    assert!(task.contains("1 非常不满意"));
+    assert!(task.contains("&lt;b&gt;等了很久") || task.contains("&#60;b&#62;等了很久"), "escaped");
+    assert!(task.contains(&format!("form class=\"rect-reply\" data-id=\"{rect}\"")));
+    assert!(task.contains(&format!("form class=\"rect-appeal\" data-id=\"{rect}\"")));
+    // The reply the form sends; then only the appeal is left, in English too.
+    let t = app.login(&format!("approver_{dept}")).await;
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-rectifications/{rect}/reply"),
+            Some(&t),
+            &serde_json::json!({"reply": "已增派窗口人员", "callback_note": "已电话回访申请人"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&format!("{approver}; lang=en"))).await;
+    let tasks = section(&body, "rect-title");
+    assert!(tasks.contains("data-state=\"replied\"") && tasks.contains("Replied; the applicant to judge"));
+    assert!(tasks.contains("已增派窗口人员") && tasks.contains("已电话回访申请人"));
+    assert!(!tasks.contains("form class=\"rect-reply\"") && tasks.contains("form class=\"rect-appeal\""));
+    // Another department's approver does not see it.
+    let other = format!("civgrid_session={}", app.login("approver").await);
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&other)).await;
+    assert!(!section(&body, "rect-title").contains(&format!("data-rectification=\"{rect}\"")));
+    // The department appeals; the administrator sees the appeal with the form to decide it.
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-rectifications/{rect}/appeal"),
+            Some(&t),
+            &serde_json::json!({"reason": "申请人材料不全，系其本人原因"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let admin_token = app.login("admin").await;
+    let admin = format!("civgrid_session={admin_token}");
+    let (_, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    let appeals = section(&body, "appeals-title");
+    assert!(appeals.contains(&format!("form class=\"appeal-decision\" data-id=\"{rect}\"")), "{appeals}");
+    assert!(appeals.contains("申请人材料不全"));
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/service-rectifications/{rect}/appeal-decision"),
+            Some(&admin_token),
+            &serde_json::json!({"upheld": true, "note": "经核实属实"}),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("voided")), "{v}");
+    let (_, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    assert!(!section(&body, "appeals-title").contains(&format!("data-rectification=\"{rect}\"")));
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&approver)).await;
+    assert!(section(&body, "rect-title").contains("评价已撤销") && body.contains("经核实属实"));
+}
+both_backends!(a_bad_rating_becomes_a_rectification_task_on_the_approvers_page);
+
+/// The command map's data: every live case with a place the reader may see, compact; closed
+/// ones and other departments' are not in it.
+async fn the_map_reads_the_live_cases_compactly(b: Backend) {
+    let app = TestApp::demo(b).await;
+    civgrid::demo::seed_cases(&app.state.territory, &app.state.staff, &app.state.cases, 40, chrono::Utc::now())
+        .await
+        .expect("history");
+    let commander = app.login("commander").await;
+    let (s, v) = app.get_as("/api/v1/map/cases", &commander).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let cases = v["cases"].as_array().unwrap();
+    let (_, all) = app.get_as("/api/v1/cases?limit=500", &commander).await;
+    let live: Vec<i64> = all["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !["closed", "refused", "merged"].contains(&c["state"].as_str().unwrap()) && !c["lng"].is_null())
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert!(!live.is_empty());
+    assert_eq!(cases.iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>(), live, "newest first, live only");
+    let keys: Vec<&String> = cases[0].as_object().unwrap().keys().collect();
+    assert!(!keys.iter().any(|k| *k == "description" || *k == "reporter_contact"), "{keys:?}");
+    for k in ["id", "number", "state", "lng", "lat", "grid_code", "class_code", "supervised", "updated_at"] {
+        assert!(cases[0].get(k).is_some(), "{k}");
+    }
+    let (_, v) = app.get_as("/api/v1/map/cases?limit=2", &commander).await;
+    assert_eq!(v["cases"].as_array().unwrap().len(), 2);
+    // A handler sees only the department's cases; a stranger nothing.
+    let handler = app.login("handler_sj").await;
+    let (_, v) = app.get_as("/api/v1/map/cases", &handler).await;
+    for c in v["cases"].as_array().unwrap() {
+        let (_, one) = app.get_as(&format!("/api/v1/cases/{}", c["id"]), &handler).await;
+        assert!(one["departments"].to_string().contains("scjg"), "{one}");
+    }
+    let (s, _) = app.get("/api/v1/map/cases").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+both_backends!(the_map_reads_the_live_cases_compactly);
+
+/// The window's latest applications and the approver's queue page beyond 50: the window newest
+/// first, the approver whoever has waited longest first.
+async fn service_lists_page_beyond_fifty_applications(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let item = service_item_code(&app, "最低生活保障申请").await;
+    let id = civgrid::identity::ResidentId::complete("44060419800101001").expect("id").as_str().to_owned();
+    let pdf = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"%PDF-1.4\n%%EOF\n");
+    let materials: Vec<serde_json::Value> = ["id_card", "household_register", "income_statement", "authorisation"]
+        .iter()
+        .map(|c| serde_json::json!({"code": c, "format": "pdf", "content_base64": pdf}))
+        .collect();
+    let clerk_token = app.login("clerk").await;
+    let mut numbers = Vec::new();
+    for _ in 0..53 {
+        let (s, v) = app
+            .send_json(
+                "POST",
+                "/api/v1/service-applications",
+                Some(&clerk_token),
+                &serde_json::json!({"item_code": item, "window": "W02", "applicant": {"id_number": id, "name": "何伟"},
+                    "materials": materials}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        numbers.push(v["application"]["number"].as_str().expect("number").to_owned());
+    }
+    let listed = |body: &str, id: &str, attr: &str| -> Vec<String> {
+        section(body, id)
+            .split(&format!("{attr}=\""))
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_owned())
+            .collect()
+    };
+    let clerk = format!("civgrid_session={clerk_token}");
+    let (_, _, body) = page(&app, "/workbench/window", Some(&clerk)).await;
+    let newest: Vec<String> = numbers.iter().rev().cloned().collect();
+    assert_eq!(listed(&body, "recent-title", "data-application"), newest[..50]);
+    let (prev, next) = pager_links(section(&body, "recent-title"));
+    assert!(prev.is_none());
+    let next = next.expect("a next page");
+    let (_, _, body) = page(&app, &next, Some(&clerk)).await;
+    assert_eq!(listed(&body, "recent-title", "data-application"), newest[50..]);
+    assert!(
+        section(&body, "recent-title").contains("data-pager=\"first\"")
+            && pager_links(section(&body, "recent-title")).1.is_none()
+    );
+
+    let mzj = format!("civgrid_session={}", app.login("approver_mzj").await);
+    let (_, _, body) = page(&app, "/workbench/approve", Some(&mzj)).await;
+    assert_eq!(listed(&body, "queue-approve", "data-task"), numbers[..50], "oldest first");
+    let (_, next) = pager_links(section(&body, "queue-approve"));
+    let (_, _, body) = page(&app, &next.expect("a next page"), Some(&mzj)).await;
+    assert_eq!(listed(&body, "queue-approve", "data-task"), numbers[50..]);
+}
+both_backends!(service_lists_page_beyond_fifty_applications);

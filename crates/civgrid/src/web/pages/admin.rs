@@ -2,13 +2,17 @@
 //! their roles, the case catalogue, the working-day calendar — with the changes an
 //! administrator makes every week sent by `app.js` to the existing admin API: a department
 //! added or renamed, a staff account created, a holiday or make-up working day added or
-//! removed, and a grid GeoJSON file imported (its per-feature problem report shown as the API
-//! gives it). Nothing here writes.
+//! removed, a grid GeoJSON file imported (its per-feature problem report shown as the API
+//! gives it), a class of the case catalogue added or edited (`PUT
+//! /api/v1/admin/case-classes/{code}`: a new version; earlier cases keep theirs) and a service
+//! item added or edited (`POST /api/v1/admin/service-items`: a new version). `?class=CODE` and
+//! `?item=CODE` open the editor filled with the current version. Nothing here writes.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
+use serde::Deserialize;
 
 use super::{error_page, frame, html, not_yours, staff_only, Frame, Opt, Tr};
 use crate::staff::Role;
@@ -26,11 +30,80 @@ pub struct StaffLine {
 
 pub struct ClassLine {
     pub code: String,
+    pub version: i64,
     pub kind: &'static str,
     pub name: String,
     pub limit: String,
     pub department: String,
     pub active: bool,
+}
+
+/// The class editor's fields: the current version of the class being edited, or a new one.
+pub struct ClassForm {
+    pub editing: bool,
+    pub code: String,
+    pub kind: String,
+    pub major_code: String,
+    pub major_name: String,
+    pub minor_name: String,
+    pub filing_criteria: String,
+    pub closing_criteria: String,
+    pub time_limit: i64,
+    pub time_limit_unit: String,
+    pub department_code: String,
+    pub duplicate_radius_m: f64,
+    pub duplicate_window_hours: i64,
+    pub self_handle_allowed: bool,
+    pub active: bool,
+    pub version: i64,
+}
+
+impl ClassForm {
+    fn new_class() -> ClassForm {
+        ClassForm {
+            editing: false,
+            code: String::new(),
+            kind: "event".into(),
+            major_code: String::new(),
+            major_name: String::new(),
+            minor_name: String::new(),
+            filing_criteria: String::new(),
+            closing_criteria: String::new(),
+            time_limit: 2,
+            time_limit_unit: "working_days".into(),
+            department_code: String::new(),
+            duplicate_radius_m: 50.0,
+            duplicate_window_hours: 72,
+            self_handle_allowed: false,
+            active: true,
+            version: 0,
+        }
+    }
+}
+
+pub struct ItemLine {
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    pub limits: String,
+    pub max_visits: i64,
+    pub version: i64,
+    pub active: bool,
+}
+
+/// The item editor: the plain fields, and the whole definition (materials, steps, fees …) as
+/// JSON, which the script sends with the plain fields written into it.
+pub struct ItemForm {
+    pub editing: bool,
+    pub code: String,
+    pub name: String,
+    pub department_code: String,
+    pub legal_limit_days: i64,
+    pub promised_limit_days: i64,
+    pub max_visits: i64,
+    pub active: bool,
+    pub version: i64,
+    pub spec_json: String,
 }
 
 pub struct DayLine {
@@ -57,11 +130,54 @@ struct AdminPage {
     roles: Vec<Opt>,
     staff: Vec<StaffLine>,
     classes: Vec<ClassLine>,
+    class_form: ClassForm,
+    items: Vec<ItemLine>,
+    item_form: ItemForm,
     days: Vec<DayLine>,
+    /// Appeals against bad ratings, for the administrator to decide.
+    appeals: Vec<super::services::RectLine>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct AdminQuery {
+    /// The catalogue class to edit.
+    class: Option<String>,
+    /// The service item to edit.
+    item: Option<String>,
+}
+
+/// A new item's definition to start from: every required field, one material, one step.
+const NEW_ITEM_JSON: &str = r#"{
+  "item_type": "01",
+  "main_item": "00000",
+  "sub_item": "000",
+  "department_code": "",
+  "name": "",
+  "legal_basis": "",
+  "applicant_type": "person",
+  "conditions": [],
+  "materials": [
+    {"code": "id_card", "name": "居民身份证", "formats": ["pdf", "jpg"], "licence_type": "resident_id"}
+  ],
+  "legal_limit_days": 20,
+  "promised_limit_days": 5,
+  "special_steps": [],
+  "fees": [],
+  "max_visits": 0,
+  "steps": [
+    {"name": "审核", "departments": [""], "checklist": [{"code": "materials_complete", "text": "材料齐全、符合法定形式"}]}
+  ],
+  "result": null,
+  "active": true
+}"#;
+
 /// `GET /workbench/admin`: the administrator's workbench.
-pub(super) async fn admin_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub(super) async fn admin_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    q: Query<AdminQuery>,
+) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -104,10 +220,81 @@ pub(super) async fn admin_page(State(state): State<AppState>, headers: HeaderMap
                 }
             })
             .collect();
-        let classes = state
-            .cases
-            .classes()
+        let all_classes = state.cases.classes().await?;
+        let class_form = match q.class.as_deref().and_then(|code| all_classes.iter().find(|c| c.code == code)) {
+            Some(c) => ClassForm {
+                editing: true,
+                code: c.code.clone(),
+                kind: c.kind.clone(),
+                major_code: c.major_code.clone(),
+                major_name: c.major_name.clone(),
+                minor_name: c.minor_name.clone(),
+                filing_criteria: c.filing_criteria.clone(),
+                closing_criteria: c.closing_criteria.clone(),
+                time_limit: c.time_limit,
+                time_limit_unit: c.time_limit_unit.clone(),
+                department_code: c.department_code.clone(),
+                duplicate_radius_m: c.duplicate_radius_m,
+                duplicate_window_hours: c.duplicate_window_hours,
+                self_handle_allowed: c.self_handle_allowed,
+                active: c.active,
+                version: c.version,
+            },
+            None => ClassForm::new_class(),
+        };
+        let all_items = state.services.items().await?;
+        let item_form = match q.item.as_deref().and_then(|code| all_items.iter().find(|i| i.code == code)) {
+            Some(i) => ItemForm {
+                editing: true,
+                code: i.code.clone(),
+                name: i.spec.name.clone(),
+                department_code: i.spec.department_code.clone(),
+                legal_limit_days: i.spec.legal_limit_days,
+                promised_limit_days: i.spec.promised_limit_days,
+                max_visits: i.spec.max_visits,
+                active: i.spec.active,
+                version: i.version,
+                spec_json: serde_json::to_string_pretty(&i.spec).map_err(|e| ApiError::internal(&e))?,
+            },
+            None => ItemForm {
+                editing: false,
+                code: String::new(),
+                name: String::new(),
+                department_code: String::new(),
+                legal_limit_days: 20,
+                promised_limit_days: 5,
+                max_visits: 0,
+                active: true,
+                version: 0,
+                spec_json: NEW_ITEM_JSON.to_owned(),
+            },
+        };
+        let items = all_items
+            .iter()
+            .map(|i| ItemLine {
+                code: i.code.clone(),
+                name: i.spec.name.clone(),
+                department: name(&i.spec.department_code),
+                limits: format!(
+                    "{} / {} {}",
+                    i.spec.legal_limit_days,
+                    i.spec.promised_limit_days,
+                    l.t("admin.unit.working_days")
+                ),
+                max_visits: i.spec.max_visits,
+                version: i.version,
+                active: i.spec.active,
+            })
+            .collect();
+        let appeals = state
+            .services
+            .rectifications_with_ratings(&p)
             .await?
+            .into_iter()
+            .filter(|(r, _)| r.state == "appealed")
+            .map(|(r, rating)| super::services::rect_line(l, r, rating))
+            .collect();
+        let classes = all_classes
             .into_iter()
             .map(|c| ClassLine {
                 kind: l.t(&format!("admin.kind.{}", c.kind)),
@@ -115,6 +302,7 @@ pub(super) async fn admin_page(State(state): State<AppState>, headers: HeaderMap
                 limit: format!("{} {}", c.time_limit, l.t(&format!("admin.unit.{}", c.time_limit_unit))),
                 department: name(&c.department_code),
                 active: c.active,
+                version: c.version,
                 code: c.code,
             })
             .collect();
@@ -148,7 +336,11 @@ pub(super) async fn admin_page(State(state): State<AppState>, headers: HeaderMap
                 .collect(),
             staff,
             classes,
+            class_form,
+            items,
+            item_form,
             days,
+            appeals,
         };
         Ok::<_, ApiError>(page)
     };

@@ -9,8 +9,10 @@
 //! (set by `/lang/en`) switches every page and every error message to English.
 
 mod admin;
+mod charts;
 mod i18n;
 mod services;
+mod trends;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -26,6 +28,7 @@ use super::error::ApiError;
 use super::extract::request_token;
 use super::AppState;
 use crate::cases::state::{self, Action, State as CaseState};
+use crate::cases::store::Only;
 use crate::cases::{CaseClass, CaseRow};
 use crate::staff::{Principal, Role, StaffError};
 
@@ -39,11 +42,14 @@ pub fn routes() -> Router<AppState> {
         .route("/workbench/desk", get(desk_page))
         .route("/workbench/handler", get(handler_page))
         .route("/workbench/command", get(command_page))
+        .route("/workbench/trends", get(trends::trends_page))
         .route("/workbench/cases", get(cases_page))
         .route("/workbench/window", get(services::window_page))
         .route("/workbench/approve", get(services::approve_page))
         .route("/workbench/admin", get(admin::admin_page))
         .route("/portal", get(portal))
+        .route("/kiosk", get(kiosk))
+        .route("/kiosk/exit", get(kiosk_exit))
         .route("/portal/track", get(track))
         .route("/portal/services", get(services::portal_services))
         .route("/portal/application", get(services::portal_application_form).post(services::portal_application))
@@ -59,6 +65,9 @@ pub struct Frame {
     pub back: String,
     pub me: Option<Me>,
     pub nav: Vec<NavLink>,
+    /// A 24-hour self-service terminal (the `kiosk=1` cookie set by `/kiosk`): big buttons,
+    /// no staff sign-in link, back to the kiosk's start after a while untouched.
+    pub kiosk: bool,
 }
 
 pub struct Me {
@@ -116,6 +125,7 @@ fn workbenches(p: &Principal) -> Vec<(&'static str, &'static str)> {
     }
     if [Role::Commander, Role::Admin, Role::Auditor].iter().any(|r| p.has_role(*r)) {
         v.push(("/workbench/command", "wb.command"));
+        v.push(("/workbench/trends", "wb.trends"));
     }
     if [Role::IntakeOperator, Role::ShiftLeader, Role::Dispatcher].iter().any(|r| p.has_role(*r)) {
         v.push(("/workbench/desk", "wb.desk"));
@@ -156,7 +166,29 @@ fn frame(l: Tr, uri: &Uri, me: Option<&Principal>) -> Frame {
         roles.dedup();
         Me { name: p.display_name.clone(), roles: roles.join("、") }
     });
-    Frame { i18n: l.json(), back, me, nav }
+    Frame { i18n: l.json(), back, me, nav, kiosk: false }
+}
+
+/// Whether the browser is a self-service terminal (the `kiosk=1` cookie).
+fn kiosk_of(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .any(|(k, v)| k == "kiosk" && v.trim() == "1")
+}
+
+/// The frame of a citizen's page: on a kiosk, one way back to the kiosk's start instead of
+/// the portal's links.
+fn public_frame(l: Tr, uri: &Uri, headers: &HeaderMap) -> Frame {
+    let mut f = frame(l, uri, None);
+    if kiosk_of(headers) {
+        f.kiosk = true;
+        f.nav = vec![NavLink { href: "/kiosk", label: l.t("kiosk.home"), current: uri.path() == "/kiosk" }];
+    }
+    f
 }
 
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
@@ -405,14 +437,26 @@ fn card(l: Tr, p: &Principal, labels: &Labels, c: &CaseRow, offered: &[Action]) 
     }
 }
 
-/// One titled queue of cases.
+/// One titled queue of cases, a page of it at a time.
 pub struct Queue {
     pub id: &'static str,
     pub title: &'static str,
     pub cards: Vec<CaseCard>,
+    /// The links to the previous and the next page of this queue (none: no such page).
+    pub prev: Option<String>,
+    pub next: Option<String>,
 }
 
 const QUEUE_LIMIT: i64 = 50;
+
+/// Which page of which queue a page shows (`?queue=dispatch&after=123` or `&before=45`);
+/// the page's other queues start at their first page.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    queue: Option<String>,
+    after: Option<i64>,
+    before: Option<i64>,
+}
 
 /// Who is reading, in which language, with the labels to show: what a queue is built from.
 struct Reader<'a> {
@@ -420,26 +464,63 @@ struct Reader<'a> {
     l: Tr,
     p: &'a Principal,
     labels: &'a Labels,
+    /// The page's path, for the paging links.
+    path: &'a str,
+    at: &'a PageQuery,
 }
 
 impl Reader<'_> {
-    /// The cases in `states` the reader may see (those `keep` accepts), with the `offered`
-    /// actions their roles allow.
+    /// A page of the cases in `states` the reader may see (those `only` names), oldest first
+    /// (whoever has waited longest), with the `offered` actions their roles allow.
     async fn queue(
         &self,
         (id, title): (&'static str, &'static str),
         states: &[&str],
         offered: &[Action],
-        keep: impl Fn(&CaseRow) -> bool,
+        only: Only,
     ) -> Result<Queue, ApiError> {
-        let mut rows = Vec::new();
-        for s in states {
-            rows.extend(self.state.cases.list(self.p, Some(s), QUEUE_LIMIT).await?.into_iter().filter(&keep));
-        }
-        // Whoever has waited longest comes first.
-        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        self.page_of(id, title, states, false, offered, only).await
+    }
+
+    /// A page of a list by id, oldest or newest first, with its previous and next links.
+    async fn page_of(
+        &self,
+        id: &'static str,
+        title: &'static str,
+        states: &[&str],
+        newest_first: bool,
+        offered: &[Action],
+        only: Only,
+    ) -> Result<Queue, ApiError> {
+        use crate::cases::store::{list_visible_page, PageAt, Visibility};
+        let mine = self.at.queue.as_deref() == Some(id);
+        let at = PageAt {
+            newest_first,
+            after: self.at.after.filter(|_| mine),
+            before: self.at.before.filter(|_| mine),
+            only,
+        };
+        let seen = Visibility::of(self.p);
+        let (rows, more) = list_visible_page(&self.state.db, &seen, states, at, QUEUE_LIMIT)
+            .await
+            .map_err(crate::cases::CaseError::from)?;
+        let link = |k: &str, v: i64| format!("{}?queue={id}&{k}={v}#queue-{id}", self.path);
+        let (first, last) = (rows.first().map(|c| c.id), rows.last().map(|c| c.id));
+        let backwards = at.after.is_none() && at.before.is_some();
+        let (has_prev, has_next) = match (at.after, backwards) {
+            (Some(_), _) => (true, more),
+            (None, true) => (more, true),
+            (None, false) => (false, more),
+        };
+        let prev = first.filter(|_| has_prev).map(|v| link("before", v));
+        let next = last.filter(|_| has_next).map(|v| link("after", v));
+        // An empty page reached by a stale link still offers the way back to the first.
+        let prev = match (prev, rows.is_empty(), at.after.or(at.before)) {
+            (None, true, Some(_)) => Some(format!("{}#queue-{id}", self.path)),
+            (p, _, _) => p,
+        };
         let cards = rows.iter().map(|c| card(self.l, self.p, self.labels, c, offered)).collect();
-        Ok(Queue { id, title: self.l.t(title), cards })
+        Ok(Queue { id, title: self.l.t(title), cards, prev, next })
     }
 }
 
@@ -505,7 +586,7 @@ struct GridPage {
 }
 
 /// `GET /workbench/grid`: the grid worker's phone page — report, verify.
-async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, at: Query<PageQuery>) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -515,14 +596,11 @@ async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     }
     let run = async {
         let labels = Labels::load(&state).await?;
-        let rd = Reader { state: &state, l, p: &p, labels: &labels };
+        let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
         let grids = state.territory.grids_of_worker(p.staff_id).await?;
         let verify =
-            rd.queue(("verify", "grid.to_verify"), &["handled"], &[Action::Pass, Action::Fail], |_| true).await?;
-        let mut recent = Queue { id: "recent", title: l.t("grid.recent"), cards: vec![] };
-        for c in state.cases.list(&p, None, 20).await? {
-            recent.cards.push(card(l, &p, &labels, &c, &[Action::SelfHandle]));
-        }
+            rd.queue(("verify", "grid.to_verify"), &["handled"], &[Action::Pass, Action::Fail], Only::All).await?;
+        let recent = rd.page_of("recent", "grid.recent", &[], true, &[Action::SelfHandle], Only::All).await?;
         Ok::<_, ApiError>(GridPage {
             l,
             page: frame(l, &uri, Some(&p)),
@@ -552,7 +630,7 @@ struct QueuesPage {
 }
 
 /// `GET /workbench/desk`: intake operator, shift leader and dispatcher — their queues.
-async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, at: Query<PageQuery>) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -562,35 +640,35 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     }
     let run = async {
         let labels = Labels::load(&state).await?;
-        let rd = Reader { state: &state, l, p: &p, labels: &labels };
+        let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
         let mut queues = Vec::new();
         if p.has_role(Role::IntakeOperator) {
             let offered = [Action::Accept, Action::Merge];
-            queues.push(rd.queue(("received", "desk.received"), &["received"], &offered, |_| true).await?);
+            queues.push(rd.queue(("received", "desk.received"), &["received"], &offered, Only::All).await?);
         }
         if p.has_role(Role::ShiftLeader) {
             let offered = [Action::File, Action::Refuse];
-            queues.push(rd.queue(("accepted", "desk.accepted"), &["accepted"], &offered, |_| true).await?);
+            queues.push(rd.queue(("accepted", "desk.accepted"), &["accepted"], &offered, Only::All).await?);
         }
         if p.has_role(Role::Dispatcher) {
             let offered = [Action::Dispatch];
-            let q = rd.queue(("dispatch", "desk.to_dispatch"), &["filed", "returned"], &offered, |_| true);
+            let q = rd.queue(("dispatch", "desk.to_dispatch"), &["filed", "returned"], &offered, Only::All);
             queues.push(q.await?);
             let offered = [Action::DecideExtension, Action::Suspend];
             let with_department = ["dispatched", "handling", "rework"];
-            let q = rd.queue(("extensions", "desk.extensions"), &with_department, &offered, |c| c.extension_requested);
+            let q = rd.queue(("extensions", "desk.extensions"), &with_department, &offered, Only::ExtensionRequested);
             queues.push(q.await?);
             let offered = [Action::Resume];
-            queues.push(rd.queue(("suspended", "desk.suspended"), &["suspended"], &offered, |_| true).await?);
+            queues.push(rd.queue(("suspended", "desk.suspended"), &["suspended"], &offered, Only::All).await?);
         }
         if p.has_role(Role::IntakeOperator) {
             // The callback (回访): closed cases whose reporter has not been asked yet.
-            let q = rd.queue(("callback", "desk.callback"), &["closed"], &[Action::Rate], |c| c.rating.is_none());
+            let q = rd.queue(("callback", "desk.callback"), &["closed"], &[Action::Rate], Only::Unrated);
             queues.push(q.await?);
         }
         if p.has_role(Role::ShiftLeader) {
             let offered = [Action::Close];
-            queues.push(rd.queue(("verified", "desk.verified"), &["verified"], &offered, |_| true).await?);
+            queues.push(rd.queue(("verified", "desk.verified"), &["verified"], &offered, Only::All).await?);
         }
         Ok::<_, ApiError>(QueuesPage {
             l,
@@ -609,7 +687,7 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
 }
 
 /// `GET /workbench/handler`: the department's cases — take, return, feedback, extension.
-async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, at: Query<PageQuery>) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -619,11 +697,11 @@ async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
     }
     let run = async {
         let labels = Labels::load(&state).await?;
-        let rd = Reader { state: &state, l, p: &p, labels: &labels };
+        let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
         let offered = [Action::Take, Action::Return, Action::Feedback, Action::RequestExtension];
         let queues = vec![
-            rd.queue(("dispatched", "handler.dispatched"), &["dispatched"], &offered, |_| true).await?,
-            rd.queue(("working", "handler.working"), &["handling", "rework"], &offered, |_| true).await?,
+            rd.queue(("dispatched", "handler.dispatched"), &["dispatched"], &offered, Only::All).await?,
+            rd.queue(("working", "handler.working"), &["handling", "rework"], &offered, Only::All).await?,
         ];
         Ok::<_, ApiError>(QueuesPage {
             l,
@@ -642,14 +720,15 @@ async fn handler_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
 }
 
 /// `GET /workbench/cases`: every case the person may see (roles without a workbench yet).
-async fn cases_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn cases_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, at: Query<PageQuery>) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
     };
     let run = async {
         let labels = Labels::load(&state).await?;
-        let cards = state.cases.list(&p, None, 100).await?.iter().map(|c| card(l, &p, &labels, c, &[])).collect();
+        let rd = Reader { state: &state, l, p: &p, labels: &labels, path: uri.path(), at: &at };
+        let all = rd.page_of("all", "cases.title", &[], true, &[], Only::All).await?;
         Ok::<_, ApiError>(QueuesPage {
             l,
             page: frame(l, &uri, Some(&p)),
@@ -658,7 +737,7 @@ async fn cases_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri)
             intro: if workbenches(&p).len() == 1 { l.t("cases.no_workbench") } else { "" },
             classes: vec![],
             departments: vec![],
-            queues: vec![Queue { id: "all", title: l.t("cases.title"), cards }],
+            queues: vec![all],
         })
     };
     match run.await {
@@ -752,11 +831,43 @@ struct PortalPage {
 async fn portal(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let l = Tr(lang_of(&headers));
     match Labels::load(&state).await {
-        Ok(labels) => {
-            html(StatusCode::OK, PortalPage { l, page: frame(l, &uri, None), classes: labels.class_options() }.render())
-        }
+        Ok(labels) => html(
+            StatusCode::OK,
+            PortalPage { l, page: public_frame(l, &uri, &headers), classes: labels.class_options() }.render(),
+        ),
         Err(e) => error_page(l, &uri, None, e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "kiosk.html")]
+struct KioskPage {
+    l: Tr,
+    page: Frame,
+}
+
+/// `GET /kiosk`: a 24-hour self-service terminal's start — big buttons, no sign-in. It marks
+/// the browser as a kiosk (the `kiosk=1` cookie), so the portal's pages lead back here and
+/// return here after two minutes untouched; `/kiosk/exit` ends that.
+async fn kiosk(headers: HeaderMap, uri: Uri) -> Response {
+    let l = Tr(lang_of(&headers));
+    let mut page = frame(l, &uri, None);
+    page.kiosk = true;
+    page.nav = vec![];
+    let mut resp = html(StatusCode::OK, KioskPage { l, page }.render());
+    if let Ok(v) = "kiosk=1; Path=/; Max-Age=31536000; SameSite=Lax".parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `GET /kiosk/exit`: the browser is no longer a kiosk.
+async fn kiosk_exit() -> Response {
+    let mut resp = Redirect::to("/").into_response();
+    if let Ok(v) = "kiosk=; Path=/; Max-Age=0; SameSite=Lax".parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
 }
 
 #[derive(Template)]
@@ -812,7 +923,7 @@ async fn track(State(state): State<AppState>, headers: HeaderMap, uri: Uri, q: Q
     match found.await {
         Ok(found) => {
             let status = if found.is_none() && !number.is_empty() { StatusCode::NOT_FOUND } else { StatusCode::OK };
-            html(status, TrackPage { l, page: frame(l, &uri, None), number, found }.render())
+            html(status, TrackPage { l, page: public_frame(l, &uri, &headers), number, found }.render())
         }
         Err(e) => error_page(l, &uri, None, e),
     }

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{error_page, frame, html, lang_of, local_time, not_yours, staff_only, Frame, Opt, Tr};
+use super::{error_page, frame, html, lang_of, local_time, not_yours, public_frame, staff_only, Frame, Opt, Tr};
 use crate::services::applications::ApplicationView;
 use crate::services::catalogue::ApplicantType;
 use crate::services::{ServiceError, ServiceItem};
@@ -336,12 +336,36 @@ struct WindowPage {
     number: String,
     found: Option<AppDetail>,
     recent: Vec<AppSummary>,
+    /// The next page of the latest applications, and the way back to the first.
+    pager: Pager,
 }
 
 #[derive(Debug, Deserialize)]
 pub(super) struct WindowQuery {
     item: Option<String>,
     number: Option<String>,
+    /// The page of the latest applications after this one.
+    after: Option<i64>,
+}
+
+/// Links of a paged list: the next page, and the first when this is not it.
+pub struct Pager {
+    pub next: Option<String>,
+    pub first: Option<String>,
+}
+
+impl Pager {
+    fn new(path: &str, anchor: &str, after: Option<i64>, next: Option<i64>) -> Pager {
+        Pager {
+            next: next.map(|id| format!("{path}?after={id}#{anchor}")),
+            first: after.map(|_| format!("{path}#{anchor}")),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AfterQuery {
+    after: Option<i64>,
 }
 
 /// `GET /workbench/window?item=&number=`: accept an application (materials the government
@@ -376,7 +400,9 @@ pub(super) async fn window_page(
                 Err(e) => return Err(e.into()),
             },
         };
-        let recent = state.services.list(&p, None, LIST_LIMIT).await?.iter().map(|v| summary(l, v)).collect();
+        let (rows, next) = state.services.list_page(&p, None, false, q.after, LIST_LIMIT).await?;
+        let recent = rows.iter().map(|v| summary(l, v)).collect();
+        let pager = Pager::new("/workbench/window", "recent-title", q.after, next);
         Ok::<_, ApiError>(WindowPage {
             l,
             page: frame(l, &uri, Some(&p)),
@@ -385,6 +411,7 @@ pub(super) async fn window_page(
             number: number.clone(),
             found,
             recent,
+            pager,
         })
     };
     match run.await {
@@ -420,6 +447,8 @@ struct ApprovePage {
     l: Tr,
     page: Frame,
     department: String,
+    /// 好差评整改: the department's rectification tasks from bad ratings.
+    rectifications: Vec<RectLine>,
     tasks: Vec<Task>,
     /// In review, with the department's step still to come (an earlier step is open).
     upcoming: Vec<AppSummary>,
@@ -428,12 +457,66 @@ struct ApprovePage {
     /// In a special step (clock stopped), to resume.
     suspended: Vec<AppSummary>,
     concluded: Vec<AppSummary>,
+    /// The next page of the applications in review, and the way back to the first.
+    pager: Pager,
+}
+
+/// A rectification task (整改) as the responsible unit sees it: what the applicant said, the
+/// deadline, and what it may do now (reply with the callback when open, appeal while open or
+/// replied).
+pub struct RectLine {
+    pub id: i64,
+    pub state: String,
+    pub state_label: &'static str,
+    pub target: String,
+    pub grade: String,
+    pub comment: String,
+    pub deadline: String,
+    pub overdue: bool,
+    pub reply: String,
+    pub callback_note: String,
+    pub appeal_reason: String,
+    pub appeal_decision: String,
+    pub can_reply: bool,
+    pub can_appeal: bool,
+}
+
+pub(super) fn rect_line(
+    l: Tr,
+    r: crate::services::store::RectificationRow,
+    rating: Option<crate::services::store::RatingRow>,
+) -> RectLine {
+    let open = matches!(r.state.as_str(), "open" | "replied" | "appealed");
+    RectLine {
+        id: r.id,
+        state_label: l.t(&format!("rect.state.{}", r.state)),
+        can_reply: r.state == "open",
+        can_appeal: r.state == "open" || r.state == "replied",
+        overdue: open && r.deadline.as_str() < crate::db::now_text().as_str(),
+        deadline: local_time(&r.deadline),
+        target: rating.as_ref().map(|x| x.target_ref.clone()).unwrap_or_default(),
+        grade: rating
+            .as_ref()
+            .map(|x| format!("{} {}", x.grade, l.t(&format!("psvc.grade.{}", x.grade))))
+            .unwrap_or_default(),
+        comment: rating.and_then(|x| x.comment).unwrap_or_default(),
+        reply: r.reply.unwrap_or_default(),
+        callback_note: r.callback_note.unwrap_or_default(),
+        appeal_reason: r.appeal_reason.unwrap_or_default(),
+        appeal_decision: r.appeal_decision.unwrap_or_default(),
+        state: r.state,
+    }
 }
 
 /// `GET /workbench/approve`: the department's approval queue — each open step with the item's
 /// decision checklist for the department, the materials and where they came from, and which
 /// other departments decide the same step in parallel.
-pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub(super) async fn approve_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    q: Query<AfterQuery>,
+) -> Response {
     let (l, p) = match staff_only(&state, &headers, &uri).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -447,7 +530,11 @@ pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderM
         let mut tasks = Vec::new();
         let mut upcoming = Vec::new();
         let mut others = Vec::new();
-        for row in state.services.list(&p, Some("in_review"), LIST_LIMIT).await? {
+        // Whoever has waited longest comes first: the applications in review, oldest first, a
+        // page at a time.
+        let (in_review, next) = state.services.list_page(&p, Some("in_review"), true, q.after, LIST_LIMIT).await?;
+        let pager = Pager::new("/workbench/approve", "queue-approve", q.after, next);
+        for row in in_review {
             let number = row["number"].as_str().unwrap_or_default();
             // The view shows only the reader's department's steps.
             let v = state.services.get(&p, number).await?;
@@ -482,8 +569,6 @@ pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderM
                 special_steps,
             });
         }
-        // Whoever has waited longest comes first.
-        tasks.reverse();
         let suspended =
             state.services.list(&p, Some("suspended"), LIST_LIMIT).await?.iter().map(|v| summary(l, v)).collect();
         let mut concluded = Vec::new();
@@ -491,15 +576,24 @@ pub(super) async fn approve_page(State(state): State<AppState>, headers: HeaderM
             concluded.extend(state.services.list(&p, Some(s), 10).await?.iter().map(|v| summary(l, v)));
         }
         concluded.sort_by(|a, b| b.accepted.cmp(&a.accepted));
+        let rectifications = state
+            .services
+            .rectifications_with_ratings(&p)
+            .await?
+            .into_iter()
+            .map(|(r, rating)| rect_line(l, r, rating))
+            .collect();
         Ok::<_, ApiError>(ApprovePage {
             l,
             page: frame(l, &uri, Some(&p)),
             department: name(&dept),
+            rectifications,
             tasks,
             upcoming,
             others,
             suspended,
             concluded,
+            pager,
         })
     };
     match run.await {
@@ -550,7 +644,7 @@ pub(super) async fn portal_services(
         let item = chosen_item(&state, q.item.as_deref(), &departments).await?;
         Ok::<_, ApiError>(PortalServicesPage {
             l,
-            page: frame(l, &uri, None),
+            page: public_frame(l, &uri, &headers),
             items: item_options(&items, &departments),
             item,
             number: String::new(),
@@ -585,7 +679,7 @@ pub(super) async fn portal_application_form(State(_): State<AppState>, headers: 
     let l = Tr(lang_of(&headers));
     let page = PortalApplicationPage {
         l,
-        page: frame(l, &uri, None),
+        page: public_frame(l, &uri, &headers),
         number: String::new(),
         asked: false,
         found: None,
@@ -622,7 +716,8 @@ pub(super) async fn portal_application(
     };
     let status = if found.is_some() { StatusCode::OK } else { StatusCode::NOT_FOUND };
     let id_number = if found.is_some() { id_number } else { String::new() };
-    let page = PortalApplicationPage { l, page: frame(l, &uri, None), number, asked: true, found, id_number };
+    let page =
+        PortalApplicationPage { l, page: public_frame(l, &uri, &headers), number, asked: true, found, id_number };
     html(status, page.render())
 }
 
