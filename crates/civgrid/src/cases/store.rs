@@ -1,7 +1,5 @@
 //! SQL for the case loop.
 
-use std::collections::HashMap;
-
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -277,7 +275,7 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
         return Ok(vec![]);
     }
     let sqlite = is_sqlite(tx);
-    let ids = take_case_ids(tx, cases.len()).await?;
+    let ids = take_ids(tx, "case_record", cases.len()).await?;
     let numbers: Vec<String> = cases
         .iter()
         .zip(&ids)
@@ -352,21 +350,22 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
         .collect())
 }
 
-/// `n` unused case ids, ascending.
-async fn take_case_ids(tx: &mut Tx<'_>, n: usize) -> Result<Vec<i64>, sqlx::Error> {
+/// `n` unused ids of `table` (an AUTOINCREMENT / identity `id` column), ascending. On SQLite
+/// the caller must hold the write lock (`Db::write`) from before this read to its INSERT.
+async fn take_ids(tx: &mut Tx<'_>, table: &'static str, n: usize) -> Result<Vec<i64>, sqlx::Error> {
     if is_sqlite(tx) {
         // The highest id ever given (AUTOINCREMENT never reuses one, even after a delete).
-        let last: i64 = sqlx::query_scalar(
-            "select max(coalesce((select seq from sqlite_sequence where name = 'case_record'), 0),
-                        coalesce((select max(id) from case_record), 0))",
-        )
+        let last: i64 = sqlx::query_scalar(&format!(
+            "select max(coalesce((select seq from sqlite_sequence where name = '{table}'), 0),
+                        coalesce((select max(id) from {table}), 0))"
+        ))
         .fetch_one(&mut **tx)
         .await?;
         return Ok((1..=n as i64).map(|i| last + i).collect());
     }
-    sqlx::query_scalar(
-        "select nextval(pg_get_serial_sequence('case_record', 'id')) from generate_series(1, $1::bigint)",
-    )
+    sqlx::query_scalar(&format!(
+        "select nextval(pg_get_serial_sequence('{table}', 'id')) from generate_series(1, $1::bigint)"
+    ))
     .bind(n as i64)
     .fetch_all(&mut **tx)
     .await
@@ -426,18 +425,25 @@ pub struct NewTransition<'a> {
 
 /// Inserts transition rows, at most one per case, in multi-row statements; returns their ids
 /// in the order given. Call it through `trace::record_all`, which also writes the rows' ledger
-/// entries.
+/// entries, in a transaction that already holds the write lock (`Db::write`, or after the
+/// case's own write): the ids are taken before the INSERT (see `take_ids`).
 pub async fn insert_transitions(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Result<Vec<i64>, sqlx::Error> {
-    let mut ids: HashMap<i64, i64> = HashMap::with_capacity(ts.len());
-    for chunk in ts.chunks(256) {
+    if ts.is_empty() {
+        return Ok(vec![]);
+    }
+    let sqlite = is_sqlite(tx);
+    let ids = take_ids(tx, "case_transition", ts.len()).await?;
+    for (chunk, chunk_ids) in ts.chunks(256).zip(ids.chunks(256)) {
         let sql = format!(
-            "insert into case_transition (case_id, at, actor, role, action, from_state, to_state, note, staff_id)
-             values {} returning id, case_id",
-            values_placeholders(is_sqlite(tx), chunk.len(), 9)
+            "insert into case_transition (id, case_id, at, actor, role, action, from_state, to_state, note, staff_id)
+             {} values {}",
+            if sqlite { "" } else { "overriding system value" },
+            values_placeholders(sqlite, chunk.len(), 10)
         );
         let mut q = sqlx::query(&sql);
-        for t in chunk {
+        for (t, id) in chunk.iter().zip(chunk_ids) {
             q = q
+                .bind(*id)
                 .bind(t.case_id)
                 .bind(t.at)
                 .bind(t.actor)
@@ -448,11 +454,9 @@ pub async fn insert_transitions(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Re
                 .bind(t.note)
                 .bind(crate::audit::Actor::staff_id_of(t.actor));
         }
-        for r in q.fetch_all(&mut **tx).await? {
-            ids.insert(r.try_get("case_id")?, r.try_get("id")?);
-        }
+        q.execute(&mut **tx).await?;
     }
-    ts.iter().map(|t| ids.get(&t.case_id).copied().ok_or_else(|| sqlx::Error::RowNotFound)).collect()
+    Ok(ids)
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

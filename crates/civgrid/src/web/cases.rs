@@ -190,7 +190,7 @@ async fn report(
     }
     let outcome = state.cases.report(&reporter, body).await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(json!(outcome))))
+    Ok((status, Json(outcome)))
 }
 
 #[derive(Debug, Deserialize)]
