@@ -1052,11 +1052,13 @@ pub enum Only {
 }
 
 impl Only {
+    /// Written literally (not bound) so the partial indexes of migration 20261206000002 apply.
     fn sql(self) -> &'static str {
         match self {
             Only::All => "",
             Only::ExtensionRequested => " and extension_requested <> 0",
-            Only::Unrated => " and rating is null",
+            // `closed_at` is set by closing; named so the `case_callback_queue` index applies.
+            Only::Unrated => " and rating is null and closed_at is not null",
         }
     }
 }
