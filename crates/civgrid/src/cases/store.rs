@@ -652,35 +652,9 @@ pub async fn list_visible(
     state: Option<&str>,
     limit: i64,
 ) -> Result<Vec<CaseRow>, sqlx::Error> {
-    let mut conds: Vec<String> = Vec::new();
     let mut binds: Vec<String> = Vec::new();
-    for area in &v.areas {
-        binds.push(format!("{area}%"));
-        let district_wide = if area.len() == 6 { " or grid_code is null" } else { "" };
-        conds.push(format!("(grid_code like ${}{district_wide})", binds.len()));
-    }
-    if let Some(d) = &v.department {
-        binds.push(d.clone());
-        conds.push(format!(
-            "exists (select 1 from case_department cd where cd.case_id = case_record.id and cd.department_code = ${})",
-            binds.len()
-        ));
-    }
-    if let Some(id) = v.grid_worker {
-        binds.push(id.to_string());
-        conds.push(format!(
-            "grid_code in (select grid_code from grid_assignment where cast(staff_id as text) = ${})",
-            binds.len()
-        ));
-    }
-    if conds.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut sql = format!("select {CASE_COLUMNS} from case_record where ({})", conds.join(" or "));
-    if let Some(s) = state {
-        binds.push(s.to_owned());
-        sql.push_str(&format!(" and state = ${}", binds.len()));
-    }
+    let states: Vec<&str> = state.into_iter().collect();
+    let Some(mut sql) = visible_select(CASE_COLUMNS, v, &states, &mut binds) else { return Ok(vec![]) };
     sql.push_str(&format!(" order by id desc limit {limit}"));
     let mut q = sqlx::query(&sql);
     for b in &binds {

@@ -18,13 +18,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use chrono::Utc;
 use clap::Args;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use super::bulk::{copy_cases, database_version, default_settings, seed_demo, Place};
+use super::bulk::{database_version, load_cases, Loaded, Place};
 use super::DEMO_PASSWORD;
 
 /// `civgrid bench pages`.
@@ -207,31 +206,15 @@ const PAGES: &[(&str, &str)] = &[
 ];
 
 async fn run(a: &PagesArgs, place: &Place) -> anyhow::Result<PagesReport> {
-    let now = Utc::now();
-    let t = Instant::now();
-    seed_demo(place, a.templates, now).await?;
-    let seed_seconds = t.elapsed().as_secs_f64();
-    println!("replayed {} cases through the workflow in {seed_seconds:.1} s", a.templates);
-
-    let settings = default_settings(place)?;
-    let db = crate::app::open_database(&place.url, &settings).await?;
-    let t = Instant::now();
-    copy_cases(&db, a.cases).await?;
-    let copy_seconds = t.elapsed().as_secs_f64();
-    let cases: i64 = sqlx::query_scalar("select count(*) from case_record").fetch_one(db.pool()).await?;
+    let Loaded { db, state, cases, seed_seconds, copy_seconds, rebuild_seconds, .. } =
+        load_cases(place, a.templates, a.cases).await?;
     let live_cases: i64 = sqlx::query_scalar(&format!(
         "select count(*) from case_record where state in ({})",
         crate::cases::store::LIVE_STATES.map(|s| format!("'{s}'")).join(", ")
     ))
     .fetch_one(db.pool())
     .await?;
-    println!("{cases} cases ({live_cases} live) after {copy_seconds:.1} s of copying");
-
-    let state = crate::app::state(db.clone(), &settings).await?;
-    let t = Instant::now();
-    state.cases.rebuild_indicators().await?;
-    let rebuild_seconds = t.elapsed().as_secs_f64();
-    println!("indicator rows rebuilt in {rebuild_seconds:.1} s");
+    println!("{cases} cases ({live_cases} live)");
     let router = crate::web::router(state);
 
     let mut tokens = std::collections::HashMap::new();

@@ -15,6 +15,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{error_page, frame, html, not_yours, staff_only, Frame, Opt, Tr};
+use crate::cases::CaseClass;
 use crate::staff::Role;
 use crate::web::error::ApiError;
 use crate::web::AppState;
@@ -41,42 +42,31 @@ pub struct ClassLine {
 /// The class editor's fields: the current version of the class being edited, or a new one.
 pub struct ClassForm {
     pub editing: bool,
-    pub code: String,
-    pub kind: String,
-    pub major_code: String,
-    pub major_name: String,
-    pub minor_name: String,
-    pub filing_criteria: String,
-    pub closing_criteria: String,
-    pub time_limit: i64,
-    pub time_limit_unit: String,
-    pub department_code: String,
-    pub duplicate_radius_m: f64,
-    pub duplicate_window_hours: i64,
-    pub self_handle_allowed: bool,
-    pub active: bool,
-    pub version: i64,
+    pub class: CaseClass,
 }
 
 impl ClassForm {
+    /// A blank form with the catalogue's usual defaults.
     fn new_class() -> ClassForm {
         ClassForm {
             editing: false,
-            code: String::new(),
-            kind: "event".into(),
-            major_code: String::new(),
-            major_name: String::new(),
-            minor_name: String::new(),
-            filing_criteria: String::new(),
-            closing_criteria: String::new(),
-            time_limit: 2,
-            time_limit_unit: "working_days".into(),
-            department_code: String::new(),
-            duplicate_radius_m: 50.0,
-            duplicate_window_hours: 72,
-            self_handle_allowed: false,
-            active: true,
-            version: 0,
+            class: CaseClass {
+                code: String::new(),
+                version: 0,
+                kind: "event".into(),
+                major_code: String::new(),
+                major_name: String::new(),
+                minor_name: String::new(),
+                filing_criteria: String::new(),
+                closing_criteria: String::new(),
+                time_limit: 2,
+                time_limit_unit: "working_days".into(),
+                department_code: String::new(),
+                duplicate_radius_m: 50.0,
+                duplicate_window_hours: 72,
+                self_handle_allowed: false,
+                active: true,
+            },
         }
     }
 }
@@ -222,24 +212,7 @@ pub(super) async fn admin_page(
             .collect();
         let all_classes = state.cases.classes().await?;
         let class_form = match q.class.as_deref().and_then(|code| all_classes.iter().find(|c| c.code == code)) {
-            Some(c) => ClassForm {
-                editing: true,
-                code: c.code.clone(),
-                kind: c.kind.clone(),
-                major_code: c.major_code.clone(),
-                major_name: c.major_name.clone(),
-                minor_name: c.minor_name.clone(),
-                filing_criteria: c.filing_criteria.clone(),
-                closing_criteria: c.closing_criteria.clone(),
-                time_limit: c.time_limit,
-                time_limit_unit: c.time_limit_unit.clone(),
-                department_code: c.department_code.clone(),
-                duplicate_radius_m: c.duplicate_radius_m,
-                duplicate_window_hours: c.duplicate_window_hours,
-                self_handle_allowed: c.self_handle_allowed,
-                active: c.active,
-                version: c.version,
-            },
+            Some(c) => ClassForm { editing: true, class: c.clone() },
             None => ClassForm::new_class(),
         };
         let all_items = state.services.items().await?;
