@@ -343,7 +343,9 @@
     const fetchCases = () => Promise.all([api("GET", "/api/v1/cases?limit=500"), api("GET", "/api/v1/map/cases?limit=10000")]);
     const load = async () => show(await fetchCases());
     const show = ([recent, live]) => {
-      for (const c of recent.cases.concat(live.cases)) {
+      // The map's data comes as rows of `live.fields`.
+      const rows = live.cases.map(r => Object.fromEntries(live.fields.map((f, i) => [f, r[i]])));
+      for (const c of recent.cases.concat(rows)) {
         const known = cases.get(c.id);
         if (!known || known.updated_at <= c.updated_at) cases.set(c.id, c);
       }

@@ -1,8 +1,8 @@
 //! Case-loop endpoints: the catalogue, the working calendar, reports, cases and transitions.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -216,23 +216,17 @@ struct MapQuery {
 }
 
 /// `GET /api/v1/map/cases?limit=10000`: the newest live cases the caller may see that have a
-/// place, each with only what the command map draws (up to 20,000; default 10,000).
-async fn map_cases(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiQuery(q): ApiQuery<MapQuery>,
-) -> ApiResult<Json<MapAnswer>> {
-    use crate::cases::store::{live_visible, Visibility};
+/// place, with only what the command map draws (up to 20,000; default 10,000), compact:
+/// `{"fields": ["id", …], "cases": [[…], …]}`. The rows come from the database as JSON text
+/// and are passed through.
+async fn map_cases(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<MapQuery>) -> ApiResult<Response> {
+    use crate::cases::store::{live_visible_json, Visibility, MAP_CASE_FIELDS};
     let seen = Visibility::of(&auth.0);
     let rows =
-        live_visible(&state.db, &seen, q.limit.unwrap_or(10_000)).await.map_err(crate::cases::CaseError::from)?;
-    Ok(Json(MapAnswer { cases: rows }))
-}
-
-/// The command map's cases, serialised straight from the rows (thousands of them).
-#[derive(serde::Serialize)]
-struct MapAnswer {
-    cases: Vec<crate::cases::store::MapCase>,
+        live_visible_json(&state.db, &seen, q.limit.unwrap_or(10_000)).await.map_err(crate::cases::CaseError::from)?;
+    let fields = json!(MAP_CASE_FIELDS);
+    Ok(([(header::CONTENT_TYPE, "application/json")], format!("{{\"fields\":{fields},\"cases\":{rows}}}"))
+        .into_response())
 }
 
 async fn find_case(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
@@ -308,7 +302,7 @@ async fn add_photo(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<impl IntoResponse> {
     let body = body.map_err(ApiError::from)?;
-    let declared = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let meta = state.cases.add_photo(&auth.0, id, declared, &body).await?;
     Ok((StatusCode::CREATED, Json(json!(meta))))
 }
@@ -323,5 +317,5 @@ async fn get_photo(
     ApiPath((id, photo_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<impl IntoResponse> {
     let (content_type, bytes) = state.cases.photo(&auth.0, id, photo_id).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes))
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes))
 }

@@ -71,7 +71,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         "get",
         "/api/v1/map/cases",
         "cases",
-        "Live cases with a place, compact, for the command map (?limit ≤ 20000)",
+        "Live cases with a place for the command map, as rows: {fields, cases} (?limit ≤ 20000)",
         true,
         200,
     ),
