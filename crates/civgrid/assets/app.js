@@ -866,6 +866,31 @@
       }
     });
   }
+  // The reporter rates their closed case (评价), with the contact left with the report.
+  const caseRate = document.getElementById("case-rate-form");
+  if (caseRate) {
+    caseRate.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const el = caseRate.elements;
+      const out = caseRate.querySelector("[data-error]");
+      const done = caseRate.querySelector("[data-done]");
+      out.textContent = "";
+      done.textContent = "";
+      const body = { rating: Number(el.rating.value), contact: el.contact.value.trim() };
+      if (el.comment.value.trim()) body.comment = el.comment.value.trim();
+      busy(caseRate, true);
+      try {
+        await api("POST", `/api/v1/public/cases/${encodeURIComponent(caseRate.dataset.number)}/rating`, body, true);
+        done.textContent = t("portal.rated");
+        el.contact.value = "";
+        done.focus();
+      } catch (e) {
+        out.textContent = e.message;
+        busy(caseRate, false);
+        if (e.code === "contact_mismatch" || e.code === "contact_required") el.contact.focus();
+      }
+    });
+  }
   // ---------------------------------------------------------------------------------------
   // The administrator: calendar, departments, staff, grid import — each through the admin API.
 

@@ -236,6 +236,15 @@ pub async fn find_case(tx: &mut Tx<'_>, id: i64) -> Result<Option<CaseRow>, sqlx
     row.as_ref().map(case_from).transpose()
 }
 
+/// The case with this number (受理编号).
+pub async fn find_case_by_number(tx: &mut Tx<'_>, number: &str) -> Result<Option<CaseRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {CASE_COLUMNS} from case_record where number = $1"))
+        .bind(number)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(case_from).transpose()
+}
+
 pub async fn find_by_idempotency_key(tx: &mut Tx<'_>, key: &str) -> Result<Option<CaseRow>, sqlx::Error> {
     let row = sqlx::query(&format!("select {CASE_COLUMNS} from case_record where idempotency_key = $1"))
         .bind(key)

@@ -178,7 +178,9 @@ impl From<CaseError> for ApiError {
             other => other,
         };
         let status = match &e {
-            CaseError::NotFound(_) => StatusCode::NOT_FOUND,
+            CaseError::NotFound(_) | CaseError::NumberNotFound(_) => StatusCode::NOT_FOUND,
+            CaseError::ContactMismatch => StatusCode::FORBIDDEN,
+            CaseError::AlreadyRated | CaseError::NotClosed | CaseError::NoReporterContact => StatusCode::CONFLICT,
             CaseError::Transition(t) if t.code() == "forbidden" => StatusCode::FORBIDDEN,
             CaseError::Transition(t) if t.code() == "illegal_transition" => StatusCode::CONFLICT,
             CaseError::VerifierIsHandler => StatusCode::FORBIDDEN,

@@ -913,3 +913,63 @@ async fn service_lists_page_beyond_fifty_applications(b: Backend) {
     assert_eq!(listed(&body, "queue-approve", "data-task"), numbers[50..]);
 }
 both_backends!(service_lists_page_beyond_fifty_applications);
+
+/// The portal offers the reporter the rating of a closed case (评价), says why a case reported
+/// without a contact cannot be rated online, and thanks once rated; the callback queue drops it.
+async fn the_portal_offers_the_reporter_the_rating_of_a_closed_case(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (_, number) = crate::cases::closed_case(&app, Some("13800001234")).await;
+    let (s, _, body) = page(&app, &format!("/portal/track?number={number}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let form = &body[body.find("id=\"case-rate-form\"").expect("the rating form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains(&format!("data-number=\"{number}\"")));
+    for field in ["cr-rating", "cr-comment", "cr-contact"] {
+        assert!(form.contains(&format!("<label for=\"{field}\"")), "{field} is labelled");
+    }
+    assert!(form.contains("上报时留下的联系方式") && form.contains("非常满意"));
+    assert!(!body.contains("13800001234"), "the contact is never shown");
+    let (_, _, en) = page(&app, &format!("/portal/track?number={number}"), Some("lang=en")).await;
+    assert!(en.contains("Rate how it was handled") && en.contains("Contact left with the report"));
+    // The callback operator sees it in the callback queue until it is rated.
+    let intake = format!("civgrid_session={}", app.login("intake").await);
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&intake)).await;
+    assert!(section(&desk, "queue-callback").contains(&format!("data-case-number=\"{number}\"")));
+
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/public/cases/{number}/rating"),
+            None,
+            &serde_json::json!({"rating": 5, "contact": "13800001234"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, _, body) = page(&app, &format!("/portal/track?number={number}"), None).await;
+    assert!(!body.contains("id=\"case-rate-form\"") && body.contains("id=\"case-rated\""));
+    assert!(body.contains("已评价"));
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&intake)).await;
+    assert!(!section(&desk, "queue-callback").contains(&format!("data-case-number=\"{number}\"")));
+
+    // Reported without a contact: the page says the callback operator will call.
+    let (_, silent) = crate::cases::closed_case(&app, None).await;
+    let (_, _, body) = page(&app, &format!("/portal/track?number={silent}"), None).await;
+    assert!(!body.contains("id=\"case-rate-form\"") && body.contains("id=\"case-rate-callback\""));
+    assert!(body.contains("回访员会电话回访"));
+    // An open case offers nothing to rate.
+    let (x, y) = crate::cases::inside(&app, "44060401000101").await;
+    let (_, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/reports",
+            None,
+            &serde_json::json!({"description": "垃圾", "class_code": "0101", "lng": x, "lat": y, "datum": "gcj02",
+                "reporter_contact": "13800001234"}),
+        )
+        .await;
+    let (s, _, body) =
+        page(&app, &format!("/portal/track?number={}", v["case"]["number"].as_str().unwrap()), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!body.contains("case-rate"), "nothing to rate while open");
+}
+both_backends!(the_portal_offers_the_reporter_the_rating_of_a_closed_case);

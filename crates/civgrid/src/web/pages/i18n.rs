@@ -620,6 +620,21 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("portal.agency", "承办部门", "Handled by"),
     ("portal.updated", "更新时间", "Updated"),
     ("portal.closed_at", "办结时间", "Closed"),
+    ("portal.rate", "评价办理结果", "Rate how it was handled"),
+    (
+        "portal.rate_intro",
+        "请填写上报时留下的联系电话或电子邮箱，以确认您是上报人。每件只能评价一次。",
+        "Give the phone number or e-mail address you left with the report, to show that you reported it. A case takes one rating.",
+    ),
+    ("portal.rate_grade", "满意程度", "Satisfaction"),
+    ("portal.rate_contact", "上报时留下的联系方式", "Contact left with the report"),
+    ("portal.rate_submit", "提交评价", "Send the rating"),
+    ("portal.rated", "已评价，感谢您的反馈。", "Rated. Thank you for telling us."),
+    (
+        "portal.rate_by_callback",
+        "上报时没有留下联系方式，不能在网上评价；回访员会电话回访，听取您的评价。",
+        "It was reported without a contact, so it cannot be rated online; the callback operator will call to ask for your rating.",
+    ),
     ("role.grid_worker", "网格员", "grid worker"),
     ("role.intake_operator", "受理员", "intake operator"),
     ("role.shift_leader", "值班长", "shift leader"),
@@ -765,6 +780,16 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
     ),
     ("error.unknown_special_step", "该事项没有这个特殊环节。", "The item has no such special step."),
     ("error.no_department", "此操作需要所属部门。", "This needs a staff account with a department."),
+    ("error.invalid_rating", "请选择 1–5 的评价。", "Choose a rating from 1 to 5."),
+    ("error.case_not_closed", "案件办结后才能评价。", "A case can be rated once it is closed."),
+    ("error.invalid_comment", "意见建议最多 500 字。", "The comment may be at most 500 characters."),
+    ("error.contact_required", "请填写上报时留下的联系方式。", "Give the contact you left with the report."),
+    ("error.contact_mismatch", "联系方式与上报时留下的不一致。", "That is not the contact left with the report."),
+    (
+        "error.no_reporter_contact",
+        "上报时没有留下联系方式，不能在网上评价；回访员会电话回访。",
+        "It was reported without a contact, so it cannot be rated online; the callback operator will call.",
+    ),
     ("error.already_rated", "已经评价过了，每件只能评价一次。", "It has already been rated; one rating each."),
     ("error.not_concluded", "办结后才能评价。", "It can be rated once concluded."),
     ("error.rectification_not_found", "整改任务不存在。", "No such rectification task."),
@@ -799,6 +824,7 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
     ("error.location_required", "请先给出问题位置。", "Give the problem's location first."),
     ("error.missing_location", "请在地图上点选或填写问题位置。", "Tap the map or type the problem's location."),
     ("error.partial_location", "经度和纬度需同时填写。", "Give both longitude and latitude."),
+    ("error.unknown_channel", "不支持的上报渠道。", "That reporting channel is not known."),
     ("error.unknown_class", "问题类别不存在或已停用。", "That problem class does not exist or is inactive."),
     ("error.unknown_department", "部门不存在。", "That department does not exist."),
     (
@@ -983,6 +1009,47 @@ mod tests {
         };
         for e in all {
             assert!(listed(&e));
+            let key = format!("error.{}", e.code());
+            assert_ne!(Tr(Lang::Zh).t(&key), "?", "{key}");
+            assert_ne!(Tr(Lang::En).t(&key), "?", "{key}");
+        }
+    }
+
+    /// Every code the case API answers with is told to people in both languages.
+    #[test]
+    fn every_case_error_has_a_message() {
+        use crate::cases::CaseError as E;
+        let s = || String::from("x");
+        let all = [
+            E::NotFound(0),
+            E::InvalidDescription,
+            E::MissingLocation(s()),
+            E::PartialLocation,
+            E::UnknownChannel(s()),
+            E::UnknownClass(s()),
+            E::UnknownDepartment(s()),
+            E::ClassRequired,
+            E::LocationRequired,
+            E::VerifierIsHandler,
+            E::SelfHandleNotAllowed(s()),
+            E::InvalidDuplicate,
+            E::NoExtensionRequested,
+            E::InvalidField(s()),
+            E::AlreadyAtTop,
+            E::InvalidPhoto,
+            E::TooManyPhotos,
+            E::Changed(0),
+            E::NoLastResort(s()),
+            E::NumberNotFound(s()),
+            E::InvalidRating,
+            E::AlreadyRated,
+            E::NotClosed,
+            E::InvalidComment,
+            E::ContactRequired,
+            E::NoReporterContact,
+            E::ContactMismatch,
+        ];
+        for e in all {
             let key = format!("error.{}", e.code());
             assert_ne!(Tr(Lang::Zh).t(&key), "?", "{key}");
             assert_ne!(Tr(Lang::En).t(&key), "?", "{key}");

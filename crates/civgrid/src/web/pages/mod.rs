@@ -890,6 +890,19 @@ pub struct Tracked {
     pub updated: String,
     pub closed: String,
     pub end_note: String,
+    pub rating: RatingOffer,
+}
+
+/// What the reporter may do about the rating (评价) of a followed case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatingOffer {
+    /// Not closed yet: nothing to rate.
+    NotYet,
+    /// Closed and not rated: the form, to be sent with the contact left with the report.
+    Open,
+    /// Closed, not rated, reported without a contact: the callback operator will call.
+    ByCallback,
+    Rated,
 }
 
 #[derive(Debug, Deserialize)]
@@ -907,6 +920,13 @@ async fn track(State(state): State<AppState>, headers: HeaderMap, uri: Uri, q: Q
         }
         let Some(id) = crate::cases::public::id_by_number(&state.db, &number).await? else { return Ok(None) };
         let Some(c) = crate::cases::public::find(&state.db, id).await? else { return Ok(None) };
+        let rateable = CaseState::parse(&c.state).is_some_and(|s| state::rule(Action::Rate).from.contains(&s));
+        let rating = match (rateable, c.rated, c.reporter_reachable) {
+            (false, _, _) => RatingOffer::NotYet,
+            (true, true, _) => RatingOffer::Rated,
+            (true, false, true) => RatingOffer::Open,
+            (true, false, false) => RatingOffer::ByCallback,
+        };
         Ok(Some(Tracked {
             number: c.number,
             state_label: l.state(&c.state),
@@ -918,6 +938,7 @@ async fn track(State(state): State<AppState>, headers: HeaderMap, uri: Uri, q: Q
             updated: local_time(&c.updated_at),
             closed: c.closed_at.as_deref().map(local_time).unwrap_or_default(),
             end_note: c.end_note.unwrap_or_default(),
+            rating,
         }))
     };
     match found.await {
