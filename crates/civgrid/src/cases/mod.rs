@@ -224,6 +224,48 @@ pub struct CaseView {
     pub next_actions: Vec<Action>,
 }
 
+/// Where a case's duplicates are looked for: open cases of its class within the class's
+/// radius of its point, reported since the class's window before it.
+#[derive(Debug, Clone)]
+pub struct DuplicateLook {
+    pub since: String,
+    pub point: (f64, f64),
+    pub radius_m: f64,
+}
+
+impl DuplicateLook {
+    /// Around a point (GCJ-02) reported at `at`, for a case of class `c`.
+    fn around(c: &CaseClass, point: (f64, f64), at: DateTime<Utc>) -> DuplicateLook {
+        let since = text(at - chrono::Duration::hours(c.duplicate_window_hours));
+        DuplicateLook { since, point, radius_m: c.duplicate_radius_m }
+    }
+
+    /// The box (degrees) that holds every point within the radius; the store reads the box,
+    /// [`DuplicateLook::candidate`] keeps what is within the radius.
+    pub fn bbox(&self) -> (f64, f64, f64, f64) {
+        let p = self.point;
+        let dlat = self.radius_m / 111_320.0;
+        let dlng = dlat / p.1.to_radians().cos().max(0.01);
+        (p.0 - dlng, p.1 - dlat, p.0 + dlng, p.1 + dlat)
+    }
+
+    fn candidate(&self, other: store::Nearby) -> Option<DuplicateCandidate> {
+        let d = haversine_m(self.point, (other.lng?, other.lat?));
+        (d <= self.radius_m).then(|| DuplicateCandidate {
+            id: other.id,
+            number: other.number,
+            distance_m: (d * 10.0).round() / 10.0,
+        })
+    }
+}
+
+/// States in which a case's likely duplicates are worth showing: still at intake, or waiting
+/// to be filed or dispatched (before a department spends work on it).
+pub const DUPLICATE_STATES: [&str; 4] = ["received", "accepted", "filed", "returned"];
+
+/// Most suggestions shown for one case.
+const MAX_SUGGESTIONS: usize = 5;
+
 fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
     let (dla, dlo) = ((b.1 - a.1).to_radians(), (b.0 - a.0).to_radians());
@@ -470,21 +512,9 @@ impl Cases {
         let now_dt = self.clock.now();
         let mut duplicates = Vec::new();
         if let (Some(Ok(c)), Some(p)) = (&class, gcj) {
-            let since = text(now_dt - chrono::Duration::hours(c.duplicate_window_hours));
-            let dlat = c.duplicate_radius_m / 111_320.0;
-            let dlng = dlat / p.1.to_radians().cos().max(0.01);
-            let bbox = (p.0 - dlng, p.1 - dlat, p.0 + dlng, p.1 + dlat);
-            for other in store::nearby_open_cases(&self.db, &c.code, &since, bbox).await? {
-                let (Some(x), Some(y)) = (other.lng, other.lat) else { continue };
-                let d = haversine_m(p, (x, y));
-                if d <= c.duplicate_radius_m {
-                    duplicates.push(DuplicateCandidate {
-                        id: other.id,
-                        number: other.number,
-                        distance_m: (d * 10.0).round() / 10.0,
-                    });
-                }
-            }
+            let look = DuplicateLook::around(c, p, now_dt);
+            let nearby = store::nearby_open_cases(&self.db, &c.code, &look.since, look.bbox()).await?;
+            duplicates.extend(nearby.into_iter().filter_map(|other| look.candidate(other)));
         }
 
         // Written with the other reports waiting (intake.rs); answered once committed.
@@ -512,6 +542,47 @@ impl Cases {
             metrics::counter!("civgrid_reports_total", "channel" => channel).increment(1);
         }
         Ok(outcome)
+    }
+
+    /// The likely duplicates of cases waiting in queues (those in [`DUPLICATE_STATES`] with a
+    /// class and a place), for all of them in one query: earlier open cases of the same class
+    /// within the class's radius, reported within its window before the case, nearest first.
+    /// Advisory, like the suggestions a reporter is given: merging is the intake operator's
+    /// call, through the `merge` transition. `classes` are the catalogue's current versions.
+    pub async fn duplicate_suggestions(
+        &self,
+        cases: &[&CaseRow],
+        classes: &[CaseClass],
+    ) -> Result<std::collections::HashMap<i64, Vec<DuplicateCandidate>>, CaseError> {
+        let mut looks = std::collections::HashMap::new();
+        let mut probes = Vec::new();
+        for c in cases.iter().filter(|c| DUPLICATE_STATES.contains(&c.state.as_str())) {
+            let class = classes.iter().find(|k| Some(&k.code) == c.class_code.as_ref());
+            let (Some(class), Some(x), Some(y)) = (class, c.lng, c.lat) else { continue };
+            let Ok(at) = DateTime::parse_from_rfc3339(&c.created_at) else { continue };
+            if class.duplicate_radius_m <= 0.0 {
+                continue;
+            }
+            let look = DuplicateLook::around(class, (x, y), at.with_timezone(&Utc));
+            probes.push(store::Probe {
+                case_id: c.id,
+                class_code: class.code.clone(),
+                since: look.since.clone(),
+                bbox: look.bbox(),
+            });
+            looks.insert(c.id, look);
+        }
+        let mut found: std::collections::HashMap<i64, Vec<DuplicateCandidate>> = std::collections::HashMap::new();
+        for (case_id, other) in store::nearby_open_cases_of(&self.db, &probes).await? {
+            if let Some(d) = looks.get(&case_id).and_then(|look| look.candidate(other)) {
+                found.entry(case_id).or_default().push(d);
+            }
+        }
+        for list in found.values_mut() {
+            list.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
+            list.truncate(MAX_SUGGESTIONS);
+        }
+        Ok(found)
     }
 
     /// Whether the caller may see a case at all.

@@ -973,3 +973,82 @@ async fn the_portal_offers_the_reporter_the_rating_of_a_closed_case(b: Backend) 
     assert!(!body.contains("case-rate"), "nothing to rate while open");
 }
 both_backends!(the_portal_offers_the_reporter_the_rating_of_a_closed_case);
+
+/// Two reports of one class a few metres apart: the desk shows the earlier as the later one's
+/// likely duplicate, with a one-click merge for the intake operator (the shift leader sees the
+/// suggestion without the button), and the merge it sends goes through.
+async fn the_desk_suggests_likely_duplicates_with_a_one_click_merge(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = crate::cases::inside(&app, "44060401000101").await;
+    let mut cases = Vec::new();
+    for (dx, words) in [(0.0, "路口有一堆垃圾"), (0.00003, "路口垃圾没人清"), (0.00005, "又看到那堆垃圾")]
+    {
+        let (s, v) = app
+            .send_json(
+                "POST",
+                "/api/v1/reports",
+                None,
+                &serde_json::json!({"description": words, "class_code": "0101", "lng": x + dx, "lat": y, "datum": "gcj02"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        cases.push((v["case"]["id"].as_i64().unwrap(), v["case"]["number"].as_str().unwrap().to_owned()));
+    }
+    let [(first, first_no), (second, second_no), (third, third_no)] =
+        [&cases[0], &cases[1], &cases[2]].map(Clone::clone);
+    let intake_token = app.login("intake").await;
+    let (s, _) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/cases/{third}/transitions"),
+            Some(&intake_token),
+            &serde_json::json!({"action": "accept"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let card = |body: &str, number: &str| -> String {
+        let s =
+            &body[body.find(&format!("data-case-number=\"{number}\"")).unwrap_or_else(|| panic!("no card {number}"))..];
+        s[..s.find("</article>").unwrap()].to_owned()
+    };
+    let intake = format!("civgrid_session={intake_token}");
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&intake)).await;
+    let later = card(section(&desk, "queue-received"), &second_no);
+    assert!(later.contains(&format!("data-duplicate-of=\"{first_no}\"")), "{later}");
+    assert!(later.contains("疑似重复") && later.contains("相距 3 m"), "{later}");
+    assert!(
+        later.contains(&format!("name=\"duplicate_of\" value=\"{first}\""))
+            && later.contains(&format!("合并到 {first_no}")),
+        "one click merges it into the earlier case: {later}"
+    );
+    let earlier = card(section(&desk, "queue-received"), &first_no);
+    assert!(!earlier.contains(&format!("data-duplicate-of=\"{second_no}\"")), "only earlier cases are suggested");
+    // The shift leader sees the suggestions of the case to file, without a merge button.
+    let leader = format!("civgrid_session={}", app.login("shift_leader").await);
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&leader)).await;
+    let to_file = card(section(&desk, "queue-accepted"), &third_no);
+    assert!(to_file.contains(&format!("data-duplicate-of=\"{first_no}\"")));
+    assert!(to_file.contains(&format!("data-duplicate-of=\"{second_no}\"")));
+    assert!(!to_file.contains("data-action=\"merge\""), "{to_file}");
+    let (_, _, en) = page(&app, "/workbench/desk", Some(&format!("{leader}; lang=en"))).await;
+    assert!(en.contains("Likely duplicates"));
+
+    // The merge the button sends.
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/cases/{second}/transitions"),
+            Some(&intake_token),
+            &serde_json::json!({"action": "merge", "duplicate_of": first}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["state"].as_str(), v["duplicate_of"].as_i64()), (Some("merged"), Some(first)));
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&intake)).await;
+    assert!(!section(&desk, "queue-received").contains(&format!("data-case-number=\"{second_no}\"")));
+    // A merged case is no longer anyone's likely duplicate.
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&leader)).await;
+    assert!(!card(section(&desk, "queue-accepted"), &third_no).contains(&format!("data-duplicate-of=\"{second_no}\"")));
+}
+both_backends!(the_desk_suggests_likely_duplicates_with_a_one_click_merge);

@@ -504,6 +504,13 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("case.extension_days", "延期天数", "Days of extension"),
     ("case.approve", "同意延期", "Approve the extension"),
     ("case.rating", "满意度（1–5）", "Satisfaction (1–5)"),
+    (
+        "case.likely_duplicates",
+        "疑似重复（同类问题、距离很近、较早上报）：",
+        "Likely duplicates (same class, close by, reported earlier):",
+    ),
+    ("case.distance", "相距", "distance"),
+    ("case.merge_into", "合并到", "Merge into"),
     ("report.title", "上报问题", "Report a problem"),
     ("report.class", "问题类别", "Problem class"),
     ("report.description", "问题描述", "What is wrong"),

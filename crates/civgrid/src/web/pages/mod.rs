@@ -298,6 +298,17 @@ pub struct CaseCard {
     pub overdue: bool,
     pub reported: String,
     pub forms: Vec<ActionForm>,
+    /// Likely duplicates (filled in by the desk for the cases at intake or awaiting dispatch).
+    pub duplicates: Vec<DuplicateLink>,
+    /// The reader may merge this case (the `merge` action is among its forms).
+    pub can_merge: bool,
+}
+
+/// A likely duplicate of a case on a queue: an earlier case to merge it into.
+pub struct DuplicateLink {
+    pub id: i64,
+    pub number: String,
+    pub distance_m: i64,
 }
 
 /// What the pages need to label cases.
@@ -418,6 +429,7 @@ fn card(l: Tr, p: &Principal, labels: &Labels, c: &CaseRow, offered: &[Action]) 
     let lead = c.lead_department.clone().or_else(|| class.map(|k| k.department_code.clone())).unwrap_or_default();
     let with_department = CaseState::parse(&c.state).is_some_and(CaseState::with_department);
     let overdue = with_department && c.handle_deadline.as_deref().is_some_and(|d| d < crate::db::now_text().as_str());
+    let forms = forms_for(l, p, c, offered);
     CaseCard {
         id: c.id,
         number: c.number.clone(),
@@ -433,7 +445,9 @@ fn card(l: Tr, p: &Principal, labels: &Labels, c: &CaseRow, offered: &[Action]) 
         deadline: c.handle_deadline.as_deref().map(local_time).unwrap_or_default(),
         overdue,
         reported: local_time(&c.created_at),
-        forms: forms_for(l, p, c, offered),
+        can_merge: forms.iter().any(|f| f.action == "merge"),
+        forms,
+        duplicates: Vec::new(),
     }
 }
 
@@ -445,6 +459,8 @@ pub struct Queue {
     /// The links to the previous and the next page of this queue (none: no such page).
     pub prev: Option<String>,
     pub next: Option<String>,
+    /// The cases behind the cards, in the same order.
+    rows: Vec<CaseRow>,
 }
 
 const QUEUE_LIMIT: i64 = 50;
@@ -520,7 +536,22 @@ impl Reader<'_> {
             (p, _, _) => p,
         };
         let cards = rows.iter().map(|c| card(self.l, self.p, self.labels, c, offered)).collect();
-        Ok(Queue { id, title: self.l.t(title), cards, prev, next })
+        Ok(Queue { id, title: self.l.t(title), cards, prev, next, rows })
+    }
+
+    /// Shows on the cards of `queues` each case's likely duplicates, read for the whole page
+    /// in one query (`Cases::duplicate_suggestions`).
+    async fn suggest_duplicates(&self, queues: &mut [Queue]) -> Result<(), ApiError> {
+        let rows: Vec<&CaseRow> = queues.iter().flat_map(|q| q.rows.iter()).collect();
+        let found = self.state.cases.duplicate_suggestions(&rows, &self.labels.classes).await?;
+        for card in queues.iter_mut().flat_map(|q| q.cards.iter_mut()) {
+            let Some(list) = found.get(&card.id) else { continue };
+            card.duplicates = list
+                .iter()
+                .map(|d| DuplicateLink { id: d.id, number: d.number.clone(), distance_m: d.distance_m.round() as i64 })
+                .collect();
+        }
+        Ok(())
     }
 }
 
@@ -670,6 +701,7 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, 
             let offered = [Action::Close];
             queues.push(rd.queue(("verified", "desk.verified"), &["verified"], &offered, Only::All).await?);
         }
+        rd.suggest_duplicates(&mut queues).await?;
         Ok::<_, ApiError>(QueuesPage {
             l,
             page: frame(l, &uri, Some(&p)),
