@@ -532,6 +532,21 @@ async fn indicator_trends_are_charts_with_their_tables(b: Backend) {
     let depts = section(&body, "dept-chart-title");
     assert!(depts.contains("id=\"dept-chart\"") && depts.contains("<rect x="));
     assert!(depts.contains("<tr data-department=\"cgj\"><th scope=\"row\">禅城区城市管理和综合执法局</th>"));
+    // The subdistricts (街道) side by side, each row the indicators API's for that area.
+    let areas = section(&body, "area-chart-title");
+    assert!(areas.contains("各街道指标对比") && areas.contains("id=\"area-chart\"") && areas.contains("<rect x="));
+    assert!(areas.contains("aria-describedby=\"area-table-caption\""), "the table is the chart's text");
+    assert_eq!(areas.matches("<tr data-area=").count(), 4, "the demo district's four subdistricts");
+    let row = &areas[areas.find("<tr data-area=\"440604010\">").expect("祖庙街道")..];
+    let filed: i64 = row[row.find("<td>").unwrap() + 4..row.find("</td>").unwrap()].parse().unwrap();
+    let (_, v) = app.get_as(&format!("/api/v1/indicators?scope=area:440604010&from={first}-01&to={to}"), &token).await;
+    assert_eq!(filed, v["indicators"]["filed"].as_i64().unwrap(), "{v}");
+    let subdistrict_total: i64 = areas
+        .split("<tr data-area=")
+        .skip(1)
+        .map(|row| row[row.find("<td>").unwrap() + 4..row.find("</td>").unwrap()].parse::<i64>().unwrap())
+        .sum();
+    assert!(subdistrict_total > 0);
     // By week, in English.
     let (s, _, body) =
         page(&app, "/workbench/trends?grain=week&area=440604", Some(&format!("{commander}; lang=en"))).await;
@@ -540,6 +555,7 @@ async fn indicator_trends_are_charts_with_their_tables(b: Backend) {
     assert!(
         body.contains("Closure, on-time closure and handling rates by week") && body.contains("<title>Closure rate ")
     );
+    assert!(section(&body, "area-chart-title").contains("Subdistricts side by side"));
     // An area the reader's roles do not cover, and a role without the command centre.
     let (s, _, _) = page(&app, "/workbench/trends?area=110101", Some(&commander)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
