@@ -419,22 +419,35 @@ both_backends!(the_admin_workbench_reads_what_the_admin_api_manages);
 async fn base_map_tiles_are_offered_only_when_configured(b: Backend) {
     let app = TestApp::demo(b).await;
     let commander = format!("civgrid_session={}", app.login("commander").await);
-    for uri in ["/", "/workbench/command"] {
-        let (_, _, body) = page(&app, uri, Some(&commander)).await;
+    let worker = format!("civgrid_session={}", app.login("gridworker").await);
+    // The map page, the command map and the report forms' small maps (portal, grid worker).
+    let pages = [
+        ("/", commander.as_str()),
+        ("/workbench/command", commander.as_str()),
+        ("/portal", ""),
+        ("/workbench/grid", worker.as_str()),
+    ];
+    for (uri, cookie) in pages {
+        let (s, _, body) = page(&app, uri, Some(cookie)).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
         assert!(!body.contains("data-tiles"), "{uri}: no tiles by default");
     }
     let mut web = (*app.state.settings).clone();
     web.map_tile_url = Some("https://tiles.example.gov.cn/{z}/{x}/{y}.png".into());
     let state = app.state.with_settings(web);
     let router = civgrid::web::router(state);
-    for uri in ["/", "/workbench/command"] {
-        let req = Request::get(uri).header(header::COOKIE, &commander).body(Body::empty()).expect("request");
+    for (uri, cookie) in pages {
+        let req = Request::get(uri).header(header::COOKIE, cookie).body(Body::empty()).expect("request");
         let resp = router.clone().oneshot(req).await.expect("response");
         assert_eq!(resp.status(), StatusCode::OK, "{uri}");
         let body =
             String::from_utf8(resp.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("UTF-8");
         assert!(body.contains("data-tiles=\"https:"), "{uri}");
         assert!(body.contains("tiles.example.gov.cn"), "{uri}");
+        if uri == "/portal" || uri == "/workbench/grid" {
+            let map = &body[body.find("id=\"pick-map\"").expect("the report form's map")..];
+            assert!(map[..map.find('>').unwrap()].contains("data-tiles=\"https:"), "{uri}: on the small map");
+        }
     }
 }
 both_backends!(base_map_tiles_are_offered_only_when_configured);

@@ -191,6 +191,11 @@ fn public_frame(l: Tr, uri: &Uri, headers: &HeaderMap) -> Frame {
     f
 }
 
+/// The base-map tile URL the maps lay under the grids (`{z}/{x}/{y}`; empty: none).
+fn tiles(state: &AppState) -> String {
+    state.settings.map_tile_url.clone().unwrap_or_default()
+}
+
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
     match body {
         Ok(b) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], b)
@@ -610,6 +615,8 @@ async fn workbench(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
 struct GridPage {
     l: Tr,
     page: Frame,
+    /// The base-map tile URL for the report form's map (empty: none).
+    tiles: String,
     grids: Vec<String>,
     classes: Vec<Opt>,
     departments: Vec<Opt>,
@@ -635,6 +642,7 @@ async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, 
         Ok::<_, ApiError>(GridPage {
             l,
             page: frame(l, &uri, Some(&p)),
+            tiles: tiles(&state),
             grids,
             classes: labels.class_options(),
             departments: labels.department_options(),
@@ -828,7 +836,7 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         Ok(labels) => labels.class_options(),
         Err(e) => return error_page(l, &uri, Some(&p), e),
     };
-    let tiles = state.settings.map_tile_url.clone().unwrap_or_default();
+    let tiles = tiles(&state);
     let page =
         CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, departments, can_supervise, classes, tiles };
     html(StatusCode::OK, page.render())
@@ -847,7 +855,7 @@ struct MapPage {
 async fn map_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let l = Tr(lang_of(&headers));
     let me = viewer(&state, &headers).await.ok().flatten();
-    let tiles = state.settings.map_tile_url.clone().unwrap_or_default();
+    let tiles = tiles(&state);
     html(StatusCode::OK, MapPage { l, page: frame(l, &uri, me.as_ref()), tiles }.render())
 }
 
@@ -857,6 +865,8 @@ struct PortalPage {
     l: Tr,
     page: Frame,
     classes: Vec<Opt>,
+    /// The base-map tile URL for the report form's map (empty: none).
+    tiles: String,
 }
 
 /// `GET /portal`: the citizen portal — report a problem, follow it by number.
@@ -865,7 +875,13 @@ async fn portal(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> 
     match Labels::load(&state).await {
         Ok(labels) => html(
             StatusCode::OK,
-            PortalPage { l, page: public_frame(l, &uri, &headers), classes: labels.class_options() }.render(),
+            PortalPage {
+                l,
+                page: public_frame(l, &uri, &headers),
+                classes: labels.class_options(),
+                tiles: tiles(&state),
+            }
+            .render(),
         ),
         Err(e) => error_page(l, &uri, None, e),
     }
