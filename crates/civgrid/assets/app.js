@@ -992,6 +992,30 @@
       }
     });
   });
+  // Editing an account: name, department, roles kept or added, the grids it works in.
+  document.querySelectorAll("form.staff-edit").forEach(f => {
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const el = f.elements;
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      const roles = Array.from(f.querySelectorAll("input[name=grant]:checked"), c => {
+        const [role, area_code] = c.value.split("@");
+        return { role, area_code };
+      });
+      if (el.add_role.value) roles.push({ role: el.add_role.value, area_code: el.add_area.value });
+      const grids = el.grids.value.split(/[\s,，]+/).filter(Boolean).map(code => ({ code, kind: el.grid_kind.value }));
+      const body = { display_name: el.display_name.value.trim(), department_code: el.department_code.value || null, roles, grids };
+      busy(f, true);
+      try {
+        await api("PATCH", `/api/v1/admin/staff/${encodeURIComponent(f.dataset.id)}`, body);
+        saved(`${t("admin.saved")}${t("common.colon")}${f.dataset.username}`);
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
+      }
+    });
+  });
   const imp = document.getElementById("import-form");
   if (imp) {
     const result = document.getElementById("import-result");

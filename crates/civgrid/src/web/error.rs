@@ -126,7 +126,11 @@ impl From<StaffError> for ApiError {
             StaffError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             StaffError::UsernameTaken(_) | StaffError::DepartmentExists(_) => StatusCode::CONFLICT,
             StaffError::StaffNotFound(_) | StaffError::TokenNotFound(_) => StatusCode::NOT_FOUND,
-            StaffError::AreaNotFound(_) | StaffError::DepartmentNotFound(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            StaffError::AreaNotFound(_)
+            | StaffError::DepartmentNotFound(_)
+            | StaffError::GridNotFound(_)
+            | StaffError::DepartmentRequired(_)
+            | StaffError::NotGridWorker => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::BAD_REQUEST,
         };
         let mut err = ApiError::new(status, e.code(), e.to_string());

@@ -1081,3 +1081,25 @@ async fn the_desk_suggests_likely_duplicates_with_a_one_click_merge(b: Backend) 
     assert!(!card(section(&desk, "queue-accepted"), &third_no).contains(&format!("data-duplicate-of=\"{second_no}\"")));
 }
 both_backends!(the_desk_suggests_likely_duplicates_with_a_one_click_merge);
+
+/// The admin workbench offers each account's editor filled with its name, department, roles
+/// and grids, labelled for keyboard and screen reader.
+async fn the_admin_workbench_edits_staff_accounts(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (_, me) = app.get_as("/api/v1/auth/me", &app.login("gridworker").await).await;
+    let id = me["staff_id"].as_i64().unwrap();
+    let admin = format!("civgrid_session={}", app.login("admin").await);
+    let (s, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK);
+    let form = &body[body.find(&format!("<form class=\"staff-edit\" data-id=\"{id}\"")).expect("the editor")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    for field in ["name", "dept", "role", "area", "grids", "kind"] {
+        assert!(form.contains(&format!("<label for=\"se-{id}-{field}\"")), "{field} is labelled");
+    }
+    assert!(form.contains("value=\"祖庙第01社区网格员\""), "{form}");
+    assert!(form.contains(">44060401000101</textarea>"), "{form}");
+    assert!(form.contains("name=\"grant\" value=\"grid_worker@440604010001\" checked"), "{form}");
+    let (_, _, en) = page(&app, "/workbench/admin", Some(&format!("{admin}; lang=en"))).await;
+    assert!(en.contains("Grids worked in") && en.contains("Roles kept (untick to withdraw)"));
+}
+both_backends!(the_admin_workbench_edits_staff_accounts);
