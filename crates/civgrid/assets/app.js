@@ -868,6 +868,31 @@
       }
     });
   }
+  // The reporter rates their closed case (评价), with the contact left with the report.
+  const caseRate = document.getElementById("case-rate-form");
+  if (caseRate) {
+    caseRate.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const el = caseRate.elements;
+      const out = caseRate.querySelector("[data-error]");
+      const done = caseRate.querySelector("[data-done]");
+      out.textContent = "";
+      done.textContent = "";
+      const body = { rating: Number(el.rating.value), contact: el.contact.value.trim() };
+      if (el.comment.value.trim()) body.comment = el.comment.value.trim();
+      busy(caseRate, true);
+      try {
+        await api("POST", `/api/v1/public/cases/${encodeURIComponent(caseRate.dataset.number)}/rating`, body, true);
+        done.textContent = t("portal.rated");
+        el.contact.value = "";
+        done.focus();
+      } catch (e) {
+        out.textContent = e.message;
+        busy(caseRate, false);
+        if (e.code === "contact_mismatch" || e.code === "contact_required") el.contact.focus();
+      }
+    });
+  }
   // ---------------------------------------------------------------------------------------
   // The administrator: calendar, departments, staff, grid import — each through the admin API.
 
@@ -966,6 +991,30 @@
       } catch (e) {
         out.textContent = e.message;
         b.disabled = false;
+      }
+    });
+  });
+  // Editing an account: name, department, roles kept or added, the grids it works in.
+  document.querySelectorAll("form.staff-edit").forEach(f => {
+    f.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      const el = f.elements;
+      const out = f.querySelector("[data-error]");
+      out.textContent = "";
+      const roles = Array.from(f.querySelectorAll("input[name=grant]:checked"), c => {
+        const [role, area_code] = c.value.split("@");
+        return { role, area_code };
+      });
+      if (el.add_role.value) roles.push({ role: el.add_role.value, area_code: el.add_area.value });
+      const grids = el.grids.value.split(/[\s,，]+/).filter(Boolean).map(code => ({ code, kind: el.grid_kind.value }));
+      const body = { display_name: el.display_name.value.trim(), department_code: el.department_code.value || null, roles, grids };
+      busy(f, true);
+      try {
+        await api("PATCH", `/api/v1/admin/staff/${encodeURIComponent(f.dataset.id)}`, body);
+        saved(`${t("admin.saved")}${t("common.colon")}${f.dataset.username}`);
+      } catch (e) {
+        out.textContent = e.message;
+        busy(f, false);
       }
     });
   });

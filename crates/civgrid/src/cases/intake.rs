@@ -148,7 +148,7 @@ async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Writ
             Some(NewTransition {
                 case_id: case.id,
                 actor: &r.reported_by,
-                role: "reporter",
+                role: super::REPORTER_ROLE,
                 action: "report",
                 from: None,
                 to: "received",

@@ -87,6 +87,22 @@ pub enum CaseError {
     TooManyPhotos,
     #[error("case {0} was changed by someone else meanwhile; reload it and try again")]
     Changed(i64),
+    #[error("no case has the number `{0}`")]
+    NumberNotFound(String),
+    #[error("`rating` must be 1–5")]
+    InvalidRating,
+    #[error("the case has been rated already; a case takes one rating")]
+    AlreadyRated,
+    #[error("only a closed case can be rated")]
+    NotClosed,
+    #[error("the comment must be at most {MAX_RATING_COMMENT_CHARS} characters, with line breaks but no other control characters")]
+    InvalidComment,
+    #[error("give the phone number or e-mail address you left with the report")]
+    ContactRequired,
+    #[error("the case was reported without a contact, so it cannot be rated online; the callback operator rates it")]
+    NoReporterContact,
+    #[error("that is not the contact left with the report")]
+    ContactMismatch,
     #[error("no owner-of-last-resort department is set for the case's community, subdistrict or district ({0})")]
     NoLastResort(String),
     #[error(transparent)]
@@ -119,6 +135,14 @@ impl CaseError {
             CaseError::InvalidPhoto => "invalid_photo",
             CaseError::TooManyPhotos => "too_many_photos",
             CaseError::NoLastResort(_) => "no_last_resort_department",
+            CaseError::NumberNotFound(_) => "case_not_found",
+            CaseError::InvalidRating => "invalid_rating",
+            CaseError::AlreadyRated => "already_rated",
+            CaseError::NotClosed => "case_not_closed",
+            CaseError::InvalidComment => "invalid_comment",
+            CaseError::ContactRequired => "contact_required",
+            CaseError::NoReporterContact => "no_reporter_contact",
+            CaseError::ContactMismatch => "contact_mismatch",
             CaseError::Changed(_) => "case_changed",
             CaseError::Territory(e) => e.code(),
             CaseError::Store(_) => "internal",
@@ -199,6 +223,48 @@ pub struct CaseView {
     pub transitions: Vec<TransitionRow>,
     pub next_actions: Vec<Action>,
 }
+
+/// Where a case's duplicates are looked for: open cases of its class within the class's
+/// radius of its point, reported since the class's window before it.
+#[derive(Debug, Clone)]
+pub struct DuplicateLook {
+    pub since: String,
+    pub point: (f64, f64),
+    pub radius_m: f64,
+}
+
+impl DuplicateLook {
+    /// Around a point (GCJ-02) reported at `at`, for a case of class `c`.
+    fn around(c: &CaseClass, point: (f64, f64), at: DateTime<Utc>) -> DuplicateLook {
+        let since = text(at - chrono::Duration::hours(c.duplicate_window_hours));
+        DuplicateLook { since, point, radius_m: c.duplicate_radius_m }
+    }
+
+    /// The box (degrees) that holds every point within the radius; the store reads the box,
+    /// [`DuplicateLook::candidate`] keeps what is within the radius.
+    pub fn bbox(&self) -> (f64, f64, f64, f64) {
+        let p = self.point;
+        let dlat = self.radius_m / 111_320.0;
+        let dlng = dlat / p.1.to_radians().cos().max(0.01);
+        (p.0 - dlng, p.1 - dlat, p.0 + dlng, p.1 + dlat)
+    }
+
+    fn candidate(&self, other: store::Nearby) -> Option<DuplicateCandidate> {
+        let d = haversine_m(self.point, (other.lng?, other.lat?));
+        (d <= self.radius_m).then(|| DuplicateCandidate {
+            id: other.id,
+            number: other.number,
+            distance_m: (d * 10.0).round() / 10.0,
+        })
+    }
+}
+
+/// States in which a case's likely duplicates are worth showing: still at intake, or waiting
+/// to be filed or dispatched (before a department spends work on it).
+pub const DUPLICATE_STATES: [&str; 4] = ["received", "accepted", "filed", "returned"];
+
+/// Most suggestions shown for one case.
+const MAX_SUGGESTIONS: usize = 5;
 
 fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
@@ -403,7 +469,7 @@ impl Cases {
         let description = r.description.trim();
         if description.is_empty()
             || description.chars().count() > MAX_DESCRIPTION_CHARS
-            || description.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || description.chars().any(is_unprintable)
         {
             return Err(CaseError::InvalidDescription);
         }
@@ -446,21 +512,9 @@ impl Cases {
         let now_dt = self.clock.now();
         let mut duplicates = Vec::new();
         if let (Some(Ok(c)), Some(p)) = (&class, gcj) {
-            let since = text(now_dt - chrono::Duration::hours(c.duplicate_window_hours));
-            let dlat = c.duplicate_radius_m / 111_320.0;
-            let dlng = dlat / p.1.to_radians().cos().max(0.01);
-            let bbox = (p.0 - dlng, p.1 - dlat, p.0 + dlng, p.1 + dlat);
-            for other in store::nearby_open_cases(&self.db, &c.code, &since, bbox).await? {
-                let (Some(x), Some(y)) = (other.lng, other.lat) else { continue };
-                let d = haversine_m(p, (x, y));
-                if d <= c.duplicate_radius_m {
-                    duplicates.push(DuplicateCandidate {
-                        id: other.id,
-                        number: other.number,
-                        distance_m: (d * 10.0).round() / 10.0,
-                    });
-                }
-            }
+            let look = DuplicateLook::around(c, p, now_dt);
+            let nearby = store::nearby_open_cases(&self.db, &c.code, &look.since, look.bbox()).await?;
+            duplicates.extend(nearby.into_iter().filter_map(|other| look.candidate(other)));
         }
 
         // Written with the other reports waiting (intake.rs); answered once committed.
@@ -488,6 +542,47 @@ impl Cases {
             metrics::counter!("civgrid_reports_total", "channel" => channel).increment(1);
         }
         Ok(outcome)
+    }
+
+    /// The likely duplicates of cases waiting in queues (those in [`DUPLICATE_STATES`] with a
+    /// class and a place), for all of them in one query: earlier open cases of the same class
+    /// within the class's radius, reported within its window before the case, nearest first.
+    /// Advisory, like the suggestions a reporter is given: merging is the intake operator's
+    /// call, through the `merge` transition. `classes` are the catalogue's current versions.
+    pub async fn duplicate_suggestions(
+        &self,
+        cases: &[&CaseRow],
+        classes: &[CaseClass],
+    ) -> Result<std::collections::HashMap<i64, Vec<DuplicateCandidate>>, CaseError> {
+        let mut looks = std::collections::HashMap::new();
+        let mut probes = Vec::new();
+        for c in cases.iter().filter(|c| DUPLICATE_STATES.contains(&c.state.as_str())) {
+            let class = classes.iter().find(|k| Some(&k.code) == c.class_code.as_ref());
+            let (Some(class), Some(x), Some(y)) = (class, c.lng, c.lat) else { continue };
+            let Ok(at) = DateTime::parse_from_rfc3339(&c.created_at) else { continue };
+            if class.duplicate_radius_m <= 0.0 {
+                continue;
+            }
+            let look = DuplicateLook::around(class, (x, y), at.with_timezone(&Utc));
+            probes.push(store::Probe {
+                case_id: c.id,
+                class_code: class.code.clone(),
+                since: look.since.clone(),
+                bbox: look.bbox(),
+            });
+            looks.insert(c.id, look);
+        }
+        let mut found: std::collections::HashMap<i64, Vec<DuplicateCandidate>> = std::collections::HashMap::new();
+        for (case_id, other) in store::nearby_open_cases_of(&self.db, &probes).await? {
+            if let Some(d) = looks.get(&case_id).and_then(|look| look.candidate(other)) {
+                found.entry(case_id).or_default().push(d);
+            }
+        }
+        for list in found.values_mut() {
+            list.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
+            list.truncate(MAX_SUGGESTIONS);
+        }
+        Ok(found)
     }
 
     /// Whether the caller may see a case at all.
@@ -867,10 +962,8 @@ impl Cases {
                 case.escalation_level += 1;
             }
             Action::Rate => {
-                let r = req
-                    .rating
-                    .filter(|r| (1..=5).contains(r))
-                    .ok_or_else(|| CaseError::InvalidField("`rating` must be 1–5".into()))?;
+                let r = valid_rating(req.rating)?;
+                unrated(&case)?;
                 case.rating = Some(r);
             }
             Action::Suspend | Action::Resume | Action::Take | Action::Refuse => {}
@@ -879,40 +972,174 @@ impl Cases {
         if let Some(d) = verify_deadline {
             case.verify_deadline = Some(d);
         }
-        if !store::update_case(&mut tx, &case, &now).await? {
+        let actor = p.actor();
+        let record = Move {
+            action,
+            from,
+            to,
+            actor: actor.label(),
+            role: state::rule(action).role.as_str(),
+            staff_id: Some(p.staff_id),
+            note: note.as_deref(),
+            counted_before,
+            now: &now,
+        };
+        let (case, departments) = self.write_move(tx, case, record).await?;
+        self.view(case, departments).await
+    }
+
+    /// The reporter rates their closed case (评价) from the portal, proving who they are by the
+    /// contact they left with the report. It is the callback's `rate` transition, recorded with
+    /// the reporter as actor (as the report was), so the trace, the ledger and the callback
+    /// queue treat it as any other rating. Nothing is written unless every check passes.
+    pub async fn rate_as_reporter(&self, number: &str, r: &ReporterRating) -> Result<CaseRow, CaseError> {
+        let number = number.trim();
+        let rating = valid_rating(Some(r.rating))?;
+        let comment = match r.comment.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) if c.chars().count() > MAX_RATING_COMMENT_CHARS || c.chars().any(is_unprintable) => {
+                return Err(CaseError::InvalidComment)
+            }
+            Some(c) => Some(c),
+        };
+        let contact = r.contact.trim();
+        if contact.is_empty() {
+            return Err(CaseError::ContactRequired);
+        }
+        let mut tx = self.db.begin().await?;
+        let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
+        let mut case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
+        let stored = case.reporter_contact.as_deref().ok_or(CaseError::NoReporterContact)?;
+        if !same_contact(stored, contact) {
+            return Err(CaseError::ContactMismatch);
+        }
+        let from = State::parse(&case.state).unwrap_or(State::Received);
+        if !state::rule(Action::Rate).from.contains(&from) {
+            return Err(CaseError::NotClosed);
+        }
+        unrated(&case)?;
+        let counted_before = rollup::Filed::from(&case);
+        case.rating = Some(rating);
+        let now = text(self.clock.now());
+        let record = Move {
+            action: Action::Rate,
+            from,
+            to: from,
+            actor: REPORTER_ACTOR,
+            role: REPORTER_ROLE,
+            staff_id: None,
+            note: comment,
+            counted_before,
+            now: &now,
+        };
+        Ok(self.write_move(tx, case, record).await?.0)
+    }
+
+    /// Writes a case whose move has been decided: the row (refused if someone changed it
+    /// meanwhile), the indicators' share, the transition with its ledger entry and the
+    /// reporter's message, then commits and publishes the event.
+    async fn write_move(
+        &self,
+        mut tx: crate::db::Tx<'_>,
+        case: CaseRow,
+        m: Move<'_>,
+    ) -> Result<(CaseRow, Vec<(String, String)>), CaseError> {
+        let id = case.id;
+        if !store::update_case(&mut tx, &case, m.now).await? {
             return Err(CaseError::Changed(id));
         }
-        if let (Action::Feedback, Some(hours)) = (action, case.handling_working_hours) {
+        if let (Action::Feedback, Some(hours)) = (m.action, case.handling_working_hours) {
             store::set_handling_hours(&mut tx, id, hours).await?;
         }
-        rollup::count_in(&mut tx, id, &counted_before, &rollup::Filed::from(&case), Some(p.staff_id)).await?;
-        let role = state::rule(action).role.as_str();
+        rollup::count_in(&mut tx, id, &m.counted_before, &rollup::Filed::from(&case), m.staff_id).await?;
         let action_name =
-            serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let actor = p.actor();
+            serde_json::to_value(m.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let record = store::NewTransition {
             case_id: id,
-            actor: actor.label(),
-            role,
+            actor: m.actor,
+            role: m.role,
             action: &action_name,
-            from: Some(from.as_str()),
-            to: to.as_str(),
-            note: note.as_deref(),
-            at: &now,
+            from: Some(m.from.as_str()),
+            to: m.to.as_str(),
+            note: m.note,
+            at: m.now,
         };
         trace::record(&mut tx, &record).await?;
         let departments = store::departments_of(&mut tx, id).await?;
         let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if let (Some(contact), true) = (&case.reporter_contact, from != to) {
+        if let (Some(contact), true) = (&case.reporter_contact, m.from != m.to) {
             // Every public status change reaches the reporter; internal notes are not sent.
-            let public_note = matches!(to, State::Refused | State::Closed).then_some(note.as_deref()).flatten();
-            crate::notify::enqueue_in(&mut tx, id, &case.number, contact, to.label_zh(), public_note, &now).await?;
+            let public_note = matches!(m.to, State::Refused | State::Closed).then_some(m.note).flatten();
+            crate::notify::enqueue_in(&mut tx, id, &case.number, contact, m.to.label_zh(), public_note, m.now).await?;
         }
-        let event = event_of(&case, &action_name, departments.iter().map(|(d, _)| d.clone()).collect(), &now);
+        let event = event_of(&case, &action_name, departments.iter().map(|(d, _)| d.clone()).collect(), m.now);
         tx.commit().await?;
         self.hub.after_commit(event);
-        self.view(case, departments).await
+        Ok((case, departments))
     }
+}
+
+/// A decided move of a case, as [`Cases::write_move`] records it.
+struct Move<'a> {
+    action: Action,
+    from: State,
+    to: State,
+    actor: &'a str,
+    role: &'a str,
+    /// The staff member who moved it (counted in their indicators); `None` for the reporter.
+    staff_id: Option<i64>,
+    note: Option<&'a str>,
+    counted_before: rollup::Filed,
+    now: &'a str,
+}
+
+/// How a citizen is recorded when they report or rate without signing in.
+pub const REPORTER_ACTOR: &str = "citizen";
+pub const REPORTER_ROLE: &str = "reporter";
+
+/// Longest comment a reporter may give with their rating.
+pub const MAX_RATING_COMMENT_CHARS: usize = 500;
+
+/// A reporter's rating of their closed case, sent from the portal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterRating {
+    pub rating: i64,
+    pub comment: Option<String>,
+    /// The phone number or e-mail address left with the report.
+    pub contact: String,
+}
+
+/// Control characters other than line breaks and tabs (free text may have paragraphs).
+fn is_unprintable(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+}
+
+/// A satisfaction rating (回访/评价): 1–5.
+fn valid_rating(rating: Option<i64>) -> Result<i64, CaseError> {
+    rating.filter(|r| (1..=5).contains(r)).ok_or(CaseError::InvalidRating)
+}
+
+/// A case takes one rating, whoever gives it (the callback operator or the reporter).
+fn unrated(case: &CaseRow) -> Result<(), CaseError> {
+    match case.rating {
+        Some(_) => Err(CaseError::AlreadyRated),
+        None => Ok(()),
+    }
+}
+
+/// Whether a contact given now is the one left with the report, ignoring spaces, hyphens and
+/// the case of letters. The comparison takes the same time wherever the two differ, so timing
+/// tells a guesser nothing about how close they came.
+fn same_contact(stored: &str, given: &str) -> bool {
+    use sha2::Digest;
+    let digest = |s: &str| {
+        let plain: String =
+            s.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_lowercase).collect();
+        sha2::Sha256::digest(plain.as_bytes())
+    };
+    let (a, b) = (digest(stored), digest(given));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn event_of(case: &CaseRow, action: &str, departments: Vec<String>, at: &str) -> CaseEvent {

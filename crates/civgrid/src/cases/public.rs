@@ -43,6 +43,11 @@ pub struct PublicCase {
     pub end_note: Option<String>,
     /// For merged cases: the number of the case this one duplicates.
     pub duplicate_of_number: Option<String>,
+    /// Whether the case has its rating (回访/评价) — not the rating itself.
+    pub rated: bool,
+    /// Whether the reporter left a contact (the contact is never read here): only such a
+    /// reporter can rate the case from the portal.
+    pub reporter_reachable: bool,
 }
 
 /// Which cases to list. Every condition is optional; an empty `Vec` means "any".
@@ -66,6 +71,8 @@ const SELECT: &str =
        c.handle_deadline, c.created_at, c.updated_at, c.closed_at, \
        k.minor_name, k.major_name, k.time_limit, k.time_limit_unit, \
        d.name as agency, dup.number as duplicate_of_number, \
+       cast(case when c.rating is null then 0 else 1 end as bigint) as rated, \
+       cast(case when c.reporter_contact is null then 0 else 1 end as bigint) as reporter_reachable, \
        case when c.state in ('refused', 'merged') then \
          (select t.note from case_transition t where t.case_id = c.id and t.to_state = c.state \
           order by t.id desc limit 1) end as end_note \
@@ -96,6 +103,8 @@ fn public_from(r: &AnyRow) -> Result<PublicCase, sqlx::Error> {
         closed_at: r.try_get("closed_at")?,
         end_note: r.try_get("end_note")?,
         duplicate_of_number: r.try_get("duplicate_of_number")?,
+        rated: r.try_get::<i64, _>("rated")? != 0,
+        reporter_reachable: r.try_get::<i64, _>("reporter_reachable")? != 0,
     })
 }
 

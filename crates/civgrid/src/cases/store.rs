@@ -236,6 +236,15 @@ pub async fn find_case(tx: &mut Tx<'_>, id: i64) -> Result<Option<CaseRow>, sqlx
     row.as_ref().map(case_from).transpose()
 }
 
+/// The case with this number (受理编号).
+pub async fn find_case_by_number(tx: &mut Tx<'_>, number: &str) -> Result<Option<CaseRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {CASE_COLUMNS} from case_record where number = $1"))
+        .bind(number)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(case_from).transpose()
+}
+
 pub async fn find_by_idempotency_key(tx: &mut Tx<'_>, key: &str) -> Result<Option<CaseRow>, sqlx::Error> {
     let row = sqlx::query(&format!("select {CASE_COLUMNS} from case_record where idempotency_key = $1"))
         .bind(key)
@@ -570,6 +579,64 @@ pub async fn nearby_open_cases(
                 lng: r.try_get("lng")?,
                 lat: r.try_get("lat")?,
             })
+        })
+        .collect()
+}
+
+/// Where to look for one queued case's duplicates (see [`nearby_open_cases_of`]).
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub case_id: i64,
+    pub class_code: String,
+    /// Earliest report time of a candidate.
+    pub since: String,
+    /// (min lng, min lat, max lng, max lat), GCJ-02.
+    pub bbox: (f64, f64, f64, f64),
+}
+
+/// Most candidates read for one probe (the nearest are chosen from these by the caller).
+const CANDIDATES_PER_PROBE: i64 = 20;
+
+/// For every probe at once, the open cases of its class inside its box, reported since its
+/// `since` and before its case (a lower id): (probe's case id, candidate). One query for a whole
+/// page of queues, each probe a range of the `case_duplicate` index (class, lat, lng).
+pub async fn nearby_open_cases_of(db: &Db, probes: &[Probe]) -> Result<Vec<(i64, Nearby)>, sqlx::Error> {
+    if probes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sqlite = db.backend() == Backend::Sqlite;
+    let sql = format!(
+        "with p (case_id, class_code, since, x0, y0, x1, y1) as (values {})
+         select case_id, id, number, lng, lat from (
+           select p.case_id, o.id, o.number, o.lng, o.lat,
+                  row_number() over (partition by p.case_id order by o.id desc) as k
+           from p join case_record o on o.class_code = p.class_code and o.lat between p.y0 and p.y1
+             and o.lng between p.x0 and p.x1 and o.created_at >= p.since and o.id < p.case_id
+             and o.state not in ('refused', 'merged', 'closed')
+         ) as near where k <= {CANDIDATES_PER_PROBE} order by case_id, id",
+        values_placeholders(sqlite, probes.len(), 7)
+    );
+    let mut q = sqlx::query(&sql);
+    for p in probes {
+        q = q
+            .bind(p.case_id)
+            .bind(p.class_code.as_str())
+            .bind(p.since.as_str())
+            .bind(p.bbox.0)
+            .bind(p.bbox.1)
+            .bind(p.bbox.2)
+            .bind(p.bbox.3);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            let nearby = Nearby {
+                id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                lng: r.try_get("lng")?,
+                lat: r.try_get("lat")?,
+            };
+            Ok((r.try_get("case_id")?, nearby))
         })
         .collect()
 }

@@ -15,7 +15,8 @@ use sha2::Digest;
 
 use crate::audit::{self, Actor, Change};
 use crate::db::{self, now_ms, now_text, Db};
-use crate::territory::codes::AreaCode;
+use crate::territory::codes::{AreaCode, GridCode};
+use crate::territory::store as territory_store;
 pub use roles::Role;
 
 /// Failed logins per username before it is locked for [`THROTTLE_WINDOW_MS`].
@@ -52,6 +53,14 @@ pub enum StaffError {
     InvalidDepartmentCode,
     #[error("staff member {0} does not exist")]
     StaffNotFound(i64),
+    #[error("the {0} role needs a department: give department_code")]
+    DepartmentRequired(&'static str),
+    #[error("grid {0} does not exist")]
+    GridNotFound(String),
+    #[error("grid worker kind must be full_time or part_time")]
+    InvalidWorkerKind,
+    #[error("grids are assigned to grid workers only: give the grid_worker role too")]
+    NotGridWorker,
     #[error("API token {0} does not exist or is already revoked")]
     TokenNotFound(i64),
     #[error(transparent)]
@@ -78,6 +87,10 @@ impl StaffError {
             StaffError::DepartmentExists(_) => "department_exists",
             StaffError::InvalidDepartmentCode => "invalid_department_code",
             StaffError::StaffNotFound(_) => "staff_not_found",
+            StaffError::DepartmentRequired(_) => "department_required",
+            StaffError::GridNotFound(_) => "grid_not_found",
+            StaffError::InvalidWorkerKind => "invalid_worker_kind",
+            StaffError::NotGridWorker => "not_grid_worker",
             StaffError::TokenNotFound(_) => "token_not_found",
             StaffError::Code(e) => e.code(),
             StaffError::Store(_) | StaffError::Internal(_) => "internal",
@@ -190,6 +203,27 @@ pub struct StaffPatch {
     pub active: Option<bool>,
     pub password: Option<String>,
     pub roles: Option<Vec<RoleGrant>>,
+    /// The grids the account works in (网格员), replacing its assignments.
+    pub grids: Option<Vec<GridAssignment>>,
+}
+
+/// A grid worker's assignment to a grid: full-time or part-time (兼职网格员).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridAssignment {
+    pub code: String,
+    pub kind: String,
+}
+
+/// Roles whose work is a department's (a handler's cases, an approver's steps): an account
+/// holding one needs a department.
+const DEPARTMENT_ROLES: [Role; 2] = [Role::Handler, Role::Approver];
+
+fn check_department_roles(roles: &[RoleGrant], department: Option<&str>) -> Result<(), StaffError> {
+    match roles.iter().find(|g| DEPARTMENT_ROLES.contains(&g.role)) {
+        Some(g) if department.is_none() => Err(StaffError::DepartmentRequired(g.role.as_str())),
+        _ => Ok(()),
+    }
 }
 
 mod double_option {
@@ -416,6 +450,7 @@ impl Staff {
             store::find_department(&mut tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
         }
         let grants = check_grants(&mut tx, &new.roles).await?;
+        check_department_roles(&new.roles, new.department_code.as_deref())?;
         let id = match store::insert_staff(
             &mut tx,
             &new.username,
@@ -480,10 +515,25 @@ impl Staff {
             None => before.department_code.clone(),
         };
         let active = patch.active.unwrap_or(before.active);
+        let roles_after = patch.roles.clone().unwrap_or_else(|| before_roles.clone());
+        check_department_roles(&roles_after, department.as_deref())?;
+        let grids_before = territory_store::assignments_of(&mut tx, id).await?;
+        let grids_after = match &patch.grids {
+            Some(grids) => Some(check_grids(&mut tx, grids, &roles_after).await?),
+            None => None,
+        };
         store::update_staff(&mut tx, id, &display_name, department.as_deref(), active).await?;
         if let Some(roles) = &patch.roles {
             let g = check_grants(&mut tx, roles).await?;
             store::replace_roles(&mut tx, id, &g).await?;
+        }
+        if let Some(grids) = &grids_after {
+            for (code, _) in grids_before.iter().filter(|(c, _)| !grids.iter().any(|g| &g.code == c)) {
+                territory_store::unassign_worker(&mut tx, code, id).await?;
+            }
+            for g in grids {
+                territory_store::assign_worker(&mut tx, &g.code, id, &g.kind).await?;
+            }
         }
         let mut sessions_revoked = 0;
         if let Some(h) = &new_hash {
@@ -495,6 +545,12 @@ impl Staff {
         let after = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
         let after_roles = grants(store::roles_tx(&mut tx, id).await?);
         let view = StaffView { staff: after, roles: after_roles };
+        let grids_now = territory_store::assignments_of(&mut tx, id).await?;
+        let listed = |gs: &[(String, String)]| -> Vec<GridAssignment> {
+            gs.iter().map(|(code, kind)| GridAssignment { code: code.clone(), kind: kind.clone() }).collect()
+        };
+        let mut before_json = json!(StaffView { staff: before, roles: before_roles });
+        before_json["grids"] = json!(listed(&grids_before));
         audit::record(
             &mut tx,
             Change {
@@ -502,8 +558,8 @@ impl Staff {
                 action: "staff.update",
                 entity: "staff",
                 entity_id: &id.to_string(),
-                before: Some(json!(StaffView { staff: before, roles: before_roles })),
-                after: Some(json!({"staff": view, "password_changed": new_hash.is_some(), "sessions_revoked": sessions_revoked})),
+                before: Some(before_json),
+                after: Some(json!({"staff": view, "grids": listed(&grids_now), "password_changed": new_hash.is_some(), "sessions_revoked": sessions_revoked})),
                 request_id,
             },
         )
@@ -591,6 +647,32 @@ fn grants(rows: Vec<(String, String)>) -> Vec<RoleGrant> {
     rows.into_iter()
         .filter_map(|(role, area_code)| Role::parse(&role).map(|role| RoleGrant { role, area_code }))
         .collect()
+}
+
+/// The grids an account is to work in: each an existing grid, of a known kind, listed once,
+/// and only for an account holding the grid worker role.
+async fn check_grids(
+    tx: &mut db::Tx<'_>,
+    grids: &[GridAssignment],
+    roles: &[RoleGrant],
+) -> Result<Vec<GridAssignment>, StaffError> {
+    if !grids.is_empty() && !roles.iter().any(|g| g.role == Role::GridWorker) {
+        return Err(StaffError::NotGridWorker);
+    }
+    let mut out: Vec<GridAssignment> = Vec::with_capacity(grids.len());
+    for g in grids {
+        let code = GridCode::parse(g.code.trim())?;
+        if !matches!(g.kind.as_str(), "full_time" | "part_time") {
+            return Err(StaffError::InvalidWorkerKind);
+        }
+        if territory_store::find_grid_tx(tx, code.as_str()).await?.is_none() {
+            return Err(StaffError::GridNotFound(code.to_string()));
+        }
+        if !out.iter().any(|o| o.code == code.as_str()) {
+            out.push(GridAssignment { code: code.to_string(), kind: g.kind.clone() });
+        }
+    }
+    Ok(out)
 }
 
 async fn check_grants(tx: &mut db::Tx<'_>, roles: &[RoleGrant]) -> Result<Vec<(String, String)>, StaffError> {

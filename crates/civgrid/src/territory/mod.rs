@@ -351,6 +351,11 @@ impl Territory {
         store::find_grid(&self.db, code.as_str()).await?.ok_or_else(|| TerritoryError::GridNotFound(code.to_string()))
     }
 
+    /// Every grid assignment: (staff id, grid code, kind).
+    pub async fn assignments(&self) -> Result<Vec<(i64, String, String)>, TerritoryError> {
+        Ok(store::all_assignments(&self.db).await?)
+    }
+
     /// The grids a grid worker is assigned to.
     pub async fn grids_of_worker(&self, staff_id: i64) -> Result<Vec<String>, TerritoryError> {
         Ok(store::grids_of_worker(&self.db, staff_id).await?)

@@ -285,6 +285,23 @@ pub async fn grid_workers(db: &Db, grid: &str) -> Result<Vec<WorkerRow>, sqlx::E
 }
 
 /// Grids a staff member is assigned to as a grid worker.
+/// A staff member's grid assignments: (grid code, kind), by grid code.
+pub async fn assignments_of(tx: &mut Tx<'_>, staff_id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query("select grid_code, kind from grid_assignment where staff_id = $1 order by grid_code")
+        .bind(staff_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("grid_code")?, r.try_get("kind")?))).collect()
+}
+
+/// Every grid assignment: (staff id, grid code, kind), by staff and grid.
+pub async fn all_assignments(db: &Db) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    let rows = sqlx::query("select staff_id, grid_code, kind from grid_assignment order by staff_id, grid_code")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("staff_id")?, r.try_get("grid_code")?, r.try_get("kind")?))).collect()
+}
+
 pub async fn grids_of_worker(db: &Db, staff_id: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("select grid_code from grid_assignment where staff_id = $1 order by grid_code")
         .bind(staff_id)

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::error::{ApiError, ApiResult};
 use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth, RequestId};
 use super::AppState;
-use crate::cases::{CaseClass, NewReport, TransitionRequest};
+use crate::cases::{CaseClass, NewReport, ReporterRating, TransitionRequest};
 use crate::staff::Role;
 
 pub fn routes() -> Router<AppState> {
@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/map/cases", get(map_cases))
         .route("/api/v1/cases/{id}", get(find_case))
         .route("/api/v1/cases/{id}/transitions", post(transition))
+        .route("/api/v1/public/cases/{number}/rating", post(reporter_rating))
         .route("/api/v1/indicators", get(indicators))
         .route(
             "/api/v1/cases/{id}/photos",
@@ -183,7 +184,7 @@ async fn report(
 ) -> ApiResult<impl IntoResponse> {
     let reporter = match request_token(&headers) {
         Some(t) => state.staff.authenticate(&t).await?.actor().label().to_owned(),
-        None => "citizen".to_owned(),
+        None => crate::cases::REPORTER_ACTOR.to_owned(),
     };
     if body.idempotency_key.is_none() {
         body.idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -240,6 +241,18 @@ async fn transition(
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(state.cases.transition(&auth.0, id, req).await?)))
+}
+
+/// `POST /api/v1/public/cases/{number}/rating`: the reporter rates their closed case (评价)
+/// without signing in; the contact they left with the report shows that the case is theirs.
+/// The answer says only what the portal may show anyone.
+async fn reporter_rating(
+    State(state): State<AppState>,
+    ApiPath(number): ApiPath<String>,
+    ApiJson(body): ApiJson<ReporterRating>,
+) -> ApiResult<impl IntoResponse> {
+    let case = state.cases.rate_as_reporter(&number, &body).await?;
+    Ok((StatusCode::CREATED, Json(json!({"number": case.number, "state": case.state, "rating": case.rating}))))
 }
 
 #[derive(Debug, Deserialize)]

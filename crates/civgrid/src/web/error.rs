@@ -126,7 +126,11 @@ impl From<StaffError> for ApiError {
             StaffError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             StaffError::UsernameTaken(_) | StaffError::DepartmentExists(_) => StatusCode::CONFLICT,
             StaffError::StaffNotFound(_) | StaffError::TokenNotFound(_) => StatusCode::NOT_FOUND,
-            StaffError::AreaNotFound(_) | StaffError::DepartmentNotFound(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            StaffError::AreaNotFound(_)
+            | StaffError::DepartmentNotFound(_)
+            | StaffError::GridNotFound(_)
+            | StaffError::DepartmentRequired(_)
+            | StaffError::NotGridWorker => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::BAD_REQUEST,
         };
         let mut err = ApiError::new(status, e.code(), e.to_string());
@@ -178,7 +182,9 @@ impl From<CaseError> for ApiError {
             other => other,
         };
         let status = match &e {
-            CaseError::NotFound(_) => StatusCode::NOT_FOUND,
+            CaseError::NotFound(_) | CaseError::NumberNotFound(_) => StatusCode::NOT_FOUND,
+            CaseError::ContactMismatch => StatusCode::FORBIDDEN,
+            CaseError::AlreadyRated | CaseError::NotClosed | CaseError::NoReporterContact => StatusCode::CONFLICT,
             CaseError::Transition(t) if t.code() == "forbidden" => StatusCode::FORBIDDEN,
             CaseError::Transition(t) if t.code() == "illegal_transition" => StatusCode::CONFLICT,
             CaseError::VerifierIsHandler => StatusCode::FORBIDDEN,

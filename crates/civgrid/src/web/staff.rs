@@ -147,6 +147,9 @@ async fn update_staff(
     if let Some(roles) = &body.roles {
         require_grants(&auth, roles)?;
     }
+    for g in body.grids.iter().flatten() {
+        auth.require(Role::Admin, g.code.trim(), &format!("assigning grid {}", g.code.trim()))?;
+    }
     Ok(Json(json!(state.staff.update(&auth.0.actor(), id, body, rid.as_deref()).await?)))
 }
 

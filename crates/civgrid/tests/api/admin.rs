@@ -201,3 +201,92 @@ async fn grid_workers_are_assigned_full_or_part_time(b: Backend) {
     assert_eq!(v["workers"].as_array().map(Vec::len), Some(0));
 }
 both_backends!(grid_workers_are_assigned_full_or_part_time);
+
+/// The administrator edits an account's name, department, roles and grids in one change,
+/// recorded with the state before and after; every bad edit is refused precisely and writes
+/// nothing.
+async fn staff_accounts_are_edited_with_their_grids_and_the_change_recorded(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let admin = app.login("admin").await;
+    let (_, me) = app.get_as("/api/v1/auth/me", &app.login("gridworker").await).await;
+    let id = me["staff_id"].as_i64().expect("id");
+    let uri = format!("/api/v1/admin/staff/{id}");
+    let (_, before) = app.get_as(&uri, &admin).await;
+    let grid_role = json!({"role": "grid_worker", "area_code": "440604010"});
+
+    let written = || async { (app.count("change_record").await, app.count("grid_assignment").await) };
+    let unchanged = written().await;
+    for (body, status, code) in [
+        (json!({"department_code": "nope"}), StatusCode::UNPROCESSABLE_ENTITY, "department_not_found"),
+        (
+            json!({"roles": [grid_role], "grids": [{"code": "44060499999999", "kind": "full_time"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "grid_not_found",
+        ),
+        (
+            json!({"roles": [{"role": "handler", "area_code": "440604"}], "department_code": null}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "department_required",
+        ),
+        (
+            json!({"roles": [{"role": "intake_operator", "area_code": "440604"}], "grids": [{"code": "44060401000101", "kind": "full_time"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_grid_worker",
+        ),
+        (
+            json!({"grids": [{"code": "44060401000101", "kind": "sometimes"}]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_worker_kind",
+        ),
+        (json!({"grids": [{"code": "4406", "kind": "full_time"}]}), StatusCode::FORBIDDEN, "forbidden"),
+        (
+            json!({"roles": [{"role": "mayor", "area_code": "440604"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (json!({"display_name": ""}), StatusCode::BAD_REQUEST, "invalid_display_name"),
+    ] {
+        let got = app.send_json("PATCH", &uri, Some(&admin), &body).await;
+        assert_error(&got, status, code);
+    }
+    assert_eq!(written().await, unchanged, "nothing written");
+    assert_eq!(app.get_as(&uri, &admin).await.1, before);
+    // Creating a handler without a department is refused the same way.
+    let new = json!({"username": "no_dept", "display_name": "无部门", "password": "a long enough password",
+                     "roles": [{"role": "handler", "area_code": "440604"}]});
+    let got = app.send_json("POST", "/api/v1/admin/staff", Some(&admin), &new).await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "department_required");
+
+    // One edit: name, department, a role added, a second grid part-time.
+    let edit = json!({
+        "display_name": "王网格",
+        "department_code": "cgj",
+        "roles": [grid_role, {"role": "intake_operator", "area_code": "440604010"}],
+        "grids": [{"code": "44060401000101", "kind": "full_time"}, {"code": "44060401000102", "kind": "part_time"}],
+    });
+    let (s, v) = app.send_json("PATCH", &uri, Some(&admin), &edit).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["display_name"].as_str(), v["department_code"].as_str()), (Some("王网格"), Some("cgj")));
+    assert_eq!(v["roles"].as_array().map(Vec::len), Some(2));
+    let (_, g) = app.get("/api/v1/grids/44060401000102").await;
+    assert!(
+        g["workers"].as_array().expect("workers").iter().any(|w| w["staff_id"] == id && w["kind"] == "part_time"),
+        "{g}"
+    );
+    let (_, changes) = app.get_as(&format!("/api/v1/admin/changes?entity=staff&entity_id={id}"), &admin).await;
+    let c = &changes["changes"][0];
+    assert_eq!(c["action"], "staff.update");
+    assert!(c["actor"].as_str().is_some_and(|a| a.ends_with(":admin")) && c["at"].is_string(), "who and when: {c}");
+    assert_eq!(c["before"]["display_name"], before["display_name"]);
+    assert_eq!(c["before"]["grids"], json!([{"code": "44060401000101", "kind": "full_time"}]));
+    assert_eq!(c["after"]["staff"]["display_name"], "王网格");
+    assert_eq!(c["after"]["staff"]["department_code"], "cgj");
+    assert_eq!(c["after"]["grids"][1], json!({"code": "44060401000102", "kind": "part_time"}));
+    // Grids emptied: the assignments go, recorded the same way.
+    let (s, v) = app.send_json("PATCH", &uri, Some(&admin), &json!({"grids": []})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, changes) = app.get_as(&format!("/api/v1/admin/changes?entity=staff&entity_id={id}"), &admin).await;
+    assert_eq!(changes["changes"][0]["after"]["grids"], json!([]));
+    assert_eq!(changes["changes"][0]["before"]["grids"].as_array().map(Vec::len), Some(2));
+}
+both_backends!(staff_accounts_are_edited_with_their_grids_and_the_change_recorded);

@@ -7,7 +7,7 @@ use crate::both_backends;
 use crate::helpers::{assert_error, Backend, TestApp};
 
 /// A point inside a grid (GCJ-02).
-async fn inside(app: &TestApp, grid: &str) -> (f64, f64) {
+pub async fn inside(app: &TestApp, grid: &str) -> (f64, f64) {
     let (_, g) = app.get(&format!("/api/v1/grids/{grid}")).await;
     let shape = civgrid_geo::import::parse_boundary(g["geometry"].to_string().as_bytes(), Datum::Gcj02).expect("shape");
     let p = shape.interior_point().expect("point");
@@ -566,3 +566,116 @@ async fn ownerless_components_go_to_the_owner_of_last_resort(b: Backend) {
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_code");
 }
 both_backends!(ownerless_components_go_to_the_owner_of_last_resort);
+
+/// A case reported in grid 44060401000101 (with the reporter's contact, if any) and taken
+/// through the loop to `closed`: (id, number).
+pub async fn closed_case(app: &TestApp, contact: Option<&str>) -> (i64, String) {
+    let (x, y) = inside(app, "44060401000101").await;
+    let mut body =
+        json!({"description": "人行道上有暴露垃圾", "class_code": "0101", "lng": x, "lat": y, "datum": "gcj02"});
+    if let Some(c) = contact {
+        body["reporter_contact"] = json!(c);
+    }
+    let (s, v) = report(app, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["case"]["id"].as_i64().expect("id");
+    let number = v["case"]["number"].as_str().expect("number").to_owned();
+    for (user, body, to) in [
+        ("intake", json!({"action": "accept"}), "accepted"),
+        ("shift_leader", json!({"action": "file"}), "filed"),
+        ("dispatcher", json!({"action": "dispatch"}), "dispatched"),
+        ("handler_cg", json!({"action": "take"}), "handling"),
+        ("handler_cg", json!({"action": "feedback", "note": "已清运"}), "handled"),
+        ("gridworker", json!({"action": "pass"}), "verified"),
+        ("shift_leader", json!({"action": "close"}), "closed"),
+    ] {
+        step(app, &app.login(user).await, id, body, to).await;
+    }
+    (id, number)
+}
+
+async fn rate(app: &TestApp, number: &str, body: Value) -> (StatusCode, Value) {
+    app.send_json("POST", &format!("/api/v1/public/cases/{number}/rating"), None, &body).await
+}
+
+async fn the_reporter_rates_a_closed_case_with_the_contact_left_with_the_report(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (id, number) = closed_case(&app, Some("138-0000-1234")).await;
+    let intake = app.login("intake").await;
+    let written = || async { (app.count("case_transition").await, app.count("ledger_entry").await) };
+    let before = written().await;
+
+    // Every bad input is refused precisely, and nothing is written.
+    let ok = json!({"rating": 4, "contact": "13800001234"});
+    assert_error(&rate(&app, "NOPE", ok.clone()).await, StatusCode::NOT_FOUND, "case_not_found");
+    let wrong = rate(&app, &number, json!({"rating": 4, "contact": "13900001234"})).await;
+    assert_error(&wrong, StatusCode::FORBIDDEN, "contact_mismatch");
+    assert!(!wrong.1.to_string().contains("1234"), "the stored contact is not revealed: {}", wrong.1);
+    assert_error(
+        &rate(&app, &number, json!({"rating": 4, "contact": "  "})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "contact_required",
+    );
+    for bad in [0, 6, -1] {
+        let r = rate(&app, &number, json!({"rating": bad, "contact": "13800001234"})).await;
+        assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_rating");
+    }
+    let long = "很".repeat(501);
+    let r = rate(&app, &number, json!({"rating": 4, "comment": long, "contact": "13800001234"})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_comment");
+    let r = rate(&app, &number, json!({"rating": 4, "comment": "a\u{0}b", "contact": "13800001234"})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_comment");
+    let r = rate(&app, &number, json!({"rating": 4, "contact": "13800001234", "actor": "x"})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_eq!(written().await, before, "nothing written");
+    let (_, v) = app.get_as(&format!("/api/v1/cases/{id}"), &intake).await;
+    assert!(v["rating"].is_null(), "{v}");
+
+    // The right contact, written differently (spaces instead of hyphens), rates it once.
+    let (s, v) =
+        rate(&app, &number, json!({"rating": 4, "comment": "清理及时\n谢谢", "contact": " 138 0000 1234 "})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v, json!({"number": number, "state": "closed", "rating": 4}));
+    let (_, v) = app.get_as(&format!("/api/v1/cases/{id}"), &intake).await;
+    assert_eq!(v["rating"], 4);
+    let last = v["transitions"].as_array().and_then(|t| t.last()).cloned().expect("trace");
+    assert_eq!(
+        (&last["action"], &last["actor"], &last["role"], &last["from_state"], &last["to_state"], &last["note"]),
+        (
+            &json!("rate"),
+            &json!("citizen"),
+            &json!("reporter"),
+            &json!("closed"),
+            &json!("closed"),
+            &json!("清理及时\n谢谢")
+        )
+    );
+    // Recorded like any transition: its row and its ledger entry, nothing else.
+    assert_eq!(written().await, (before.0 + 1, before.1 + 1));
+
+    // One rating a case: neither the reporter again nor the callback operator.
+    assert_error(&rate(&app, &number, ok.clone()).await, StatusCode::CONFLICT, "already_rated");
+    let callback = act(&app, &intake, id, json!({"action": "rate", "rating": 5})).await;
+    assert_error(&callback, StatusCode::CONFLICT, "already_rated");
+
+    // Not closed yet: refused, even with the right contact.
+    let (x, y) = inside(&app, "44060401000101").await;
+    let (_, v) = report(
+        &app,
+        json!({"description": "另一处垃圾", "class_code": "0101", "lng": x, "lat": y, "datum": "gcj02",
+               "reporter_contact": "a@example.cn"}),
+    )
+    .await;
+    let open = v["case"]["number"].as_str().expect("number").to_owned();
+    let r = rate(&app, &open, json!({"rating": 5, "contact": "A@Example.cn"})).await;
+    assert_error(&r, StatusCode::CONFLICT, "case_not_closed");
+
+    // Reported without a contact: only the callback operator rates it.
+    let (id2, silent) = closed_case(&app, None).await;
+    assert_error(&rate(&app, &silent, ok).await, StatusCode::CONFLICT, "no_reporter_contact");
+    let r = act(&app, &intake, id2, json!({"action": "rate", "rating": 9})).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_rating");
+    let v = step(&app, &intake, id2, json!({"action": "rate", "rating": 3}), "closed").await;
+    assert_eq!(v["rating"], 3);
+}
+both_backends!(the_reporter_rates_a_closed_case_with_the_contact_left_with_the_report);

@@ -420,22 +420,35 @@ both_backends!(the_admin_workbench_reads_what_the_admin_api_manages);
 async fn base_map_tiles_are_offered_only_when_configured(b: Backend) {
     let app = TestApp::demo(b).await;
     let commander = format!("civgrid_session={}", app.login("commander").await);
-    for uri in ["/", "/workbench/command"] {
-        let (_, _, body) = page(&app, uri, Some(&commander)).await;
+    let worker = format!("civgrid_session={}", app.login("gridworker").await);
+    // The map page, the command map and the report forms' small maps (portal, grid worker).
+    let pages = [
+        ("/", commander.as_str()),
+        ("/workbench/command", commander.as_str()),
+        ("/portal", ""),
+        ("/workbench/grid", worker.as_str()),
+    ];
+    for (uri, cookie) in pages {
+        let (s, _, body) = page(&app, uri, Some(cookie)).await;
+        assert_eq!(s, StatusCode::OK, "{uri}");
         assert!(!body.contains("data-tiles"), "{uri}: no tiles by default");
     }
     let mut web = (*app.state.settings).clone();
     web.map_tile_url = Some("https://tiles.example.gov.cn/{z}/{x}/{y}.png".into());
     let state = app.state.with_settings(web);
     let router = civgrid::web::router(state);
-    for uri in ["/", "/workbench/command"] {
-        let req = Request::get(uri).header(header::COOKIE, &commander).body(Body::empty()).expect("request");
+    for (uri, cookie) in pages {
+        let req = Request::get(uri).header(header::COOKIE, cookie).body(Body::empty()).expect("request");
         let resp = router.clone().oneshot(req).await.expect("response");
         assert_eq!(resp.status(), StatusCode::OK, "{uri}");
         let body =
             String::from_utf8(resp.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("UTF-8");
         assert!(body.contains("data-tiles=\"https:"), "{uri}");
         assert!(body.contains("tiles.example.gov.cn"), "{uri}");
+        if uri == "/portal" || uri == "/workbench/grid" {
+            let map = &body[body.find("id=\"pick-map\"").expect("the report form's map")..];
+            assert!(map[..map.find('>').unwrap()].contains("data-tiles=\"https:"), "{uri}: on the small map");
+        }
     }
 }
 both_backends!(base_map_tiles_are_offered_only_when_configured);
@@ -533,6 +546,21 @@ async fn indicator_trends_are_charts_with_their_tables(b: Backend) {
     let depts = section(&body, "dept-chart-title");
     assert!(depts.contains("id=\"dept-chart\"") && depts.contains("<rect x="));
     assert!(depts.contains("<tr data-department=\"cgj\"><th scope=\"row\">禅城区城市管理和综合执法局</th>"));
+    // The subdistricts (街道) side by side, each row the indicators API's for that area.
+    let areas = section(&body, "area-chart-title");
+    assert!(areas.contains("各街道指标对比") && areas.contains("id=\"area-chart\"") && areas.contains("<rect x="));
+    assert!(areas.contains("aria-describedby=\"area-table-caption\""), "the table is the chart's text");
+    assert_eq!(areas.matches("<tr data-area=").count(), 4, "the demo district's four subdistricts");
+    let row = &areas[areas.find("<tr data-area=\"440604010\">").expect("祖庙街道")..];
+    let filed: i64 = row[row.find("<td>").unwrap() + 4..row.find("</td>").unwrap()].parse().unwrap();
+    let (_, v) = app.get_as(&format!("/api/v1/indicators?scope=area:440604010&from={first}-01&to={to}"), &token).await;
+    assert_eq!(filed, v["indicators"]["filed"].as_i64().unwrap(), "{v}");
+    let subdistrict_total: i64 = areas
+        .split("<tr data-area=")
+        .skip(1)
+        .map(|row| row[row.find("<td>").unwrap() + 4..row.find("</td>").unwrap()].parse::<i64>().unwrap())
+        .sum();
+    assert!(subdistrict_total > 0);
     // By week, in English.
     let (s, _, body) =
         page(&app, "/workbench/trends?grain=week&area=440604", Some(&format!("{commander}; lang=en"))).await;
@@ -541,6 +569,7 @@ async fn indicator_trends_are_charts_with_their_tables(b: Backend) {
     assert!(
         body.contains("Closure, on-time closure and handling rates by week") && body.contains("<title>Closure rate ")
     );
+    assert!(section(&body, "area-chart-title").contains("Subdistricts side by side"));
     // An area the reader's roles do not cover, and a role without the command centre.
     let (s, _, _) = page(&app, "/workbench/trends?area=110101", Some(&commander)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
@@ -938,3 +967,164 @@ async fn service_lists_page_beyond_fifty_applications(b: Backend) {
     assert_eq!(listed(&body, "queue-approve", "data-task"), numbers[50..]);
 }
 both_backends!(service_lists_page_beyond_fifty_applications);
+
+/// The portal offers the reporter the rating of a closed case (评价), says why a case reported
+/// without a contact cannot be rated online, and thanks once rated; the callback queue drops it.
+async fn the_portal_offers_the_reporter_the_rating_of_a_closed_case(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (_, number) = crate::cases::closed_case(&app, Some("13800001234")).await;
+    let (s, _, body) = page(&app, &format!("/portal/track?number={number}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let form = &body[body.find("id=\"case-rate-form\"").expect("the rating form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains(&format!("data-number=\"{number}\"")));
+    for field in ["cr-rating", "cr-comment", "cr-contact"] {
+        assert!(form.contains(&format!("<label for=\"{field}\"")), "{field} is labelled");
+    }
+    assert!(form.contains("上报时留下的联系方式") && form.contains("非常满意"));
+    assert!(!body.contains("13800001234"), "the contact is never shown");
+    let (_, _, en) = page(&app, &format!("/portal/track?number={number}"), Some("lang=en")).await;
+    assert!(en.contains("Rate how it was handled") && en.contains("Contact left with the report"));
+    // The callback operator sees it in the callback queue until it is rated.
+    let intake = format!("civgrid_session={}", app.login("intake").await);
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&intake)).await;
+    assert!(section(&desk, "queue-callback").contains(&format!("data-case-number=\"{number}\"")));
+
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/public/cases/{number}/rating"),
+            None,
+            &serde_json::json!({"rating": 5, "contact": "13800001234"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, _, body) = page(&app, &format!("/portal/track?number={number}"), None).await;
+    assert!(!body.contains("id=\"case-rate-form\"") && body.contains("id=\"case-rated\""));
+    assert!(body.contains("已评价"));
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&intake)).await;
+    assert!(!section(&desk, "queue-callback").contains(&format!("data-case-number=\"{number}\"")));
+
+    // Reported without a contact: the page says the callback operator will call.
+    let (_, silent) = crate::cases::closed_case(&app, None).await;
+    let (_, _, body) = page(&app, &format!("/portal/track?number={silent}"), None).await;
+    assert!(!body.contains("id=\"case-rate-form\"") && body.contains("id=\"case-rate-callback\""));
+    assert!(body.contains("回访员会电话回访"));
+    // An open case offers nothing to rate.
+    let (x, y) = crate::cases::inside(&app, "44060401000101").await;
+    let (_, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/reports",
+            None,
+            &serde_json::json!({"description": "垃圾", "class_code": "0101", "lng": x, "lat": y, "datum": "gcj02",
+                "reporter_contact": "13800001234"}),
+        )
+        .await;
+    let (s, _, body) =
+        page(&app, &format!("/portal/track?number={}", v["case"]["number"].as_str().unwrap()), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!body.contains("case-rate"), "nothing to rate while open");
+}
+both_backends!(the_portal_offers_the_reporter_the_rating_of_a_closed_case);
+
+/// Two reports of one class a few metres apart: the desk shows the earlier as the later one's
+/// likely duplicate, with a one-click merge for the intake operator (the shift leader sees the
+/// suggestion without the button), and the merge it sends goes through.
+async fn the_desk_suggests_likely_duplicates_with_a_one_click_merge(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = crate::cases::inside(&app, "44060401000101").await;
+    let mut cases = Vec::new();
+    for (dx, words) in [(0.0, "路口有一堆垃圾"), (0.00003, "路口垃圾没人清"), (0.00005, "又看到那堆垃圾")]
+    {
+        let (s, v) = app
+            .send_json(
+                "POST",
+                "/api/v1/reports",
+                None,
+                &serde_json::json!({"description": words, "class_code": "0101", "lng": x + dx, "lat": y, "datum": "gcj02"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        cases.push((v["case"]["id"].as_i64().unwrap(), v["case"]["number"].as_str().unwrap().to_owned()));
+    }
+    let [(first, first_no), (second, second_no), (third, third_no)] =
+        [&cases[0], &cases[1], &cases[2]].map(Clone::clone);
+    let intake_token = app.login("intake").await;
+    let (s, _) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/cases/{third}/transitions"),
+            Some(&intake_token),
+            &serde_json::json!({"action": "accept"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let card = |body: &str, number: &str| -> String {
+        let s =
+            &body[body.find(&format!("data-case-number=\"{number}\"")).unwrap_or_else(|| panic!("no card {number}"))..];
+        s[..s.find("</article>").unwrap()].to_owned()
+    };
+    let intake = format!("civgrid_session={intake_token}");
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&intake)).await;
+    let later = card(section(&desk, "queue-received"), &second_no);
+    assert!(later.contains(&format!("data-duplicate-of=\"{first_no}\"")), "{later}");
+    assert!(later.contains("疑似重复") && later.contains("相距 3 m"), "{later}");
+    assert!(
+        later.contains(&format!("name=\"duplicate_of\" value=\"{first}\""))
+            && later.contains(&format!("合并到 {first_no}")),
+        "one click merges it into the earlier case: {later}"
+    );
+    let earlier = card(section(&desk, "queue-received"), &first_no);
+    assert!(!earlier.contains(&format!("data-duplicate-of=\"{second_no}\"")), "only earlier cases are suggested");
+    // The shift leader sees the suggestions of the case to file, without a merge button.
+    let leader = format!("civgrid_session={}", app.login("shift_leader").await);
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&leader)).await;
+    let to_file = card(section(&desk, "queue-accepted"), &third_no);
+    assert!(to_file.contains(&format!("data-duplicate-of=\"{first_no}\"")));
+    assert!(to_file.contains(&format!("data-duplicate-of=\"{second_no}\"")));
+    assert!(!to_file.contains("data-action=\"merge\""), "{to_file}");
+    let (_, _, en) = page(&app, "/workbench/desk", Some(&format!("{leader}; lang=en"))).await;
+    assert!(en.contains("Likely duplicates"));
+
+    // The merge the button sends.
+    let (s, v) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/cases/{second}/transitions"),
+            Some(&intake_token),
+            &serde_json::json!({"action": "merge", "duplicate_of": first}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["state"].as_str(), v["duplicate_of"].as_i64()), (Some("merged"), Some(first)));
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&intake)).await;
+    assert!(!section(&desk, "queue-received").contains(&format!("data-case-number=\"{second_no}\"")));
+    // A merged case is no longer anyone's likely duplicate.
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&leader)).await;
+    assert!(!card(section(&desk, "queue-accepted"), &third_no).contains(&format!("data-duplicate-of=\"{second_no}\"")));
+}
+both_backends!(the_desk_suggests_likely_duplicates_with_a_one_click_merge);
+
+/// The admin workbench offers each account's editor filled with its name, department, roles
+/// and grids, labelled for keyboard and screen reader.
+async fn the_admin_workbench_edits_staff_accounts(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (_, me) = app.get_as("/api/v1/auth/me", &app.login("gridworker").await).await;
+    let id = me["staff_id"].as_i64().unwrap();
+    let admin = format!("civgrid_session={}", app.login("admin").await);
+    let (s, _, body) = page(&app, "/workbench/admin", Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK);
+    let form = &body[body.find(&format!("<form class=\"staff-edit\" data-id=\"{id}\"")).expect("the editor")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    for field in ["name", "dept", "role", "area", "grids", "kind"] {
+        assert!(form.contains(&format!("<label for=\"se-{id}-{field}\"")), "{field} is labelled");
+    }
+    assert!(form.contains("value=\"祖庙第01社区网格员\""), "{form}");
+    assert!(form.contains(">44060401000101</textarea>"), "{form}");
+    assert!(form.contains("name=\"grant\" value=\"grid_worker@440604010001\" checked"), "{form}");
+    let (_, _, en) = page(&app, "/workbench/admin", Some(&format!("{admin}; lang=en"))).await;
+    assert!(en.contains("Grids worked in") && en.contains("Roles kept (untick to withdraw)"));
+}
+both_backends!(the_admin_workbench_edits_staff_accounts);

@@ -25,7 +25,14 @@ pub struct StaffLine {
     pub username: String,
     pub display_name: String,
     pub department: String,
+    pub department_code: String,
     pub roles: String,
+    /// The roles as the editor lists them: (`role@area`, label).
+    pub grants: Vec<(String, String)>,
+    /// The grids the account works in, one code a line (the editor's text).
+    pub grids: String,
+    /// The kind of its first grid assignment (the editor's default).
+    pub grid_kind: String,
     pub active: bool,
 }
 
@@ -188,12 +195,24 @@ pub(super) async fn admin_page(
                 .map(|a| format!("{} {}", a.name, a.code))
                 .unwrap_or_else(|| code.to_owned())
         };
+        let assignments = state.territory.assignments().await?;
         let staff = state
             .staff
             .list()
             .await?
             .into_iter()
             .map(|s| {
+                let mine: Vec<&(i64, String, String)> =
+                    assignments.iter().filter(|(id, _, _)| *id == s.staff.id).collect();
+                let grants = s
+                    .roles
+                    .iter()
+                    .map(|g| {
+                        let label =
+                            format!("{} @ {}", l.t(&format!("role.{}", g.role.as_str())), area_name(&g.area_code));
+                        (format!("{}@{}", g.role.as_str(), g.area_code), label)
+                    })
+                    .collect();
                 let mut roles: Vec<String> = s
                     .roles
                     .iter()
@@ -203,6 +222,10 @@ pub(super) async fn admin_page(
                 StaffLine {
                     id: s.staff.id,
                     department: s.staff.department_code.as_deref().map(name).unwrap_or_default(),
+                    department_code: s.staff.department_code.clone().unwrap_or_default(),
+                    grants,
+                    grids: mine.iter().map(|(_, g, _)| g.as_str()).collect::<Vec<_>>().join("\n"),
+                    grid_kind: mine.first().map_or_else(|| "full_time".to_owned(), |(_, _, k)| k.clone()),
                     username: s.staff.username,
                     display_name: s.staff.display_name,
                     roles: roles.join("；"),

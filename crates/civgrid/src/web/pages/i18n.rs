@@ -198,6 +198,9 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("trends.table", "图表数据", "The chart's numbers"),
     ("trends.period", "周期", "Period"),
     ("trends.closed", "结案数", "Closed"),
+    ("trends.areas", "各街道指标对比", "Subdistricts side by side"),
+    ("trends.areas_intro", "同一统计期间内各街道辖区内立案的指标：", "The cases filed in each subdistrict, over the same span:"),
+    ("trends.area", "街道", "Subdistrict"),
     ("trends.departments", "各部门指标对比（主办部门）", "Departments side by side (lead department)"),
     ("trends.departments_intro", "同一统计期间内各部门主办案卷的指标：", "Each department's cases as lead, over the same span:"),
     ("wb.cases", "案卷一览", "Cases"),
@@ -256,6 +259,18 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("admin.staff_create", "创建账号", "Create the account"),
     ("admin.roles", "角色 @ 区域", "Roles @ area"),
     ("admin.role", "角色", "Role"),
+    ("admin.staff_edit", "修改账号", "Edit account"),
+    ("admin.roles_keep", "保留的角色（取消勾选即撤销）", "Roles kept (untick to withdraw)"),
+    ("admin.role_add", "添加角色", "Add a role"),
+    ("admin.grids", "负责的网格", "Grids worked in"),
+    (
+        "admin.grids_hint",
+        "网格编码，每行一个；留空即不负责任何网格。只有网格员可以负责网格。",
+        "Grid codes, one a line; empty for none. Only grid workers work in grids.",
+    ),
+    ("admin.grid_kind", "网格员类型", "Grid worker kind"),
+    ("admin.grid_kind.full_time", "专职", "Full-time"),
+    ("admin.grid_kind.part_time", "兼职", "Part-time"),
     ("admin.active", "启用", "Active"),
     ("admin.activate", "启用账号", "Activate"),
     ("admin.deactivate", "停用账号", "Deactivate"),
@@ -504,6 +519,13 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("case.extension_days", "延期天数", "Days of extension"),
     ("case.approve", "同意延期", "Approve the extension"),
     ("case.rating", "满意度（1–5）", "Satisfaction (1–5)"),
+    (
+        "case.likely_duplicates",
+        "疑似重复（同类问题、距离很近、较早上报）：",
+        "Likely duplicates (same class, close by, reported earlier):",
+    ),
+    ("case.distance", "相距", "distance"),
+    ("case.merge_into", "合并到", "Merge into"),
     ("report.title", "上报问题", "Report a problem"),
     ("report.class", "问题类别", "Problem class"),
     ("report.description", "问题描述", "What is wrong"),
@@ -620,6 +642,21 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("portal.agency", "承办部门", "Handled by"),
     ("portal.updated", "更新时间", "Updated"),
     ("portal.closed_at", "办结时间", "Closed"),
+    ("portal.rate", "评价办理结果", "Rate how it was handled"),
+    (
+        "portal.rate_intro",
+        "请填写上报时留下的联系电话或电子邮箱，以确认您是上报人。每件只能评价一次。",
+        "Give the phone number or e-mail address you left with the report, to show that you reported it. A case takes one rating.",
+    ),
+    ("portal.rate_grade", "满意程度", "Satisfaction"),
+    ("portal.rate_contact", "上报时留下的联系方式", "Contact left with the report"),
+    ("portal.rate_submit", "提交评价", "Send the rating"),
+    ("portal.rated", "已评价，感谢您的反馈。", "Rated. Thank you for telling us."),
+    (
+        "portal.rate_by_callback",
+        "上报时没有留下联系方式，不能在网上评价；回访员会电话回访，听取您的评价。",
+        "It was reported without a contact, so it cannot be rated online; the callback operator will call to ask for your rating.",
+    ),
     ("role.grid_worker", "网格员", "grid worker"),
     ("role.intake_operator", "受理员", "intake operator"),
     ("role.shift_leader", "值班长", "shift leader"),
@@ -689,6 +726,17 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
     ("error.staff_not_found", "工作人员不存在。", "No such staff member."),
     ("error.area_not_found", "区域不存在。", "No such area."),
     ("error.grid_not_found", "网格不存在。", "No such grid."),
+    (
+        "error.department_required",
+        "专业部门处置人员和审批人员须有所属部门。",
+        "Handlers and approvers need a department.",
+    ),
+    ("error.invalid_worker_kind", "网格员类型须为专职或兼职。", "The grid worker kind must be full-time or part-time."),
+    (
+        "error.not_grid_worker",
+        "只有网格员可以负责网格，请同时授予网格员角色。",
+        "Only grid workers work in grids; give the grid worker role too.",
+    ),
     ("error.parent_missing", "上级区域不存在。", "The parent area does not exist."),
     (
         "error.second_district",
@@ -765,6 +813,16 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
     ),
     ("error.unknown_special_step", "该事项没有这个特殊环节。", "The item has no such special step."),
     ("error.no_department", "此操作需要所属部门。", "This needs a staff account with a department."),
+    ("error.invalid_rating", "请选择 1–5 的评价。", "Choose a rating from 1 to 5."),
+    ("error.case_not_closed", "案件办结后才能评价。", "A case can be rated once it is closed."),
+    ("error.invalid_comment", "意见建议最多 500 字。", "The comment may be at most 500 characters."),
+    ("error.contact_required", "请填写上报时留下的联系方式。", "Give the contact you left with the report."),
+    ("error.contact_mismatch", "联系方式与上报时留下的不一致。", "That is not the contact left with the report."),
+    (
+        "error.no_reporter_contact",
+        "上报时没有留下联系方式，不能在网上评价；回访员会电话回访。",
+        "It was reported without a contact, so it cannot be rated online; the callback operator will call.",
+    ),
     ("error.already_rated", "已经评价过了，每件只能评价一次。", "It has already been rated; one rating each."),
     ("error.not_concluded", "办结后才能评价。", "It can be rated once concluded."),
     ("error.rectification_not_found", "整改任务不存在。", "No such rectification task."),
@@ -799,6 +857,7 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
     ("error.location_required", "请先给出问题位置。", "Give the problem's location first."),
     ("error.missing_location", "请在地图上点选或填写问题位置。", "Tap the map or type the problem's location."),
     ("error.partial_location", "经度和纬度需同时填写。", "Give both longitude and latitude."),
+    ("error.unknown_channel", "不支持的上报渠道。", "That reporting channel is not known."),
     ("error.unknown_class", "问题类别不存在或已停用。", "That problem class does not exist or is inactive."),
     ("error.unknown_department", "部门不存在。", "That department does not exist."),
     (
@@ -983,6 +1042,47 @@ mod tests {
         };
         for e in all {
             assert!(listed(&e));
+            let key = format!("error.{}", e.code());
+            assert_ne!(Tr(Lang::Zh).t(&key), "?", "{key}");
+            assert_ne!(Tr(Lang::En).t(&key), "?", "{key}");
+        }
+    }
+
+    /// Every code the case API answers with is told to people in both languages.
+    #[test]
+    fn every_case_error_has_a_message() {
+        use crate::cases::CaseError as E;
+        let s = || String::from("x");
+        let all = [
+            E::NotFound(0),
+            E::InvalidDescription,
+            E::MissingLocation(s()),
+            E::PartialLocation,
+            E::UnknownChannel(s()),
+            E::UnknownClass(s()),
+            E::UnknownDepartment(s()),
+            E::ClassRequired,
+            E::LocationRequired,
+            E::VerifierIsHandler,
+            E::SelfHandleNotAllowed(s()),
+            E::InvalidDuplicate,
+            E::NoExtensionRequested,
+            E::InvalidField(s()),
+            E::AlreadyAtTop,
+            E::InvalidPhoto,
+            E::TooManyPhotos,
+            E::Changed(0),
+            E::NoLastResort(s()),
+            E::NumberNotFound(s()),
+            E::InvalidRating,
+            E::AlreadyRated,
+            E::NotClosed,
+            E::InvalidComment,
+            E::ContactRequired,
+            E::NoReporterContact,
+            E::ContactMismatch,
+        ];
+        for e in all {
             let key = format!("error.{}", e.code());
             assert_ne!(Tr(Lang::Zh).t(&key), "?", "{key}");
             assert_ne!(Tr(Lang::En).t(&key), "?", "{key}");

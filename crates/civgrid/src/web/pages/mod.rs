@@ -191,6 +191,11 @@ fn public_frame(l: Tr, uri: &Uri, headers: &HeaderMap) -> Frame {
     f
 }
 
+/// The base-map tile URL the maps lay under the grids (`{z}/{x}/{y}`; empty: none).
+fn tiles(state: &AppState) -> String {
+    state.settings.map_tile_url.clone().unwrap_or_default()
+}
+
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
     match body {
         Ok(b) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], b)
@@ -298,6 +303,17 @@ pub struct CaseCard {
     pub overdue: bool,
     pub reported: String,
     pub forms: Vec<ActionForm>,
+    /// Likely duplicates (filled in by the desk for the cases at intake or awaiting dispatch).
+    pub duplicates: Vec<DuplicateLink>,
+    /// The reader may merge this case (the `merge` action is among its forms).
+    pub can_merge: bool,
+}
+
+/// A likely duplicate of a case on a queue: an earlier case to merge it into.
+pub struct DuplicateLink {
+    pub id: i64,
+    pub number: String,
+    pub distance_m: i64,
 }
 
 /// What the pages need to label cases.
@@ -418,6 +434,7 @@ fn card(l: Tr, p: &Principal, labels: &Labels, c: &CaseRow, offered: &[Action]) 
     let lead = c.lead_department.clone().or_else(|| class.map(|k| k.department_code.clone())).unwrap_or_default();
     let with_department = CaseState::parse(&c.state).is_some_and(CaseState::with_department);
     let overdue = with_department && c.handle_deadline.as_deref().is_some_and(|d| d < crate::db::now_text().as_str());
+    let forms = forms_for(l, p, c, offered);
     CaseCard {
         id: c.id,
         number: c.number.clone(),
@@ -433,7 +450,9 @@ fn card(l: Tr, p: &Principal, labels: &Labels, c: &CaseRow, offered: &[Action]) 
         deadline: c.handle_deadline.as_deref().map(local_time).unwrap_or_default(),
         overdue,
         reported: local_time(&c.created_at),
-        forms: forms_for(l, p, c, offered),
+        can_merge: forms.iter().any(|f| f.action == "merge"),
+        forms,
+        duplicates: Vec::new(),
     }
 }
 
@@ -445,6 +464,8 @@ pub struct Queue {
     /// The links to the previous and the next page of this queue (none: no such page).
     pub prev: Option<String>,
     pub next: Option<String>,
+    /// The cases behind the cards, in the same order.
+    rows: Vec<CaseRow>,
 }
 
 const QUEUE_LIMIT: i64 = 50;
@@ -520,7 +541,22 @@ impl Reader<'_> {
             (p, _, _) => p,
         };
         let cards = rows.iter().map(|c| card(self.l, self.p, self.labels, c, offered)).collect();
-        Ok(Queue { id, title: self.l.t(title), cards, prev, next })
+        Ok(Queue { id, title: self.l.t(title), cards, prev, next, rows })
+    }
+
+    /// Shows on the cards of `queues` each case's likely duplicates, read for the whole page
+    /// in one query (`Cases::duplicate_suggestions`).
+    async fn suggest_duplicates(&self, queues: &mut [Queue]) -> Result<(), ApiError> {
+        let rows: Vec<&CaseRow> = queues.iter().flat_map(|q| q.rows.iter()).collect();
+        let found = self.state.cases.duplicate_suggestions(&rows, &self.labels.classes).await?;
+        for card in queues.iter_mut().flat_map(|q| q.cards.iter_mut()) {
+            let Some(list) = found.get(&card.id) else { continue };
+            card.duplicates = list
+                .iter()
+                .map(|d| DuplicateLink { id: d.id, number: d.number.clone(), distance_m: d.distance_m.round() as i64 })
+                .collect();
+        }
+        Ok(())
     }
 }
 
@@ -579,6 +615,8 @@ async fn workbench(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
 struct GridPage {
     l: Tr,
     page: Frame,
+    /// The base-map tile URL for the report form's map (empty: none).
+    tiles: String,
     grids: Vec<String>,
     classes: Vec<Opt>,
     departments: Vec<Opt>,
@@ -604,6 +642,7 @@ async fn grid_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, 
         Ok::<_, ApiError>(GridPage {
             l,
             page: frame(l, &uri, Some(&p)),
+            tiles: tiles(&state),
             grids,
             classes: labels.class_options(),
             departments: labels.department_options(),
@@ -670,6 +709,7 @@ async fn desk_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri, 
             let offered = [Action::Close];
             queues.push(rd.queue(("verified", "desk.verified"), &["verified"], &offered, Only::All).await?);
         }
+        rd.suggest_duplicates(&mut queues).await?;
         Ok::<_, ApiError>(QueuesPage {
             l,
             page: frame(l, &uri, Some(&p)),
@@ -796,7 +836,7 @@ async fn command_page(State(state): State<AppState>, headers: HeaderMap, uri: Ur
         Ok(labels) => labels.class_options(),
         Err(e) => return error_page(l, &uri, Some(&p), e),
     };
-    let tiles = state.settings.map_tile_url.clone().unwrap_or_default();
+    let tiles = tiles(&state);
     let page =
         CommandPage { l, page: frame(l, &uri, Some(&p)), areas, groups, departments, can_supervise, classes, tiles };
     html(StatusCode::OK, page.render())
@@ -815,7 +855,7 @@ struct MapPage {
 async fn map_page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let l = Tr(lang_of(&headers));
     let me = viewer(&state, &headers).await.ok().flatten();
-    let tiles = state.settings.map_tile_url.clone().unwrap_or_default();
+    let tiles = tiles(&state);
     html(StatusCode::OK, MapPage { l, page: frame(l, &uri, me.as_ref()), tiles }.render())
 }
 
@@ -825,6 +865,8 @@ struct PortalPage {
     l: Tr,
     page: Frame,
     classes: Vec<Opt>,
+    /// The base-map tile URL for the report form's map (empty: none).
+    tiles: String,
 }
 
 /// `GET /portal`: the citizen portal — report a problem, follow it by number.
@@ -833,7 +875,13 @@ async fn portal(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> 
     match Labels::load(&state).await {
         Ok(labels) => html(
             StatusCode::OK,
-            PortalPage { l, page: public_frame(l, &uri, &headers), classes: labels.class_options() }.render(),
+            PortalPage {
+                l,
+                page: public_frame(l, &uri, &headers),
+                classes: labels.class_options(),
+                tiles: tiles(&state),
+            }
+            .render(),
         ),
         Err(e) => error_page(l, &uri, None, e),
     }
@@ -890,6 +938,19 @@ pub struct Tracked {
     pub updated: String,
     pub closed: String,
     pub end_note: String,
+    pub rating: RatingOffer,
+}
+
+/// What the reporter may do about the rating (评价) of a followed case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatingOffer {
+    /// Not closed yet: nothing to rate.
+    NotYet,
+    /// Closed and not rated: the form, to be sent with the contact left with the report.
+    Open,
+    /// Closed, not rated, reported without a contact: the callback operator will call.
+    ByCallback,
+    Rated,
 }
 
 #[derive(Debug, Deserialize)]
@@ -907,6 +968,13 @@ async fn track(State(state): State<AppState>, headers: HeaderMap, uri: Uri, q: Q
         }
         let Some(id) = crate::cases::public::id_by_number(&state.db, &number).await? else { return Ok(None) };
         let Some(c) = crate::cases::public::find(&state.db, id).await? else { return Ok(None) };
+        let rateable = CaseState::parse(&c.state).is_some_and(|s| state::rule(Action::Rate).from.contains(&s));
+        let rating = match (rateable, c.rated, c.reporter_reachable) {
+            (false, _, _) => RatingOffer::NotYet,
+            (true, true, _) => RatingOffer::Rated,
+            (true, false, true) => RatingOffer::Open,
+            (true, false, false) => RatingOffer::ByCallback,
+        };
         Ok(Some(Tracked {
             number: c.number,
             state_label: l.state(&c.state),
@@ -918,6 +986,7 @@ async fn track(State(state): State<AppState>, headers: HeaderMap, uri: Uri, q: Q
             updated: local_time(&c.updated_at),
             closed: c.closed_at.as_deref().map(local_time).unwrap_or_default(),
             end_note: c.end_note.unwrap_or_default(),
+            rating,
         }))
     };
     match found.await {

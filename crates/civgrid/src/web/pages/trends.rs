@@ -1,7 +1,8 @@
 //! `GET /workbench/trends`: the commander's indicators as charts — 结案率, 按期结案率 and 处置率
-//! of an area per month (or week) over the last year (or quarter), and the departments side by
-//! side over the same span. Each number comes from `Cases::indicators`, one call per period and
-//! per department (the kept monthly and daily rows answer them); nothing here reads SQL.
+//! of an area per month (or week) over the last year (or quarter), and the subdistricts (街道)
+//! and the departments side by side over the same span. Each number comes from
+//! `Cases::indicators`, one call per period, per subdistrict and per department (the kept
+//! monthly and daily rows answer them); nothing here reads SQL.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -79,8 +80,8 @@ pub struct PeriodRow {
     pub rates: Vec<String>,
 }
 
-/// One row of the table beside the departments' chart.
-pub struct DeptRow {
+/// One row of the table beside a side-by-side chart (a subdistrict or a department).
+pub struct SideRow {
     pub code: String,
     pub name: String,
     pub filed: i64,
@@ -101,14 +102,34 @@ struct TrendsPage {
     trend: LineChart,
     rows: Vec<PeriodRow>,
     span: String,
+    /// The subdistricts the reader may read side by side; none when there are none.
+    areas_side: Option<SideBySide>,
     /// The departments side by side; none when the reader may not read every department's.
-    departments: Option<DeptChart>,
+    departments: Option<SideBySide>,
 }
 
-/// The departments side by side: the chart and its table.
-pub struct DeptChart {
+/// Subdistricts or departments side by side: the chart and its table.
+pub struct SideBySide {
     pub chart: BarChart,
-    pub table: Vec<DeptRow>,
+    pub table: Vec<SideRow>,
+}
+
+/// Each scope's rates over `[from, to)`, as the grouped bars and their table.
+async fn side_by_side(
+    state: &AppState,
+    legend: &[(&'static str, &'static str)],
+    scopes: Vec<(Scope, String, String)>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<SideBySide, ApiError> {
+    let mut groups = Vec::with_capacity(scopes.len());
+    let mut table = Vec::with_capacity(scopes.len());
+    for (scope, code, name) in scopes {
+        let ind = state.cases.indicators(&scope, from, to).await?;
+        let rates = rates_of(&ind);
+        groups.push((name.clone(), rates.to_vec()));
+        table.push(SideRow { code, name, filed: ind.counts.filed, rates: rates.iter().map(|r| shown(*r)).collect() });
+    }
+    Ok(SideBySide { chart: bar_chart(legend, groups), table })
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,15 +164,20 @@ pub(super) async fn trends_page(
     let grain = if q.grain.as_deref() == Some("week") { Grain::Week } else { Grain::Month };
     let run = async {
         // The areas the reader may read: the district and subdistricts their roles cover.
-        let areas: Vec<Opt> = state
+        let readable: Vec<_> = state
             .territory
             .areas()
             .await?
             .into_iter()
             .filter(|a| a.level == "district" || a.level == "subdistrict")
             .filter(|a| SUPERVISORY.iter().any(|r| p.can(*r, &a.code)))
-            .map(|a| Opt { code: a.code, label: a.name })
             .collect();
+        let subdistricts: Vec<(Scope, String, String)> = readable
+            .iter()
+            .filter(|a| a.level == "subdistrict")
+            .map(|a| (Scope::Area(a.code.clone()), a.code.clone(), a.name.clone()))
+            .collect();
+        let areas: Vec<Opt> = readable.into_iter().map(|a| Opt { code: a.code, label: a.name }).collect();
         let chosen = match q.area.as_deref() {
             Some(code) => match areas.iter().find(|a| a.code == code) {
                 Some(a) => a,
@@ -184,21 +210,20 @@ pub(super) async fn trends_page(
         let legend: Vec<(&'static str, &'static str)> = RATES.iter().map(|(k, key)| (*k, l.t(key))).collect();
         let trend = line_chart(&labels, legend.iter().zip(series).map(|((k, label), s)| (*k, *label, s)).collect());
         let (from, to) = (spans.first().map_or(now, |s| s.1), now);
+        let areas_side = if subdistricts.is_empty() {
+            None
+        } else {
+            Some(side_by_side(&state, &legend, subdistricts, (from, to)).await?)
+        };
         let departments = if reads_departments(&p) {
-            let mut groups = Vec::new();
-            let mut table = Vec::new();
-            for d in state.staff.departments().await? {
-                let ind = state.cases.indicators(&Scope::Department(d.code.clone()), from, to).await?;
-                let rates = rates_of(&ind);
-                groups.push((d.name.clone(), rates.to_vec()));
-                table.push(DeptRow {
-                    code: d.code,
-                    name: d.name,
-                    filed: ind.counts.filed,
-                    rates: rates.iter().map(|r| shown(*r)).collect(),
-                });
-            }
-            Some(DeptChart { chart: bar_chart(&legend, groups), table })
+            let scopes = state
+                .staff
+                .departments()
+                .await?
+                .into_iter()
+                .map(|d| (Scope::Department(d.code.clone()), d.code, d.name))
+                .collect();
+            Some(side_by_side(&state, &legend, scopes, (from, to)).await?)
         } else {
             None
         };
@@ -218,6 +243,7 @@ pub(super) async fn trends_page(
             trend,
             rows,
             span,
+            areas_side,
             departments,
         })
     };
