@@ -13,6 +13,9 @@ pub mod state;
 pub mod store;
 pub mod trace;
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use civgrid_geo::{Datum, LngLat};
 use serde::{Deserialize, Serialize};
@@ -20,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::push::{CaseEvent, Hub};
 use crate::staff::{Principal, Role};
-use crate::territory::{Territory, TerritoryError};
+use crate::territory::{Located, Territory, TerritoryError};
 use calendar::{Calendar, DayKind};
 use state::{Action, State, TransitionError};
 pub use store::{CaseClass, CaseRow, TransitionRow};
@@ -308,6 +311,17 @@ pub struct Cases {
     hub: Hub,
     clock: Clock,
     intake: intake::Intake,
+    /// The newest version of each class reported under, by code; checked on every report
+    /// (see `Cases::route`), so it can be behind the catalogue but is never used when it is.
+    held_classes: Arc<RwLock<HashMap<String, CaseClass>>>,
+}
+
+/// What [`Cases::route`] found for a new report.
+#[derive(Debug, Default)]
+struct Routed {
+    located: Option<Located>,
+    class: Option<CaseClass>,
+    duplicates: Vec<DuplicateCandidate>,
 }
 
 /// Where "now" comes from: the system clock, or a fixed instant when replaying history (the
@@ -336,7 +350,7 @@ impl Cases {
     /// Must be called within a Tokio runtime: it starts the report writer (intake.rs).
     pub fn new(db: Db, territory: Territory, hub: Hub) -> Cases {
         let intake = intake::Intake::start(db.clone());
-        Cases { db, territory, hub, clock: Clock::System, intake }
+        Cases { db, territory, hub, clock: Clock::System, intake, held_classes: Arc::default() }
     }
 
     /// The same service acting at a given instant (for replaying history).
@@ -492,33 +506,17 @@ impl Cases {
                 return Err(CaseError::InvalidField("media_url must be an http:// or https:// URL".into()));
             }
         }
-        let located = match point {
-            Some((p, d)) => Some(self.territory.locate(p, d).await?),
-            None => None,
-        };
-
-        // Reads that need no write lock happen first, from the pool: the class (versions are
-        // only ever added) and the duplicate suggestions (advisory).
-        let class = match &r.class_code {
-            Some(code) => Some(
-                store::current_class_now(&self.db, code)
-                    .await?
-                    .filter(|c| c.active)
-                    .ok_or_else(|| code.chars().take(32).collect::<String>()),
-            ),
-            None => None,
+        let now_dt = self.clock.now();
+        let Routed { located, class, duplicates } = self.route(point, r.class_code.as_deref(), now_dt).await?;
+        let class = match (&r.class_code, class) {
+            (Some(code), c) => {
+                Some(c.filter(|c| c.active).ok_or_else(|| CaseError::UnknownClass(code.chars().take(32).collect()))?)
+            }
+            (None, _) => None,
         };
         let gcj = located.as_ref().map(|l| (l.lng_gcj02, l.lat_gcj02));
-        let now_dt = self.clock.now();
-        let mut duplicates = Vec::new();
-        if let (Some(Ok(c)), Some(p)) = (&class, gcj) {
-            let look = DuplicateLook::around(c, p, now_dt);
-            let nearby = store::nearby_open_cases(&self.db, &c.code, &look.since, look.bbox()).await?;
-            duplicates.extend(nearby.into_iter().filter_map(|other| look.candidate(other)));
-        }
 
         // Written with the other reports waiting (intake.rs); answered once committed.
-        let class = class.transpose().map_err(CaseError::UnknownClass)?;
         let (outcome, event) = self
             .intake
             .submit(intake::Prepared {
@@ -544,6 +542,104 @@ impl Cases {
         Ok(outcome)
     }
 
+    /// A new report's place, class and likely duplicates: the reads that need no write lock,
+    /// from the pool, before the report joins the intake queue.
+    ///
+    /// The point is located with the territory index this node holds and the class is the
+    /// version this node holds; one read then fetches the duplicate candidates and, in passing,
+    /// the stored territory revision and the class's newest version. Only if either has moved
+    /// on is the report routed again, reading each afresh. So a report is never routed with
+    /// geometry or a class older than the last committed change — also one made through another
+    /// node — and the common report (a class and a point) costs one read instead of three: on
+    /// SQLite every read wakes a connection's thread and then the runtime, which was most of
+    /// the CPU a report took (issue 3's intake benchmark).
+    async fn route(
+        &self,
+        point: Option<(LngLat, Datum)>,
+        class_code: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Routed, CaseError> {
+        let held_place = match point {
+            Some((p, d)) => Some(self.territory.locate_held(p, d).await?),
+            None => None,
+        };
+        let held_class = match class_code {
+            Some(code) => Some(self.held_class(code).await?),
+            None => None,
+        };
+        if held_place.is_none() && held_class.is_none() {
+            return Ok(Routed::default());
+        }
+        let gcj = held_place.as_ref().map(|(l, _)| (l.lng_gcj02, l.lat_gcj02));
+        let look = match (held_class.as_ref().and_then(Option::as_ref), gcj) {
+            (Some(c), Some(p)) if c.active => Some(DuplicateLook::around(c, p, now)),
+            _ => None,
+        };
+        let near = look.as_ref().map(|l| store::Near { since: &l.since, bbox: l.bbox() });
+        let checked = store::check_report(
+            &self.db,
+            held_place.is_some().then_some(Territory::REVISION_SQL),
+            class_code.map(|code| (code, near)),
+        )
+        .await?;
+        let place_stale = match (&held_place, checked.territory_revision) {
+            (Some((_, held)), Some(stored)) => stored > *held,
+            _ => false,
+        };
+        let class_stale = held_class.as_ref().is_some_and(|c| c.as_ref().map(|c| c.version) != checked.class_version);
+        if !place_stale && !class_stale {
+            let duplicates = match &look {
+                Some(look) => checked.nearby.into_iter().filter_map(|other| look.candidate(other)).collect(),
+                None => Vec::new(),
+            };
+            return Ok(Routed { located: held_place.map(|(l, _)| l), class: held_class.flatten(), duplicates });
+        }
+
+        // Something changed since this node read it: route again from what is stored.
+        let located = match point {
+            Some((p, d)) => Some(self.territory.locate(p, d).await?),
+            None => None,
+        };
+        let class = match class_code {
+            Some(code) => self.read_class(code).await?,
+            None => None,
+        };
+        let gcj = located.as_ref().map(|l| (l.lng_gcj02, l.lat_gcj02));
+        let mut duplicates = Vec::new();
+        if let (Some(c), Some(p)) = (class.as_ref().filter(|c| c.active), gcj) {
+            let look = DuplicateLook::around(c, p, now);
+            let near = store::Near { since: &look.since, bbox: look.bbox() };
+            let checked = store::check_report(&self.db, None, Some((&c.code, Some(near)))).await?;
+            duplicates.extend(checked.nearby.into_iter().filter_map(|other| look.candidate(other)));
+        }
+        Ok(Routed { located, class, duplicates })
+    }
+
+    /// The newest version of a class this node holds, read (and then held) if it holds none.
+    async fn held_class(&self, code: &str) -> Result<Option<CaseClass>, CaseError> {
+        let held = self.held_classes.read().ok().and_then(|h| h.get(code).cloned());
+        match held {
+            Some(c) => Ok(Some(c)),
+            None => self.read_class(code).await,
+        }
+    }
+
+    /// The newest version of a class as stored, which this node then holds.
+    async fn read_class(&self, code: &str) -> Result<Option<CaseClass>, CaseError> {
+        let class = store::current_class_now(&self.db, code).await?;
+        if let Ok(mut held) = self.held_classes.write() {
+            match &class {
+                Some(c) => {
+                    held.insert(code.to_owned(), c.clone());
+                }
+                None => {
+                    held.remove(code);
+                }
+            }
+        }
+        Ok(class)
+    }
+
     /// The likely duplicates of cases waiting in queues (those in [`DUPLICATE_STATES`] with a
     /// class and a place), for all of them in one query: earlier open cases of the same class
     /// within the class's radius, reported within its window before the case, nearest first.
@@ -553,8 +649,8 @@ impl Cases {
         &self,
         cases: &[&CaseRow],
         classes: &[CaseClass],
-    ) -> Result<std::collections::HashMap<i64, Vec<DuplicateCandidate>>, CaseError> {
-        let mut looks = std::collections::HashMap::new();
+    ) -> Result<HashMap<i64, Vec<DuplicateCandidate>>, CaseError> {
+        let mut looks = HashMap::new();
         let mut probes = Vec::new();
         for c in cases.iter().filter(|c| DUPLICATE_STATES.contains(&c.state.as_str())) {
             let class = classes.iter().find(|k| Some(&k.code) == c.class_code.as_ref());
@@ -572,7 +668,7 @@ impl Cases {
             });
             looks.insert(c.id, look);
         }
-        let mut found: std::collections::HashMap<i64, Vec<DuplicateCandidate>> = std::collections::HashMap::new();
+        let mut found: HashMap<i64, Vec<DuplicateCandidate>> = HashMap::new();
         for (case_id, other) in store::nearby_open_cases_of(&self.db, &probes).await? {
             if let Some(d) = looks.get(&case_id).and_then(|look| look.candidate(other)) {
                 found.entry(case_id).or_default().push(d);

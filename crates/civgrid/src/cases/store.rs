@@ -549,38 +549,78 @@ pub async fn is_assigned(tx: &mut Tx<'_>, grid: &str, staff_id: i64) -> Result<b
     Ok(n.is_some())
 }
 
-/// Open cases of the same class near a point within a time window (duplicate candidates):
-/// the bounding box in degrees is narrowed by the caller with the exact distance. Read from
-/// the pool: suggestions are advisory, so intake reads them outside its write transaction.
-pub async fn nearby_open_cases(
+/// Where to look for a new report's duplicates: open cases of its class reported since
+/// `since` inside `bbox` (min lng, min lat, max lng, max lat; GCJ-02), narrowed by the caller
+/// with the exact distance.
+#[derive(Debug, Clone, Copy)]
+pub struct Near<'a> {
+    pub since: &'a str,
+    pub bbox: (f64, f64, f64, f64),
+}
+
+/// What [`check_report`] read.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The stored territory revision, when its subquery was given.
+    pub territory_revision: Option<i64>,
+    /// The newest version of the class, when a class was given and it exists.
+    pub class_version: Option<i64>,
+    /// The duplicate candidates, when a [`Near`] was given (at most 20, oldest first).
+    pub nearby: Vec<Nearby>,
+}
+
+/// One read for a new report: the territory revision (`revision_sql`, a scalar subquery the
+/// territory module gives), the newest version of its class, and the duplicate candidates near
+/// it. A report is routed with the territory index and the class this node holds; this read
+/// says whether they are still current while it fetches what it needs anyway. From the pool:
+/// suggestions are advisory, so intake reads them outside its write transaction.
+pub async fn check_report(
     db: &Db,
-    class_code: &str,
-    since: &str,
-    bbox: (f64, f64, f64, f64),
-) -> Result<Vec<Nearby>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select id, number, lng, lat from case_record where class_code = $1 and created_at >= $2
-           and lng between $3 and $4 and lat between $5 and $6
-           and state not in ('refused', 'merged', 'closed') order by id limit 20",
-    )
-    .bind(class_code)
-    .bind(since)
-    .bind(bbox.0)
-    .bind(bbox.2)
-    .bind(bbox.1)
-    .bind(bbox.3)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Nearby {
-                id: r.try_get("id")?,
+    revision_sql: Option<&str>,
+    class: Option<(&str, Option<Near<'_>>)>,
+) -> Result<Checked, sqlx::Error> {
+    let none = "cast(null as bigint)";
+    let version = match class {
+        Some(_) => "(select max(version) from case_class where code = $1)",
+        None => none,
+    };
+    let head = format!("select {} as territory_revision, {version} as class_version", revision_sql.unwrap_or(none));
+    let near = class.and_then(|(_, near)| near);
+    let sql = match near {
+        None => head,
+        Some(_) => format!(
+            "select k.territory_revision, k.class_version, n.id, n.number, n.lng, n.lat from ({head}) k
+             left join (select id, number, lng, lat from case_record where class_code = $1 and created_at >= $2
+               and lng between $3 and $4 and lat between $5 and $6
+               and state not in ('refused', 'merged', 'closed') order by id limit 20) n on true"
+        ),
+    };
+    let mut q = sqlx::query(&sql);
+    if let Some((code, _)) = class {
+        q = q.bind(code);
+    }
+    if let Some(n) = near {
+        q = q.bind(n.since).bind(n.bbox.0).bind(n.bbox.2).bind(n.bbox.1).bind(n.bbox.3);
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    let mut checked = Checked::default();
+    for r in &rows {
+        checked.territory_revision = r.try_get("territory_revision")?;
+        checked.class_version = r.try_get("class_version")?;
+        if near.is_none() {
+            continue;
+        }
+        if let Some(id) = r.try_get::<Option<i64>, _>("id")? {
+            checked.nearby.push(Nearby {
+                id,
                 number: r.try_get("number")?,
                 lng: r.try_get("lng")?,
                 lat: r.try_get("lat")?,
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    checked.nearby.sort_by_key(|n| n.id);
+    Ok(checked)
 }
 
 /// Where to look for one queued case's duplicates (see [`nearby_open_cases_of`]).

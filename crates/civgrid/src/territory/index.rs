@@ -44,6 +44,10 @@ pub struct TerritoryIndex {
 }
 
 impl TerritoryIndex {
+    pub fn revision(&self) -> i64 {
+        self.revision
+    }
+
     pub fn is_empty(&self) -> bool {
         self.grids.is_empty()
     }
@@ -108,6 +112,17 @@ impl IndexCache {
             *slot = Some(index.clone());
         }
         Ok(index)
+    }
+
+    /// The index this node holds, without asking the database whether it is current (built
+    /// first if there is none). Its revision is for the caller to check in a read it makes
+    /// anyway; see [`super::Territory::locate_held`].
+    pub async fn held(&self, db: &Db) -> Result<Arc<TerritoryIndex>, TerritoryError> {
+        let held = self.current.read().ok().and_then(|slot| slot.clone());
+        match held {
+            Some(index) => Ok(index),
+            None => self.current(db).await,
+        }
     }
 
     fn cached(&self, revision: i64) -> Option<Arc<TerritoryIndex>> {

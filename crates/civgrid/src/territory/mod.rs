@@ -118,6 +118,15 @@ const GRID_PROPERTIES: [&str; 9] = [
     "area_m2",
 ];
 
+/// `p` (storage datum) in `index`, or why not.
+fn located(index: &index::TerritoryIndex, p: LngLat) -> Result<Located, TerritoryError> {
+    match index.locate(p) {
+        Some(found) => Ok(found),
+        None if index.is_empty() => Err(TerritoryError::NoTerritory),
+        None => Err(TerritoryError::OutsideTerritory { lng: p.lng(), lat: p.lat() }),
+    }
+}
+
 /// The territory service.
 #[derive(Debug, Clone)]
 pub struct Territory {
@@ -140,13 +149,29 @@ impl Territory {
     /// another node is honoured on the very next lookup.
     pub async fn locate(&self, point: LngLat, datum: Datum) -> Result<Located, TerritoryError> {
         let index = self.index.current(&self.db).await?;
-        let p = civgrid_geo::datum::to_storage(point, datum);
-        match index.locate(p) {
-            Some(found) => Ok(found),
-            None if index.is_empty() => Err(TerritoryError::NoTerritory),
-            None => Err(TerritoryError::OutsideTerritory { lng: p.lng(), lat: p.lat() }),
-        }
+        located(&index, civgrid_geo::datum::to_storage(point, datum))
     }
+
+    /// Resolves a point with the index this node holds, without reading the territory
+    /// revision, and says which revision answered. For a caller that reads the database anyway
+    /// and can fold the check into that read ([`Territory::REVISION_SQL`]): if the stored
+    /// revision is newer than the one returned, the answer may be stale and the caller must
+    /// locate again with [`Territory::locate`]. Errors are never from a stale index: a point
+    /// the held index does not cover is looked up again the checked way.
+    pub async fn locate_held(&self, point: LngLat, datum: Datum) -> Result<(Located, i64), TerritoryError> {
+        let held = self.index.held(&self.db).await?;
+        let p = civgrid_geo::datum::to_storage(point, datum);
+        if let Some(found) = held.locate(p) {
+            return Ok((found, held.revision()));
+        }
+        // Outside the held index: make sure it is current before saying so.
+        let index = self.index.current(&self.db).await?;
+        Ok((located(&index, p)?, index.revision()))
+    }
+
+    /// A scalar subquery giving the stored territory revision, for [`Territory::locate_held`]'s
+    /// callers to put in their own read.
+    pub const REVISION_SQL: &'static str = store::REVISION_SQL;
 
     /// Every grid as a GeoJSON FeatureCollection (GCJ-02), sorted by code.
     pub async fn export_geojson(&self) -> Result<geojson::FeatureCollection, TerritoryError> {

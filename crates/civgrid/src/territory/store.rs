@@ -222,8 +222,11 @@ pub async fn rename_grid(tx: &mut Tx<'_>, code: &str, name: &str) -> Result<u64,
     Ok(r.rows_affected())
 }
 
+/// The stored revision as a scalar subquery (for reads elsewhere that check it in passing).
+pub const REVISION_SQL: &str = "(select revision from territory_revision where id = 1)";
+
 pub async fn revision(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select revision from territory_revision where id = 1").fetch_one(db.pool()).await
+    sqlx::query_scalar(&format!("select {REVISION_SQL}")).fetch_one(db.pool()).await
 }
 
 /// Moves the revision on, so every node rebuilds its locator.
