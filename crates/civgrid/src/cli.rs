@@ -324,7 +324,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Demo { addr, data, seed_only, open311_key } => {
             let mut settings = cli.settings(addr.clone())?;
-            telemetry::init(settings.log_format);
+            let _log = telemetry::init(settings.log_format);
             std::fs::create_dir_all(data)
                 .map_err(|e| anyhow::anyhow!("cannot create data folder {}: {e}", data.display()))?;
             let url: DatabaseUrl = format!("sqlite://{}", data.join("civgrid.db").display()).parse()?;
@@ -378,7 +378,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { addr } => {
             let settings = cli.settings(addr.clone())?;
-            telemetry::init(settings.log_format);
+            let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
             let db = app::open_database(&url, &settings).await?;
             let listener = tokio::net::TcpListener::bind(settings.addr)
@@ -389,7 +389,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Audit { json } => {
             let settings = cli.settings(None)?;
-            telemetry::init(settings.log_format);
+            let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
             let db = app::open_database(&url, &settings).await?;
             let ledger = crate::ledger::Ledger::new(
@@ -440,7 +440,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let settings = cli.settings(None)?;
-            telemetry::init(settings.log_format);
+            let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
             app::open_database(&url, &settings).await?;
             println!("migrations applied to {}", url.redacted());
@@ -448,7 +448,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(cmd) => {
             let settings = cli.settings(None)?;
-            telemetry::init(settings.log_format);
+            let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
             let db = app::open_database(&url, &settings).await?;
             let territory = Territory::new(db);
@@ -534,7 +534,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Witness(WitnessCommand::Keygen { name, out }) => crate::witness::cli::keygen(name, out),
         Command::Witness(WitnessCommand::Serve { key, log_vkey, origin, state, addr }) => {
             let settings = cli.settings(None)?;
-            telemetry::init(settings.log_format);
+            let _log = telemetry::init(settings.log_format);
             crate::witness::cli::serve(key, log_vkey, origin, state, *addr).await
         }
     }
