@@ -148,7 +148,9 @@ impl Place {
 }
 
 pub(super) fn default_settings(place: &Place) -> anyhow::Result<Settings> {
-    let mut settings = Settings::resolve(Overrides::default(), FileConfig::default())?;
+    // With the URL, so the defaults that depend on the database (the pool's size) are its.
+    let over = Overrides { database_url: Some(place.url.as_str().to_owned()), ..Default::default() };
+    let mut settings = Settings::resolve(over, FileConfig::default())?;
     settings.ledger_key_dir = place.key_dir.clone();
     Ok(settings)
 }
