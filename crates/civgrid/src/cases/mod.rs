@@ -31,6 +31,11 @@ pub use store::{CaseClass, CaseRow, TransitionRow};
 /// Verification (核查) is due this many working hours after the handler's feedback.
 pub const VERIFY_LIMIT_WORKING_HOURS: u32 = 4;
 
+/// Wrong reporter contacts a case takes within the window before rating it from the portal is
+/// refused for the rest of the window.
+pub const MAX_REPORTER_CHECK_FAILURES: i64 = 5;
+const REPORTER_CHECK_WINDOW_MS: i64 = 15 * 60 * 1000;
+
 /// Largest photo accepted, and how many one case may carry.
 pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_PHOTOS_PER_CASE: i64 = 12;
@@ -106,6 +111,8 @@ pub enum CaseError {
     NoReporterContact,
     #[error("that is not the contact left with the report")]
     ContactMismatch,
+    #[error("too many wrong contacts for this case; try again in {retry_after_s} s")]
+    ReporterCheckThrottled { retry_after_s: i64 },
     #[error("no owner-of-last-resort department is set for the case's community, subdistrict or district ({0})")]
     NoLastResort(String),
     #[error(transparent)]
@@ -146,6 +153,7 @@ impl CaseError {
             CaseError::ContactRequired => "contact_required",
             CaseError::NoReporterContact => "no_reporter_contact",
             CaseError::ContactMismatch => "contact_mismatch",
+            CaseError::ReporterCheckThrottled { .. } => "too_many_attempts",
             CaseError::Changed(_) => "case_changed",
             CaseError::Territory(e) => e.code(),
             CaseError::Store(_) => "internal",
@@ -1106,7 +1114,19 @@ impl Cases {
         let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
         let mut case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
         let stored = case.reporter_contact.as_deref().ok_or(CaseError::NoReporterContact)?;
+        // A few wrong contacts per case and window, counted on every node: enough for a typo,
+        // too few to find a reporter's number by trying one after another. Refused even with
+        // the right contact while throttled, as logins are.
+        let now_ms = crate::db::now_ms();
+        let (failures, oldest) =
+            store::reporter_check_failures(&self.db, case.id, now_ms - REPORTER_CHECK_WINDOW_MS).await?;
+        if let (true, Some(oldest)) = (failures >= MAX_REPORTER_CHECK_FAILURES, oldest) {
+            let retry_after_s = ((oldest + REPORTER_CHECK_WINDOW_MS - now_ms) / 1000).max(1);
+            return Err(CaseError::ReporterCheckThrottled { retry_after_s });
+        }
         if !same_contact(stored, contact) {
+            drop(tx);
+            store::record_reporter_check_failure(&self.db, case.id, now_ms).await?;
             return Err(CaseError::ContactMismatch);
         }
         let from = State::parse(&case.state).unwrap_or(State::Received);

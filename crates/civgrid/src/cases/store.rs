@@ -1304,3 +1304,26 @@ pub async fn live_visible_json(db: &Db, v: &Visibility, limit: i64) -> Result<St
     }
     q.fetch_one(db.pool()).await
 }
+
+/// Failed checks of a case's reporter contact since `since_ms`, and the oldest one's time.
+pub async fn reporter_check_failures(db: &Db, case_id: i64, since_ms: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+    let row = sqlx::query(
+        "select count(*) as n, min(at_ms) as oldest from reporter_check_failure where case_id = $1 and at_ms >= $2",
+    )
+    .bind(case_id)
+    .bind(since_ms)
+    .fetch_one(db.pool())
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("oldest")?))
+}
+
+/// Counts one failed check of a case's reporter contact (committed even though the request
+/// that made it is refused: that is what throttles guessing).
+pub async fn record_reporter_check_failure(db: &Db, case_id: i64, at_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("insert into reporter_check_failure (case_id, at_ms) values ($1, $2)")
+        .bind(case_id)
+        .bind(at_ms)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

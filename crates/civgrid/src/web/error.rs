@@ -184,6 +184,7 @@ impl From<CaseError> for ApiError {
         let status = match &e {
             CaseError::NotFound(_) | CaseError::NumberNotFound(_) => StatusCode::NOT_FOUND,
             CaseError::ContactMismatch => StatusCode::FORBIDDEN,
+            CaseError::ReporterCheckThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             CaseError::AlreadyRated | CaseError::NotClosed | CaseError::NoReporterContact => StatusCode::CONFLICT,
             CaseError::Transition(t) if t.code() == "forbidden" => StatusCode::FORBIDDEN,
             CaseError::Transition(t) if t.code() == "illegal_transition" => StatusCode::CONFLICT,
@@ -195,7 +196,11 @@ impl From<CaseError> for ApiError {
             CaseError::TooManyPhotos | CaseError::Changed(_) => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        ApiError::new(status, e.code(), e.to_string())
+        let mut err = ApiError::new(status, e.code(), e.to_string());
+        if let CaseError::ReporterCheckThrottled { retry_after_s } = e {
+            err.retry_after_s = Some(retry_after_s);
+        }
+        err
     }
 }
 

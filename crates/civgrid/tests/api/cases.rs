@@ -1,4 +1,5 @@
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use civgrid_geo::Datum;
 use geo::InteriorPoint;
 use serde_json::{json, Value};
@@ -679,3 +680,31 @@ async fn the_reporter_rates_a_closed_case_with_the_contact_left_with_the_report(
     assert_eq!(v["rating"], 3);
 }
 both_backends!(the_reporter_rates_a_closed_case_with_the_contact_left_with_the_report);
+
+/// Guessing a reporter's contact is throttled per case: after five wrong contacts in fifteen
+/// minutes the case cannot be rated from the portal (even with the right one) until the window
+/// passes; other cases are not affected, and nothing is rated meanwhile.
+async fn guessing_a_reporters_contact_is_throttled(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (id, number) = closed_case(&app, Some("13800001234")).await;
+    let (_, other) = closed_case(&app, Some("13700001234")).await;
+    for n in 0..civgrid::cases::MAX_REPORTER_CHECK_FAILURES {
+        let wrong = rate(&app, &number, json!({"rating": 1, "contact": format!("1390000{n:04}")})).await;
+        assert_error(&wrong, StatusCode::FORBIDDEN, "contact_mismatch");
+    }
+    let req = Request::post(format!("/api/v1/public/cases/{number}/rating"))
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"rating": 5, "contact": "13800001234"}).to_string()))
+        .expect("request");
+    let (s, v, headers) = app.request(req).await;
+    assert_error(&(s, v), StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    let wait: i64 =
+        headers.get("retry-after").and_then(|h| h.to_str().ok()).and_then(|h| h.parse().ok()).expect("Retry-After");
+    assert!((1..=900).contains(&wait), "{wait}");
+    let (_, v) = app.get_as(&format!("/api/v1/cases/{id}"), &app.login("intake").await).await;
+    assert!(v["rating"].is_null(), "{v}");
+    // Another case's reporter is not held up by it.
+    let (s, v) = rate(&app, &other, json!({"rating": 5, "contact": "13700001234"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+both_backends!(guessing_a_reporters_contact_is_throttled);

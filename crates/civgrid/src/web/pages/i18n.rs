@@ -1076,6 +1076,7 @@ mod tests {
             E::NumberNotFound(s()),
             E::InvalidRating,
             E::AlreadyRated,
+            E::ReporterCheckThrottled { retry_after_s: 1 },
             E::NotClosed,
             E::InvalidComment,
             E::ContactRequired,
