@@ -592,7 +592,7 @@ pub async fn check_report(
             "select k.territory_revision, k.class_version, n.id, n.number, n.lng, n.lat from ({head}) k
              left join (select id, number, lng, lat from case_record where class_code = $1 and created_at >= $2
                and lng between $3 and $4 and lat between $5 and $6
-               and state not in ('refused', 'merged', 'closed') order by id limit 20) n on true"
+               and state not in ('refused', 'merged', 'closed') order by id limit {CANDIDATES_PER_PROBE}) n on true"
         ),
     };
     let mut q = sqlx::query(&sql);
@@ -610,13 +610,8 @@ pub async fn check_report(
         if near.is_none() {
             continue;
         }
-        if let Some(id) = r.try_get::<Option<i64>, _>("id")? {
-            checked.nearby.push(Nearby {
-                id,
-                number: r.try_get("number")?,
-                lng: r.try_get("lng")?,
-                lat: r.try_get("lat")?,
-            });
+        if r.try_get::<Option<i64>, _>("id")?.is_some() {
+            checked.nearby.push(nearby_from(r)?);
         }
     }
     checked.nearby.sort_by_key(|n| n.id);
@@ -681,17 +676,11 @@ pub async fn nearby_open_cases_of(db: &Db, probes: &[Probe]) -> Result<Vec<(i64,
             .bind(p.bbox.3);
     }
     let rows = q.fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|r| {
-            let nearby = Nearby {
-                id: r.try_get("id")?,
-                number: r.try_get("number")?,
-                lng: r.try_get("lng")?,
-                lat: r.try_get("lat")?,
-            };
-            Ok((r.try_get("case_id")?, nearby))
-        })
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("case_id")?, nearby_from(r)?))).collect()
+}
+
+fn nearby_from(r: &AnyRow) -> Result<Nearby, sqlx::Error> {
+    Ok(Nearby { id: r.try_get("id")?, number: r.try_get("number")?, lng: r.try_get("lng")?, lat: r.try_get("lat")? })
 }
 
 /// An open case near a new report (a duplicate candidate).
