@@ -40,16 +40,19 @@
   }
 
   // Sends the chosen photos of a file input to a case, one request each (the API takes the
-  // image bytes as the body). Resolves to how many were sent.
-  async function sendPhotos(caseId, input) {
+  // image bytes as the body). `report`: the answer to a report — a citizen's, made without a
+  // session, carries the key its photos are sent with. Resolves to how many were sent.
+  async function sendPhotos(caseId, input, report) {
     if (!input || !input.files) return 0;
+    const keyed = report && report.photo_key;
+    const url = keyed ? `/api/v1/public/cases/${encodeURIComponent(report.case.number)}/photos` : `/api/v1/cases/${caseId}/photos`;
     let n = 0;
     for (const file of input.files) {
+      const headers = { "content-type": file.type || "application/octet-stream" };
+      if (keyed) headers["x-photo-key"] = report.photo_key;
       let r;
       try {
-        r = await fetch(`/api/v1/cases/${caseId}/photos`, {
-          method: "POST", credentials: "same-origin", headers: { "content-type": file.type || "application/octet-stream" }, body: file,
-        });
+        r = await fetch(url, { method: "POST", credentials: keyed ? "omit" : "same-origin", headers, body: file });
       } catch (_) {
         throw new Error(t("common.network"));
       }
@@ -242,7 +245,7 @@
         const v = await api("POST", "/api/v1/reports", body);
         key = newKey();
         let sent = 0, photoError = null;
-        try { sent = await sendPhotos(v.case.id, el.photos); } catch (e) { photoError = e.message; }
+        try { sent = await sendPhotos(v.case.id, el.photos, v); } catch (e) { photoError = e.message; }
         result.replaceChildren();
         const p = document.createElement("p");
         p.className = "ok";

@@ -38,6 +38,8 @@ pub(crate) struct Prepared {
     pub idempotency_key: Option<String>,
     pub now: String,
     pub duplicates: Vec<DuplicateCandidate>,
+    /// For a report made without a session: the key to attach photos with, and its SHA-256.
+    pub photo_key: Option<super::PhotoKey>,
 }
 
 /// What a report's request is answered with, and the event to publish after the commit.
@@ -136,6 +138,7 @@ async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Writ
             reported_by: &r.reported_by,
             idempotency_key: r.idempotency_key.as_deref(),
             created_at: &r.now,
+            reporter_photo_key: r.photo_key.as_ref().map(|k| k.sha256.as_str()),
         })
         .collect();
     // `None` where the idempotency key was already taken: nothing was written for that report.
@@ -168,7 +171,11 @@ async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Writ
                         .await?;
                 }
                 let event = event_of(&case, "report", vec![], &r.now);
-                out.push((ReportOutcome { case, created: true, duplicates: r.duplicates.clone() }, Some(event)));
+                let photo_key = r.photo_key.as_ref().map(|k| k.key.clone());
+                out.push((
+                    ReportOutcome { case, created: true, duplicates: r.duplicates.clone(), photo_key },
+                    Some(event),
+                ));
             }
             // A taken idempotency key (a retry, or the same submission racing, possibly in this
             // very batch) answers with the case it made.
@@ -181,7 +188,8 @@ async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Writ
                         .ok_or_else(|| CaseError::InvalidField("idempotency_key conflict; retry".into()))?,
                 };
                 earlier.insert(k, existing.clone());
-                out.push((ReportOutcome { case: existing, created: false, duplicates: vec![] }, None));
+                // The key was given once, with the first answer; only its hash is kept.
+                out.push((ReportOutcome { case: existing, created: false, duplicates: vec![], photo_key: None }, None));
             }
         }
     }
@@ -207,6 +215,7 @@ mod tests {
             idempotency_key: key.map(str::to_owned),
             now: format!("2026-12-06T08:{:02}:00.000Z", n % 60),
             duplicates: vec![],
+            photo_key: None,
         }
     }
 

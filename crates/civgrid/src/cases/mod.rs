@@ -39,6 +39,29 @@ const REPORTER_CHECK_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// Largest photo accepted, and how many one case may carry.
 pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_PHOTOS_PER_CASE: i64 = 12;
+/// How long after reporting a citizen may attach photos with the key the report gave them.
+pub const PHOTO_KEY_HOURS: i64 = 24;
+
+/// The key a citizen who reported without a session attaches photos with (given once, in the
+/// answer to the report), and its SHA-256 (hex), which is all that is stored.
+#[derive(Debug, Clone)]
+pub(crate) struct PhotoKey {
+    pub key: String,
+    pub sha256: String,
+}
+
+impl PhotoKey {
+    fn new() -> Self {
+        let key = hex::encode(rand::random::<[u8; 16]>());
+        let sha256 = photo_key_hash(&key);
+        PhotoKey { key, sha256 }
+    }
+}
+
+fn photo_key_hash(key: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(key.as_bytes()))
+}
 
 /// The image type a photo's first bytes prove, whatever the client claimed.
 pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
@@ -113,6 +136,14 @@ pub enum CaseError {
     ContactMismatch,
     #[error("too many wrong contacts for this case; try again in {retry_after_s} s")]
     ReporterCheckThrottled { retry_after_s: i64 },
+    #[error("send the photo key given with the report in the `X-Photo-Key` header")]
+    PhotoKeyRequired,
+    #[error("that is not the photo key given with this case's report")]
+    PhotoKeyMismatch,
+    #[error(
+        "photos can be added with the report's key for {PHOTO_KEY_HOURS} hours after reporting; that time has passed"
+    )]
+    PhotoKeyExpired,
     #[error("no owner-of-last-resort department is set for the case's community, subdistrict or district ({0})")]
     NoLastResort(String),
     #[error(transparent)]
@@ -154,6 +185,9 @@ impl CaseError {
             CaseError::NoReporterContact => "no_reporter_contact",
             CaseError::ContactMismatch => "contact_mismatch",
             CaseError::ReporterCheckThrottled { .. } => "too_many_attempts",
+            CaseError::PhotoKeyRequired => "photo_key_required",
+            CaseError::PhotoKeyMismatch => "photo_key_mismatch",
+            CaseError::PhotoKeyExpired => "photo_key_expired",
             CaseError::Changed(_) => "case_changed",
             CaseError::Territory(e) => e.code(),
             CaseError::Store(_) => "internal",
@@ -199,6 +233,11 @@ pub struct ReportOutcome {
     /// False when the idempotency key named an earlier report: nothing new was written.
     pub created: bool,
     pub duplicates: Vec<DuplicateCandidate>,
+    /// Given only with the first answer to a report made without a session: the key to attach
+    /// photos with (`POST /api/v1/public/cases/{number}/photos`, header `X-Photo-Key`) for
+    /// [`PHOTO_KEY_HOURS`] hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_key: Option<String>,
 }
 
 /// What a transition request may carry besides the action.
@@ -267,6 +306,32 @@ impl DuplicateLook {
             number: other.number,
             distance_m: (d * 10.0).round() / 10.0,
         })
+    }
+}
+
+/// Who attaches a photo: the trace's actor and role, and the staff member it counts for.
+struct Uploader<'a> {
+    actor: &'a str,
+    role: &'a str,
+    staff_id: Option<i64>,
+}
+
+/// The photo's type, if the bytes are a JPEG, PNG or WebP of at most [`MAX_PHOTO_BYTES`] and
+/// match the type declared.
+fn checked_photo(declared: &str, bytes: &[u8]) -> Result<&'static str, CaseError> {
+    let sniffed = sniff_image(bytes).ok_or(CaseError::InvalidPhoto)?;
+    if bytes.len() > MAX_PHOTO_BYTES || declared.split(';').next().map(str::trim) != Some(sniffed) {
+        return Err(CaseError::InvalidPhoto);
+    }
+    Ok(sniffed)
+}
+
+/// Whether a case in `grid` lies in one of `areas` (area codes are prefixes of the grid codes
+/// inside them). A case not yet located belongs to the whole district.
+fn seen_by_area(areas: &[String], grid: Option<&str>) -> bool {
+    match grid {
+        Some(g) => areas.iter().any(|a| g.starts_with(a.as_str())),
+        None => areas.iter().any(|a| a.len() == 6),
     }
 }
 
@@ -541,6 +606,7 @@ impl Cases {
                 idempotency_key: key,
                 now: text(now_dt),
                 duplicates,
+                photo_key: (reported_by == REPORTER_ACTOR).then(PhotoKey::new),
             })
             .await?;
         if let Some(event) = event {
@@ -653,8 +719,11 @@ impl Cases {
     /// within the class's radius, reported within its window before the case, nearest first.
     /// Advisory, like the suggestions a reporter is given: merging is the intake operator's
     /// call, through the `merge` transition. `classes` are the catalogue's current versions.
+    /// Only cases in the reader's areas are suggested: a reader scoped to one subdistrict does
+    /// not learn of a case across its boundary.
     pub async fn duplicate_suggestions(
         &self,
+        p: &Principal,
         cases: &[&CaseRow],
         classes: &[CaseClass],
     ) -> Result<HashMap<i64, Vec<DuplicateCandidate>>, CaseError> {
@@ -676,8 +745,12 @@ impl Cases {
             });
             looks.insert(c.id, look);
         }
+        let areas = p.case_areas();
         let mut found: HashMap<i64, Vec<DuplicateCandidate>> = HashMap::new();
         for (case_id, other) in store::nearby_open_cases_of(&self.db, &probes).await? {
+            if !seen_by_area(&areas, other.grid_code.as_deref()) {
+                continue;
+            }
             if let Some(d) = looks.get(&case_id).and_then(|look| look.candidate(other)) {
                 found.entry(case_id).or_default().push(d);
             }
@@ -691,13 +764,7 @@ impl Cases {
 
     /// Whether the caller may see a case at all.
     async fn visible(&self, tx: &mut crate::db::Tx<'_>, p: &Principal, case: &CaseRow) -> Result<bool, CaseError> {
-        // A case not yet located belongs to the whole district.
-        let areas = p.case_areas();
-        let seen_by_area = match &case.grid_code {
-            Some(g) => areas.iter().any(|a| g.starts_with(a.as_str())),
-            None => areas.iter().any(|a| a.len() == 6),
-        };
-        if seen_by_area {
+        if seen_by_area(&p.case_areas(), case.grid_code.as_deref()) {
             return Ok(true);
         }
         if let Some(dept) = p.handler_department() {
@@ -774,31 +841,71 @@ impl Cases {
         declared: &str,
         bytes: &[u8],
     ) -> Result<store::PhotoMeta, CaseError> {
-        let sniffed = sniff_image(bytes).ok_or(CaseError::InvalidPhoto)?;
-        if bytes.len() > MAX_PHOTO_BYTES || declared.split(';').next().map(str::trim) != Some(sniffed) {
-            return Err(CaseError::InvalidPhoto);
-        }
+        let sniffed = checked_photo(declared, bytes)?;
         let mut tx = self.db.begin().await?;
         let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
         if !self.visible(&mut tx, p, &case).await? {
             return Err(CaseError::NotFound(id));
         }
+        let actor = p.actor();
+        let uploader = Uploader { actor: actor.label(), role: "staff", staff_id: Some(p.staff_id) };
+        self.attach_photo(tx, &case, sniffed, bytes, uploader).await
+    }
+
+    /// A citizen who reported without a session attaches a photo to their case, showing the
+    /// key the report's answer gave them, within [`PHOTO_KEY_HOURS`] hours of reporting.
+    pub async fn add_photo_as_reporter(
+        &self,
+        number: &str,
+        key: Option<&str>,
+        declared: &str,
+        bytes: &[u8],
+    ) -> Result<store::PhotoMeta, CaseError> {
+        let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or(CaseError::PhotoKeyRequired)?;
+        let sniffed = checked_photo(declared, bytes)?;
+        let number = number.trim();
+        let mut tx = self.db.begin().await?;
+        let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
+        let case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
+        let stored = store::reporter_photo_key(&mut tx, case.id).await?;
+        if stored.as_deref() != Some(photo_key_hash(key).as_str()) {
+            return Err(CaseError::PhotoKeyMismatch);
+        }
+        let reported = DateTime::parse_from_rfc3339(&case.created_at).map_err(|_| CaseError::PhotoKeyExpired)?;
+        if self.clock.now() - reported.with_timezone(&Utc) > chrono::Duration::hours(PHOTO_KEY_HOURS) {
+            return Err(CaseError::PhotoKeyExpired);
+        }
+        let uploader = Uploader { actor: REPORTER_ACTOR, role: REPORTER_ROLE, staff_id: None };
+        self.attach_photo(tx, &case, sniffed, bytes, uploader).await
+    }
+
+    /// Stores a checked photo on a case the uploader may add to, with its trace.
+    async fn attach_photo(
+        &self,
+        mut tx: crate::db::Tx<'_>,
+        case: &CaseRow,
+        sniffed: &'static str,
+        bytes: &[u8],
+        by: Uploader<'_>,
+    ) -> Result<store::PhotoMeta, CaseError> {
+        let id = case.id;
         if store::photo_count(&mut tx, id).await? >= MAX_PHOTOS_PER_CASE {
             return Err(CaseError::TooManyPhotos);
         }
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(bytes));
         let now = text(self.clock.now());
-        let actor = p.actor();
-        let photo_id = store::insert_photo(&mut tx, id, sniffed, bytes, &sha, actor.label(), &now).await?;
-        // The uploader has now acted on the case: it counts in their indicators.
-        let counted = rollup::Filed::from(&case);
-        rollup::count_in(&mut tx, id, &counted, &counted, Some(p.staff_id)).await?;
+        let photo_id = store::insert_photo(&mut tx, id, sniffed, bytes, &sha, by.actor, &now).await?;
+        if let Some(staff_id) = by.staff_id {
+            // The uploader has now acted on the case: it counts in their indicators.
+            let counted = rollup::Filed::from(case);
+            rollup::count_in(&mut tx, id, &counted, &counted, Some(staff_id)).await?;
+        }
         let note = format!("photo {photo_id} sha256 {sha}");
         let record = store::NewTransition {
             case_id: id,
-            actor: actor.label(),
-            role: "staff",
+            actor: by.actor,
+            role: by.role,
             action: "attach_photo",
             from: Some(&case.state),
             to: &case.state,
@@ -812,7 +919,7 @@ impl Cases {
             content_type: sniffed.into(),
             sha256: sha,
             size: bytes.len() as i64,
-            uploaded_by: actor.label().into(),
+            uploaded_by: by.actor.into(),
             created_at: now,
         })
     }

@@ -1,5 +1,6 @@
 //! SQL for the case loop.
 
+use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -268,6 +269,8 @@ pub struct InsertCase<'a> {
     pub reported_by: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub created_at: &'a str,
+    /// SHA-256 (hex) of the key a reporter without a session attaches photos with.
+    pub reporter_photo_key: Option<&'a str>,
 }
 
 /// Inserts cases (in multi-row statements) and gives each its number (the UTC date of its
@@ -279,7 +282,7 @@ pub struct InsertCase<'a> {
 /// PostgreSQL from the column's sequence), so each row is written once, already numbered, and
 /// the stored row is known without reading it back.
 pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<Vec<Option<CaseRow>>, sqlx::Error> {
-    const WIDTH: usize = 18;
+    const WIDTH: usize = 19;
     if cases.is_empty() {
         return Ok(vec![]);
     }
@@ -301,7 +304,7 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
         let sql = format!(
             "insert into case_record (id, number, state, channel, description, class_code, class_version, lng, lat,
                grid_code, address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at,
-               updated_at, media_url)
+               updated_at, media_url, reporter_photo_key)
              {} values {} on conflict (idempotency_key) do nothing",
             if sqlite { "" } else { "overriding system value" },
             values_placeholders(sqlite, chunk.len(), WIDTH)
@@ -326,7 +329,8 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
                 .bind(c.idempotency_key)
                 .bind(c.created_at)
                 .bind(c.created_at)
-                .bind(c.media_url);
+                .bind(c.media_url)
+                .bind(c.reporter_photo_key);
         }
         let inserted = q.execute(&mut **tx).await?.rows_affected();
         if inserted == chunk.len() as u64 {
@@ -589,8 +593,8 @@ pub async fn check_report(
     let sql = match near {
         None => head,
         Some(_) => format!(
-            "select k.territory_revision, k.class_version, n.id, n.number, n.lng, n.lat from ({head}) k
-             left join (select id, number, lng, lat from case_record where class_code = $1 and created_at >= $2
+            "select k.territory_revision, k.class_version, n.id, n.number, n.lng, n.lat, n.grid_code from ({head}) k
+             left join (select id, number, lng, lat, grid_code from case_record where class_code = $1 and created_at >= $2
                and lng between $3 and $4 and lat between $5 and $6
                and state not in ('refused', 'merged', 'closed') order by id limit {CANDIDATES_PER_PROBE}) n on true"
         ),
@@ -634,7 +638,8 @@ const CANDIDATES_PER_PROBE: i64 = 20;
 
 /// For every probe at once, the open cases of its class inside its box, reported since its
 /// `since` and before its case (a lower id): (probe's case id, candidate). One query for a whole
-/// page of queues, each probe a range of the `case_duplicate` index (class, lat, lng).
+/// page of queues, each probe a range of the `case_duplicate_open` index (class, lat, lng),
+/// which holds the open cases only and every column read here.
 pub async fn nearby_open_cases_of(db: &Db, probes: &[Probe]) -> Result<Vec<(i64, Nearby)>, sqlx::Error> {
     if probes.is_empty() {
         return Ok(Vec::new());
@@ -646,8 +651,8 @@ pub async fn nearby_open_cases_of(db: &Db, probes: &[Probe]) -> Result<Vec<(i64,
     let sql = if sqlite {
         format!(
             "with p (case_id, class_code, since, x0, y0, x1, y1) as (values {values})
-             select case_id, id, number, lng, lat from (
-               select p.case_id, o.id, o.number, o.lng, o.lat,
+             select case_id, id, number, lng, lat, grid_code from (
+               select p.case_id, o.id, o.number, o.lng, o.lat, o.grid_code,
                       row_number() over (partition by p.case_id order by o.id desc) as k
                from p join case_record o on {near}
              ) as near where k <= {CANDIDATES_PER_PROBE} order by case_id, id"
@@ -655,11 +660,11 @@ pub async fn nearby_open_cases_of(db: &Db, probes: &[Probe]) -> Result<Vec<(i64,
     } else {
         // PostgreSQL hashes the probes and scans every open case for the join above (90 ms at
         // 200,000 cases, growing with the table); a lateral subquery per probe is a range of the
-        // `case_duplicate` index each (SQLite has no LATERAL, and plans the join that way itself).
+        // `case_duplicate_open` index each (SQLite has no LATERAL, and plans the join that way itself).
         format!(
             "with p (case_id, class_code, since, x0, y0, x1, y1) as (values {values})
-             select p.case_id, n.id, n.number, n.lng, n.lat from p cross join lateral (
-               select o.id, o.number, o.lng, o.lat from case_record o where {near}
+             select p.case_id, n.id, n.number, n.lng, n.lat, n.grid_code from p cross join lateral (
+               select o.id, o.number, o.lng, o.lat, o.grid_code from case_record o where {near}
                order by o.id desc limit {CANDIDATES_PER_PROBE}
              ) n order by p.case_id, n.id"
         )
@@ -680,7 +685,23 @@ pub async fn nearby_open_cases_of(db: &Db, probes: &[Probe]) -> Result<Vec<(i64,
 }
 
 fn nearby_from(r: &AnyRow) -> Result<Nearby, sqlx::Error> {
-    Ok(Nearby { id: r.try_get("id")?, number: r.try_get("number")?, lng: r.try_get("lng")?, lat: r.try_get("lat")? })
+    Ok(Nearby {
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        lng: r.try_get("lng")?,
+        lat: r.try_get("lat")?,
+        grid_code: r.try_get("grid_code")?,
+    })
+}
+
+/// SHA-256 (hex) of the key the case's reporter attaches photos with, if they reported
+/// without a session.
+pub async fn reporter_photo_key(tx: &mut Tx<'_>, case_id: i64) -> Result<Option<String>, sqlx::Error> {
+    let key: Option<Option<String>> = sqlx::query_scalar("select reporter_photo_key from case_record where id = $1")
+        .bind(case_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(key.flatten())
 }
 
 /// An open case near a new report (a duplicate candidate).
@@ -690,6 +711,7 @@ pub struct Nearby {
     pub number: String,
     pub lng: Option<f64>,
     pub lat: Option<f64>,
+    pub grid_code: Option<String>,
 }
 
 /// Writes every mutable field of a case back (the service has already decided the values),
@@ -1271,10 +1293,12 @@ pub const MAP_CASE_FIELDS: [&str; 11] = [
 /// The newest `limit` live cases `v` may see that have a place (what the command map draws), as
 /// one JSON array of rows, each an array of the [`MAP_CASE_FIELDS`] (`supervised` a boolean).
 ///
-/// The database writes the JSON itself (SQLite's `json_group_array`, PostgreSQL's `json_agg`),
-/// and rows rather than objects: the map asks for 10,000 cases, and decoding every column of
-/// every row through the driver and serialising it again cost forty times the query, objects
-/// twice the bytes of rows (issue 6's page benchmark).
+/// Rows rather than objects, written without building a value per case: the map asks for
+/// 10,000 cases, and objects were twice the bytes of rows and cost forty times the query to
+/// decode and serialise as case records (issue 6's page benchmark). SQLite writes the JSON
+/// itself (`json_group_array`), which spares each row a trip from its connection's thread.
+/// PostgreSQL sends the rows, serialised here: its `json_build_array` works out every
+/// argument's type again on every call, 25 ms for 10,000 rows against 5 ms for the rows.
 pub async fn live_visible_json(db: &Db, v: &Visibility, limit: i64) -> Result<String, sqlx::Error> {
     let mut binds: Vec<String> = Vec::new();
     let Some(mut inner) = visible_select(&MAP_CASE_FIELDS.join(", "), v, &[], &mut binds) else {
@@ -1289,23 +1313,42 @@ pub async fn live_visible_json(db: &Db, v: &Visibility, limit: i64) -> Result<St
     ));
     let head = "id, number, state, lng, lat, grid_code, class_code, handle_deadline";
     let tail = "created_at, updated_at";
-    let sql = match db.backend() {
-        Backend::Sqlite => format!(
-            "select json_group_array(json_array({head}, \
-             json(case when supervised <> 0 then 'true' else 'false' end), {tail}) order by id desc) \
-             from ({inner}) live"
-        ),
-        Backend::Postgres => format!(
-            "select coalesce(json_agg(json_build_array({head}, supervised <> 0, {tail}) order by id desc), \
-             '[]'::json)::text from ({inner}) live"
-        ),
-    };
+    if db.backend() == Backend::Postgres {
+        let sql = format!("select {head}, supervised <> 0 as supervised, {tail} from ({inner}) live order by id desc");
+        let mut q = sqlx::query_as::<_, MapCase>(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(db.pool()).await?;
+        return serde_json::to_string(&rows).map_err(|e| sqlx::Error::Decode(Box::new(e)));
+    }
+    let sql = format!(
+        "select json_group_array(json_array({head}, \
+         json(case when supervised <> 0 then 'true' else 'false' end), {tail}) order by id desc) \
+         from ({inner}) live"
+    );
     let mut q = sqlx::query_scalar::<_, String>(&sql);
     for b in &binds {
         q = q.bind(b);
     }
     q.fetch_one(db.pool()).await
 }
+
+/// One row of [`live_visible_json`]: the [`MAP_CASE_FIELDS`], serialised as an array.
+#[derive(sqlx::FromRow, Serialize)]
+struct MapCase(
+    i64,
+    String,
+    String,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+    String,
+    String,
+);
 
 /// Failed checks of a case's reporter contact since `since_ms`, and the oldest one's time.
 pub async fn reporter_check_failures(db: &Db, case_id: i64, since_ms: i64) -> Result<(i64, Option<i64>), sqlx::Error> {

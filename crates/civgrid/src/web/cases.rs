@@ -36,6 +36,10 @@ pub fn routes() -> Router<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::max(crate::cases::MAX_PHOTO_BYTES + 1024)),
         )
         .route("/api/v1/cases/{id}/photos/{photo_id}", get(get_photo))
+        .route(
+            "/api/v1/public/cases/{number}/photos",
+            post(reporter_photo).layer(axum::extract::DefaultBodyLimit::max(crate::cases::MAX_PHOTO_BYTES + 1024)),
+        )
 }
 
 async fn list_classes(State(state): State<AppState>) -> ApiResult<Json<Value>> {
@@ -318,6 +322,22 @@ async fn add_photo(
     let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let meta = state.cases.add_photo(&auth.0, id, declared, &body).await?;
     Ok((StatusCode::CREATED, Json(json!(meta))))
+}
+
+/// `POST /api/v1/public/cases/{number}/photos`: a citizen who reported without signing in
+/// attaches a photo (the image as the body, as above), showing in `X-Photo-Key` the key the
+/// report's answer gave them.
+async fn reporter_photo(
+    State(state): State<AppState>,
+    ApiPath(number): ApiPath<String>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let body = body.map_err(ApiError::from)?;
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let key = headers.get("x-photo-key").and_then(|v| v.to_str().ok());
+    let meta = state.cases.add_photo_as_reporter(&number, key, declared, &body).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": meta.id, "content_type": meta.content_type, "size": meta.size}))))
 }
 
 async fn list_photos(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {

@@ -183,7 +183,10 @@ impl From<CaseError> for ApiError {
         };
         let status = match &e {
             CaseError::NotFound(_) | CaseError::NumberNotFound(_) => StatusCode::NOT_FOUND,
-            CaseError::ContactMismatch => StatusCode::FORBIDDEN,
+            CaseError::ContactMismatch | CaseError::PhotoKeyMismatch | CaseError::PhotoKeyExpired => {
+                StatusCode::FORBIDDEN
+            }
+            CaseError::PhotoKeyRequired => StatusCode::UNAUTHORIZED,
             CaseError::ReporterCheckThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             CaseError::AlreadyRated | CaseError::NotClosed | CaseError::NoReporterContact => StatusCode::CONFLICT,
             CaseError::Transition(t) if t.code() == "forbidden" => StatusCode::FORBIDDEN,

@@ -285,9 +285,12 @@ async fn the_case_loop_walks_in_a_real_browser() {
     staff.type_into("#r-lng", &format!("{x:.7}")).await;
     staff.type_into("#r-lat", &format!("{y:.7}")).await;
     staff.click("#r-datum option[value=\"gcj02\"]").await;
+    staff.send_file("#r-photos", &photo).await;
     staff.click("#report-form button[type=submit]").await;
     let citizens = staff.text("#report-number").await;
     assert_ne!(citizens, number);
+    // The photo went with the key the report's answer gave the citizen's browser.
+    assert_eq!(staff.text("#report-photos").await, "1 张照片已上传");
     staff.click("#report-follow").await;
     staff.at("/portal/track").await;
     staff.find(&format!("#tracked[data-case-number=\"{citizens}\"][data-state=\"received\"]")).await;

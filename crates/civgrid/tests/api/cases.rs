@@ -497,6 +497,107 @@ async fn photos_are_checked_stored_and_served(b: Backend) {
 }
 both_backends!(photos_are_checked_stored_and_served);
 
+/// A citizen who reports without signing in is given a key, once, to attach photos to that
+/// case from the portal for a day. The key is refused on another case, after the day, or when
+/// missing; a staff member's report gets no key; nothing refused is stored.
+async fn a_citizen_attaches_photos_with_the_key_their_report_gave(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = inside(&app, "44060401000101").await;
+    let body = |words: &str, key: &str| json!({"description": words, "class_code": "1101", "lng": x, "lat": y, "datum": "gcj02", "idempotency_key": key});
+    let (s, v) = report(&app, body("井盖不见了", "portal-1")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (id, number) = (v["case"]["id"].as_i64().unwrap(), v["case"]["number"].as_str().unwrap().to_owned());
+    let key = v["photo_key"].as_str().expect("a photo key").to_owned();
+    assert!(key.len() == 32 && key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+    assert!(v["case"].get("reporter_photo_key").is_none(), "the stored hash is not shown");
+    // A retry answers with the same case, but the key was given once.
+    let (s, again) = report(&app, body("井盖不见了", "portal-1")).await;
+    assert_eq!((s, again["case"]["id"].as_i64()), (StatusCode::OK, Some(id)));
+    assert!(again.get("photo_key").is_none(), "{again}");
+    let (s, other) = report(&app, body("另一个井盖", "portal-2")).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let other_key = other["photo_key"].as_str().unwrap().to_owned();
+    let worker = app.login("gridworker").await;
+    let (_, staff_report) =
+        app.send_json("POST", "/api/v1/reports", Some(&worker), &body("巡查发现", "patrol-1")).await;
+    assert!(staff_report.get("photo_key").is_none(), "a session attaches photos itself: {staff_report}");
+
+    let send = |number: String, key: Option<String>, content_type: &'static str, bytes: Vec<u8>| {
+        let app = &app;
+        async move {
+            let mut req = axum::http::Request::post(format!("/api/v1/public/cases/{number}/photos"))
+                .header("content-type", content_type);
+            if let Some(k) = key {
+                req = req.header("x-photo-key", k);
+            }
+            let (s, v, _) = app.request(req.body(axum::body::Body::from(bytes)).expect("request")).await;
+            (s, v)
+        }
+    };
+    let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4];
+    let (s, v) = send(number.clone(), Some(key.clone()), "image/jpeg", jpeg.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, photos) = app.get_as(&format!("/api/v1/cases/{id}/photos"), &worker).await;
+    assert_eq!(photos["photos"][0]["uploaded_by"], "citizen", "{photos}");
+    let (_, case) = app.get_as(&format!("/api/v1/cases/{id}"), &worker).await;
+    let attached = case["transitions"].as_array().unwrap().iter().find(|t| t["action"] == "attach_photo").cloned();
+    assert_eq!(attached.map(|t| (t["actor"].clone(), t["role"].clone())), Some((json!("citizen"), json!("reporter"))));
+
+    let staff_no = staff_report["case"]["number"].as_str().unwrap().to_owned();
+    let refused = [
+        (send(number.clone(), None, "image/jpeg", jpeg.clone()).await, StatusCode::UNAUTHORIZED, "photo_key_required"),
+        (
+            send(number.clone(), Some(other_key.clone()), "image/jpeg", jpeg.clone()).await,
+            StatusCode::FORBIDDEN,
+            "photo_key_mismatch",
+        ),
+        (
+            send(number.clone(), Some("0".repeat(32)), "image/jpeg", jpeg.clone()).await,
+            StatusCode::FORBIDDEN,
+            "photo_key_mismatch",
+        ),
+        (
+            send(staff_no, Some(key.clone()), "image/jpeg", jpeg.clone()).await,
+            StatusCode::FORBIDDEN,
+            "photo_key_mismatch",
+        ),
+        (
+            send("20990101999999".into(), Some(key.clone()), "image/jpeg", jpeg.clone()).await,
+            StatusCode::NOT_FOUND,
+            "case_not_found",
+        ),
+        (
+            send(number.clone(), Some(key.clone()), "image/png", jpeg.clone()).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_photo",
+        ),
+        (
+            send(number.clone(), Some(key.clone()), "image/jpeg", b"<svg/>".to_vec()).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_photo",
+        ),
+    ];
+    for (got, status, code) in refused {
+        assert_error(&got, status, code);
+    }
+    // A day later the key no longer opens the case.
+    let day_ago = (chrono::Utc::now() - chrono::Duration::hours(civgrid::cases::PHOTO_KEY_HOURS + 1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    sqlx::query("update case_record set created_at = $1 where id = $2")
+        .bind(&day_ago)
+        .bind(id)
+        .execute(app.state.db.pool())
+        .await
+        .expect("age the case");
+    assert_error(
+        &send(number.clone(), Some(key.clone()), "image/jpeg", jpeg.clone()).await,
+        StatusCode::FORBIDDEN,
+        "photo_key_expired",
+    );
+    assert_eq!(app.count("case_photo").await, 1, "nothing refused was stored");
+}
+both_backends!(a_citizen_attaches_photos_with_the_key_their_report_gave);
+
 /// A component whose owner cannot be established goes to the nearest owner of last resort.
 async fn ownerless_components_go_to_the_owner_of_last_resort(b: Backend) {
     let app = TestApp::demo(b).await;

@@ -1107,6 +1107,81 @@ async fn the_desk_suggests_likely_duplicates_with_a_one_click_merge(b: Backend) 
 }
 both_backends!(the_desk_suggests_likely_duplicates_with_a_one_click_merge);
 
+/// Two reports of one class a few metres apart on either side of a subdistrict boundary: a
+/// district-wide shift leader is shown the earlier as the later one's likely duplicate; one
+/// scoped to the later case's subdistrict is not told of a case outside it.
+async fn the_desk_suggests_only_duplicates_in_the_readers_area(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = crate::cases::inside(&app, "44060401000101").await;
+    let subdistrict_at = |v: &serde_json::Value| v["grid"]["code"].as_str().map(|g| g[..9].to_owned());
+    // Walk out of the grid's subdistrict (440604010) in steps of about 4 m until the next
+    // step lies in another subdistrict of the district.
+    let mut pair = None;
+    'walk: for (dx, dy) in [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)] {
+        let mut last = (x, y);
+        for i in 1..4000 {
+            let at = (x + dx * 0.00004 * f64::from(i), y + dy * 0.00004 * f64::from(i));
+            let (_, v) = app.get(&format!("/api/v1/locate?lng={}&lat={}&datum=gcj02", at.0, at.1)).await;
+            match subdistrict_at(&v).as_deref() {
+                Some("440604010") => last = at,
+                Some(_) => {
+                    pair = Some((last, at));
+                    break 'walk;
+                }
+                None => continue 'walk,
+            }
+        }
+    }
+    let (inside_point, across) = pair.expect("440604010 borders another subdistrict");
+    let mut numbers = Vec::new();
+    for (at, words) in [(across, "桥头一堆垃圾"), (inside_point, "桥头垃圾没人清")] {
+        let (s, v) = app
+            .send_json(
+                "POST",
+                "/api/v1/reports",
+                None,
+                &serde_json::json!({"description": words, "class_code": "0101", "lng": at.0, "lat": at.1, "datum": "gcj02"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        numbers.push((v["case"]["id"].as_i64().unwrap(), v["case"]["number"].as_str().unwrap().to_owned()));
+    }
+    let [(_, across_no), (later, later_no)] = [&numbers[0], &numbers[1]].map(Clone::clone);
+    let (s, _) = app
+        .send_json(
+            "POST",
+            &format!("/api/v1/cases/{later}/transitions"),
+            Some(&app.login("intake").await),
+            &serde_json::json!({"action": "accept"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app
+        .send_json(
+            "POST",
+            "/api/v1/admin/staff",
+            Some(&app.login("admin").await),
+            &serde_json::json!({"username": "zumiao_leader", "display_name": "祖庙值班长", "password": "long enough pw",
+                "department_code": "zhzx", "roles": [{"role": "shift_leader", "area_code": "440604010"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    let card = |body: &str| -> String {
+        let s = &body[body.find(&format!("data-case-number=\"{later_no}\"")).expect("the later case's card")..];
+        s[..s.find("</article>").unwrap()].to_owned()
+    };
+    let district = format!("civgrid_session={}", app.login("shift_leader").await);
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&district)).await;
+    let seen = card(section(&desk, "queue-accepted"));
+    assert!(seen.contains(&format!("data-duplicate-of=\"{across_no}\"")), "{seen}");
+    let scoped = format!("civgrid_session={}", app.login_with("zumiao_leader", "long enough pw").await);
+    let (_, _, desk) = page(&app, "/workbench/desk", Some(&scoped)).await;
+    let seen = card(section(&desk, "queue-accepted"));
+    assert!(!seen.contains("data-duplicate-of"), "a case outside the reader's subdistrict is not suggested: {seen}");
+}
+both_backends!(the_desk_suggests_only_duplicates_in_the_readers_area);
+
 /// The admin workbench offers each account's editor filled with its name, department, roles
 /// and grids, labelled for keyboard and screen reader.
 async fn the_admin_workbench_edits_staff_accounts(b: Backend) {

@@ -548,7 +548,7 @@ impl Reader<'_> {
     /// in one query (`Cases::duplicate_suggestions`).
     async fn suggest_duplicates(&self, queues: &mut [Queue]) -> Result<(), ApiError> {
         let rows: Vec<&CaseRow> = queues.iter().flat_map(|q| q.rows.iter()).collect();
-        let found = self.state.cases.duplicate_suggestions(&rows, &self.labels.classes).await?;
+        let found = self.state.cases.duplicate_suggestions(self.p, &rows, &self.labels.classes).await?;
         for card in queues.iter_mut().flat_map(|q| q.cards.iter_mut()) {
             let Some(list) = found.get(&card.id) else { continue };
             card.duplicates = list
