@@ -1009,7 +1009,19 @@
         return { role, area_code };
       });
       if (el.add_role.value) roles.push({ role: el.add_role.value, area_code: el.add_area.value });
-      const grids = el.grids.value.split(/[\s,，]+/).filter(Boolean).map(code => ({ code, kind: el.grid_kind.value }));
+      // Each grid code, optionally followed by a kind (its label, as the page writes it, or its
+      // code); a grid without one takes the form's kind. An unknown kind goes to the API as
+      // written, which refuses it with its own message.
+      const kinds = {};
+      for (const k of ["full_time", "part_time"]) {
+        kinds[k] = k;
+        kinds[t("admin.grid_kind." + k).toLowerCase()] = k;
+      }
+      const grids = [];
+      for (const word of el.grids.value.split(/[\s,，;；]+/).filter(Boolean)) {
+        if (/^\d+$/.test(word) || !grids.length) grids.push({ code: word, kind: el.grid_kind.value });
+        else grids[grids.length - 1].kind = kinds[word.toLowerCase()] || word;
+      }
       const body = { display_name: el.display_name.value.trim(), department_code: el.department_code.value || null, roles, grids };
       busy(f, true);
       try {

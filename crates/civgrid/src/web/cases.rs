@@ -310,17 +310,23 @@ async fn indicators(
     Ok(Json(json!({"scope": q.scope, "from": from, "to": to, "indicators": ind})))
 }
 
+/// An uploaded photo: the image as the request's body, its declared type (checked against the
+/// bytes by the domain).
+type PhotoBody = Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>;
+
+fn declared_type(headers: &HeaderMap) -> &str {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
 /// `POST /api/v1/cases/{id}/photos` with the image as the body (`image/jpeg|png|webp`, ≤ 5 MiB).
 async fn add_photo(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: PhotoBody,
 ) -> ApiResult<impl IntoResponse> {
-    let body = body.map_err(ApiError::from)?;
-    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let meta = state.cases.add_photo(&auth.0, id, declared, &body).await?;
+    let meta = state.cases.add_photo(&auth.0, id, declared_type(&headers), &body?).await?;
     Ok((StatusCode::CREATED, Json(json!(meta))))
 }
 
@@ -331,12 +337,10 @@ async fn reporter_photo(
     State(state): State<AppState>,
     ApiPath(number): ApiPath<String>,
     headers: HeaderMap,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: PhotoBody,
 ) -> ApiResult<impl IntoResponse> {
-    let body = body.map_err(ApiError::from)?;
-    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let key = headers.get("x-photo-key").and_then(|v| v.to_str().ok());
-    let meta = state.cases.add_photo_as_reporter(&number, key, declared, &body).await?;
+    let meta = state.cases.add_photo_as_reporter(&number, key, declared_type(&headers), &body?).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": meta.id, "content_type": meta.content_type, "size": meta.size}))))
 }
 

@@ -604,6 +604,39 @@ async fn the_services_loop_walks_in_a_real_browser() {
     )
     .await;
     s.screenshot("admin-catalogues").await;
+    // The administrator renames a grid worker with two grids of different kinds and adds a
+    // third part-time grid by typing its kind after it: each grid keeps or gets its kind.
+    let admin_token = app.login("admin").await;
+    let (_, me) = app.get_as("/api/v1/auth/me", &app.login("gridworker").await).await;
+    let worker = me["staff_id"].as_i64().expect("staff id");
+    let grids = json!({"grids": [{"code": "44060401000101", "kind": "full_time"}, {"code": "44060401000102", "kind": "part_time"}]});
+    let (status, v) =
+        app.send_json("PATCH", &format!("/api/v1/admin/staff/{worker}"), Some(&admin_token), &grids).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{v}");
+    s.goto(&format!("{base}/workbench/admin#staff-title")).await;
+    s.click(&format!("summary[data-edit-staff=\"{worker}\"]")).await;
+    s.type_into(&format!("#se-{worker}-name"), "祖庙网格员甲").await;
+    s.js(
+        "const g = document.getElementById(`se-${arguments[0]}-grids`); g.value += '\\n44060401000103 兼职'; return true;",
+        json!([worker]),
+    )
+    .await;
+    s.click(&format!("form.staff-edit[data-id=\"{worker}\"] button[type=submit]")).await;
+    s.until(
+        "the account saved",
+        "return document.readyState === 'complete' && document.getElementById('flash').textContent.includes(arguments[0]);",
+        json!(["gridworker"]),
+    )
+    .await;
+    for (grid, kind) in
+        [("44060401000101", "full_time"), ("44060401000102", "part_time"), ("44060401000103", "part_time")]
+    {
+        let (_, g) = app.get(&format!("/api/v1/grids/{grid}")).await;
+        assert!(
+            g["workers"].as_array().expect("workers").iter().any(|w| w["staff_id"] == worker && w["kind"] == kind),
+            "{grid} {kind}: {g}"
+        );
+    }
     // The indicators as charts, over a replayed history.
     civgrid::demo::seed_cases(&app.state.territory, &app.state.staff, &app.state.cases, 60, chrono::Utc::now())
         .await

@@ -1201,5 +1201,20 @@ async fn the_admin_workbench_edits_staff_accounts(b: Backend) {
     assert!(form.contains("name=\"grant\" value=\"grid_worker@440604010001\" checked"), "{form}");
     let (_, _, en) = page(&app, "/workbench/admin", Some(&format!("{admin}; lang=en"))).await;
     assert!(en.contains("Grids worked in") && en.contains("Roles kept (untick to withdraw)"));
+
+    // A grid of the other kind than most carries its kind on its line, so saving the form as
+    // it stands keeps every grid's kind.
+    let token = admin.trim_start_matches("civgrid_session=");
+    let grids = serde_json::json!({"grids": [{"code": "44060401000101", "kind": "full_time"},
+        {"code": "44060401000102", "kind": "part_time"}]});
+    let (s, v) = app.send_json("PATCH", &format!("/api/v1/admin/staff/{id}"), Some(token), &grids).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for (lang, line) in [("zh", "44060401000102 兼职"), ("en", "44060401000102 Part-time")] {
+        let (_, _, body) = page(&app, "/workbench/admin", Some(&format!("{admin}; lang={lang}"))).await;
+        let form = &body[body.find(&format!("<form class=\"staff-edit\" data-id=\"{id}\"")).unwrap()..];
+        let form = &form[..form.find("</form>").unwrap()];
+        assert!(form.contains(&format!(">44060401000101\n{line}</textarea>")), "{form}");
+        assert!(form.contains("<option value=\"full_time\" selected>"), "{form}");
+    }
 }
 both_backends!(the_admin_workbench_edits_staff_accounts);

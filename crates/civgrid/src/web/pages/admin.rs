@@ -219,13 +219,24 @@ pub(super) async fn admin_page(
                     .map(|g| format!("{} @ {}", l.t(&format!("role.{}", g.role.as_str())), g.area_code))
                     .collect();
                 roles.dedup();
+                // The kind most of the grids have is the form's default; a grid of the other
+                // kind carries its kind on its line, so saving the form keeps every grid's kind.
+                let part_time = mine.iter().filter(|(_, _, k)| k == "part_time").count();
+                let grid_kind = if part_time * 2 > mine.len() { "part_time" } else { "full_time" }.to_owned();
                 StaffLine {
                     id: s.staff.id,
                     department: s.staff.department_code.as_deref().map(name).unwrap_or_default(),
                     department_code: s.staff.department_code.clone().unwrap_or_default(),
                     grants,
-                    grids: mine.iter().map(|(_, g, _)| g.as_str()).collect::<Vec<_>>().join("\n"),
-                    grid_kind: mine.first().map_or_else(|| "full_time".to_owned(), |(_, _, k)| k.clone()),
+                    grids: mine
+                        .iter()
+                        .map(|(_, g, k)| match k == &grid_kind {
+                            true => g.clone(),
+                            false => format!("{g} {}", l.t(&format!("admin.grid_kind.{k}"))),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    grid_kind,
                     username: s.staff.username,
                     display_name: s.staff.display_name,
                     roles: roles.join("；"),

@@ -265,8 +265,8 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("admin.grids", "负责的网格", "Grids worked in"),
     (
         "admin.grids_hint",
-        "网格编码，每行一个；留空即不负责任何网格。只有网格员可以负责网格。",
-        "Grid codes, one a line; empty for none. Only grid workers work in grids.",
+        "网格编码，每行一个，可在编码后写“专职”或“兼职”（不写即按下面的类型）；留空即不负责任何网格。只有网格员可以负责网格。",
+        "Grid codes, one a line, each optionally followed by “Full-time” or “Part-time” (otherwise the kind below); empty for none. Only grid workers work in grids.",
     ),
     ("admin.grid_kind", "网格员类型", "Grid worker kind"),
     ("admin.grid_kind.full_time", "专职", "Full-time"),
@@ -1094,6 +1094,9 @@ mod tests {
             E::ContactRequired,
             E::NoReporterContact,
             E::ContactMismatch,
+            E::PhotoKeyRequired,
+            E::PhotoKeyMismatch,
+            E::PhotoKeyExpired,
         ];
         for e in all {
             let key = format!("error.{}", e.code());
