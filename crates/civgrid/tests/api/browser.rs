@@ -317,6 +317,34 @@ async fn the_case_loop_walks_in_a_real_browser() {
     assert!(grid.ends_with("44060401000101"), "{grid}");
     staff.find("#grid-map path.hit[data-grid=\"44060401000101\"]").await;
     staff.screenshot("map-en").await;
+
+    // A citizen who left a phone number rates their closed case (评价) on the portal: a wrong
+    // number is refused in their language, the right one records the rating.
+    let (rated, rated_no) = crate::cases::closed_case(&app, Some("13800001234")).await;
+    staff.goto(&format!("{base}/portal/track?number={rated_no}")).await;
+    staff.click("#cr-rating option[value=\"4\"]").await;
+    staff.type_into("#cr-comment", "清理及时").await;
+    staff.type_into("#cr-contact", "13900009999").await;
+    staff.click("#case-rate-form button[type=submit]").await;
+    staff
+        .until(
+            "the wrong contact refused",
+            "return document.querySelector('#case-rate-form [data-error]').textContent === arguments[0]",
+            json!(["That is not the contact left with the report."]),
+        )
+        .await;
+    staff.type_into("#cr-contact", "13800001234").await;
+    staff.click("#case-rate-form button[type=submit]").await;
+    staff
+        .until(
+            "the rating recorded",
+            "return document.querySelector('#case-rate-form [data-done]').textContent !== ''",
+            json!([]),
+        )
+        .await;
+    staff.screenshot("portal-case-rated-en").await;
+    let (_, case) = app.get_as(&format!("/api/v1/cases/{rated}"), &app.login("commander").await).await;
+    assert_eq!(case["rating"], 4, "{case}");
     staff.close().await;
 }
 
