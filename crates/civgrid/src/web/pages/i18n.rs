@@ -886,6 +886,59 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
         "Photos must be JPEG, PNG or WebP images of at most 5 MiB.",
     ),
     ("error.too_many_photos", "每件案卷最多 12 张照片。", "A case carries at most 12 photos."),
+    ("error.already_revoked", "该证书已经撤销。", "The certificate is already revoked."),
+    ("error.area_exists", "该区划编码已存在。", "An area with that code already exists."),
+    (
+        "error.certificate_damaged",
+        "存储的证书已损坏，无法核验；请联系发证部门。",
+        "The stored certificate is damaged and cannot be verified; contact the issuing department.",
+    ),
+    ("error.certificate_not_found", "没有这个编号的证书。", "No certificate has that number."),
+    (
+        "error.invalid_code",
+        "编码格式不对：街道、社区段为 001–999，网格段为 01–99。",
+        "The code is malformed: subdistrict and community segments run 001–999, grid segments 01–99.",
+    ),
+    ("error.wrong_code_level", "编码的位数与所选层级不符。", "The code's length does not match the level chosen."),
+    ("error.invalid_limit", "条数须在 1–1000 之间。", "The limit must be 1–1000."),
+    ("error.invalid_path", "地址中的编号格式不对。", "A number in the address is malformed."),
+    (
+        "error.unsupported_media_type",
+        "请求内容须为 JSON（Content-Type: application/json）。",
+        "The request must be JSON (Content-Type: application/json).",
+    ),
+    (
+        "error.ledger_damaged",
+        "可信账本的存储已损坏；请联系管理员。",
+        "The trust ledger's storage is damaged; contact the administrator.",
+    ),
+    (
+        "error.no_checkpoint",
+        "可信账本尚无检查点，请稍后再试。",
+        "The trust ledger has no checkpoint yet; try again shortly.",
+    ),
+    (
+        "error.not_yet_logged",
+        "证书尚未纳入可信检查点，请一秒后再试。",
+        "The certificate is not yet covered by a trusted checkpoint; try again in a second.",
+    ),
+    (
+        "error.other_department",
+        "只有发证部门可以撤销该证书。",
+        "Only the issuing department may revoke this certificate.",
+    ),
+    ("error.unknown_certificate_type", "不支持这种证书类型。", "That certificate type is not supported."),
+    ("error.token_not_found", "该 API 令牌不存在或已撤销。", "That API token does not exist or is already revoked."),
+    (
+        "error.invalid_key",
+        "Open311 密钥须为 8–128 个可打印 ASCII 字符，不含空格。",
+        "An Open311 key must be 8–128 printable ASCII characters without spaces.",
+    ),
+    ("error.witness_conflict", "见证节点记录的账本大小不同。", "The witness holds a different size for this log."),
+    ("error.witness_refused", "见证节点拒绝了签名请求。", "The witness refused to cosign."),
+    ("error.witness_unreachable", "无法连接见证节点。", "The witness cannot be reached."),
+    ("error.witness_bad_response", "见证节点的应答格式不对。", "The witness answered with a malformed body."),
+    ("error.witness_state_unavailable", "见证节点的状态无法读取。", "The witness's state cannot be read."),
     ("error.photo_key_required", "缺少上报时发放的照片凭证。", "The photo key given with the report is missing."),
     ("error.photo_key_mismatch", "照片凭证与该案卷不符。", "That photo key is not this case's."),
     (
@@ -1103,6 +1156,64 @@ mod tests {
             assert_ne!(Tr(Lang::Zh).t(&key), "?", "{key}");
             assert_ne!(Tr(Lang::En).t(&key), "?", "{key}");
         }
+    }
+
+    /// Every error code the server can answer with has a message in both languages, so the
+    /// pages never fall back to the server's English text. The codes are read from the
+    /// sources: each error type's `code()` arms and every `ApiError` built with a literal code.
+    #[test]
+    fn every_error_code_in_the_sources_has_a_message() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![dir];
+        let mut codes = HashSet::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            // Open311 answers clients in its own vocabulary, not the pages'.
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("web/open311.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut in_code_fn = false;
+            for line in text.lines() {
+                let t = line.trim();
+                if t.starts_with("//") {
+                    continue;
+                }
+                if t.starts_with("pub fn code(&self) -> &'static str") {
+                    in_code_fn = true;
+                } else if in_code_fn && line.starts_with("    }") {
+                    in_code_fn = false;
+                }
+                let literal = |after: &str| -> Option<String> {
+                    let rest = t.split_once(after)?.1.trim_start().strip_prefix('"')?;
+                    let code = &rest[..rest.find('"')?];
+                    (!code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                        .then(|| code.to_owned())
+                };
+                if in_code_fn {
+                    codes.extend(literal("=>"));
+                }
+                for ctor in ["ApiError::bad_request(", "ApiError::conflict(", "ApiError::not_found("] {
+                    codes.extend(literal(ctor));
+                }
+                // `ApiError::new(StatusCode::…, "code", …)` and `(StatusCode::…, "code")` pairs.
+                if let Some((_, status)) = t.split_once("StatusCode::") {
+                    let t = status.split_once(',').map_or("", |(_, rest)| rest);
+                    let rest = t.trim_start().strip_prefix('"').unwrap_or("");
+                    let code = &rest[..rest.find('"').unwrap_or(0)];
+                    if !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                        codes.insert(code.to_owned());
+                    }
+                }
+            }
+        }
+        assert!(codes.len() > 100, "the scan finds the codes: {}", codes.len());
+        let mut missing: Vec<_> = codes.iter().filter(|c| Tr(Lang::Zh).t(&format!("error.{c}")) == "?").collect();
+        missing.sort();
+        assert!(missing.is_empty(), "no message for {missing:?}");
     }
 
     #[test]
