@@ -136,9 +136,9 @@ async fn qr(
 
 /// The verification page (upload a bundle, or open `/verify/<number>` from a QR code).
 async fn page() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
-        include_str!("../../assets/verify.html"),
-    )
+    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        include_str!("../../assets/verify.html").replace("__CIVGRID_ERRORS__", &super::pages::i18n::errors_json_both())
+    });
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], PAGE.as_str())
         .into_response()
 }

@@ -511,6 +511,15 @@ async fn the_services_loop_walks_in_a_real_browser() {
     let verdict = s.text("#out:not([hidden]) p.verdict").await;
     assert!(verdict.contains("证书真实有效"), "{verdict}");
     s.screenshot("portal-licence-verified").await;
+    // A number that names no certificate is refused in the reader's language.
+    s.type_into("#number", "CG-NO-SUCH").await;
+    s.click("#byNumber button[type=submit]").await;
+    s.until(
+        "the unknown number refused",
+        "const v = document.querySelector('#out p.verdict'); return v !== null && v.textContent.startsWith(arguments[0]);",
+        json!(["没有这个编号的证书。"]),
+    )
+    .await;
     // A second rating is refused (一事一评), in the reader's language.
     s.goto(&format!("{base}/portal/services")).await;
     s.type_into("#f-number", &number).await;

@@ -87,7 +87,12 @@ async fn a_certificate_is_issued_verified_and_revoked(b: Backend) {
     for page in ["/verify".to_owned(), format!("/verify/{number}")] {
         let (s, html, _) = app.get_bytes(&page).await;
         assert_eq!(s, StatusCode::OK);
-        assert!(String::from_utf8_lossy(&html).contains("证书核验"));
+        let html = String::from_utf8_lossy(&html);
+        assert!(html.contains("证书核验"));
+        // The page shows an answer's error by its code in the reader's language.
+        assert!(!html.contains("__CIVGRID_ERRORS__"));
+        assert!(html.contains("\"certificate_not_found\":\"没有这个编号的证书。\""), "Chinese");
+        assert!(html.contains("\"certificate_not_found\":\"No certificate has that number.\""), "English");
     }
 
     // Revocation is logged, and the old bundle no longer passes.

@@ -99,6 +99,19 @@ impl Tr {
     }
 }
 
+/// The error messages in both languages, `{"zh": {code: message}, "en": {…}}`, safe inside a
+/// `<script>` element: for the certificate check page, which switches language in place.
+pub fn errors_json_both() -> String {
+    let pick = |zh: bool| -> Map<String, Value> {
+        ERRORS
+            .iter()
+            .map(|(k, z, e)| (k.trim_start_matches("error.").to_owned(), Value::from(if zh { *z } else { *e })))
+            .collect()
+    };
+    let v = serde_json::json!({"zh": pick(true), "en": pick(false)});
+    v.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
 /// (key, 中文, English).
 pub const TEXT: &[(&str, &str, &str)] = &[
     ("app.name", "civgrid 社会治理平台", "civgrid governance platform"),

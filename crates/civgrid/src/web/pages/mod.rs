@@ -10,7 +10,7 @@
 
 mod admin;
 mod charts;
-mod i18n;
+pub(super) mod i18n;
 mod services;
 mod trends;
 
