@@ -290,6 +290,21 @@ impl DuplicateLook {
         DuplicateLook { since, point, radius_m: c.duplicate_radius_m }
     }
 
+    /// For a new report: only one of an active class with a place has duplicates to look for.
+    fn for_report(class: Option<&CaseClass>, point: Option<(f64, f64)>, at: DateTime<Utc>) -> Option<DuplicateLook> {
+        Some(DuplicateLook::around(class.filter(|c| c.active)?, point?, at))
+    }
+
+    /// What the store reads for this look.
+    fn near(&self) -> store::Near<'_> {
+        store::Near { since: &self.since, bbox: self.bbox() }
+    }
+
+    /// The candidates read for this look that are within its radius.
+    fn candidates(&self, nearby: Vec<store::Nearby>) -> Vec<DuplicateCandidate> {
+        nearby.into_iter().filter_map(|other| self.candidate(other)).collect()
+    }
+
     /// The box (degrees) that holds every point within the radius; the store reads the box,
     /// [`DuplicateLook::candidate`] keeps what is within the radius.
     pub fn bbox(&self) -> (f64, f64, f64, f64) {
@@ -645,11 +660,8 @@ impl Cases {
             return Ok(Routed::default());
         }
         let gcj = held_place.as_ref().map(|(l, _)| (l.lng_gcj02, l.lat_gcj02));
-        let look = match (held_class.as_ref().and_then(Option::as_ref), gcj) {
-            (Some(c), Some(p)) if c.active => Some(DuplicateLook::around(c, p, now)),
-            _ => None,
-        };
-        let near = look.as_ref().map(|l| store::Near { since: &l.since, bbox: l.bbox() });
+        let look = DuplicateLook::for_report(held_class.as_ref().and_then(Option::as_ref), gcj, now);
+        let near = look.as_ref().map(DuplicateLook::near);
         let checked = store::check_report(
             &self.db,
             held_place.is_some().then_some(Territory::REVISION_SQL),
@@ -662,10 +674,7 @@ impl Cases {
         };
         let class_stale = held_class.as_ref().is_some_and(|c| c.as_ref().map(|c| c.version) != checked.class_version);
         if !place_stale && !class_stale {
-            let duplicates = match &look {
-                Some(look) => checked.nearby.into_iter().filter_map(|other| look.candidate(other)).collect(),
-                None => Vec::new(),
-            };
+            let duplicates = look.map(|l| l.candidates(checked.nearby)).unwrap_or_default();
             return Ok(Routed { located: held_place.map(|(l, _)| l), class: held_class.flatten(), duplicates });
         }
 
@@ -680,11 +689,9 @@ impl Cases {
         };
         let gcj = located.as_ref().map(|l| (l.lng_gcj02, l.lat_gcj02));
         let mut duplicates = Vec::new();
-        if let (Some(c), Some(p)) = (class.as_ref().filter(|c| c.active), gcj) {
-            let look = DuplicateLook::around(c, p, now);
-            let near = store::Near { since: &look.since, bbox: look.bbox() };
-            let checked = store::check_report(&self.db, None, Some((&c.code, Some(near)))).await?;
-            duplicates.extend(checked.nearby.into_iter().filter_map(|other| look.candidate(other)));
+        if let (Some(look), Some(c)) = (DuplicateLook::for_report(class.as_ref(), gcj, now), &class) {
+            let checked = store::check_report(&self.db, None, Some((&c.code, Some(look.near())))).await?;
+            duplicates = look.candidates(checked.nearby);
         }
         Ok(Routed { located, class, duplicates })
     }
