@@ -53,14 +53,9 @@ pub(crate) struct PhotoKey {
 impl PhotoKey {
     fn new() -> Self {
         let key = hex::encode(rand::random::<[u8; 16]>());
-        let sha256 = photo_key_hash(&key);
+        let sha256 = crate::staff::token_hash(&key);
         PhotoKey { key, sha256 }
     }
-}
-
-fn photo_key_hash(key: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(key.as_bytes()))
 }
 
 /// The image type a photo's first bytes prove, whatever the client claimed.
@@ -875,7 +870,7 @@ impl Cases {
         let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
         let case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
         let stored = store::reporter_photo_key(&mut tx, case.id).await?;
-        if stored.as_deref() != Some(photo_key_hash(key).as_str()) {
+        if stored.as_deref() != Some(crate::staff::token_hash(key).as_str()) {
             return Err(CaseError::PhotoKeyMismatch);
         }
         let reported = DateTime::parse_from_rfc3339(&case.created_at).map_err(|_| CaseError::PhotoKeyExpired)?;

@@ -596,7 +596,7 @@ pub async fn check_report(
             "select k.territory_revision, k.class_version, n.id, n.number, n.lng, n.lat, n.grid_code from ({head}) k
              left join (select id, number, lng, lat, grid_code from case_record where class_code = $1 and created_at >= $2
                and lng between $3 and $4 and lat between $5 and $6
-               and state not in ('refused', 'merged', 'closed') order by id limit {CANDIDATES_PER_PROBE}) n on true"
+               and {OPEN_CASE} order by id limit {CANDIDATES_PER_PROBE}) n on true"
         ),
     };
     let mut q = sqlx::query(&sql);
@@ -633,6 +633,10 @@ pub struct Probe {
     pub bbox: (f64, f64, f64, f64),
 }
 
+/// An open case, as both duplicate looks write it: exactly the condition of the partial index
+/// `case_duplicate_open` (migration 20261206000004), or the planner will not use it.
+const OPEN_CASE: &str = "state not in ('refused', 'merged', 'closed')";
+
 /// Most candidates read for one probe (the nearest are chosen from these by the caller).
 const CANDIDATES_PER_PROBE: i64 = 20;
 
@@ -645,8 +649,10 @@ pub async fn nearby_open_cases_of(db: &Db, probes: &[Probe]) -> Result<Vec<(i64,
         return Ok(Vec::new());
     }
     let sqlite = db.backend() == Backend::Sqlite;
-    let near = "o.class_code = p.class_code and o.lat between p.y0 and p.y1 and o.lng between p.x0 and p.x1
-             and o.created_at >= p.since and o.id < p.case_id and o.state not in ('refused', 'merged', 'closed')";
+    let near = format!(
+        "o.class_code = p.class_code and o.lat between p.y0 and p.y1 and o.lng between p.x0 and p.x1
+         and o.created_at >= p.since and o.id < p.case_id and o.{OPEN_CASE}"
+    );
     let values = values_placeholders(sqlite, probes.len(), 7);
     let sql = if sqlite {
         format!(

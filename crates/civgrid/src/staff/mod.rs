@@ -233,7 +233,9 @@ mod double_option {
     }
 }
 
-fn token_hash(token: &str) -> String {
+/// SHA-256 (hex) of a secret handed out once (a session, an API token, a reporter's photo
+/// key): all that is stored of it.
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 

@@ -230,9 +230,12 @@ pub(super) async fn admin_page(
                     grants,
                     grids: mine
                         .iter()
-                        .map(|(_, g, k)| match k == &grid_kind {
-                            true => g.clone(),
-                            false => format!("{g} {}", l.t(&format!("admin.grid_kind.{k}"))),
+                        .map(|(_, g, k)| {
+                            if *k == grid_kind {
+                                g.clone()
+                            } else {
+                                format!("{g} {}", l.t(&format!("admin.grid_kind.{k}")))
+                            }
                         })
                         .collect::<Vec<_>>()
                         .join("\n"),

@@ -86,29 +86,30 @@ impl Tr {
     /// The whole table for the browser script: `{"text": {key: …}, "errors": {code: …}}`, made
     /// safe to embed in a `<script>` element.
     pub fn json(&self) -> String {
-        let pick = |rows: &[(&str, &str, &str)]| -> Map<String, Value> {
-            rows.iter()
-                .map(|(k, zh, en)| ((*k).to_owned(), Value::from(if self.0 == Lang::Zh { *zh } else { *en })))
-                .collect()
-        };
-        let mut errors = pick(ERRORS);
-        // Error keys are `error.CODE` in the table; the script looks them up by bare code.
-        errors = errors.into_iter().map(|(k, v)| (k.trim_start_matches("error.").to_owned(), v)).collect();
-        let v = serde_json::json!({"lang": self.0.code(), "text": pick(TEXT), "errors": errors});
-        v.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+        script_safe(serde_json::json!({"lang": self.0.code(), "text": self.pick(TEXT), "errors": self.errors()}))
+    }
+
+    fn pick(&self, rows: &[(&str, &str, &str)]) -> Map<String, Value> {
+        rows.iter()
+            .map(|(k, zh, en)| ((*k).to_owned(), Value::from(if self.0 == Lang::Zh { *zh } else { *en })))
+            .collect()
+    }
+
+    /// The error messages by bare code (the table's keys are `error.CODE`; scripts look them up
+    /// by the code an answer carries).
+    fn errors(&self) -> Map<String, Value> {
+        self.pick(ERRORS).into_iter().map(|(k, v)| (k.trim_start_matches("error.").to_owned(), v)).collect()
     }
 }
 
 /// The error messages in both languages, `{"zh": {code: message}, "en": {…}}`, safe inside a
 /// `<script>` element: for the certificate check page, which switches language in place.
 pub fn errors_json_both() -> String {
-    let pick = |zh: bool| -> Map<String, Value> {
-        ERRORS
-            .iter()
-            .map(|(k, z, e)| (k.trim_start_matches("error.").to_owned(), Value::from(if zh { *z } else { *e })))
-            .collect()
-    };
-    let v = serde_json::json!({"zh": pick(true), "en": pick(false)});
+    script_safe(serde_json::json!({"zh": Tr(Lang::Zh).errors(), "en": Tr(Lang::En).errors()}))
+}
+
+/// JSON that cannot end the `<script>` element it is written into.
+fn script_safe(v: Value) -> String {
     v.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
 }
 
