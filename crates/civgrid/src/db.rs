@@ -98,6 +98,44 @@ pub struct Db {
     writes: Option<mpsc::Sender<Job>>,
     /// SQLite only: the group committer's own one-connection pool.
     writer: Option<AnyPool>,
+    /// SQLite only: taken before a write transaction of the pool begins, so this node's
+    /// writers queue in order here (holding no connection) instead of polling SQLite's lock.
+    write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction: on SQLite it holds this node's write lock and SQLite's (`BEGIN
+/// IMMEDIATE`) from its first statement, so a read followed by a write can never fail with
+/// "database is locked" halfway through (a deferred transaction that read first cannot wait
+/// for the lock: SQLite refuses its upgrade at once). Derefs to the transaction.
+#[derive(Debug)]
+pub struct WriteTx {
+    // Declared first, so it is dropped (rolled back) before the lock is released.
+    tx: Tx<'static>,
+    _lock: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, _lock } = self;
+        tx.commit().await
+    }
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, _lock } = self;
+        tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Tx<'static>;
+    fn deref(&self) -> &Tx<'static> {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Tx<'static> {
+        &mut self.tx
+    }
 }
 
 pub type Tx<'a> = Transaction<'a, sqlx::Any>;
@@ -164,7 +202,8 @@ impl Db {
         } else {
             (None, None)
         };
-        Ok(Db { pool, backend: url.backend, url: std::sync::Arc::new(url.clone()), writes, writer })
+        let write_lock = (url.backend == Backend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Db { pool, backend: url.backend, url: std::sync::Arc::new(url.clone()), writes, writer, write_lock })
     }
 
     /// Runs `work` in a write transaction and returns its result only once that transaction is
@@ -231,7 +270,26 @@ impl Db {
         &self.url
     }
 
-    pub async fn begin(&self) -> Result<Tx<'static>, sqlx::Error> {
+    /// Begins a write transaction (see [`WriteTx`]). On SQLite the node's writers queue for
+    /// the lock before they take a connection, so waiting writers never starve the readers
+    /// of connections; the group committer, on its own connection, meets at most this one
+    /// writer at SQLite's lock, where `busy_timeout` makes it wait its turn.
+    ///
+    /// Never call this (or [`Db::write`]) while holding a `WriteTx`: the second would wait
+    /// for the first.
+    pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
+        match &self.write_lock {
+            None => Ok(WriteTx { tx: self.pool.begin().await?, _lock: None }),
+            Some(lock) => {
+                let guard = lock.clone().lock_owned().await;
+                let tx = self.pool.begin_with("begin immediate").await?;
+                Ok(WriteTx { tx, _lock: Some(guard) })
+            }
+        }
+    }
+
+    /// Begins a transaction that only reads (one consistent snapshot; takes no write lock).
+    pub async fn begin_read(&self) -> Result<Tx<'static>, sqlx::Error> {
         self.pool.begin().await
     }
 

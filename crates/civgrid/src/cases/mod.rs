@@ -884,7 +884,7 @@ impl Cases {
     /// Stores a checked photo on a case the uploader may add to, with its trace.
     async fn attach_photo(
         &self,
-        mut tx: crate::db::Tx<'_>,
+        mut tx: crate::db::WriteTx,
         case: &CaseRow,
         sniffed: &'static str,
         bytes: &[u8],
@@ -1265,7 +1265,7 @@ impl Cases {
     /// reporter's message, then commits and publishes the event.
     async fn write_move(
         &self,
-        mut tx: crate::db::Tx<'_>,
+        mut tx: crate::db::WriteTx,
         case: CaseRow,
         m: Move<'_>,
     ) -> Result<(CaseRow, Vec<(String, String)>), CaseError> {

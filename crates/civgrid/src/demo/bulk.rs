@@ -460,7 +460,7 @@ pub(super) async fn copy_in_batches(
         let ks = format!("with recursive k(n) as (select {k0} union all select n + 1 from k where n < {k1})");
         let mut tx = db.begin().await?;
         for sql in statements(&ks) {
-            sqlx::query(&sql).execute(&mut *tx).await?;
+            sqlx::query(&sql).execute(&mut **tx).await?;
         }
         tx.commit().await?;
         let made = k1 * per_copy;

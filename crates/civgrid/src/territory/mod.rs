@@ -409,7 +409,7 @@ impl Territory {
             return Err(TerritoryError::GridNotFound(grid.to_string()));
         }
         let exists: Option<i64> =
-            sqlx::query_scalar("select id from staff where id = $1").bind(staff_id).fetch_optional(&mut *tx).await?;
+            sqlx::query_scalar("select id from staff where id = $1").bind(staff_id).fetch_optional(&mut **tx).await?;
         if exists.is_none() {
             return Err(TerritoryError::StaffNotFound(staff_id));
         }

@@ -48,6 +48,16 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+    /// An anonymous budget ([`super::limit::Budget`]) is spent for now.
+    pub fn too_many_requests(retry_after_s: u64) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("too many requests from your address; try again in {retry_after_s} s"),
+        );
+        e.retry_after_s = Some(i64::try_from(retry_after_s).unwrap_or(i64::MAX));
+        e
+    }
     /// Logs the cause (once, here) and hides it from the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(error.cause = %cause, "request failed");

@@ -8,6 +8,7 @@ pub mod error;
 mod events;
 pub mod extract;
 mod ledger;
+pub mod limit;
 mod open311;
 pub mod openapi;
 mod ops;
@@ -61,6 +62,8 @@ pub struct AppServices {
     pub certificates: crate::certificates::Certificates,
     pub services: crate::services::Services,
     pub settings: Arc<WebSettings>,
+    /// Per-address budgets of anonymous writes on this node.
+    pub limits: Arc<limit::Limits>,
 }
 
 /// The knobs the HTTP layer needs.
@@ -73,6 +76,8 @@ pub struct WebSettings {
     pub notify: crate::notify::NotifySettings,
     /// Base-map tiles for the maps (`{z}/{x}/{y}`), if the district has its own.
     pub map_tile_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client ([`limit::ClientAddr`]).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl AppState {
@@ -107,6 +112,7 @@ impl AppState {
             staff: Staff::new(db.clone(), session_ttl_hours),
             db,
             settings: Arc::new(settings),
+            limits: Arc::new(limit::Limits::default()),
         })))
     }
 }

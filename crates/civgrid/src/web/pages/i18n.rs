@@ -854,6 +854,11 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
     ("error.invalid_credentials", "用户名或密码不正确。", "Wrong username or password."),
     ("error.unauthenticated", "登录已失效，请重新登录。", "Your session has ended; please sign in again."),
     ("error.too_many_attempts", "尝试次数过多，请稍后再试。", "Too many attempts; try again later."),
+    (
+        "error.too_many_requests",
+        "来自您地址的请求过多，请稍后再试。",
+        "Too many requests from your address; try again later.",
+    ),
     ("error.forbidden", "您的角色无权进行此操作。", "Your roles do not allow this."),
     ("error.case_not_found", "案卷不存在或您无权查看。", "The case does not exist or you may not see it."),
     (
