@@ -426,11 +426,17 @@ impl Ctx {
         (serde_json::to_vec(&body).unwrap_or_default(), for_worker)
     }
 
-    async fn send(&self, body: Vec<u8>) -> (u16, Option<i64>) {
+    /// Posts one report as a citizen at `citizen` (an address in 10/8): the server is started
+    /// trusting this process as its reverse proxy, so the `X-Forwarded-For` it sends names the
+    /// citizen, as an office's proxy would — and each citizen's anonymous budget is spent,
+    /// checked and counted as in production.
+    async fn send(&self, body: Vec<u8>, citizen: u32) -> (u16, Option<i64>) {
+        let citizen = std::net::Ipv4Addr::from(0x0a00_0000 | (citizen & 0x00ff_ffff));
         let resp = self
             .client
             .post(format!("{}/api/v1/reports", self.base))
             .header("content-type", "application/json")
+            .header("x-forwarded-for", citizen.to_string())
             .body(body)
             .send()
             .await;
@@ -667,11 +673,12 @@ async fn open_loop(ctx: &Arc<Ctx>, rate: u32, seconds: f64, seed: u64) -> StepRe
             tokio::time::sleep_until(at.into()).await;
         }
         let (body, for_worker) = ctx.body(&mut rng);
+        let citizen: u32 = rng.gen();
         let (ctx2, sem2) = (ctx.clone(), sem.clone());
         set.spawn(async move {
             let _permit = sem2.acquire_owned().await;
             let started = Instant::now();
-            let (status, case_id) = ctx2.send(body).await;
+            let (status, case_id) = ctx2.send(body, citizen).await;
             Sample { scheduled: at, started, done: Instant::now(), status, case_id, for_worker }
         });
     }
@@ -706,8 +713,9 @@ async fn closed_loop(ctx: &Arc<Ctx>, connections: usize, seconds: f64, seed: u64
             let mut out = Vec::new();
             while Instant::now() < end {
                 let (body, for_worker) = ctx2.body(&mut rng);
+                let citizen: u32 = rng.gen();
                 let started = Instant::now();
-                let (status, case_id) = ctx2.send(body).await;
+                let (status, case_id) = ctx2.send(body, citizen).await;
                 out.push(Sample { scheduled: started, started, done: Instant::now(), status, case_id, for_worker });
             }
             out

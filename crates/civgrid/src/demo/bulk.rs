@@ -214,10 +214,11 @@ async fn run_intake(a: &IntakeArgs, place: &Place) -> anyhow::Result<civgrid_ben
         worker_password: super::DEMO_PASSWORD.into(),
         worker_community: "440604010001".into(),
         server_log: a.work.join(format!("serve-{backend}.log")),
-        server_args: place
-            .key_dir
-            .iter()
-            .flat_map(|d| ["--ledger-key-dir".to_owned(), d.display().to_string()])
+        // The load generator stands for the office's reverse proxy, naming each citizen in
+        // `X-Forwarded-For`, so the anonymous budgets are spent per citizen as in production.
+        server_args: ["--trusted-proxy".to_owned(), "127.0.0.1".to_owned()]
+            .into_iter()
+            .chain(place.key_dir.iter().flat_map(|d| ["--ledger-key-dir".to_owned(), d.display().to_string()]))
             .chain(a.server_pool.iter().flat_map(|n| ["--db-max-connections".to_owned(), n.to_string()]))
             .collect(),
         seed: 3,
