@@ -120,7 +120,7 @@ fn local_path(p: Option<&str>, default: &str) -> String {
 /// The workbenches a person's roles open: (path, label key).
 fn workbenches(p: &Principal) -> Vec<(&'static str, &'static str)> {
     let mut v = Vec::new();
-    if p.has_role(Role::Admin) {
+    if p.has_role(Role::Admin) || p.has_role(Role::SecurityAdmin) {
         v.push(("/workbench/admin", "wb.admin"));
     }
     if [Role::Commander, Role::Admin, Role::Auditor].iter().any(|r| p.has_role(*r)) {
