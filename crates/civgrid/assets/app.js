@@ -130,13 +130,24 @@
       const out = login.querySelector("[data-error]");
       out.textContent = "";
       busy(login, true);
+      const el = login.elements;
+      const username = el.username.value.trim();
+      const box = document.getElementById("new-password-box");
       try {
-        await api("POST", "/api/v1/auth/login", {
-          username: login.elements.username.value.trim(),
-          password: login.elements.password.value,
-        });
+        // A one-time password set by the security administrator is changed before the
+        // first session; then the account signs in with its own.
+        let password = el.password.value;
+        if (!box.hidden && el.new_password.value) {
+          await api("POST", "/api/v1/auth/password", { username, old_password: password, new_password: el.new_password.value });
+          password = el.new_password.value;
+        }
+        await api("POST", "/api/v1/auth/login", { username, password });
         location.assign(login.dataset.next || "/workbench");
       } catch (e) {
+        if (e.code === "password_change_required") {
+          box.hidden = false;
+          el.new_password.focus();
+        }
         out.textContent = e.message;
         busy(login, false);
       }

@@ -358,3 +358,19 @@ async fn grid_workers_are_not_public(b: Backend) {
     assert_eq!(g["workers"], json!([]), "a window clerk works no cases");
 }
 both_backends!(grid_workers_are_not_public);
+
+/// The security admin lands on the admin workbench, which shows them the staff editor only.
+async fn the_security_admin_lands_on_the_admin_workbench(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cookie = format!("civgrid_session={}", app.login("security_admin").await);
+    let req = Request::get("/workbench").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let (s, _, headers) = app.request(req).await;
+    assert!(s.is_redirection(), "{s}");
+    assert_eq!(headers[header::LOCATION], "/workbench/admin");
+    let req = Request::get("/workbench/admin").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let (s, body, _) = app.request(req).await;
+    assert_eq!(s, StatusCode::OK);
+    let body = body.as_str().unwrap_or_default();
+    assert!(body.contains("id=\"staff\"") && !body.contains("id=\"staff-form\""), "no account creation for them");
+}
+both_backends!(the_security_admin_lands_on_the_admin_workbench);

@@ -498,6 +498,8 @@ pub const TEXT: &[(&str, &str, &str)] = &[
         "全体工作人员使用同一账号登录，登录后进入各自的工作台。",
         "All staff sign in here once and land on their own workbench.",
     ),
+    ("login.change_intro", "该密码为一次性密码，请设置您自己的新密码。", "This password works once: choose your own new password."),
+    ("login.new_password", "新密码", "New password"),
     ("login.username", "用户名", "Username"),
     ("login.password", "密码", "Password"),
     ("login.submit", "登录", "Sign in"),
