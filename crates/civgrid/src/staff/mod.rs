@@ -926,6 +926,47 @@ mod tests {
         assert!(!p.can(Role::Dispatcher, "440604010"));
     }
 
+    fn account(id: i64, area: &str, roles: &[(Role, &str)]) -> StaffView {
+        StaffView {
+            staff: store::StaffRow {
+                id,
+                username: format!("u{id}"),
+                display_name: "x".into(),
+                department_code: None,
+                area_code: Some(area.into()),
+                active: true,
+                must_change_password: false,
+                created_at: String::new(),
+                updated_at: String::new(),
+            },
+            roles: roles.iter().map(|(r, a)| RoleGrant { role: *r, area_code: (*a).into() }).collect(),
+        }
+    }
+
+    #[test]
+    fn administrators_manage_only_accounts_of_their_areas_and_duties() {
+        let district_admin = principal(&[(Role::Admin, "440604")]);
+        let sub_admin = principal(&[(Role::Admin, "440604010")]);
+        let security = principal(&[(Role::SecurityAdmin, "440604")]);
+        let worker = account(2, "440604010", &[(Role::GridWorker, "440604010001")]);
+        let dispatcher = account(3, "440604", &[(Role::Dispatcher, "440604")]);
+        let auditor = account(4, "440604", &[(Role::Auditor, "440604")]);
+        let other_security = account(5, "440604", &[(Role::SecurityAdmin, "440604")]);
+        let wide_roles = account(6, "440604010", &[(Role::Dispatcher, "440604")]);
+        assert!(district_admin.manages(Role::Admin, &worker) && district_admin.manages(Role::Admin, &dispatcher));
+        assert!(sub_admin.manages(Role::Admin, &worker));
+        assert!(!sub_admin.manages(Role::Admin, &dispatcher), "a district account");
+        assert!(!sub_admin.manages(Role::Admin, &wide_roles), "a district role in a subdistrict account");
+        assert!(!district_admin.manages(Role::Admin, &auditor), "the auditor is not the admin's");
+        assert!(!district_admin.manages(Role::SecurityAdmin, &worker), "a role the caller does not hold");
+        assert!(security.manages(Role::SecurityAdmin, &auditor));
+        assert!(!security.manages(Role::SecurityAdmin, &other_security));
+        assert!(!security.manages(Role::SecurityAdmin, &account(1, "440604", &[])), "not their own account");
+        assert!(
+            check_duties(&account(7, "440604", &[(Role::Admin, "440604"), (Role::Auditor, "440604")]).roles).is_err()
+        );
+    }
+
     #[test]
     fn usernames_and_passwords_are_checked() {
         assert!(validate_username("grid.worker_1").is_ok());
