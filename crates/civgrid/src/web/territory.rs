@@ -15,6 +15,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Auth, RequestId};
 use super::{AppState, IMPORT_BODY_LIMIT};
 use crate::audit::{self, AccessFilter, ChangeFilter};
 use crate::staff::Role;
+use crate::territory::codes::{AreaCode, AreaLevel};
 use crate::territory::ExistingGrids;
 
 pub fn routes() -> Router<AppState> {
@@ -243,7 +244,8 @@ struct ChangesQuery {
 /// the whole district, and by nobody else — not the administrators whose actions they record
 /// (等保 三权分立: the auditor audits, and writes nothing).
 fn require_district_auditor(auth: &Auth, what: &str) -> ApiResult<()> {
-    if auth.0.roles.iter().any(|g| g.role == Role::Auditor && g.area_code.len() == 6) {
+    let district_wide = |code: &str| AreaCode::parse(code).is_ok_and(|a| a.level() == AreaLevel::District);
+    if auth.0.roles.iter().any(|g| g.role == Role::Auditor && district_wide(&g.area_code)) {
         Ok(())
     } else {
         Err(ApiError::forbidden(what))
