@@ -68,16 +68,17 @@ async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let grids = state.territory.grids_of_worker(auth.0.staff_id).await?;
     let interest = Interest::of(&auth.0, grids);
+    // The stream holds the flag, the watcher only a weak reference: once the client goes, the
+    // watcher stops too.
     let ended = Arc::new(AtomicBool::new(false));
     if let Some(token) = request_token(&headers) {
         tokio::spawn(watch_credential(state.clone(), token, auth.0.clone(), Arc::downgrade(&ended)));
     }
-    let live = ended.clone();
     // A tick wakes the stream on every re-check, so an ended stream closes even when no
     // event arrives.
     let ticks = IntervalStream::new(tokio::time::interval(RECHECK)).map(|_| None);
     let events = BroadcastStream::new(state.hub.subscribe()).map(Some);
-    let stream = events.merge(ticks).take_while(move |_| !live.load(Ordering::Acquire)).filter_map(move |item| {
+    let stream = events.merge(ticks).take_while(move |_| !ended.load(Ordering::Acquire)).filter_map(move |item| {
         match item? {
             Ok(ev) if interest.wants(&ev) => {
                 let data = serde_json::to_string(&*ev).unwrap_or_default();
@@ -89,11 +90,6 @@ async fn events(
                 Some(Ok(Event::default().event("lagged").data(n.to_string())))
             }
         }
-    });
-    // The flag lives as long as the stream: once the client goes, the watcher stops too.
-    let stream = stream.map(move |e| {
-        let _keep = &ended;
-        e
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
