@@ -81,9 +81,10 @@ async fn find_area(State(state): State<AppState>, ApiPath(code): ApiPath<String>
     Ok(Json(json!(state.territory.area(&code).await?)))
 }
 
-/// Roles that work a grid's cases with its grid workers and may see who they are; the public
-/// sees the grid without them (no staff names or usernames to the world).
-const SEES_GRID_WORKERS: [Role; 7] = [
+/// Roles that read a grid's cases (the case loop, and the admin and auditor who read cases of
+/// their areas) and may see its grid workers; the public sees the grid without them (no staff
+/// names or usernames to the world).
+const SEES_GRID_WORKERS: [Role; 8] = [
     Role::GridWorker,
     Role::IntakeOperator,
     Role::ShiftLeader,
@@ -91,6 +92,7 @@ const SEES_GRID_WORKERS: [Role; 7] = [
     Role::Commander,
     Role::Handler,
     Role::Admin,
+    Role::Auditor,
 ];
 
 async fn find_grid(
