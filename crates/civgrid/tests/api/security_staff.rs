@@ -374,3 +374,30 @@ async fn the_security_admin_lands_on_the_admin_workbench(b: Backend) {
     assert!(body.contains("id=\"staff\"") && !body.contains("id=\"staff-form\""), "no account creation for them");
 }
 both_backends!(the_security_admin_lands_on_the_admin_workbench);
+
+/// Guesses spread over many addresses still meet the per-username ceiling: after fifty in
+/// the window the username is locked from every address.
+async fn guesses_from_many_addresses_meet_the_username_ceiling(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let per_address = civgrid::staff::MAX_GUESSES_PER_PAIR;
+    let addresses = civgrid::staff::MAX_GUESSES_PER_USER / per_address;
+    let guesses = (0..addresses).map(|a| {
+        let router = app.router.clone();
+        async move {
+            let mut last = (StatusCode::OK, Value::Null);
+            for i in 0..per_address {
+                last = login_from(&router, &format!("198.18.0.{}", a + 1), None, "approver", &format!("Wrong-{a}-{i}"))
+                    .await;
+                assert_eq!(last.0, StatusCode::UNAUTHORIZED, "{}", last.1);
+            }
+            last
+        }
+    });
+    futures_join_all(guesses).await;
+    let got = login_from(&app.router, "198.18.1.1", None, "approver", civgrid::demo::DEMO_PASSWORD).await;
+    assert_error(&got, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    // Other accounts are untouched.
+    let got = login_from(&app.router, "198.18.1.1", None, "clerk", civgrid::demo::DEMO_PASSWORD).await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+}
+both_backends!(guesses_from_many_addresses_meet_the_username_ceiling);
