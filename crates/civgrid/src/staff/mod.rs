@@ -1,5 +1,9 @@
-//! Organisation and access: departments, staff accounts, roles scoped to areas, password login
-//! with revocable server-side sessions, API tokens for other systems, and login throttling.
+//! Organisation and access: departments, staff accounts (each with a home area whose
+//! administrators manage it), roles scoped to areas, password login with revocable
+//! server-side sessions (`session.rs`: throttling, idle timeout, a bounded count), expiring API
+//! tokens for other systems, and the separation of duties (等保 三权分立): the system admin
+//! manages the organisation, the security admin roles, passwords, sessions and tokens, the
+//! auditor reads the records — see [`Role::administers`] and [`Principal::manages`].
 //!
 //! Public face: [`Staff`] (the service), [`Principal`] (who is calling, with `can`), [`Role`],
 //! [`StaffError`]. SQL lives in [`store`].
