@@ -130,13 +130,24 @@
       const out = login.querySelector("[data-error]");
       out.textContent = "";
       busy(login, true);
+      const el = login.elements;
+      const username = el.username.value.trim();
+      const box = document.getElementById("new-password-box");
       try {
-        await api("POST", "/api/v1/auth/login", {
-          username: login.elements.username.value.trim(),
-          password: login.elements.password.value,
-        });
+        // A one-time password set by the security administrator is changed before the
+        // first session; then the account signs in with its own.
+        let password = el.password.value;
+        if (!box.hidden && el.new_password.value) {
+          await api("POST", "/api/v1/auth/password", { username, old_password: password, new_password: el.new_password.value });
+          password = el.new_password.value;
+        }
+        await api("POST", "/api/v1/auth/login", { username, password });
         location.assign(login.dataset.next || "/workbench");
       } catch (e) {
+        if (e.code === "password_change_required") {
+          box.hidden = false;
+          el.new_password.focus();
+        }
         out.textContent = e.message;
         busy(login, false);
       }
@@ -974,9 +985,10 @@
     saved(`${t("admin.saved")}${t("common.colon")}${v.code} v${v.version} ${v.name}`);
   });
   onSubmit("staff-form", async el => {
+    // The administrator creates the account; its roles and one-time password come from the
+    // security administrator (三权分立).
     const body = {
-      username: el.username.value.trim(), display_name: el.display_name.value.trim(), password: el.password.value,
-      roles: [{ role: el.role.value, area_code: el.area_code.value }],
+      username: el.username.value.trim(), display_name: el.display_name.value.trim(), area_code: el.area_code.value,
     };
     if (el.department_code.value) body.department_code = el.department_code.value;
     await api("POST", "/api/v1/admin/staff", body);
@@ -1004,11 +1016,18 @@
       const el = f.elements;
       const out = f.querySelector("[data-error]");
       out.textContent = "";
-      const roles = Array.from(f.querySelectorAll("input[name=grant]:checked"), c => {
-        const [role, area_code] = c.value.split("@");
-        return { role, area_code };
-      });
-      if (el.add_role.value) roles.push({ role: el.add_role.value, area_code: el.add_area.value });
+      // The form holds the system administrator's fields (name, department, grids) or the
+      // security administrator's (roles, a one-time password); each sends only its own.
+      const body = {};
+      if (el.add_role) {
+        const roles = Array.from(f.querySelectorAll("input[name=grant]:checked"), c => {
+          const [role, area_code] = c.value.split("@");
+          return { role, area_code };
+        });
+        if (el.add_role.value) roles.push({ role: el.add_role.value, area_code: el.add_area.value });
+        body.roles = roles;
+        if (el.password.value) body.password = el.password.value;
+      }
       // Each grid code, optionally followed by a kind (its label, as the page writes it, or its
       // code); a grid without one takes the form's kind. An unknown kind goes to the API as
       // written, which refuses it with its own message.
@@ -1017,12 +1036,14 @@
         kinds[k] = k;
         kinds[t("admin.grid_kind." + k).toLowerCase()] = k;
       }
-      const grids = [];
-      for (const word of el.grids.value.split(/[\s,，;；]+/).filter(Boolean)) {
-        if (/^\d+$/.test(word) || !grids.length) grids.push({ code: word, kind: el.grid_kind.value });
-        else grids[grids.length - 1].kind = kinds[word.toLowerCase()] || word;
+      if (el.grids) {
+        const grids = [];
+        for (const word of el.grids.value.split(/[\s,，;；]+/).filter(Boolean)) {
+          if (/^\d+$/.test(word) || !grids.length) grids.push({ code: word, kind: el.grid_kind.value });
+          else grids[grids.length - 1].kind = kinds[word.toLowerCase()] || word;
+        }
+        Object.assign(body, { display_name: el.display_name.value.trim(), department_code: el.department_code.value || null, grids });
       }
-      const body = { display_name: el.display_name.value.trim(), department_code: el.department_code.value || null, roles, grids };
       busy(f, true);
       try {
         await api("PATCH", `/api/v1/admin/staff/${encodeURIComponent(f.dataset.id)}`, body);

@@ -21,8 +21,7 @@ pub async fn state(db: Db, settings: &Settings) -> anyhow::Result<AppState> {
         secure_cookies: settings.secure_cookies,
         notify: settings.notify.clone(),
         map_tile_url: settings.map_tile_url.clone(),
-        // Configured in issue 14's staff work (`--trusted-proxy`); none until then.
-        trusted_proxies: Vec::new(),
+        trusted_proxies: settings.trusted_proxies.clone(),
     };
     let keys = ledger_keys(&db, settings)?;
     AppState::new(db, web, settings.session_ttl_hours, keys, settings.ledger_witnesses.clone())

@@ -51,6 +51,10 @@ pub struct GlobalArgs {
     /// https://tiles.example.gov.cn/{z}/{x}/{y}.png (Web Mercator, GCJ-02); none by default.
     #[arg(long, env = "CIVGRID_MAP_TILE_URL", global = true)]
     pub map_tile_url: Option<String>,
+    /// A reverse proxy whose X-Forwarded-For names the client, by IP address (repeatable; in
+    /// the environment, separate several with ','). Without one the TCP peer is the client.
+    #[arg(long = "trusted-proxy", env = "CIVGRID_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Option<Vec<String>>,
     /// Mail relay for reporter notifications, smtp://host:port.
     #[arg(long, env = "CIVGRID_SMTP_URL", global = true)]
     pub smtp_url: Option<String>,
@@ -292,6 +296,7 @@ impl Cli {
             ledger_witnesses: g.ledger_witnesses.clone(),
             ledger_quorum: g.ledger_quorum.clone(),
             map_tile_url: g.map_tile_url.clone(),
+            trusted_proxies: g.trusted_proxies.clone(),
         };
         Ok(Settings::resolve(over, file)?)
     }

@@ -32,6 +32,7 @@ pub struct FileConfig {
     pub ledger_witnesses: Option<Vec<String>>,
     pub ledger_quorum: Option<String>,
     pub map_tile_url: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -72,6 +73,7 @@ pub struct Overrides {
     pub ledger_witnesses: Option<Vec<String>>,
     pub ledger_quorum: Option<String>,
     pub map_tile_url: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// Validated settings.
@@ -94,6 +96,9 @@ pub struct Settings {
     /// The government's own base-map tiles (`{z}/{x}/{y}` in Web Mercator, GCJ-02 as the grids
     /// are) drawn under the grids; none by default — the map needs no tiles.
     pub map_tile_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling and the
+    /// anonymous budgets count by client address); none by default — the TCP peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -204,7 +209,20 @@ impl Settings {
                 )));
             }
         }
+        let mut trusted_proxies = Vec::new();
+        for raw in over.trusted_proxies.or(file.trusted_proxies).unwrap_or_default() {
+            let ip = raw.trim().parse::<std::net::IpAddr>().map_err(|_| {
+                ConfigError(format!(
+                    "{}: `{raw}` is not an IP address (give each proxy's address, e.g. 10.0.0.1; no ranges)",
+                    named("trusted_proxies")
+                ))
+            })?;
+            if !trusted_proxies.contains(&ip) {
+                trusted_proxies.push(ip);
+            }
+        }
         Ok(Settings {
+            trusted_proxies,
             map_tile_url,
             ledger_witnesses,
             ledger_key_dir,
@@ -256,6 +274,19 @@ mod tests {
         assert!((4..=16).contains(&s.db_max_connections), "SQLite, the default: {}", s.db_max_connections);
         let pg = Overrides { database_url: Some("postgres://u@h/db".into()), ..Default::default() };
         assert_eq!(Settings::resolve(pg, FileConfig::default()).unwrap().db_max_connections, 10);
+    }
+
+    #[test]
+    fn trusted_proxies_are_ip_addresses() {
+        assert!(Settings::resolve(Overrides::default(), FileConfig::default()).unwrap().trusted_proxies.is_empty());
+        let file: FileConfig = toml::from_str("trusted_proxies = [\"10.0.0.1\", \"::1\"]").unwrap();
+        let s = Settings::resolve(Overrides::default(), file).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        for bad in ["10.0.0.0/8", "proxy.local", ""] {
+            let over = Overrides { trusted_proxies: Some(vec![bad.into()]), ..Default::default() };
+            let e = Settings::resolve(over, FileConfig::default()).unwrap_err();
+            assert!(e.0.contains("CIVGRID_TRUSTED_PROXIES"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub const DISTRICT_GEOJSON: &str = include_str!("../../../../data/boundaries/440
 pub const DISTRICT_CODE: &str = "440604";
 pub const DISTRICT_NAME: &str = "禅城区";
 /// Every demo account has this password. Demo only: `civgrid serve` creates no accounts.
-pub const DEMO_PASSWORD: &str = "civgrid-demo";
+pub const DEMO_PASSWORD: &str = "Civgrid-demo-2026";
 
 /// (segment, name, area weight, communities, grids, community suffix). Listed west/south
 /// first: recursive bisection puts the first half of the list on the west or south side of
@@ -119,8 +119,9 @@ pub const DEPARTMENTS: [(&str, &str); 12] = [
 pub type DemoAccount = (&'static str, &'static str, Option<&'static str>, Role, Option<&'static str>);
 
 /// One account per role, so every workbench can be tried.
-pub const ACCOUNTS: [DemoAccount; 14] = [
+pub const ACCOUNTS: [DemoAccount; 15] = [
     ("admin", "系统管理员", None, Role::Admin, None),
+    ("security_admin", "安全管理员", None, Role::SecurityAdmin, None),
     ("commander", "指挥中心值班员", Some("zhzx"), Role::Commander, None),
     ("shift_leader", "值班长", Some("zhzx"), Role::ShiftLeader, None),
     ("dispatcher", "派遣员", Some("zhzx"), Role::Dispatcher, None),
@@ -205,7 +206,7 @@ pub async fn seed(territory: &Territory, staff: &Staff, cases: &crate::cases::Ca
     let grids = demo_grids_geojson()?;
     territory.import_grids(&actor, grids, Datum::Gcj02, ExistingGrids::Refuse, None).await?;
     for (code, name) in DEPARTMENTS {
-        staff.put_department(&actor, code, name, DISTRICT_CODE, None).await?;
+        staff.put_department(&actor, None, code, name, DISTRICT_CODE, None).await?;
     }
     for (username, display_name, department, role, area) in ACCOUNTS {
         let view = staff

@@ -1,11 +1,16 @@
-//! Organisation and access: departments, staff accounts, roles scoped to areas, password login
-//! with revocable server-side sessions, API tokens for other systems, and login throttling.
+//! Organisation and access: departments, staff accounts (each with a home area whose
+//! administrators manage it), roles scoped to areas, password login with revocable
+//! server-side sessions (`session.rs`: throttling, idle timeout, a bounded count), expiring API
+//! tokens for other systems, and the separation of duties (等保 三权分立): the system admin
+//! manages the organisation, the security admin roles, passwords, sessions and tokens, the
+//! auditor reads the records — see [`Role::administers`] and [`Principal::manages`].
 //!
 //! Public face: [`Staff`] (the service), [`Principal`] (who is calling, with `can`), [`Role`],
 //! [`StaffError`]. SQL lives in [`store`].
 
 pub mod password;
 pub mod roles;
+pub mod session;
 pub mod store;
 
 use rand::RngCore;
@@ -14,16 +19,12 @@ use serde_json::json;
 use sha2::Digest;
 
 use crate::audit::{self, Actor, Change};
-use crate::db::{self, now_ms, now_text, Db};
+use crate::db::{self, now_ms, Db};
 use crate::territory::codes::{AreaCode, GridCode};
 use crate::territory::store as territory_store;
 pub use roles::Role;
 
-/// Failed logins per username before it is locked for [`THROTTLE_WINDOW_MS`].
-pub const MAX_FAILURES_PER_USER: i64 = 5;
-/// Failed logins per client address (any usernames) before that address is locked.
-pub const MAX_FAILURES_PER_IP: i64 = 30;
-pub const THROTTLE_WINDOW_MS: i64 = 15 * 60 * 1000;
+pub use session::{MAX_GUESSES_PER_ADDRESS, MAX_GUESSES_PER_PAIR, MAX_GUESSES_PER_USER, THROTTLE_WINDOW_MS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
@@ -37,8 +38,18 @@ pub enum StaffError {
     InvalidUsername,
     #[error("username `{0}` is taken")]
     UsernameTaken(String),
-    #[error("password must be {}–{} characters", password::MIN_LENGTH, password::MAX_LENGTH)]
-    WeakPassword,
+    #[error("{0}")]
+    WeakPassword(String),
+    #[error("the password was set by an administrator and is one-time: change it first (POST /api/v1/auth/password)")]
+    PasswordChangeRequired,
+    #[error("your roles do not allow {0}")]
+    Forbidden(String),
+    #[error("one account holds at most one of admin, security_admin and auditor (三权分立)")]
+    DutiesCombined,
+    #[error("give the account's area (area_code): it decides which administrators manage it")]
+    AreaRequired,
+    #[error("an API token is valid for 1–{} days", API_TOKEN_MAX_DAYS)]
+    InvalidTokenLifetime,
     #[error("display name must be 1–64 characters")]
     InvalidDisplayName,
     #[error("unknown role `{0}`")]
@@ -79,7 +90,12 @@ impl StaffError {
             StaffError::Unauthenticated => "unauthenticated",
             StaffError::InvalidUsername => "invalid_username",
             StaffError::UsernameTaken(_) => "username_taken",
-            StaffError::WeakPassword => "weak_password",
+            StaffError::WeakPassword(_) => "weak_password",
+            StaffError::PasswordChangeRequired => "password_change_required",
+            StaffError::Forbidden(_) => "forbidden",
+            StaffError::DutiesCombined => "duties_combined",
+            StaffError::AreaRequired => "area_required",
+            StaffError::InvalidTokenLifetime => "invalid_token_lifetime",
             StaffError::InvalidDisplayName => "invalid_display_name",
             StaffError::UnknownRole(_) => "unknown_role",
             StaffError::AreaNotFound(_) => "area_not_found",
@@ -144,9 +160,39 @@ impl Principal {
     pub fn case_areas(&self) -> Vec<String> {
         self.roles
             .iter()
-            .filter(|g| !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness))
+            .filter(|g| !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness | Role::SecurityAdmin))
             .map(|g| g.area_code.clone())
             .collect()
+    }
+
+    /// The areas in which the caller holds `role`.
+    pub fn areas_of(&self, role: Role) -> Vec<String> {
+        self.roles.iter().filter(|g| g.role == role).map(|g| g.area_code.clone()).collect()
+    }
+
+    /// The areas whose accounts the caller sees as an administrator (admin or security admin).
+    pub fn administered_areas(&self) -> Vec<String> {
+        let mut areas = self.areas_of(Role::Admin);
+        areas.extend(self.areas_of(Role::SecurityAdmin));
+        areas
+    }
+
+    /// Whether the caller, as an administrator, sees `account`: its home area is theirs.
+    pub fn sees_account(&self, account: &StaffView) -> bool {
+        let home = account.staff.area_code.as_deref().unwrap_or_default();
+        !home.is_empty() && self.administered_areas().iter().any(|a| home.starts_with(a.as_str()))
+    }
+
+    /// Whether the caller, as an administrator in `role` (admin or security admin), may act
+    /// on `account`: not their own, its home area and every role it holds inside their areas,
+    /// and every role it holds one that `role` administers (an admin cannot touch a security
+    /// admin's or an auditor's account; a subdistrict admin cannot touch a district account).
+    pub fn manages(&self, role: Role, account: &StaffView) -> bool {
+        let home = account.staff.area_code.as_deref().unwrap_or_default();
+        account.staff.id != self.staff_id
+            && !home.is_empty()
+            && self.can(role, home)
+            && account.roles.iter().all(|g| role.administers(g.role) && self.can(role, &g.area_code))
     }
 
     /// The department whose cases the caller handles, if they are a handler.
@@ -190,6 +236,25 @@ pub struct NewStaff {
     pub department_code: Option<String>,
     #[serde(default)]
     pub roles: Vec<RoleGrant>,
+}
+
+/// A new account as an administrator creates it: who it is and where it belongs. Its roles
+/// and password are the security administrator's to give; a body carrying them is refused
+/// by name rather than as an unknown field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub department_code: Option<String>,
+    /// The area whose administrators manage the account (default: the creator's broadest).
+    #[serde(default)]
+    pub area_code: Option<String>,
+    #[serde(default)]
+    pub password: Option<serde_json::Value>,
+    #[serde(default)]
+    pub roles: Option<serde_json::Value>,
 }
 
 /// A change to a staff account; absent fields stay as they are.
@@ -266,13 +331,21 @@ fn validate_display_name(n: &str) -> Result<String, StaffError> {
     Ok(n.to_owned())
 }
 
-fn validate_password(p: &str) -> Result<(), StaffError> {
-    let n = p.chars().count();
-    if (password::MIN_LENGTH..=password::MAX_LENGTH).contains(&n) {
-        Ok(())
-    } else {
-        Err(StaffError::WeakPassword)
-    }
+fn validate_password(p: &str, username: &str) -> Result<(), StaffError> {
+    use password::Weakness;
+    password::check_policy(p, username).map_err(|w| {
+        StaffError::WeakPassword(match w {
+            Weakness::Length => {
+                format!("a password has {}–{} characters", password::MIN_LENGTH, password::MAX_LENGTH)
+            }
+            Weakness::Classes => format!(
+                "a password mixes at least {} of: lower-case letters, upper-case letters, digits, other characters",
+                password::MIN_CLASSES
+            ),
+            Weakness::ContainsUsername => "a password must not contain the username".into(),
+            Weakness::Common => "this password is among the first a guesser tries; choose another".into(),
+        })
+    })
 }
 
 fn validate_department_code(c: &str) -> Result<(), StaffError> {
@@ -292,72 +365,16 @@ pub struct Staff {
     session_ttl_hours: i64,
 }
 
+/// Longest an API token may live.
+pub const API_TOKEN_MAX_DAYS: i64 = 365;
+
+fn forbidden(what: &str) -> StaffError {
+    StaffError::Forbidden(what.to_owned())
+}
+
 impl Staff {
     pub fn new(db: Db, session_ttl_hours: i64) -> Staff {
         Staff { db, session_ttl_hours }
-    }
-
-    /// Checks a password and opens a session, refusing while the username or the address is
-    /// throttled (even for the right password: that is what stops guessing).
-    pub async fn login(&self, username: &str, password: &str, client_ip: &str) -> Result<LoginOutcome, StaffError> {
-        let username: String = username.trim().chars().take(64).collect();
-        let now = now_ms();
-        let since = now - THROTTLE_WINDOW_MS;
-        let (user_failures, user_oldest) = store::recent_failures_for_user(&self.db, &username, since).await?;
-        let (ip_failures, ip_oldest) = store::recent_failures_for_ip(&self.db, client_ip, since).await?;
-        let locked_until = [
-            (user_failures >= MAX_FAILURES_PER_USER).then_some(user_oldest).flatten(),
-            (ip_failures >= MAX_FAILURES_PER_IP).then_some(ip_oldest).flatten(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|oldest| oldest + THROTTLE_WINDOW_MS)
-        .max();
-        if let Some(until) = locked_until {
-            return Err(StaffError::Throttled { retry_after_s: ((until - now) / 1000).max(1) });
-        }
-        if password.chars().count() > password::MAX_LENGTH {
-            store::record_attempt(&self.db, &username, client_ip, now, false).await?;
-            return Err(StaffError::InvalidCredentials);
-        }
-        let creds = store::credentials(&self.db, &username).await?;
-        let (id, hash, active) = match creds {
-            Some((id, hash, active)) => (Some(id), hash, active),
-            None => (None, None, false),
-        };
-        let ok = password::verify(password.to_owned(), hash).await? && active;
-        store::record_attempt(&self.db, &username, client_ip, now, ok).await?;
-        let Some(staff_id) = id.filter(|_| ok) else {
-            return Err(StaffError::InvalidCredentials);
-        };
-        let token = new_token(SESSION_PREFIX);
-        let expires_at = (chrono::Utc::now() + chrono::Duration::hours(self.session_ttl_hours))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut tx = self.db.begin().await?;
-        store::insert_session(&mut tx, &token_hash(&token), staff_id, &expires_at).await?;
-        tx.commit().await?;
-        let principal = self.principal(staff_id, Credential::Session).await?;
-        Ok(LoginOutcome { token, expires_at, principal })
-    }
-
-    /// Ends the session behind a token. Unknown tokens are not an error (logout is idempotent).
-    pub async fn logout(&self, token: &str) -> Result<(), StaffError> {
-        store::revoke_session(&self.db, &token_hash(token)).await?;
-        Ok(())
-    }
-
-    /// Resolves a session or API token to the caller.
-    pub async fn authenticate(&self, token: &str) -> Result<Principal, StaffError> {
-        let hash = token_hash(token);
-        if token.starts_with(SESSION_PREFIX) {
-            let id = store::session_staff(&self.db, &hash, &now_text()).await?.ok_or(StaffError::Unauthenticated)?;
-            self.principal(id, Credential::Session).await
-        } else if token.starts_with(API_TOKEN_PREFIX) {
-            let (token_id, id) = store::api_token_staff(&self.db, &hash).await?.ok_or(StaffError::Unauthenticated)?;
-            self.principal(id, Credential::ApiToken { token_id }).await
-        } else {
-            Err(StaffError::Unauthenticated)
-        }
     }
 
     /// A staff member as the demo seeder acts for them (never reachable from a request).
@@ -381,10 +398,13 @@ impl Staff {
         Ok(store::list_departments(&self.db).await?)
     }
 
-    /// Creates or renames a department (keyed by its code) within an area.
+    /// Creates or renames a department (keyed by its code) within an area. With `by`, an
+    /// administrator acting through the API: the department's area, before and after, must
+    /// be theirs (a subdistrict admin cannot take over a district department).
     pub async fn put_department(
         &self,
         actor: &Actor,
+        by: Option<&Principal>,
         code: &str,
         name: &str,
         area_code: &str,
@@ -393,11 +413,19 @@ impl Staff {
         validate_department_code(code)?;
         let name = validate_display_name(name)?;
         let area = AreaCode::parse(area_code)?;
+        if by.is_some_and(|p| !p.can(Role::Admin, area.as_str())) {
+            return Err(forbidden("managing departments in this area"));
+        }
         let mut tx = self.db.begin().await?;
         if crate::territory::store::find_area(&mut tx, area.as_str()).await?.is_none() {
             return Err(StaffError::AreaNotFound(area.to_string()));
         }
         let before = store::find_department(&mut tx, code).await?;
+        if let (Some(p), Some(b)) = (by, &before) {
+            if !p.can(Role::Admin, &b.area_code) {
+                return Err(forbidden("changing a department outside your areas"));
+            }
+        }
         match &before {
             Some(_) => store::update_department(&mut tx, code, &name, area.as_str()).await?,
             None => store::insert_department(&mut tx, code, &name, area.as_str()).await?,
@@ -421,6 +449,29 @@ impl Staff {
         Ok(after)
     }
 
+    /// The accounts an administrator (admin or security admin) sees: those whose home area
+    /// lies in one of their areas.
+    pub async fn list_for(&self, by: &Principal) -> Result<Vec<StaffView>, StaffError> {
+        let areas = by.administered_areas();
+        let mut out = Vec::new();
+        for id in store::staff_ids_under(&self.db, &areas).await? {
+            out.push(self.get(id).await?);
+        }
+        Ok(out)
+    }
+
+    /// One account as an administrator sees it; outside their areas it does not exist.
+    pub async fn get_for(&self, by: &Principal, id: i64) -> Result<StaffView, StaffError> {
+        let view = self.get(id).await?;
+        if by.sees_account(&view) {
+            Ok(view)
+        } else {
+            Err(StaffError::StaffNotFound(id))
+        }
+    }
+
+    /// Every account, unscoped: for the demo seeder and the command line (requests read
+    /// through [`Staff::list_for`]).
     pub async fn list(&self) -> Result<Vec<StaffView>, StaffError> {
         let mut out = Vec::new();
         for s in store::list_staff(&self.db).await? {
@@ -430,13 +481,16 @@ impl Staff {
         Ok(out)
     }
 
+    /// One account, unscoped (requests read through [`Staff::get_for`]).
     pub async fn get(&self, id: i64) -> Result<StaffView, StaffError> {
         let s = store::find_staff_db(&self.db, id).await?.ok_or(StaffError::StaffNotFound(id))?;
         let roles = grants(store::roles(&self.db, id).await?);
         Ok(StaffView { staff: s, roles })
     }
 
-    /// Creates a staff account with its roles in one transaction.
+    /// Creates a staff account with its password and roles in one transaction: the demo
+    /// seeder and the command line only (an administrator's account is made with
+    /// [`Staff::create_account`], its roles and password then given by the security admin).
     pub async fn create(
         &self,
         actor: &Actor,
@@ -445,57 +499,122 @@ impl Staff {
     ) -> Result<StaffView, StaffError> {
         validate_username(&new.username)?;
         let display_name = validate_display_name(&new.display_name)?;
-        validate_password(&new.password)?;
+        validate_password(&new.password, &new.username)?;
+        check_duties(&new.roles)?;
         let hash = password::hash(new.password.clone()).await?;
         let mut tx = self.db.begin().await?;
-        if let Some(d) = &new.department_code {
-            store::find_department(&mut tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
-        }
+        let department = match &new.department_code {
+            Some(d) => Some(
+                store::find_department(&mut tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?,
+            ),
+            None => None,
+        };
         let grants = check_grants(&mut tx, &new.roles).await?;
         check_department_roles(&new.roles, new.department_code.as_deref())?;
-        let id = match store::insert_staff(
-            &mut tx,
-            &new.username,
-            &display_name,
-            Some(&hash),
-            new.department_code.as_deref(),
-        )
-        .await
-        {
-            Ok(id) => id,
-            Err(e) if db::is_unique_violation(&e) => return Err(StaffError::UsernameTaken(new.username)),
-            Err(e) => return Err(e.into()),
-        };
+        // The account belongs to its broadest role's area, else its department's.
+        let area = grants
+            .iter()
+            .map(|(_, a)| a.clone())
+            .min_by_key(String::len)
+            .or_else(|| department.map(|d| d.area_code))
+            .ok_or(StaffError::AreaRequired)?;
+        let id =
+            insert_account(&mut tx, &new.username, &display_name, Some(&hash), new.department_code.as_deref(), &area)
+                .await?;
         store::replace_roles(&mut tx, id, &grants).await?;
         let staff = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
         let view = StaffView { staff, roles: new.roles.clone() };
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: "staff.create",
-                entity: "staff",
-                entity_id: &id.to_string(),
-                before: None,
-                after: Some(json!(view)),
-                request_id,
-            },
-        )
-        .await?;
+        record_created(&mut tx, actor, id, &view, request_id).await?;
         tx.commit().await?;
         Ok(view)
     }
 
-    /// Changes an account. Deactivating it or changing its password ends all its sessions.
+    /// An administrator creates an account in one of their areas: no password and no roles —
+    /// those are the security administrator's to give.
+    pub async fn create_account(
+        &self,
+        by: &Principal,
+        new: NewAccount,
+        request_id: Option<&str>,
+    ) -> Result<StaffView, StaffError> {
+        if new.password.is_some() {
+            return Err(forbidden(
+                "setting passwords: the security administrator (安全管理员) sets a one-time password",
+            ));
+        }
+        if new.roles.is_some() {
+            return Err(forbidden("granting roles: the security administrator (安全管理员) grants them"));
+        }
+        validate_username(&new.username)?;
+        let display_name = validate_display_name(&new.display_name)?;
+        let area = match &new.area_code {
+            Some(a) => AreaCode::parse(a)?.to_string(),
+            None => by.areas_of(Role::Admin).into_iter().min_by_key(String::len).ok_or(StaffError::AreaRequired)?,
+        };
+        if !by.can(Role::Admin, &area) {
+            return Err(forbidden("creating accounts in this area"));
+        }
+        let mut tx = self.db.begin().await?;
+        if crate::territory::store::find_area(&mut tx, &area).await?.is_none() {
+            return Err(StaffError::AreaNotFound(area));
+        }
+        if let Some(d) = &new.department_code {
+            let dept =
+                store::find_department(&mut tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
+            if !by.can(Role::Admin, &dept.area_code) {
+                return Err(forbidden("placing accounts in a department outside your areas"));
+            }
+        }
+        let id =
+            insert_account(&mut tx, &new.username, &display_name, None, new.department_code.as_deref(), &area).await?;
+        let staff = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
+        let view = StaffView { staff, roles: vec![] };
+        record_created(&mut tx, &by.actor(), id, &view, request_id).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Changes an account. The organisation's part (name, department, active, grids) is the
+    /// system admin's; roles and passwords are the security admin's. Nobody changes their
+    /// own account here or one holding a role they do not administer. A password set here is
+    /// one-time; setting it or deactivating the account ends its sessions and API tokens.
     pub async fn update(
         &self,
-        actor: &Actor,
+        by: &Principal,
         id: i64,
         patch: StaffPatch,
         request_id: Option<&str>,
     ) -> Result<StaffView, StaffError> {
+        if id == by.staff_id {
+            return Err(forbidden("changing your own account (change your password at /api/v1/auth/password)"));
+        }
+        let organisation = patch.display_name.is_some()
+            || patch.department_code.is_some()
+            || patch.active.is_some()
+            || patch.grids.is_some();
+        let security = patch.roles.is_some() || patch.password.is_some();
+        if let Some(roles) = &patch.roles {
+            check_duties(roles)?;
+            for g in roles {
+                if !(by.can(Role::SecurityAdmin, &g.area_code) && Role::SecurityAdmin.administers(g.role)) {
+                    return Err(forbidden(&format!("granting {} in {}", g.role.as_str(), g.area_code)));
+                }
+            }
+        }
+        let before_view = self.get_for(by, id).await?;
+        if organisation && !by.manages(Role::Admin, &before_view) {
+            return Err(forbidden("managing this account (the system administrator's duty, in their areas)"));
+        }
+        if security && !by.manages(Role::SecurityAdmin, &before_view) {
+            return Err(forbidden("roles and passwords of this account (the security administrator's duty)"));
+        }
         if let Some(p) = &patch.password {
-            validate_password(p)?;
+            validate_password(p, &before_view.staff.username)?;
+        }
+        for g in patch.grids.iter().flatten() {
+            if !by.can(Role::Admin, g.code.trim()) {
+                return Err(forbidden(&format!("assigning grid {}", g.code.trim())));
+            }
         }
         let new_hash = match &patch.password {
             Some(p) => Some(password::hash(p.clone()).await?),
@@ -504,13 +623,22 @@ impl Staff {
         let mut tx = self.db.begin().await?;
         let before = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
         let before_roles = grants(store::roles_tx(&mut tx, id).await?);
+        // Read again inside the transaction: the account may have changed since the check.
+        if before_roles != before_view.roles || before.area_code != before_view.staff.area_code {
+            return Err(forbidden("changing an account that changed meanwhile; read it again"));
+        }
         let display_name = match &patch.display_name {
             Some(n) => validate_display_name(n)?,
             None => before.display_name.clone(),
         };
         let department = match &patch.department_code {
             Some(Some(d)) => {
-                store::find_department(&mut tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
+                let dept = store::find_department(&mut tx, d)
+                    .await?
+                    .ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
+                if !by.can(Role::Admin, &dept.area_code) {
+                    return Err(forbidden("placing accounts in a department outside your areas"));
+                }
                 Some(d.clone())
             }
             Some(None) => None,
@@ -537,12 +665,13 @@ impl Staff {
                 territory_store::assign_worker(&mut tx, &g.code, id, &g.kind).await?;
             }
         }
-        let mut sessions_revoked = 0;
+        let (mut sessions_revoked, mut tokens_revoked) = (0, 0);
         if let Some(h) = &new_hash {
-            store::set_password(&mut tx, id, h).await?;
+            store::set_password(&mut tx, id, h, true).await?;
         }
         if new_hash.is_some() || !active {
             sessions_revoked = store::revoke_sessions_of(&mut tx, id).await?;
+            tokens_revoked = store::revoke_api_tokens_of(&mut tx, id).await?;
         }
         let after = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
         let after_roles = grants(store::roles_tx(&mut tx, id).await?);
@@ -556,12 +685,13 @@ impl Staff {
         audit::record(
             &mut tx,
             Change {
-                actor,
+                actor: &by.actor(),
                 action: "staff.update",
                 entity: "staff",
                 entity_id: &id.to_string(),
                 before: Some(before_json),
-                after: Some(json!({"staff": view, "grids": listed(&grids_now), "password_changed": new_hash.is_some(), "sessions_revoked": sessions_revoked})),
+                after: Some(json!({"staff": view, "grids": listed(&grids_now), "password_changed": new_hash.is_some(),
+                                   "sessions_revoked": sessions_revoked, "api_tokens_revoked": tokens_revoked})),
                 request_id,
             },
         )
@@ -570,15 +700,19 @@ impl Staff {
         Ok(view)
     }
 
-    /// Ends every session of an account (e.g. a lost phone).
-    pub async fn revoke_sessions(&self, actor: &Actor, id: i64, request_id: Option<&str>) -> Result<u64, StaffError> {
+    /// Ends every session of an account (e.g. a lost phone): the security admin's.
+    pub async fn revoke_sessions(&self, by: &Principal, id: i64, request_id: Option<&str>) -> Result<u64, StaffError> {
+        let view = self.get_for(by, id).await?;
+        if !by.manages(Role::SecurityAdmin, &view) {
+            return Err(forbidden("ending this account's sessions (the security administrator's duty)"));
+        }
         let mut tx = self.db.begin().await?;
         store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
         let n = store::revoke_sessions_of(&mut tx, id).await?;
         audit::record(
             &mut tx,
             Change {
-                actor,
+                actor: &by.actor(),
                 action: "staff.revoke_sessions",
                 entity: "staff",
                 entity_id: &id.to_string(),
@@ -592,37 +726,67 @@ impl Staff {
         Ok(n)
     }
 
-    /// Issues an API token acting as `staff_id`. The token is returned once; only its hash is kept.
+    /// Issues an API token acting as `staff_id` (with that account's roles, nothing more) for
+    /// `valid_days` (at most a year): the security admin's, for accounts they administer that
+    /// hold no administrative role — a token is a system's key, never an administrator's.
+    /// Returns (id, token, expiry in ms); the token is shown once, only its hash is kept.
     pub async fn issue_api_token(
         &self,
-        actor: &Actor,
+        by: &Principal,
         staff_id: i64,
         name: &str,
+        valid_days: i64,
         request_id: Option<&str>,
-    ) -> Result<(i64, String), StaffError> {
+    ) -> Result<(i64, String, i64), StaffError> {
         let name = validate_display_name(name)?;
+        if !(1..=API_TOKEN_MAX_DAYS).contains(&valid_days) {
+            return Err(StaffError::InvalidTokenLifetime);
+        }
+        let view = self.get_for(by, staff_id).await?;
+        if !by.manages(Role::SecurityAdmin, &view) {
+            return Err(forbidden("issuing API tokens for this account (the security administrator's duty)"));
+        }
+        if view.roles.iter().any(|g| g.role.is_administrative()) {
+            return Err(forbidden("API tokens for an administrator's or auditor's account"));
+        }
+        if !view.staff.active {
+            return Err(forbidden("API tokens for a deactivated account"));
+        }
         let token = new_token(API_TOKEN_PREFIX);
+        let expires_ms = now_ms() + valid_days * 24 * 3600 * 1000;
         let mut tx = self.db.begin().await?;
         store::find_staff(&mut tx, staff_id).await?.ok_or(StaffError::StaffNotFound(staff_id))?;
-        let id = store::insert_api_token(&mut tx, &name, &token_hash(&token), staff_id).await?;
+        let id = store::insert_api_token(&mut tx, &name, &token_hash(&token), staff_id, expires_ms).await?;
         audit::record(
             &mut tx,
             Change {
-                actor,
+                actor: &by.actor(),
                 action: "api_token.issue",
                 entity: "api_token",
                 entity_id: &id.to_string(),
                 before: None,
-                after: Some(json!({"name": name, "staff_id": staff_id})),
+                after: Some(json!({"name": name, "staff_id": staff_id, "expires_ms": expires_ms})),
                 request_id,
             },
         )
         .await?;
         tx.commit().await?;
-        Ok((id, token))
+        Ok((id, token, expires_ms))
     }
 
-    pub async fn revoke_api_token(&self, actor: &Actor, id: i64, request_id: Option<&str>) -> Result<(), StaffError> {
+    /// Revokes an API token of an account the security admin administers (others' tokens do
+    /// not exist for them).
+    pub async fn revoke_api_token(&self, by: &Principal, id: i64, request_id: Option<&str>) -> Result<(), StaffError> {
+        let owner = {
+            let mut tx = self.db.begin_read().await?;
+            let owner = store::api_token_owner(&mut tx, id).await?;
+            tx.commit().await?;
+            owner.ok_or(StaffError::TokenNotFound(id))?
+        };
+        let view = self.get_for(by, owner).await.map_err(|_| StaffError::TokenNotFound(id))?;
+        if !by.manages(Role::SecurityAdmin, &view) {
+            return Err(StaffError::TokenNotFound(id));
+        }
         let mut tx = self.db.begin().await?;
         if store::revoke_api_token(&mut tx, id).await? == 0 {
             return Err(StaffError::TokenNotFound(id));
@@ -630,7 +794,7 @@ impl Staff {
         audit::record(
             &mut tx,
             Change {
-                actor,
+                actor: &by.actor(),
                 action: "api_token.revoke",
                 entity: "api_token",
                 entity_id: &id.to_string(),
@@ -643,6 +807,55 @@ impl Staff {
         tx.commit().await?;
         Ok(())
     }
+}
+
+async fn insert_account(
+    tx: &mut db::Tx<'_>,
+    username: &str,
+    display_name: &str,
+    hash: Option<&str>,
+    department: Option<&str>,
+    area: &str,
+) -> Result<i64, StaffError> {
+    match store::insert_staff(tx, username, display_name, hash, department, area).await {
+        Ok(id) => Ok(id),
+        Err(e) if db::is_unique_violation(&e) => Err(StaffError::UsernameTaken(username.to_owned())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn record_created(
+    tx: &mut db::Tx<'_>,
+    actor: &Actor,
+    id: i64,
+    view: &StaffView,
+    request_id: Option<&str>,
+) -> Result<(), StaffError> {
+    audit::record(
+        tx,
+        Change {
+            actor,
+            action: "staff.create",
+            entity: "staff",
+            entity_id: &id.to_string(),
+            before: None,
+            after: Some(json!(view)),
+            request_id,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// 三权分立: one account holds at most one of the administrative roles.
+fn check_duties(roles: &[RoleGrant]) -> Result<(), StaffError> {
+    let mut kinds: Vec<Role> = roles.iter().map(|g| g.role).filter(|r| r.is_administrative()).collect();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.len() > 1 {
+        return Err(StaffError::DutiesCombined);
+    }
+    Ok(())
 }
 
 fn grants(rows: Vec<(String, String)>) -> Vec<RoleGrant> {
@@ -717,14 +930,56 @@ mod tests {
         assert!(!p.can(Role::Dispatcher, "440604010"));
     }
 
+    fn account(id: i64, area: &str, roles: &[(Role, &str)]) -> StaffView {
+        StaffView {
+            staff: store::StaffRow {
+                id,
+                username: format!("u{id}"),
+                display_name: "x".into(),
+                department_code: None,
+                area_code: Some(area.into()),
+                active: true,
+                must_change_password: false,
+                created_at: String::new(),
+                updated_at: String::new(),
+            },
+            roles: roles.iter().map(|(r, a)| RoleGrant { role: *r, area_code: (*a).into() }).collect(),
+        }
+    }
+
+    #[test]
+    fn administrators_manage_only_accounts_of_their_areas_and_duties() {
+        let district_admin = principal(&[(Role::Admin, "440604")]);
+        let sub_admin = principal(&[(Role::Admin, "440604010")]);
+        let security = principal(&[(Role::SecurityAdmin, "440604")]);
+        let worker = account(2, "440604010", &[(Role::GridWorker, "440604010001")]);
+        let dispatcher = account(3, "440604", &[(Role::Dispatcher, "440604")]);
+        let auditor = account(4, "440604", &[(Role::Auditor, "440604")]);
+        let other_security = account(5, "440604", &[(Role::SecurityAdmin, "440604")]);
+        let wide_roles = account(6, "440604010", &[(Role::Dispatcher, "440604")]);
+        assert!(district_admin.manages(Role::Admin, &worker) && district_admin.manages(Role::Admin, &dispatcher));
+        assert!(sub_admin.manages(Role::Admin, &worker));
+        assert!(!sub_admin.manages(Role::Admin, &dispatcher), "a district account");
+        assert!(!sub_admin.manages(Role::Admin, &wide_roles), "a district role in a subdistrict account");
+        assert!(!district_admin.manages(Role::Admin, &auditor), "the auditor is not the admin's");
+        assert!(!district_admin.manages(Role::SecurityAdmin, &worker), "a role the caller does not hold");
+        assert!(security.manages(Role::SecurityAdmin, &auditor));
+        assert!(!security.manages(Role::SecurityAdmin, &other_security));
+        assert!(!security.manages(Role::SecurityAdmin, &account(1, "440604", &[])), "not their own account");
+        assert!(
+            check_duties(&account(7, "440604", &[(Role::Admin, "440604"), (Role::Auditor, "440604")]).roles).is_err()
+        );
+    }
+
     #[test]
     fn usernames_and_passwords_are_checked() {
         assert!(validate_username("grid.worker_1").is_ok());
         assert!(validate_username("ab").is_err());
         assert!(validate_username("Admin").is_err());
         assert!(validate_username("名字").is_err());
-        assert!(validate_password("short").is_err());
-        assert!(validate_password(&"x".repeat(300)).is_err());
-        assert!(validate_password("long enough").is_ok());
+        assert!(validate_password("short", "u").is_err());
+        assert!(validate_password(&"x".repeat(300), "u").is_err());
+        assert!(validate_password("long enough", "u").is_err(), "one kind of character");
+        assert!(validate_password("Long-enough-2026", "u").is_ok());
     }
 }

@@ -18,10 +18,14 @@ pub enum Role {
     Auditor,
     Witness,
     Admin,
+    /// 安全管理员 (等保 三权分立): grants and removes roles, resets passwords, ends sessions,
+    /// issues API tokens. The system `admin` manages the organisation and accounts but none of
+    /// these; the `auditor` reads the records and writes nothing.
+    SecurityAdmin,
 }
 
 impl Role {
-    pub const ALL: [Role; 12] = [
+    pub const ALL: [Role; 13] = [
         Role::GridWorker,
         Role::IntakeOperator,
         Role::ShiftLeader,
@@ -34,6 +38,7 @@ impl Role {
         Role::Auditor,
         Role::Witness,
         Role::Admin,
+        Role::SecurityAdmin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +55,7 @@ impl Role {
             Role::Auditor => "auditor",
             Role::Witness => "witness",
             Role::Admin => "admin",
+            Role::SecurityAdmin => "security_admin",
         }
     }
 
@@ -68,6 +74,23 @@ impl Role {
             Role::Auditor => "审计",
             Role::Witness => "见证部门",
             Role::Admin => "系统管理员",
+            Role::SecurityAdmin => "安全管理员",
+        }
+    }
+
+    /// The three administrative duties kept apart (三权分立): one account holds at most one.
+    pub fn is_administrative(self) -> bool {
+        matches!(self, Role::Admin | Role::SecurityAdmin | Role::Auditor)
+    }
+
+    /// Whether an administrator in role `self` manages accounts holding `role` (and grants
+    /// it): the system admin manages the working roles' accounts, the security admin every
+    /// account but another security admin's. Nobody else administers anything.
+    pub fn administers(self, role: Role) -> bool {
+        match self {
+            Role::Admin => !role.is_administrative(),
+            Role::SecurityAdmin => role != Role::SecurityAdmin,
+            _ => false,
         }
     }
 

@@ -69,25 +69,33 @@ pub struct StaffRow {
     pub username: String,
     pub display_name: String,
     pub department_code: Option<String>,
+    /// The area whose administrators manage the account.
+    pub area_code: Option<String>,
     pub active: bool,
+    /// The password was set by someone else and must be changed before signing in.
+    pub must_change_password: bool,
     pub created_at: String,
     pub updated_at: String,
 }
 
 fn staff_from(r: &AnyRow) -> Result<StaffRow, sqlx::Error> {
     let active: i64 = r.try_get("active")?;
+    let must_change: i64 = r.try_get("must_change_password")?;
     Ok(StaffRow {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
         department_code: r.try_get("department_code")?,
+        area_code: r.try_get("area_code")?,
         active: active != 0,
+        must_change_password: must_change != 0,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
 }
 
-const STAFF_COLUMNS: &str = "id, username, display_name, department_code, active, created_at, updated_at";
+const STAFF_COLUMNS: &str =
+    "id, username, display_name, department_code, area_code, active, must_change_password, created_at, updated_at";
 
 pub async fn list_staff(db: &Db) -> Result<Vec<StaffRow>, sqlx::Error> {
     let rows = sqlx::query(&format!("select {STAFF_COLUMNS} from staff order by id")).fetch_all(db.pool()).await?;
@@ -110,15 +118,29 @@ pub async fn find_staff_db(db: &Db, id: i64) -> Result<Option<StaffRow>, sqlx::E
     row.as_ref().map(staff_from).transpose()
 }
 
-/// (id, password hash, active) for a login.
-pub async fn credentials(db: &Db, username: &str) -> Result<Option<(i64, Option<String>, bool)>, sqlx::Error> {
-    let row = sqlx::query("select id, password_hash, active from staff where username = $1")
+/// What a sign-in checks a password against.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub id: i64,
+    pub password_hash: Option<String>,
+    pub active: bool,
+    pub must_change_password: bool,
+}
+
+pub async fn credentials(db: &Db, username: &str) -> Result<Option<Credentials>, sqlx::Error> {
+    let row = sqlx::query("select id, password_hash, active, must_change_password from staff where username = $1")
         .bind(username)
         .fetch_optional(db.pool())
         .await?;
     row.map(|r| {
         let active: i64 = r.try_get("active")?;
-        Ok((r.try_get("id")?, r.try_get("password_hash")?, active != 0))
+        let must_change: i64 = r.try_get("must_change_password")?;
+        Ok(Credentials {
+            id: r.try_get("id")?,
+            password_hash: r.try_get("password_hash")?,
+            active: active != 0,
+            must_change_password: must_change != 0,
+        })
     })
     .transpose()
 }
@@ -129,16 +151,19 @@ pub async fn insert_staff(
     display_name: &str,
     password_hash: Option<&str>,
     department: Option<&str>,
+    area: &str,
 ) -> Result<i64, sqlx::Error> {
     let now = now_text();
     sqlx::query_scalar(
-        "insert into staff (username, display_name, password_hash, department_code, active, created_at, updated_at)
-         values ($1, $2, $3, $4, 1, $5, $5) returning id",
+        "insert into staff (username, display_name, password_hash, department_code, area_code, active,
+                            must_change_password, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, 1, 0, $6, $6) returning id",
     )
     .bind(username)
     .bind(display_name)
     .bind(password_hash)
     .bind(department)
+    .bind(area)
     .bind(&now)
     .fetch_one(&mut **tx)
     .await
@@ -162,9 +187,11 @@ pub async fn update_staff(
     Ok(())
 }
 
-pub async fn set_password(tx: &mut Tx<'_>, id: i64, hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("update staff set password_hash = $1, updated_at = $2 where id = $3")
+/// Sets a password; `must_change` when someone else chose it (one-time).
+pub async fn set_password(tx: &mut Tx<'_>, id: i64, hash: &str, must_change: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("update staff set password_hash = $1, must_change_password = $2, updated_at = $3 where id = $4")
         .bind(hash)
+        .bind(i64::from(must_change))
         .bind(now_text())
         .bind(id)
         .execute(&mut **tx)
@@ -201,27 +228,71 @@ pub async fn replace_roles(tx: &mut Tx<'_>, staff_id: i64, grants: &[(String, St
     Ok(())
 }
 
-pub async fn insert_session(tx: &mut Tx<'_>, hash: &str, staff_id: i64, expires_at: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into session (token_hash, staff_id, created_at, expires_at) values ($1, $2, $3, $4)")
+pub async fn insert_session(
+    tx: &mut Tx<'_>,
+    hash: &str,
+    staff_id: i64,
+    expires_at: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into session (token_hash, staff_id, created_at, expires_at, last_seen_ms) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash)
+    .bind(staff_id)
+    .bind(now_text())
+    .bind(expires_at)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// (staff id, last use in ms) behind a live session of an active account: not revoked, not
+/// past its absolute expiry, used since `idle_since_ms`.
+pub async fn session_staff(
+    db: &Db,
+    hash: &str,
+    now: &str,
+    idle_since_ms: i64,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let row = sqlx::query(
+        "select s.staff_id, s.last_seen_ms from session s join staff u on u.id = s.staff_id
+         where s.token_hash = $1 and s.revoked_at is null and s.expires_at > $2 and s.last_seen_ms > $3
+           and u.active = 1 and u.must_change_password = 0",
+    )
+    .bind(hash)
+    .bind(now)
+    .bind(idle_since_ms)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok((r.try_get("staff_id")?, r.try_get("last_seen_ms")?))).transpose()
+}
+
+/// Marks a session used now (only moving forward, so a slow request cannot move it back).
+pub async fn touch_session(tx: &mut Tx<'_>, hash: &str, now_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update session set last_seen_ms = $1 where token_hash = $2 and last_seen_ms < $1")
+        .bind(now_ms)
         .bind(hash)
-        .bind(staff_id)
-        .bind(now_text())
-        .bind(expires_at)
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// The staff id behind a live (unrevoked, unexpired) session of an active account.
-pub async fn session_staff(db: &Db, hash: &str, now: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "select s.staff_id from session s join staff u on u.id = s.staff_id
-         where s.token_hash = $1 and s.revoked_at is null and s.expires_at > $2 and u.active = 1",
+/// Ends all but the `keep` most recently opened live sessions of an account.
+pub async fn end_oldest_sessions(tx: &mut Tx<'_>, staff_id: i64, keep: i64, now: &str) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query(
+        "update session set revoked_at = $1
+         where staff_id = $2 and revoked_at is null and token_hash not in (
+             select token_hash from session where staff_id = $2 and revoked_at is null and expires_at > $1
+             order by created_at desc, last_seen_ms desc limit $3)",
     )
-    .bind(hash)
     .bind(now)
-    .fetch_optional(db.pool())
-    .await
+    .bind(staff_id)
+    .bind(keep)
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected())
 }
 
 pub async fn revoke_session(db: &Db, hash: &str) -> Result<u64, sqlx::Error> {
@@ -242,28 +313,55 @@ pub async fn revoke_sessions_of(tx: &mut Tx<'_>, staff_id: i64) -> Result<u64, s
     Ok(r.rows_affected())
 }
 
-pub async fn insert_api_token(tx: &mut Tx<'_>, name: &str, hash: &str, staff_id: i64) -> Result<i64, sqlx::Error> {
+pub async fn insert_api_token(
+    tx: &mut Tx<'_>,
+    name: &str,
+    hash: &str,
+    staff_id: i64,
+    expires_ms: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "insert into api_token (name, token_hash, staff_id, created_at) values ($1, $2, $3, $4) returning id",
+        "insert into api_token (name, token_hash, staff_id, created_at, expires_ms) values ($1, $2, $3, $4, $5)
+         returning id",
     )
     .bind(name)
     .bind(hash)
     .bind(staff_id)
     .bind(now_text())
+    .bind(expires_ms)
     .fetch_one(&mut **tx)
     .await
 }
 
-/// (token id, staff id) behind a live API token of an active account.
-pub async fn api_token_staff(db: &Db, hash: &str) -> Result<Option<(i64, i64)>, sqlx::Error> {
+/// (token id, staff id) behind a live, unexpired API token of an active account.
+pub async fn api_token_staff(db: &Db, hash: &str, now_ms: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
     let row = sqlx::query(
         "select t.id, t.staff_id from api_token t join staff u on u.id = t.staff_id
-         where t.token_hash = $1 and t.revoked_at is null and u.active = 1",
+         where t.token_hash = $1 and t.revoked_at is null and t.expires_ms > $2
+           and u.active = 1 and u.must_change_password = 0",
     )
     .bind(hash)
+    .bind(now_ms)
     .fetch_optional(db.pool())
     .await?;
     row.map(|r| Ok((r.try_get("id")?, r.try_get("staff_id")?))).transpose()
+}
+
+/// The account a live API token acts as.
+pub async fn api_token_owner(tx: &mut Tx<'_>, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("select staff_id from api_token where id = $1 and revoked_at is null")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+pub async fn revoke_api_tokens_of(tx: &mut Tx<'_>, staff_id: i64) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query("update api_token set revoked_at = $1 where staff_id = $2 and revoked_at is null")
+        .bind(now_text())
+        .bind(staff_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected())
 }
 
 pub async fn revoke_api_token(tx: &mut Tx<'_>, id: i64) -> Result<u64, sqlx::Error> {
@@ -275,42 +373,83 @@ pub async fn revoke_api_token(tx: &mut Tx<'_>, id: i64) -> Result<u64, sqlx::Err
     Ok(r.rows_affected())
 }
 
-pub async fn record_attempt(db: &Db, username: &str, ip: &str, at_ms: i64, ok: bool) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into login_attempt (username, client_ip, at_ms, succeeded) values ($1, $2, $3, $4)")
-        .bind(username)
-        .bind(ip)
-        .bind(at_ms)
-        .bind(i64::from(ok))
-        .execute(db.pool())
+/// Keeps the sign-in history (every attempt, for the record; throttling reads
+/// `login_throttle`).
+pub async fn record_attempt(
+    tx: &mut Tx<'_>,
+    username: &str,
+    ip: &str,
+    at_ms: i64,
+    ok: bool,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into login_attempt (username, client_ip, at_ms, succeeded) values ($1, $2, $3, $4) returning id",
+    )
+    .bind(username)
+    .bind(ip)
+    .bind(at_ms)
+    .bind(i64::from(ok))
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn mark_attempt_succeeded(tx: &mut Tx<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update login_attempt set succeeded = 1 where id = $1").bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Takes back one counted guess (a right password is not a guess against the address).
+pub async fn uncount_guess(tx: &mut Tx<'_>, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update login_throttle set failures = failures - 1 where key = $1 and failures > 0")
+        .bind(key)
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// Failures for a username since `since_ms` and after its last success, with the oldest one's time.
-pub async fn recent_failures_for_user(
-    db: &Db,
-    username: &str,
-    since_ms: i64,
-) -> Result<(i64, Option<i64>), sqlx::Error> {
+/// Counts one guess against `key` and returns (guesses in the window, the window's start).
+/// One upsert: the row's lock orders parallel guesses, so each sees the ones before it. A
+/// window older than `window_ms` starts again at this guess.
+pub async fn count_guess(tx: &mut Tx<'_>, key: &str, now_ms: i64, window_ms: i64) -> Result<(i64, i64), sqlx::Error> {
     let row = sqlx::query(
-        "select count(*) as n, min(at_ms) as oldest from login_attempt
-         where username = $1 and succeeded = 0 and at_ms > $2
-           and at_ms > coalesce((select max(at_ms) from login_attempt where username = $1 and succeeded = 1), 0)",
+        "insert into login_throttle (key, window_start_ms, failures) values ($1, $2, 1)
+         on conflict (key) do update set
+             failures = case when login_throttle.window_start_ms <= $3 then 1 else login_throttle.failures + 1 end,
+             window_start_ms = case when login_throttle.window_start_ms <= $3 then $2
+                                    else login_throttle.window_start_ms end
+         returning failures, window_start_ms",
     )
-    .bind(username)
-    .bind(since_ms)
-    .fetch_one(db.pool())
+    .bind(key)
+    .bind(now_ms)
+    .bind(now_ms - window_ms)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok((row.try_get("n")?, row.try_get("oldest")?))
+    Ok((row.try_get("failures")?, row.try_get("window_start_ms")?))
 }
 
-pub async fn recent_failures_for_ip(db: &Db, ip: &str, since_ms: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
-    let row = sqlx::query(
-        "select count(*) as n, min(at_ms) as oldest from login_attempt where client_ip = $1 and succeeded = 0 and at_ms > $2",
-    )
-    .bind(ip)
-    .bind(since_ms)
-    .fetch_one(db.pool())
-    .await?;
-    Ok((row.try_get("n")?, row.try_get("oldest")?))
+/// Forgets the guesses counted against `key` (after the right password).
+pub async fn clear_guesses(tx: &mut Tx<'_>, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from login_throttle where key = $1").bind(key).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Drops counters whose window has passed, so the table holds only the last window's keys.
+pub async fn forget_old_guesses(tx: &mut Tx<'_>, before_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from login_throttle where window_start_ms < $1").bind(before_ms).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Staff ids of the accounts whose home area lies under one of `areas`.
+pub async fn staff_ids_under(db: &Db, areas: &[String]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut out = Vec::new();
+    for area in areas {
+        let ids: Vec<i64> = sqlx::query_scalar("select id from staff where area_code like $1 order by id")
+            .bind(format!("{area}%"))
+            .fetch_all(db.pool())
+            .await?;
+        out.extend(ids);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }

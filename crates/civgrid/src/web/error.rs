@@ -134,6 +134,9 @@ impl From<StaffError> for ApiError {
             StaffError::Internal(i) => return ApiError::internal(i),
             StaffError::InvalidCredentials | StaffError::Unauthenticated => StatusCode::UNAUTHORIZED,
             StaffError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            StaffError::Forbidden(_) | StaffError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            StaffError::DutiesCombined | StaffError::AreaRequired => StatusCode::UNPROCESSABLE_ENTITY,
+            StaffError::WeakPassword(_) | StaffError::InvalidTokenLifetime => StatusCode::BAD_REQUEST,
             StaffError::UsernameTaken(_) | StaffError::DepartmentExists(_) => StatusCode::CONFLICT,
             StaffError::StaffNotFound(_) | StaffError::TokenNotFound(_) => StatusCode::NOT_FOUND,
             StaffError::AreaNotFound(_)

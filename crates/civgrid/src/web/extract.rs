@@ -1,6 +1,6 @@
 //! Extractors that turn malformed requests into our error envelope, and the caller's identity.
 
-use axum::extract::{FromRef, FromRequest, FromRequestParts};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
@@ -59,6 +59,26 @@ where
         let token = request_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         let principal = state.staff.authenticate(&token).await?;
         Ok(Auth(principal))
+    }
+}
+
+/// `Option<Auth>`: the caller when a live session or token came with the request; anonymous
+/// (None) otherwise — for answers that show staff more than the public.
+impl<S> OptionalFromRequestParts<S> for Auth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let Some(token) = request_token(&parts.headers) else { return Ok(None) };
+        match state.staff.authenticate(&token).await {
+            Ok(p) => Ok(Some(Auth(p))),
+            Err(crate::staff::StaffError::Unauthenticated) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

@@ -1,24 +1,27 @@
-//! Sign-in and staff administration endpoints.
+//! Sign-in and staff administration endpoints. Administration is split three ways (等保
+//! 三权分立): the system `admin` manages departments and accounts in their areas, the
+//! `security_admin` grants roles, resets passwords, ends sessions and issues API tokens, and
+//! the `auditor` reads the change and access records (web/territory.rs) and writes nothing.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{request_token, ApiJson, ApiPath, Auth, RequestId, SESSION_COOKIE};
+use super::limit::ClientAddr;
 use super::AppState;
-use crate::staff::{NewStaff, Role, RoleGrant, StaffPatch};
+use crate::staff::{NewAccount, Role, StaffPatch};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/password", post(change_password))
         .route("/api/v1/auth/me", get(me))
         .route("/api/v1/admin/departments", get(list_departments))
         .route("/api/v1/admin/departments/{code}", put(put_department))
@@ -37,14 +40,10 @@ struct Login {
 }
 
 /// `POST /api/v1/auth/login`: opens a server-side session, returned both as an HttpOnly
-/// cookie (browsers) and in the body (apps and scripts send it as a bearer token).
-async fn login(
-    State(state): State<AppState>,
-    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
-    ApiJson(body): ApiJson<Login>,
-) -> ApiResult<Response> {
-    let ip = connect.map(|Extension(ConnectInfo(a))| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
-    let outcome = state.staff.login(&body.username, &body.password, &ip).await?;
+/// cookie (browsers) and in the body (apps and scripts send it as a bearer token). Guesses
+/// are counted per client address (through trusted proxies only) and username.
+async fn login(State(state): State<AppState>, addr: ClientAddr, ApiJson(body): ApiJson<Login>) -> ApiResult<Response> {
+    let outcome = state.staff.login(&body.username, &body.password, &addr.label()).await?;
     let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}", outcome.token);
     let mut resp = Json(json!({
@@ -68,28 +67,46 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     Ok(resp)
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    username: String,
+    old_password: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/auth/password`: changes one's own password with the old one, without a
+/// session (an account with a one-time password has none). Throttled as a sign-in; ends every
+/// session and API token of the account.
+async fn change_password(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    rid: RequestId,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    state
+        .staff
+        .change_password(&body.username, &body.old_password, &body.new_password, &addr.label(), rid.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn me(auth: Auth) -> Json<Value> {
     Json(json!(auth.0))
 }
 
-fn require_admin(auth: &Auth) -> ApiResult<()> {
-    if auth.0.has_role(Role::Admin) {
+/// Reading the organisation: the system admin and the security admin (each sees the accounts
+/// of their areas).
+fn require_administrator(auth: &Auth) -> ApiResult<()> {
+    if auth.0.has_role(Role::Admin) || auth.0.has_role(Role::SecurityAdmin) {
         Ok(())
     } else {
         Err(ApiError::forbidden("administration"))
     }
 }
 
-/// An admin may only hand out or change roles inside the areas they administer.
-fn require_grants(auth: &Auth, grants: &[RoleGrant]) -> ApiResult<()> {
-    for g in grants {
-        auth.require(Role::Admin, &g.area_code, &format!("granting {} in {}", g.role.as_str(), g.area_code))?;
-    }
-    Ok(())
-}
-
 async fn list_departments(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
-    require_admin(&auth)?;
+    require_administrator(&auth)?;
     Ok(Json(json!({"departments": state.staff.departments().await?})))
 }
 
@@ -108,32 +125,40 @@ async fn put_department(
     ApiJson(body): ApiJson<DepartmentBody>,
 ) -> ApiResult<Json<Value>> {
     auth.require(Role::Admin, &body.area_code, "managing departments in this area")?;
-    let d = state.staff.put_department(&auth.0.actor(), &code, &body.name, &body.area_code, rid.as_deref()).await?;
+    let d = state
+        .staff
+        .put_department(&auth.0.actor(), Some(&auth.0), &code, &body.name, &body.area_code, rid.as_deref())
+        .await?;
     Ok(Json(json!(d)))
 }
 
 async fn list_staff(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
-    require_admin(&auth)?;
-    Ok(Json(json!({"staff": state.staff.list().await?})))
+    require_administrator(&auth)?;
+    Ok(Json(json!({"staff": state.staff.list_for(&auth.0).await?})))
 }
 
 async fn find_staff(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
-    require_admin(&auth)?;
-    Ok(Json(json!(state.staff.get(id).await?)))
+    require_administrator(&auth)?;
+    Ok(Json(json!(state.staff.get_for(&auth.0, id).await?)))
 }
 
+/// `POST /api/v1/admin/staff`: the system admin creates an account in their areas, without
+/// password or roles (the security admin gives those).
 async fn create_staff(
     State(state): State<AppState>,
     auth: Auth,
     rid: RequestId,
-    ApiJson(body): ApiJson<NewStaff>,
+    ApiJson(body): ApiJson<NewAccount>,
 ) -> ApiResult<impl IntoResponse> {
-    require_admin(&auth)?;
-    require_grants(&auth, &body.roles)?;
-    let view = state.staff.create(&auth.0.actor(), body, rid.as_deref()).await?;
+    if !auth.0.has_role(Role::Admin) {
+        return Err(ApiError::forbidden("creating accounts (the system administrator's duty)"));
+    }
+    let view = state.staff.create_account(&auth.0, body, rid.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(json!(view))))
 }
 
+/// `PATCH /api/v1/admin/staff/{id}`: the organisation's fields by the admin, roles and a
+/// one-time password by the security admin; the service checks which the caller may change.
 async fn update_staff(
     State(state): State<AppState>,
     auth: Auth,
@@ -141,16 +166,8 @@ async fn update_staff(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<StaffPatch>,
 ) -> ApiResult<Json<Value>> {
-    require_admin(&auth)?;
-    let current = state.staff.get(id).await?;
-    require_grants(&auth, &current.roles)?;
-    if let Some(roles) = &body.roles {
-        require_grants(&auth, roles)?;
-    }
-    for g in body.grids.iter().flatten() {
-        auth.require(Role::Admin, g.code.trim(), &format!("assigning grid {}", g.code.trim()))?;
-    }
-    Ok(Json(json!(state.staff.update(&auth.0.actor(), id, body, rid.as_deref()).await?)))
+    require_administrator(&auth)?;
+    Ok(Json(json!(state.staff.update(&auth.0, id, body, rid.as_deref()).await?)))
 }
 
 async fn revoke_sessions(
@@ -159,10 +176,17 @@ async fn revoke_sessions(
     rid: RequestId,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Value>> {
-    require_admin(&auth)?;
-    require_grants(&auth, &state.staff.get(id).await?.roles)?;
-    let n = state.staff.revoke_sessions(&auth.0.actor(), id, rid.as_deref()).await?;
+    require_security_admin(&auth)?;
+    let n = state.staff.revoke_sessions(&auth.0, id, rid.as_deref()).await?;
     Ok(Json(json!({"sessions_revoked": n})))
+}
+
+fn require_security_admin(auth: &Auth) -> ApiResult<()> {
+    if auth.0.has_role(Role::SecurityAdmin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("sessions and API tokens (the security administrator's duty)"))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +194,8 @@ async fn revoke_sessions(
 struct NewToken {
     staff_id: i64,
     name: String,
+    /// Days the token is valid: 1–365.
+    valid_days: i64,
 }
 
 /// Issues an API token for another system; the token is in this response only.
@@ -179,10 +205,16 @@ async fn issue_token(
     rid: RequestId,
     ApiJson(body): ApiJson<NewToken>,
 ) -> ApiResult<impl IntoResponse> {
-    require_admin(&auth)?;
-    require_grants(&auth, &state.staff.get(body.staff_id).await?.roles)?;
-    let (id, token) = state.staff.issue_api_token(&auth.0.actor(), body.staff_id, &body.name, rid.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "token": token, "staff_id": body.staff_id}))))
+    require_security_admin(&auth)?;
+    let (id, token, expires_ms) =
+        state.staff.issue_api_token(&auth.0, body.staff_id, &body.name, body.valid_days, rid.as_deref()).await?;
+    let expires_at = chrono::DateTime::from_timestamp_millis(expires_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "token": token, "staff_id": body.staff_id, "expires_at": expires_at})),
+    ))
 }
 
 async fn revoke_token(
@@ -191,7 +223,7 @@ async fn revoke_token(
     rid: RequestId,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    require_admin(&auth)?;
-    state.staff.revoke_api_token(&auth.0.actor(), id, rid.as_deref()).await?;
+    require_security_admin(&auth)?;
+    state.staff.revoke_api_token(&auth.0, id, rid.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,8 +13,9 @@ use serde_json::{json, Value};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth, RequestId};
 use super::{AppState, IMPORT_BODY_LIMIT};
-use crate::audit::{self, ChangeFilter};
+use crate::audit::{self, AccessFilter, ChangeFilter};
 use crate::staff::Role;
+use crate::territory::codes::{AreaCode, AreaLevel};
 use crate::territory::ExistingGrids;
 
 pub fn routes() -> Router<AppState> {
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/grids/{code}", patch(rename_grid))
         .route("/api/v1/admin/grids/{code}/workers/{staff_id}", put(assign_worker).delete(unassign_worker))
         .route("/api/v1/admin/changes", get(list_changes))
+        .route("/api/v1/admin/access-records", get(list_access_records))
 }
 
 fn parse_datum(raw: Option<&str>) -> ApiResult<Datum> {
@@ -79,9 +81,28 @@ async fn find_area(State(state): State<AppState>, ApiPath(code): ApiPath<String>
     Ok(Json(json!(state.territory.area(&code).await?)))
 }
 
-async fn find_grid(State(state): State<AppState>, ApiPath(code): ApiPath<String>) -> ApiResult<Json<Value>> {
+/// Roles that read a grid's cases (the case loop, and the admin and auditor who read cases of
+/// their areas) and may see its grid workers; the public sees the grid without them (no staff
+/// names or usernames to the world).
+const SEES_GRID_WORKERS: [Role; 8] = [
+    Role::GridWorker,
+    Role::IntakeOperator,
+    Role::ShiftLeader,
+    Role::Dispatcher,
+    Role::Commander,
+    Role::Handler,
+    Role::Admin,
+    Role::Auditor,
+];
+
+async fn find_grid(
+    State(state): State<AppState>,
+    auth: Option<Auth>,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let g = state.territory.grid(&code).await?;
-    let workers = state.territory.grid_workers(&code).await?;
+    let sees_workers = auth.is_some_and(|a| SEES_GRID_WORKERS.iter().any(|r| a.0.can(*r, &g.code)));
+    let workers = if sees_workers { json!(state.territory.grid_workers(&code).await?) } else { json!([]) };
     let geometry: Value = serde_json::from_str(&g.geometry).map_err(|e| ApiError::internal(&e))?;
     Ok(Json(json!({
         "code": g.code, "name": g.name, "community_code": g.community_code, "area_m2": g.area_m2,
@@ -170,6 +191,16 @@ async fn import_grids(
     Ok(Json(json!(summary)))
 }
 
+/// The admin may assign only accounts they manage (in their areas, holding working roles).
+async fn require_manages(state: &AppState, auth: &Auth, staff_id: i64) -> ApiResult<()> {
+    let account = state.staff.get_for(&auth.0, staff_id).await?;
+    if auth.0.manages(Role::Admin, &account) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("assigning this account (outside your areas or not yours to manage)"))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Assignment {
@@ -184,6 +215,7 @@ async fn assign_worker(
     ApiJson(body): ApiJson<Assignment>,
 ) -> ApiResult<Json<Value>> {
     auth.require(Role::Admin, &code, "assigning grid workers here")?;
+    require_manages(&state, &auth, staff_id).await?;
     state.territory.assign_worker(&auth.0.actor(), &code, staff_id, &body.kind, rid.as_deref()).await?;
     Ok(Json(json!({"workers": state.territory.grid_workers(&code).await?})))
 }
@@ -195,6 +227,7 @@ async fn unassign_worker(
     ApiPath((code, staff_id)): ApiPath<(String, i64)>,
 ) -> ApiResult<Json<Value>> {
     auth.require(Role::Admin, &code, "removing grid workers here")?;
+    require_manages(&state, &auth, staff_id).await?;
     state.territory.unassign_worker(&auth.0.actor(), &code, staff_id, rid.as_deref()).await?;
     Ok(Json(json!({"workers": state.territory.grid_workers(&code).await?})))
 }
@@ -208,19 +241,64 @@ struct ChangesQuery {
     limit: Option<i64>,
 }
 
-/// The change record, newest first. Auditors and admins may read it.
+/// The change and access records carry no area (a record names an entity, not where it
+/// lies), so they cannot be cut by area: they are read by the auditor holding the role for
+/// the whole district, and by nobody else — not the administrators whose actions they record
+/// (等保 三权分立: the auditor audits, and writes nothing).
+fn require_district_auditor(auth: &Auth, what: &str) -> ApiResult<()> {
+    let district_wide = |code: &str| AreaCode::parse(code).is_ok_and(|a| a.level() == AreaLevel::District);
+    if auth.0.roles.iter().any(|g| g.role == Role::Auditor && district_wide(&g.area_code)) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(what))
+    }
+}
+
+fn check_limit(limit: Option<i64>) -> ApiResult<i64> {
+    let limit = limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_limit", "limit must be 1–1000"));
+    }
+    Ok(limit)
+}
+
+/// The change record, newest first: the district's auditor only.
 async fn list_changes(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> ApiResult<Json<Value>> {
-    if !(auth.0.has_role(Role::Auditor) || auth.0.has_role(Role::Admin)) {
-        return Err(ApiError::forbidden("reading the change record"));
-    }
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_limit", "limit must be 1–1000"));
-    }
+    require_district_auditor(&auth, "reading the change record (the district auditor's duty)")?;
+    let limit = check_limit(q.limit)?;
     let filter = ChangeFilter { entity: q.entity, entity_id: q.entity_id, before_id: q.before_id, limit };
     Ok(Json(json!({"changes": audit::list(&state.db, &filter).await?})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccessQuery {
+    subject_kind: Option<String>,
+    subject: Option<String>,
+    actor: Option<String>,
+    before_id: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/admin/access-records`: who read which personal data (查阅留痕), newest
+/// first: the district's auditor only.
+async fn list_access_records(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<AccessQuery>,
+) -> ApiResult<Json<Value>> {
+    require_district_auditor(&auth, "reading the access record (the district auditor's duty)")?;
+    let limit = check_limit(q.limit)?;
+    let filter = AccessFilter {
+        subject_kind: q.subject_kind,
+        subject: q.subject,
+        actor: q.actor,
+        before_id: q.before_id,
+        limit,
+    };
+    Ok(Json(json!({"access_records": audit::list_access(&state.db, &filter).await?})))
 }

@@ -62,26 +62,28 @@ both_backends!(malformed_login_bodies);
 
 async fn api_tokens_act_for_systems_until_revoked(b: Backend) {
     let app = TestApp::demo(b).await;
-    let admin = app.login("admin").await;
-    let (_, staff) = app.get_as("/api/v1/admin/staff", &admin).await;
+    let security = app.login("security_admin").await;
+    let (_, staff) = app.get_as("/api/v1/admin/staff", &security).await;
     let commander =
         staff["staff"].as_array().expect("staff").iter().find(|s| s["username"] == "commander").expect("commander");
     let id = commander["id"].as_i64().expect("id");
-    let (s, issued) = app
-        .send_json("POST", "/api/v1/admin/api-tokens", Some(&admin), &json!({"staff_id": id, "name": "大屏系统"}))
-        .await;
+    let body = json!({"staff_id": id, "name": "大屏系统", "valid_days": 30});
+    let (s, issued) = app.send_json("POST", "/api/v1/admin/api-tokens", Some(&security), &body).await;
     assert_eq!(s, StatusCode::CREATED, "{issued}");
+    assert!(issued["expires_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{issued}");
     let token = issued["token"].as_str().expect("token");
     let (s, me) = app.get_as("/api/v1/auth/me", token).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["credential"]["kind"], "api_token");
+    assert_eq!(me["username"], "commander");
 
     let token_id = issued["id"].as_i64().expect("id");
     let (s, _) =
-        app.send_json("DELETE", &format!("/api/v1/admin/api-tokens/{token_id}"), Some(&admin), &json!({})).await;
+        app.send_json("DELETE", &format!("/api/v1/admin/api-tokens/{token_id}"), Some(&security), &json!({})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_error(&app.get_as("/api/v1/auth/me", token).await, StatusCode::UNAUTHORIZED, "unauthenticated");
-    let got = app.send_json("DELETE", &format!("/api/v1/admin/api-tokens/{token_id}"), Some(&admin), &json!({})).await;
+    let got =
+        app.send_json("DELETE", &format!("/api/v1/admin/api-tokens/{token_id}"), Some(&security), &json!({})).await;
     assert_error(&got, StatusCode::NOT_FOUND, "token_not_found");
 }
 both_backends!(api_tokens_act_for_systems_until_revoked);

@@ -213,6 +213,44 @@ impl TestApp {
         v["token"].as_str().expect("token").to_owned()
     }
 
+    /// Makes a working account the way the house does (三权分立): the district admin creates
+    /// it, the security admin grants its roles and a one-time password, and the account changes
+    /// that to `password`. Returns its id.
+    pub async fn create_staff(&self, body: &Value, password: &str) -> i64 {
+        let roles = body["roles"].clone();
+        let area = roles
+            .as_array()
+            .and_then(|r| r.iter().filter_map(|g| g["area_code"].as_str()).min_by_key(|a| a.len()))
+            .unwrap_or(civgrid::demo::DISTRICT_CODE)
+            .to_owned();
+        let mut account = serde_json::json!({
+            "username": body["username"], "display_name": body["display_name"], "area_code": area,
+        });
+        if let Some(d) = body["department_code"].as_str() {
+            account["department_code"] = d.into();
+        }
+        let admin = self.login("admin").await;
+        let (s, v) = self.send_json("POST", "/api/v1/admin/staff", Some(&admin), &account).await;
+        assert_eq!(s, StatusCode::CREATED, "create {account}: {v}");
+        let id = v["id"].as_i64().expect("id");
+        let security = self.login("security_admin").await;
+        let one_time = "One-time-pass-2026";
+        let (s, v) = self
+            .send_json(
+                "PATCH",
+                &format!("/api/v1/admin/staff/{id}"),
+                Some(&security),
+                &serde_json::json!({"roles": roles, "password": one_time}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "roles and password: {v}");
+        let change =
+            serde_json::json!({"username": body["username"], "old_password": one_time, "new_password": password});
+        let (s, v) = self.send_json("POST", "/api/v1/auth/password", None, &change).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "change password: {v}");
+        id
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("select count(*) from {table}"))
             .fetch_one(self.state.db.pool())

@@ -99,7 +99,17 @@ async fn good_files_import_and_route(b: Backend) {
     assert_eq!(v["replaced"].as_u64(), Some(2));
     let (_, v) = app.get(&format!("/api/v1/locate?lng={}&lat={}&datum=gcj02", x + 0.0017, y + 0.001)).await;
     assert_eq!(v["grid"]["code"], "44060401000102");
-    let (_, changes) = app.get_as("/api/v1/admin/changes?entity=grid&entity_id=44060401000101", &token).await;
+    // The change record is the district auditor's to read (三权分立).
+    let auditor = civgrid::staff::NewStaff {
+        username: "auditor".into(),
+        display_name: "审计员".into(),
+        password: civgrid::demo::DEMO_PASSWORD.into(),
+        department_code: None,
+        roles: vec![civgrid::staff::RoleGrant { role: civgrid::staff::Role::Auditor, area_code: "440604".into() }],
+    };
+    app.state.staff.create(&Actor::system("test"), auditor, None).await.expect("auditor");
+    let auditor = app.login("auditor").await;
+    let (_, changes) = app.get_as("/api/v1/admin/changes?entity=grid&entity_id=44060401000101", &auditor).await;
     assert_eq!(changes["changes"][0]["action"], "grid.replace");
     assert!(changes["changes"][0]["before"]["geometry_sha256"].is_string());
 }

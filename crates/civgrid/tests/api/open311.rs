@@ -558,7 +558,8 @@ async fn keys_are_issued_revoked_and_recorded(b: Backend) {
     let (s, v) = app.send_json("DELETE", &format!("/api/v1/admin/open311-keys/{id}"), Some(&admin), &json!({})).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     assert_eq!(v["error"]["code"], "open311_key_not_found");
-    let (_, v) = app.get_as(&format!("/api/v1/admin/changes?entity=open311_key&entity_id={id}"), &admin).await;
+    let auditor = app.login("auditor").await;
+    let (_, v) = app.get_as(&format!("/api/v1/admin/changes?entity=open311_key&entity_id={id}"), &auditor).await;
     let actions: Vec<&str> =
         v["changes"].as_array().expect("changes").iter().filter_map(|c| c["action"].as_str()).collect();
     assert_eq!(actions, ["open311_key.revoke", "open311_key.issue"]);

@@ -1156,16 +1156,12 @@ async fn the_desk_suggests_only_duplicates_in_the_readers_area(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = app
-        .send_json(
-            "POST",
-            "/api/v1/admin/staff",
-            Some(&app.login("admin").await),
-            &serde_json::json!({"username": "zumiao_leader", "display_name": "祖庙值班长", "password": "long enough pw",
-                "department_code": "zhzx", "roles": [{"role": "shift_leader", "area_code": "440604010"}]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.create_staff(
+        &serde_json::json!({"username": "zumiao_leader", "display_name": "祖庙值班长",
+            "department_code": "zhzx", "roles": [{"role": "shift_leader", "area_code": "440604010"}]}),
+        "Long-enough-pw1",
+    )
+    .await;
 
     let card = |body: &str| -> String {
         let s = &body[body.find(&format!("data-case-number=\"{later_no}\"")).expect("the later case's card")..];
@@ -1175,7 +1171,7 @@ async fn the_desk_suggests_only_duplicates_in_the_readers_area(b: Backend) {
     let (_, _, desk) = page(&app, "/workbench/desk", Some(&district)).await;
     let seen = card(section(&desk, "queue-accepted"));
     assert!(seen.contains(&format!("data-duplicate-of=\"{across_no}\"")), "{seen}");
-    let scoped = format!("civgrid_session={}", app.login_with("zumiao_leader", "long enough pw").await);
+    let scoped = format!("civgrid_session={}", app.login_with("zumiao_leader", "Long-enough-pw1").await);
     let (_, _, desk) = page(&app, "/workbench/desk", Some(&scoped)).await;
     let seen = card(section(&desk, "queue-accepted"));
     assert!(!seen.contains("data-duplicate-of"), "a case outside the reader's subdistrict is not suggested: {seen}");
@@ -1193,14 +1189,29 @@ async fn the_admin_workbench_edits_staff_accounts(b: Backend) {
     assert_eq!(s, StatusCode::OK);
     let form = &body[body.find(&format!("<form class=\"staff-edit\" data-id=\"{id}\"")).expect("the editor")..];
     let form = &form[..form.find("</form>").unwrap()];
-    for field in ["name", "dept", "role", "area", "grids", "kind"] {
+    // The system admin's editor: the organisation's fields, no roles or password (三权分立).
+    for field in ["name", "dept", "grids", "kind"] {
         assert!(form.contains(&format!("<label for=\"se-{id}-{field}\"")), "{field} is labelled");
     }
+    assert!(!form.contains("name=\"grant\"") && !form.contains("name=\"password\""), "{form}");
     assert!(form.contains("value=\"祖庙第01社区网格员\""), "{form}");
     assert!(form.contains(">44060401000101</textarea>"), "{form}");
-    assert!(form.contains("name=\"grant\" value=\"grid_worker@440604010001\" checked"), "{form}");
+    // The security admin's: the roles kept or added, a one-time password, nothing else.
+    let security = format!("civgrid_session={}", app.login("security_admin").await);
+    let (s, _, body) = page(&app, "/workbench/admin", Some(&security)).await;
+    assert_eq!(s, StatusCode::OK);
+    let sform = &body[body.find(&format!("<form class=\"staff-edit\" data-id=\"{id}\"")).expect("the editor")..];
+    let sform = &sform[..sform.find("</form>").unwrap()];
+    for field in ["role", "area", "password"] {
+        assert!(sform.contains(&format!("<label for=\"se-{id}-{field}\"")), "{field} is labelled");
+    }
+    assert!(sform.contains("name=\"grant\" value=\"grid_worker@440604010001\" checked"), "{sform}");
+    assert!(!sform.contains("name=\"grids\""), "{sform}");
+    assert!(!body.contains("id=\"import-form\""), "the security admin has no territory tools");
     let (_, _, en) = page(&app, "/workbench/admin", Some(&format!("{admin}; lang=en"))).await;
-    assert!(en.contains("Grids worked in") && en.contains("Roles kept (untick to withdraw)"));
+    assert!(en.contains("Grids worked in"));
+    let (_, _, en) = page(&app, "/workbench/admin", Some(&format!("{security}; lang=en"))).await;
+    assert!(en.contains("Roles kept (untick to withdraw)"));
 
     // A grid of the other kind than most carries its kind on its line, so saving the form as
     // it stands keeps every grid's kind.

@@ -121,6 +121,10 @@ pub struct DeptLine {
 struct AdminPage {
     l: Tr,
     page: Frame,
+    /// The system admin's parts (territory, calendar, departments, accounts, catalogues).
+    is_admin: bool,
+    /// The security admin's parts (roles and one-time passwords in the staff editor).
+    is_security: bool,
     departments: Vec<DeptLine>,
     department_options: Vec<Opt>,
     areas: Vec<Opt>,
@@ -179,7 +183,8 @@ pub(super) async fn admin_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !p.has_role(Role::Admin) {
+    let (is_admin, is_security) = (p.has_role(Role::Admin), p.has_role(Role::SecurityAdmin));
+    if !is_admin && !is_security {
         return not_yours(l, &uri, &p);
     }
     let run = async {
@@ -198,7 +203,7 @@ pub(super) async fn admin_page(
         let assignments = state.territory.assignments().await?;
         let staff = state
             .staff
-            .list()
+            .list_for(&p)
             .await?
             .into_iter()
             .map(|s| {
@@ -296,10 +301,8 @@ pub(super) async fn admin_page(
                 active: i.spec.active,
             })
             .collect();
-        let appeals = state
-            .services
-            .rectifications_with_ratings(&p)
-            .await?
+        let appeals = if is_admin { state.services.rectifications_with_ratings(&p).await? } else { vec![] };
+        let appeals = appeals
             .into_iter()
             .filter(|(r, _)| r.state == "appealed")
             .map(|(r, rating)| super::services::rect_line(l, r, rating))
@@ -326,6 +329,8 @@ pub(super) async fn admin_page(
         let page = AdminPage {
             l,
             page: frame(l, &uri, Some(&p)),
+            is_admin,
+            is_security,
             departments: departments
                 .iter()
                 .map(|d| DeptLine { code: d.code.clone(), name: d.name.clone(), area: area_name(&d.area_code) })
@@ -337,11 +342,13 @@ pub(super) async fn admin_page(
             areas: areas
                 .iter()
                 .filter(|a| a.level == "district" || a.level == "subdistrict")
-                .filter(|a| p.roles.iter().any(|g| g.role == Role::Admin && a.code.starts_with(&g.area_code)))
+                .filter(|a| p.administered_areas().iter().any(|g| a.code.starts_with(g.as_str())))
                 .map(|a| Opt { code: a.code.clone(), label: format!("{} {}", a.name, a.code) })
                 .collect(),
+            // The roles the security admin may grant.
             roles: Role::ALL
                 .iter()
+                .filter(|r| Role::SecurityAdmin.administers(**r))
                 .map(|r| Opt { code: r.as_str().to_owned(), label: l.t(&format!("role.{}", r.as_str())).to_owned() })
                 .collect(),
             staff,

@@ -132,7 +132,7 @@ fn is_local_path(p: &str) -> bool {
 /// The workbenches a person's roles open: (path, label key).
 fn workbenches(p: &Principal) -> Vec<(&'static str, &'static str)> {
     let mut v = Vec::new();
-    if p.has_role(Role::Admin) {
+    if p.has_role(Role::Admin) || p.has_role(Role::SecurityAdmin) {
         v.push(("/workbench/admin", "wb.admin"));
     }
     if [Role::Commander, Role::Admin, Role::Auditor].iter().any(|r| p.has_role(*r)) {
