@@ -676,6 +676,13 @@
           strong.id = "apply-number";
           p.append(strong);
           result.append(p);
+          // The access key is shown once: with the number it follows the application, rates
+          // it and fetches the e-licence it issues (the ID number alone proves nothing).
+          const kp = mk("p", `${t("svc.access_key")}${t("common.colon")}`, "ok");
+          const key = mk("strong", v.access_key);
+          key.id = "apply-key";
+          kp.append(key);
+          result.append(kp, mk("p", t("svc.key_once"), "muted"));
           const reused = a.materials.filter(m => m.source === "licence" || m.source === "earlier");
           if (reused.length) {
             result.append(mk("p", t("svc.reused_now") + t("common.colon")));
@@ -859,7 +866,7 @@
       const done = rate.querySelector("[data-done]");
       out.textContent = "";
       done.textContent = "";
-      const body = { target: "application", number: rate.dataset.number, id_number: rate.dataset.id, grade: Number(rate.elements.grade.value) };
+      const body = { target: "application", number: rate.dataset.number, access_key: rate.dataset.key, grade: Number(rate.elements.grade.value) };
       if (rate.elements.comment.value.trim()) body.comment = rate.elements.comment.value.trim();
       busy(rate, true);
       try {

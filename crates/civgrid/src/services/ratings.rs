@@ -29,8 +29,12 @@ pub struct NewRating {
     pub target: String,
     /// The application number or the visit number.
     pub number: String,
-    /// The applicant's ID number or credit code (proves it is theirs).
-    pub id_number: String,
+    /// An application's access key (handed out at acceptance): proves the application is the
+    /// rater's. Required for `application`.
+    pub access_key: Option<String>,
+    /// The applicant's ID number or credit code, for a `visit` (the visit number is printed
+    /// on the slip the window hands over).
+    pub id_number: Option<String>,
     pub grade: i64,
     pub comment: Option<String>,
 }
@@ -94,7 +98,20 @@ impl Services {
         }
         let comment = clean_opt(&r.comment, 1000, "comment")?;
         let not_found = || ServiceError::ApplicationNotFound(r.number.chars().take(32).collect());
-        let id = parse_any_id(&r.id_number).map_err(|_| not_found())?;
+        // An application is proven by its access key (counted and throttled like a lookup),
+        // before the write transaction: a key check may write a failure of its own.
+        let (id, owned) = match (r.target.as_str(), &r.access_key, &r.id_number) {
+            ("application", Some(key), None) => {
+                let app = self.owned(&r.number, key).await?;
+                (app.applicant_id.clone(), Some(app))
+            }
+            ("application", ..) => {
+                return Err(ServiceError::InvalidField("rating an application needs its access_key only".into()))
+            }
+            ("visit", None, Some(id)) => (parse_any_id(id).map_err(|_| not_found())?, None),
+            ("visit", ..) => return Err(ServiceError::InvalidField("rating a visit needs the id_number only".into())),
+            _ => return Err(ServiceError::InvalidField("target must be application or visit".into())),
+        };
         let now_dt = self.now();
         let now = text(now_dt);
         let calendar = self.calendar().await?;
@@ -115,8 +132,8 @@ impl Services {
         };
         match r.target.as_str() {
             "application" => {
-                let app = store::find_application(&mut tx, &r.number).await?.filter(|a| a.applicant_id == id);
-                let app = app.ok_or_else(not_found)?;
+                let app = store::find_application(&mut tx, &r.number).await?;
+                let app = app.filter(|a| owned.as_ref().is_some_and(|o| o.id == a.id)).ok_or_else(not_found)?;
                 if !app.is_concluded() {
                     return Err(ServiceError::NotConcluded(app.number));
                 }
