@@ -181,6 +181,12 @@ async fn list_applications(
     Ok(Json(json!({"applications": list})))
 }
 
+/// No parameters: the ways in of before (`?id_number=`, `?application_number=`) are refused
+/// with `invalid_query`, not ignored.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoQuery {}
+
 /// The header an applicant sends the access key in (never in the address, which logs keep).
 pub const ACCESS_KEY_HEADER: &str = "x-access-key";
 
@@ -196,6 +202,7 @@ async fn find_application(
     addr: ClientAddr,
     rid: RequestId,
     ApiPath(number): ApiPath<String>,
+    ApiQuery(NoQuery {}): ApiQuery<NoQuery>,
 ) -> ApiResult<Json<Value>> {
     if let Some(key) = access_key(&headers) {
         state.limits.spend(Budget::AnonymousLookup, addr)?;
@@ -269,6 +276,7 @@ async fn library(
     auth: Auth,
     rid: RequestId,
     ApiPath(id_number): ApiPath<String>,
+    ApiQuery(NoQuery {}): ApiQuery<NoQuery>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"licences": state.services.library(&auth.0, &id_number, rid.as_deref()).await?})))
 }
@@ -280,6 +288,7 @@ async fn applications_of(
     auth: Auth,
     rid: RequestId,
     ApiPath(id_number): ApiPath<String>,
+    ApiQuery(NoQuery {}): ApiQuery<NoQuery>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"applications": state.services.applications_of(&auth.0, &id_number, rid.as_deref()).await?})))
 }
