@@ -857,6 +857,32 @@
     });
   });
 
+  // The applicant downloads the e-licence their application issued: the bundle needs the
+  // application's access key (a number alone proves nothing), sent as a header.
+  const download = document.getElementById("licence-download");
+  if (download) {
+    download.addEventListener("click", async () => {
+      const out = download.parentElement.querySelector("[data-error]");
+      out.textContent = "";
+      try {
+        const n = download.dataset.number;
+        const resp = await fetch(`/api/v1/certificates/${encodeURIComponent(n)}/bundle`, {
+          headers: { "X-Access-Key": download.dataset.key }, credentials: "omit" });
+        if (!resp.ok) {
+          throw new Error(errorText(await resp.json().catch(() => null), resp.status));
+        }
+        const a = document.createElement("a");
+        a.href = URL.createObjectURL(await resp.blob());
+        a.download = `${n}.civgrid.json`;
+        document.body.append(a);
+        a.click();
+        a.remove();
+      } catch (e) {
+        out.textContent = e.message;
+      }
+    });
+  }
+
   // The applicant rates a concluded application (一事一评).
   const rate = document.getElementById("rate-form");
   if (rate) {

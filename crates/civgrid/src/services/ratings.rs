@@ -57,7 +57,10 @@ pub struct ReplyInput {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackInput {
-    pub id_number: String,
+    /// The rated application's access key (a rating of an application).
+    pub access_key: Option<String>,
+    /// The applicant's ID number or credit code (a rating of a window visit).
+    pub id_number: Option<String>,
     /// `satisfied`, `basically_satisfied` or `unsatisfied`.
     pub result: String,
 }
@@ -270,13 +273,26 @@ impl Services {
                 ))
             }
         };
-        let applicant = parse_any_id(&input.id_number).map_err(|_| ServiceError::RectificationNotFound(id))?;
-        let mut tx = self.db.begin().await?;
-        let r = store::find_rectification(&mut tx, id).await?.ok_or(ServiceError::RectificationNotFound(id))?;
-        let rating = store::find_rating(&mut tx, r.rating_id).await?;
+        let not_found = || ServiceError::RectificationNotFound(id);
+        let mut tx = self.db.begin_read().await?;
+        let r = store::find_rectification(&mut tx, id).await?.ok_or_else(not_found)?;
+        let rating = store::find_rating(&mut tx, r.rating_id).await?.ok_or_else(not_found)?;
         tx.commit().await?;
-        if rating.is_none_or(|x| x.applicant_id != applicant) {
-            return Err(ServiceError::RectificationNotFound(id));
+        // Proven as the rating was: an application by its access key (counted and throttled),
+        // a window visit by the number shown there.
+        let theirs = match (rating.target_kind.as_str(), &input.access_key, &input.id_number) {
+            ("application", Some(key), None) => {
+                let app = self.owned(&rating.target_ref, key).await.map_err(|e| match e {
+                    ServiceError::ApplicationNotFound(_) => not_found(),
+                    other => other,
+                })?;
+                app.applicant_id == rating.applicant_id
+            }
+            ("visit", None, Some(number)) => parse_any_id(number).is_ok_and(|n| n == rating.applicant_id),
+            _ => false,
+        };
+        if !theirs {
+            return Err(not_found());
         }
         let now_dt = self.now();
         let now = text(now_dt);

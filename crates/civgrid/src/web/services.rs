@@ -318,9 +318,11 @@ async fn reply(
 
 async fn feedback(
     State(state): State<AppState>,
+    addr: ClientAddr,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<FeedbackInput>,
 ) -> ApiResult<Json<Value>> {
+    state.limits.spend(Budget::AnonymousLookup, addr)?;
     Ok(Json(json!(state.services.feedback(id, body).await?)))
 }
 

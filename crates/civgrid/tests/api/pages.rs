@@ -376,6 +376,10 @@ async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Back
         send(&app, form_post("/portal/application", &format!("number={number}&access_key={key}"), None)).await;
     assert!(body.contains("id=\"rate-form\"") && body.contains("已办结（准予）"));
     assert!(body.contains("href=\"/verify/CG"), "the e-licence it issued, to verify");
+    assert!(
+        body.contains("id=\"licence-download\"") && body.contains(&format!("data-key=\"{key}\"")),
+        "the holder downloads the bundle with the key"
+    );
 
     // The portal offers the catalogue for online applications.
     let (s, _, body) = page(&app, &format!("/portal/services?item={item}"), Some("lang=en")).await;

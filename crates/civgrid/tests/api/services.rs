@@ -349,7 +349,11 @@ async fn the_whole_story(b: Backend) {
     let (s, v) =
         app.send_json("POST", &format!("/api/v1/service-rectifications/{task}/reply"), Some(&scjg), &reply).await;
     assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("replied")), "{v}");
-    let fb = json!({"id_number": id, "result": "satisfied"});
+    // The applicant's ID number does not prove the rated application is theirs; its key does.
+    let fb = json!({"id_number": id, "result": "unsatisfied"});
+    let got = app.send_json("POST", &format!("/api/v1/service-rectifications/{task}/feedback"), None, &fb).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "rectification_not_found");
+    let fb = json!({"access_key": first_key, "result": "satisfied"});
     let (s, v) = app.send_json("POST", &format!("/api/v1/service-rectifications/{task}/feedback"), None, &fb).await;
     assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("closed")), "{v}");
     // The window's unit appeals the visit rating as mistaken; the administrator upholds it.

@@ -483,6 +483,7 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("psvc.apply", "在线申请", "Apply online"),
     ("psvc.verify", "核验证书或电子证照", "Verify a certificate or e-licence"),
     ("psvc.rate", "评价（好差评）", "Rate the service"),
+    ("psvc.download_licence", "下载电子证照（可离线核验的文件）", "Download the e-licence (a file anyone can verify offline)"),
     ("psvc.grade", "评价等级", "Grade"),
     ("psvc.grade.5", "非常满意", "Very satisfied"),
     ("psvc.grade.4", "满意", "Satisfied"),
