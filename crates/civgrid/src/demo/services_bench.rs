@@ -1144,6 +1144,14 @@ async fn time_acceptance(a: &ServicesArgs, place: &Place, state: &AppState) -> a
     })
 }
 
+/// How a rater proves the target is theirs: an application's access key, or (for a visit to a
+/// window) the ID number shown there.
+#[derive(Debug, Clone, Copy)]
+enum Proof<'a> {
+    Key(&'a str),
+    IdNumber,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1219,12 +1227,4 @@ mod tests {
             assert_eq!(crate::services::applications::sniff_format(&b), Some(f));
         }
     }
-}
-
-/// How a rater proves the target is theirs: an application's access key, or (for a visit to a
-/// window) the ID number shown there.
-#[derive(Debug, Clone, Copy)]
-enum Proof<'a> {
-    Key(&'a str),
-    IdNumber,
 }
