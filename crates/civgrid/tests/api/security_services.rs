@@ -512,3 +512,39 @@ async fn the_vkey_endpoint_serves_the_log_key_only(b: Backend) {
     assert!(trust.contains(&format!("issuer {}", app.state.ledger.keys().issuer_verifier().vkey())), "{trust}");
 }
 both_backends!(the_vkey_endpoint_serves_the_log_key_only);
+
+/// Finding 6: an approver sees a licence only as a material of an application on which their
+/// department has a step.
+async fn an_approver_reads_a_licence_only_as_a_material_of_their_step(b: Backend) {
+    let app = TestApp::demo(b).await;
+    civgrid::demo::ledger::seed_certificates(&app.state.certificates).await.expect("certificates");
+    // The seeded 无犯罪记录证明 (public security) of 陈嘉怡.
+    let id = person("44060419950312042");
+    let clerk = app.login("clerk").await;
+    let (_, v) = app.get_as(&format!("/api/v1/applicants/{id}/licences"), &clerk).await;
+    let licence = v["licences"].as_array().unwrap().iter().find(|l| l["type"] == "no_criminal_record").expect("seeded")
+        ["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("/api/v1/certificates/{licence}");
+    let jtj = app.login("approver_jtj").await;
+    assert_error(&app.get_as(&url, &jtj).await, StatusCode::NOT_FOUND, "certificate_not_found");
+    // A window application for 网约车驾驶员证 reuses it; 交通 has a step on that application.
+    let item = item_code(&app, "网络预约出租汽车驾驶员证核发").await;
+    let materials: Vec<Value> = ["id_card", "driving_licence", "application_form"]
+        .iter()
+        .map(|c| json!({"code": c, "content_base64": pdf()}))
+        .collect();
+    let body = json!({"item_code": item, "window": "W01", "applicant": {"id_number": id, "name": "陈嘉怡"},
+                      "materials": materials});
+    let (s, v) = app.send_json("POST", "/api/v1/service-applications", Some(&clerk), &body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v["application"]["materials"].as_array().unwrap().iter().any(|m| m["licence_number"] == licence.as_str()));
+    let (s, v) = app.get_as(&url, &jtj).await;
+    assert_eq!((s, v["number"].as_str()), (StatusCode::OK, Some(licence.as_str())), "{v}");
+    // Market supervision has no step on it: still not found.
+    assert_error(&app.get_as(&url, &app.login("approver").await).await, StatusCode::NOT_FOUND, "certificate_not_found");
+    assert_eq!(access_records(&app, "certificate.read", &licence).await, 1);
+}
+both_backends!(an_approver_reads_a_licence_only_as_a_material_of_their_step);
