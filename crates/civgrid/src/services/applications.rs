@@ -389,14 +389,11 @@ impl Services {
             .write(move |tx| -> crate::db::BoxFuture<'_, Result<Written, ServiceError>> {
                 Box::pin(async move {
                 let kind = item.spec.applicant_type.as_str();
-                if in_person {
-                    store::upsert_applicant(tx, &applicant_id, kind, &name, contact.as_deref(), &now).await?;
-                } else {
-                    store::insert_applicant_if_absent(tx, &applicant_id, kind, &name, contact.as_deref(), &now).await?;
-                }
                 let library = if in_person {
+                    store::upsert_applicant(tx, &applicant_id, kind, &name, contact.as_deref(), &now).await?;
                     Certificates::library_in(tx, &applicant_id, &local_date(now_dt)).await?
                 } else {
+                    store::insert_applicant_if_absent(tx, &applicant_id, kind, &name, contact.as_deref(), &now).await?;
                     Vec::new()
                 };
                 // Every material: submitted now, or held already (e-licence, earlier application).

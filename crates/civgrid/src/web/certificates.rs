@@ -122,12 +122,7 @@ fn reader<'a>(
     if let Some(p) = principal {
         return Ok(Reader::Staff(p));
     }
-    let key = headers
-        .get(super::services::ACCESS_KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(ApiError::unauthenticated)?;
+    let key = super::services::access_key(headers).ok_or_else(ApiError::unauthenticated)?;
     state.limits.spend(Budget::AnonymousLookup, addr)?;
     Ok(Reader::Holder { key })
 }

@@ -190,8 +190,9 @@ struct NoQuery {}
 /// The header an applicant sends the access key in (never in the address, which logs keep).
 pub const ACCESS_KEY_HEADER: &str = "x-access-key";
 
-pub(super) fn access_key(headers: &HeaderMap) -> Option<String> {
-    headers.get(ACCESS_KEY_HEADER).and_then(|v| v.to_str().ok()).map(|k| k.trim().to_owned()).filter(|k| !k.is_empty())
+/// The access key an anonymous applicant sent, if any.
+pub(super) fn access_key(headers: &HeaderMap) -> Option<&str> {
+    headers.get(ACCESS_KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty())
 }
 
 /// Staff with a token see it by their scope; the applicant sends the access key handed out
@@ -206,7 +207,7 @@ async fn find_application(
 ) -> ApiResult<Json<Value>> {
     if let Some(key) = access_key(&headers) {
         state.limits.spend(Budget::AnonymousLookup, addr)?;
-        return Ok(Json(json!(state.services.lookup(&number, &key, rid.as_deref()).await?)));
+        return Ok(Json(json!(state.services.lookup(&number, key, rid.as_deref()).await?)));
     }
     let token = request_token(&headers).ok_or_else(ApiError::unauthenticated)?;
     let p = state.staff.authenticate(&token).await?;
