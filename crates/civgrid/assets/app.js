@@ -687,6 +687,13 @@
           strong.id = "apply-number";
           p.append(strong);
           result.append(p);
+          // The access key is shown once: with the number it follows the application, rates
+          // it and fetches the e-licence it issues (the ID number alone proves nothing).
+          const kp = mk("p", `${t("svc.access_key")}${t("common.colon")}`, "ok");
+          const key = mk("strong", v.access_key);
+          key.id = "apply-key";
+          kp.append(key);
+          result.append(kp, mk("p", t("svc.key_once"), "muted"));
           const reused = a.materials.filter(m => m.source === "licence" || m.source === "earlier");
           if (reused.length) {
             result.append(mk("p", t("svc.reused_now") + t("common.colon")));
@@ -861,6 +868,32 @@
     });
   });
 
+  // The applicant downloads the e-licence their application issued: the bundle needs the
+  // application's access key (a number alone proves nothing), sent as a header.
+  const download = document.getElementById("licence-download");
+  if (download) {
+    download.addEventListener("click", async () => {
+      const out = download.parentElement.querySelector("[data-error]");
+      out.textContent = "";
+      try {
+        const n = download.dataset.number;
+        const resp = await fetch(`/api/v1/certificates/${encodeURIComponent(n)}/bundle`, {
+          headers: { "X-Access-Key": download.dataset.key }, credentials: "omit" });
+        if (!resp.ok) {
+          throw new Error(errorText(await resp.json().catch(() => null), resp.status));
+        }
+        const a = document.createElement("a");
+        a.href = URL.createObjectURL(await resp.blob());
+        a.download = `${n}.civgrid.json`;
+        document.body.append(a);
+        a.click();
+        a.remove();
+      } catch (e) {
+        out.textContent = e.message;
+      }
+    });
+  }
+
   // The applicant rates a concluded application (一事一评).
   const rate = document.getElementById("rate-form");
   if (rate) {
@@ -870,7 +903,7 @@
       const done = rate.querySelector("[data-done]");
       out.textContent = "";
       done.textContent = "";
-      const body = { target: "application", number: rate.dataset.number, id_number: rate.dataset.id, grade: Number(rate.elements.grade.value) };
+      const body = { target: "application", number: rate.dataset.number, access_key: rate.dataset.key, grade: Number(rate.elements.grade.value) };
       if (rate.elements.comment.value.trim()) body.comment = rate.elements.comment.value.trim();
       busy(rate, true);
       try {

@@ -3,19 +3,21 @@
 //! inclusion proof and a witnessed checkpoint — checkable offline by `civgrid verify` with only
 //! the published trust file, or on the verification page. Revocation is itself a log entry.
 //!
-//! The number is a random capability (like a share link): whoever holds it can fetch and check
-//! the bundle, nobody can enumerate them.
+//! The number says only whether a certificate is valid (`check`: type, issuing department,
+//! dates, revocation — never the holder, the ID number or the content); the content and the
+//! bundle are for the holder (their application's access key) and the issuing department's
+//! approvers and window clerks (`services::licences`). Every content carries a random `salt`,
+//! so the public log entry (a hash of it) confirms nothing about a guessed holder.
 
 mod store;
 
 use std::collections::BTreeMap;
 
 use civgrid_ledger::bundle::{sign_certificate, verify_bundle, Bundle, BundleError};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::db::Db;
-use crate::identity::{IdError, ResidentId};
 use crate::ledger::audit::RecordSet;
 use crate::ledger::{Ledger, LogError};
 pub use store::CertificateRow;
@@ -24,27 +26,12 @@ pub use store::CertificateRow;
 pub const KIND: &str = "certificate";
 pub const REVOCATION_KIND: &str = "certificate_revocation";
 
-/// The certificate types the platform issues: (code, 中文, English).
-pub const TYPES: &[(&str, &str, &str)] = &[
-    ("birth_medical", "出生医学证明", "Medical birth certificate"),
-    ("degree", "学历学位证明", "Academic degree certificate"),
-    ("no_criminal_record", "无犯罪记录证明", "Certificate of no criminal record"),
-    ("community_correction", "社区矫正记录", "Community correction record"),
-    ("notarisation", "公证书", "Notarial certificate"),
-];
-
-const MAX_FIELDS: usize = 30;
-const MAX_FIELD_CHARS: usize = 500;
 const MAX_BUNDLE_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertificateError {
-    #[error("unknown certificate type `{0}`; expected birth_medical, degree, no_criminal_record, community_correction or notarisation")]
-    UnknownType(String),
     #[error("{0}")]
     InvalidField(String),
-    #[error(transparent)]
-    Id(#[from] IdError),
     #[error("certificate {0} does not exist")]
     NotFound(String),
     #[error("certificate {0} is already revoked")]
@@ -66,9 +53,7 @@ pub enum CertificateError {
 impl CertificateError {
     pub fn code(&self) -> &'static str {
         match self {
-            CertificateError::UnknownType(_) => "unknown_certificate_type",
             CertificateError::InvalidField(_) => "invalid_field",
-            CertificateError::Id(e) => e.code(),
             CertificateError::NotFound(_) => "certificate_not_found",
             CertificateError::AlreadyRevoked(_) => "already_revoked",
             CertificateError::NotYetLogged(_) => "not_yet_logged",
@@ -79,18 +64,6 @@ impl CertificateError {
             CertificateError::Damaged(_) => "certificate_damaged",
         }
     }
-}
-
-/// What an issuer submits.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewCertificate {
-    pub r#type: String,
-    pub subject_name: String,
-    pub subject_id_number: String,
-    #[serde(default)]
-    pub fields: BTreeMap<String, String>,
-    pub valid_until: Option<String>,
 }
 
 /// An item-driven e-licence to issue (see [`Certificates::issue_licence_in`]).
@@ -108,7 +81,7 @@ pub struct LicenceRequest<'a> {
     pub now: &'a str,
 }
 
-/// Who issues or revokes.
+/// Who revokes.
 #[derive(Debug, Clone)]
 pub struct Issuer {
     pub actor: String,
@@ -175,85 +148,23 @@ impl Certificates {
         Certificates { db, ledger }
     }
 
-    /// Issues a certificate: validates, signs the canonical content with the issuer key and
-    /// stores it with its log entry in one transaction.
-    pub async fn issue(&self, by: &Issuer, n: NewCertificate) -> Result<CertificateView, CertificateError> {
-        let department = by.department.as_deref().ok_or(CertificateError::NoDepartment)?;
-        let (_, type_zh, type_en) = TYPES
-            .iter()
-            .find(|(code, _, _)| *code == n.r#type)
-            .ok_or_else(|| CertificateError::UnknownType(n.r#type.chars().take(32).collect()))?;
-        let name = n.subject_name.trim();
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(CertificateError::InvalidField("subject_name must be 1–64 characters".into()));
-        }
-        let id = ResidentId::parse(&n.subject_id_number)?;
-        if n.fields.len() > MAX_FIELDS {
-            return Err(CertificateError::InvalidField(format!("at most {MAX_FIELDS} fields")));
-        }
-        for (k, v) in &n.fields {
-            let key_ok = (1..=32).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-            if !key_ok {
-                return Err(CertificateError::InvalidField(format!(
-                    "field name `{}` must be 1–32 characters of a-z and _",
-                    k.chars().take(32).collect::<String>()
-                )));
-            }
-            if v.chars().count() > MAX_FIELD_CHARS || v.chars().any(char::is_control) {
-                return Err(CertificateError::InvalidField(format!(
-                    "field `{k}` must be at most {MAX_FIELD_CHARS} characters without control characters"
-                )));
-            }
-        }
-        if let Some(d) = &n.valid_until {
-            if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
-                return Err(CertificateError::InvalidField("valid_until must be a date YYYY-MM-DD".into()));
-            }
-        }
-        let number = random_number();
-        let now = crate::db::now_text();
-        let content = json!({
-            "number": number,
-            "type": n.r#type,
-            "type_name": {"zh": type_zh, "en": type_en},
-            "subject": {"name": name, "id_number": id.as_str()},
-            "fields": n.fields,
-            "valid_until": n.valid_until,
-            "issuing_department": department,
-            "issued_at": now,
-            "log_origin": self.ledger.origin(),
-        });
-        let signature = sign_certificate(self.ledger.keys().issuer_signer(), KIND, &number, &content)
-            .map_err(|e| CertificateError::Damaged(e.to_string()))?;
-        let canonical = civgrid_ledger::entry::canonical_json(&content).map_err(LogError::from)?;
-        let row = CertificateRow {
-            number: number.clone(),
-            r#type: n.r#type.clone(),
-            subject_id: id.as_str().to_owned(),
-            content: String::from_utf8_lossy(&canonical).into_owned(),
-            signature,
-            department_code: department.to_owned(),
-            issued_by: by.actor.clone(),
-            issued_at: now.clone(),
-            revoked_at: None,
-            revoked_by: None,
-            revoke_reason: None,
-        };
+    /// Issues an e-licence in a transaction of its own (the demo's sample certificates; the
+    /// API issues only through an approved application, [`Certificates::issue_licence_in`]).
+    pub async fn issue_licence(&self, l: &LicenceRequest<'_>) -> Result<CertificateView, CertificateError> {
         let mut tx = self.db.begin().await?;
-        if crate::staff::store::find_department(&mut tx, department).await?.is_none() {
+        if crate::staff::store::find_department(&mut tx, l.department).await?.is_none() {
             return Err(CertificateError::NoDepartment);
         }
-        store::insert(&mut tx, &row).await?;
-        crate::ledger::append_in(&mut tx, KIND, &number, &content, &now).await?;
+        let view = self.issue_licence_in(&mut tx, l).await?;
         tx.commit().await?;
-        Ok(view(row))
+        Ok(view)
     }
 
-    /// Issues an item-driven e-licence (电子证照) inside the caller's transaction: the content has
-    /// the same shape as [`Certificates::issue`]'s, with the service item's licence type and name,
-    /// and is signed by the same issuer key and logged as a `certificate` entry — so bundles,
-    /// verification, the QR page and revocation work for it unchanged. The caller has validated
-    /// the subject's number (a GB 11643 resident ID or a GB 32100 credit code).
+    /// Issues an item-driven e-licence (电子证照) inside the caller's transaction: the content
+    /// names the service item's licence type, the holder and the issuing department, carries a
+    /// random salt (the public log entry is its hash), is signed by the issuer key and logged
+    /// as a `certificate` entry. The caller has validated the subject's number (a GB 11643
+    /// resident ID or a GB 32100 credit code) and that the department issues this type.
     pub async fn issue_licence_in(
         &self,
         tx: &mut crate::db::Tx<'_>,
@@ -270,6 +181,7 @@ impl Certificates {
             "issuing_department": l.department,
             "issued_at": l.now,
             "log_origin": self.ledger.origin(),
+            "salt": hex::encode(rand::random::<[u8; 16]>()),
         });
         let signature = sign_certificate(self.ledger.keys().issuer_signer(), KIND, &number, &content)
             .map_err(|e| CertificateError::Damaged(e.to_string()))?;
@@ -313,11 +225,13 @@ impl Certificates {
         Ok(store::recent(&self.db, limit).await?.into_iter().map(view).collect())
     }
 
+    /// The stored certificate (for callers that have decided who may read it).
     pub async fn get(&self, number: &str) -> Result<CertificateView, CertificateError> {
         Ok(view(self.find(number).await?))
     }
 
-    async fn find(&self, number: &str) -> Result<CertificateRow, CertificateError> {
+    /// The stored row: holder, issuing department, content.
+    pub async fn find(&self, number: &str) -> Result<CertificateRow, CertificateError> {
         if !is_number(number) {
             return Err(CertificateError::NotFound(number.chars().take(32).collect()));
         }
@@ -404,10 +318,15 @@ impl Certificates {
         Ok(out)
     }
 
-    /// The check behind a QR code: the current bundle of `number`, verified.
+    /// The check behind a QR code, for anyone holding the number: the current bundle of
+    /// `number`, verified, answered with what the number may tell (valid or revoked, type,
+    /// issuing department, dates) — never the holder, the ID number or the content.
     pub async fn check(&self, number: &str) -> Result<Verification, CertificateError> {
         let bundle = self.bundle(number).await?;
-        self.verify(bundle.to_json().as_bytes()).await
+        let mut out = self.verify(bundle.to_json().as_bytes()).await?;
+        out.certificate = out.certificate.as_ref().map(public_summary);
+        out.revoke_reason = None;
+        Ok(out)
     }
 
     /// Certificates and revocations as the audit recomputes them.
@@ -452,6 +371,18 @@ fn refused(e: &BundleError) -> Verification {
         revoked_at: None,
         revoke_reason: None,
     }
+}
+
+/// What a certificate number may tell anyone: no holder, no ID number, no fields.
+pub fn public_summary(content: &Value) -> Value {
+    json!({
+        "number": content["number"],
+        "type": content["type"],
+        "type_name": content["type_name"],
+        "issuing_department": content["issuing_department"],
+        "issued_at": content["issued_at"],
+        "valid_until": content["valid_until"],
+    })
 }
 
 fn view(r: CertificateRow) -> CertificateView {

@@ -7,7 +7,7 @@ use std::path::Path;
 use civgrid_ledger::cosignature::Cosigner;
 use civgrid_ledger::witness::LogConfig;
 
-use crate::certificates::{Certificates, Issuer, NewCertificate};
+use crate::certificates::{Certificates, LicenceRequest};
 use crate::identity::ResidentId;
 use crate::ledger::{LedgerKeys, WitnessPolicy};
 
@@ -40,28 +40,35 @@ pub async fn start_witness(data: &Path, keys: &LedgerKeys) -> anyhow::Result<Wit
         .map_err(|e| anyhow::anyhow!("demo witness policy: {e}"))
 }
 
-/// (type, issuing department, holder, first 17 ID digits, fields).
-type Sample = (&'static str, &'static str, &'static str, &'static str, &'static [(&'static str, &'static str)]);
+/// (type, 中文 name, English name, issuing department, holder, first 17 ID digits, fields).
+type Sample<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a [(&'a str, &'a str)]);
 
-/// Issues a few realistic certificates (generated people, valid GB 11643 numbers).
+/// Issues a few realistic certificates (generated people, valid GB 11643 numbers), each by the
+/// department whose service items issue its type.
 pub async fn seed_certificates(certificates: &Certificates) -> anyhow::Result<Vec<String>> {
-    let samples: [Sample; 3] = [
+    let samples: [Sample<'_>; 3] = [
         (
             "no_criminal_record",
-            "scjg",
+            "无犯罪记录证明",
+            "Certificate of no criminal record",
+            "gaj",
             "陈嘉怡",
             "44060419950312042",
             &[("purpose", "赴港就业"), ("checked_period", "2013-03-12 至 2026-11-01")],
         ),
         (
             "birth_medical",
+            "出生医学证明",
+            "Medical birth certificate",
             "wjj",
             "梁子轩",
             "44060420260801051",
             &[("birthplace", "佛山市禅城区人民医院"), ("mother", "何婉清")],
         ),
         (
-            "degree",
+            "notarisation",
+            "公证书（学历学位）",
+            "Notarial certificate (degree)",
             "xzfw",
             "黄志明",
             "44060419980715003",
@@ -69,24 +76,23 @@ pub async fn seed_certificates(certificates: &Certificates) -> anyhow::Result<Ve
         ),
     ];
     let mut numbers = Vec::new();
-    for (kind, department, name, id17, fields) in samples {
+    let now = crate::db::now_text();
+    for (kind, zh, en, department, name, id17, fields) in samples {
         let id = ResidentId::complete(id17)?;
-        let issuer = Issuer {
-            actor: format!("system:demo-seed:{department}"),
-            department: Some(department.to_owned()),
-            is_admin: false,
-        };
+        let actor = format!("system:demo-seed:{department}");
         let view = certificates
-            .issue(
-                &issuer,
-                NewCertificate {
-                    r#type: kind.to_owned(),
-                    subject_name: name.to_owned(),
-                    subject_id_number: id.as_str().to_owned(),
-                    fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-                    valid_until: None,
-                },
-            )
+            .issue_licence(&LicenceRequest {
+                licence_type: kind,
+                licence_name: zh,
+                licence_name_en: en,
+                subject_name: name,
+                subject_id: id.as_str(),
+                fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                valid_until: None,
+                department,
+                actor: &actor,
+                now: &now,
+            })
             .await?;
         numbers.push(view.number);
     }

@@ -618,8 +618,8 @@ impl Replay<'_> {
             };
             self.summary.submissions += 1;
             match self.state.services.at(t).submit(channel, request).await? {
-                Outcome::Accepted { application, visit_number } => {
-                    accepted = Some((application, visit_number));
+                Outcome::Accepted { application, visit_number, access_key } => {
+                    accepted = Some((application, visit_number, access_key));
                     break;
                 }
                 Outcome::MissingMaterials { notice } => {
@@ -633,7 +633,7 @@ impl Replay<'_> {
                 }
             }
         }
-        let Some((application, visit)) = accepted else { return Ok(()) };
+        let Some((application, visit, access_key)) = accepted else { return Ok(()) };
         let number = application.application.number.clone();
         self.summary.accepted += 1;
         self.summary.online += usize::from(online);
@@ -649,7 +649,7 @@ impl Replay<'_> {
         if let (Some(visit), true) = (visit, self.rng.gen_bool(0.25)) {
             let at = t + Duration::minutes(self.rng.gen_range(5..30));
             if at < self.now {
-                self.rate("visit", &visit, p, at).await?;
+                self.rate("visit", &visit, Proof::IdNumber, p, at).await?;
             }
         }
         let Some((result, concluded)) = self.decide(&item, &number, t).await? else { return Ok(()) };
@@ -662,7 +662,7 @@ impl Replay<'_> {
         if self.rng.gen_bool(0.6) {
             let at = concluded + Duration::minutes(self.rng.gen_range(60..4320));
             if at < self.now {
-                self.rate("application", &number, p, at).await?;
+                self.rate("application", &number, Proof::Key(&access_key), p, at).await?;
             }
         }
         Ok(())
@@ -735,7 +735,14 @@ impl Replay<'_> {
     }
 
     /// 好差评, mostly good; a bad one is sometimes appealed by the unit and decided by the admin.
-    async fn rate(&mut self, target: &str, number: &str, p: usize, at: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn rate(
+        &mut self,
+        target: &str,
+        number: &str,
+        proof: Proof<'_>,
+        p: usize,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let grade = match self.rng.gen_range(0..100) {
             0..55 => 5,
             55..85 => 4,
@@ -746,7 +753,14 @@ impl Replay<'_> {
         let rating = NewRating {
             target: target.into(),
             number: number.into(),
-            id_number: self.people[p].id.clone(),
+            access_key: match proof {
+                Proof::Key(k) => Some(k.to_owned()),
+                Proof::IdNumber => None,
+            },
+            id_number: match proof {
+                Proof::Key(_) => None,
+                Proof::IdNumber => Some(self.people[p].id.clone()),
+            },
             grade,
             comment: None,
         };
@@ -1128,6 +1142,14 @@ async fn time_acceptance(a: &ServicesArgs, place: &Place, state: &AppState) -> a
         materials_submitted: submitted.len(),
         latency,
     })
+}
+
+/// How a rater proves the target is theirs: an application's access key, or (for a visit to a
+/// window) the ID number shown there.
+#[derive(Debug, Clone, Copy)]
+enum Proof<'a> {
+    Key(&'a str),
+    IdNumber,
 }
 
 #[cfg(test)]

@@ -106,8 +106,16 @@ pub struct NoticeView {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    Accepted { application: Box<ApplicationView>, visit_number: Option<String> },
-    MissingMaterials { notice: Box<NoticeView> },
+    /// `access_key` is shown here once: with the number it lets the applicant follow the
+    /// application, rate it and fetch the e-licence it issues (only its hash is stored).
+    Accepted {
+        application: Box<ApplicationView>,
+        visit_number: Option<String>,
+        access_key: String,
+    },
+    MissingMaterials {
+        notice: Box<NoticeView>,
+    },
 }
 
 /// An application with its materials, steps and history.
@@ -371,20 +379,23 @@ impl Services {
         // transaction of its own would race the committer and the ledger sequencer for the
         // write lock and wait in SQLite's busy handler, which sleeps in steps of milliseconds.
         // Its first write takes the lock, so nothing read here can be overtaken.
+        // Only a clerk who has seen the applicant's identity document attaches what the platform
+        // holds for that number or updates the registered name and contact; online, anyone can
+        // type anyone's number, so an online application carries only what it submits.
+        let in_person = window.is_some();
+        let key = AccessKey::new();
         let written = self
             .db
             .write(move |tx| -> crate::db::BoxFuture<'_, Result<Written, ServiceError>> {
                 Box::pin(async move {
-                store::upsert_applicant(
-                    tx,
-                    &applicant_id,
-                    item.spec.applicant_type.as_str(),
-                    &name,
-                    contact.as_deref(),
-                    &now,
-                )
-                .await?;
-                let library = Certificates::library_in(tx, &applicant_id, &local_date(now_dt)).await?;
+                let kind = item.spec.applicant_type.as_str();
+                let library = if in_person {
+                    store::upsert_applicant(tx, &applicant_id, kind, &name, contact.as_deref(), &now).await?;
+                    Certificates::library_in(tx, &applicant_id, &local_date(now_dt)).await?
+                } else {
+                    store::insert_applicant_if_absent(tx, &applicant_id, kind, &name, contact.as_deref(), &now).await?;
+                    Vec::new()
+                };
                 // Every material: submitted now, or held already (e-licence, earlier application).
                 let mut plan: Vec<(usize, &MaterialSpec, Plan)> = Vec::new();
                 let mut missing = Vec::new();
@@ -399,7 +410,7 @@ impl Services {
                             continue;
                         }
                     }
-                    if spec.reusable {
+                    if spec.reusable && in_person {
                         if let Some(e) = store::earlier_material(tx, &applicant_id, &spec.code).await? {
                             plan.push((pos, spec, Plan::Earlier(e)));
                             continue;
@@ -451,6 +462,7 @@ impl Services {
                         reason: None,
                         issued_by: clerk.clone().unwrap_or_else(|| "system:online".into()),
                         issued_at: now.clone(),
+                        applicant_name: Some(name.clone()),
                     };
                     store::insert_notice(tx, &row).await?;
                     if let Some(c) = &contact {
@@ -491,6 +503,7 @@ impl Services {
                         accepted_at: &now,
                         deadline: &text(deadline),
                         legal_deadline: &text(legal),
+                        access_key_hash: &key.sha256,
                     },
                     &date,
                 )
@@ -565,7 +578,7 @@ impl Services {
                         c,
                         &format!("【受理通知】{}（办件编号 {}）", item.spec.name, app.number),
                         &format!(
-                            "您申请的“{}”已受理，办件编号 {}，承诺办结时限 {} 个工作日（{} 前）。凭办件编号和证件号码可随时查询进度。",
+                            "您申请的“{}”已受理，办件编号 {}，承诺办结时限 {} 个工作日（{} 前）。凭办件编号和受理时给出的查询码可随时查询进度。",
                             item.spec.name,
                             app.number,
                             item.spec.promised_limit_days,
@@ -593,7 +606,7 @@ impl Services {
             Written::Missing(notice) => Ok(Outcome::MissingMaterials { notice }),
             Written::Accepted { app, visit_number } => {
                 let view = self.view(*app, None).await?;
-                Ok(Outcome::Accepted { application: Box::new(view), visit_number })
+                Ok(Outcome::Accepted { application: Box::new(view), visit_number, access_key: key.key })
             }
         }
     }
@@ -649,6 +662,7 @@ impl Services {
             reason: Some(reason.clone()),
             issued_by: actor,
             issued_at: now.clone(),
+            applicant_name: Some(name.clone()),
         };
         store::insert_notice(&mut tx, &row).await?;
         if let Some(c) = &contact {
@@ -673,7 +687,12 @@ impl Services {
         let row = if ok { store::find_notice(&self.db, number).await? } else { None };
         let row = row.ok_or_else(|| ServiceError::NoticeNotFound(number.chars().take(32).collect()))?;
         let item = self.item(&row.item_code, Some(row.item_version)).await?;
-        let name = store::applicant_name(&self.db, &row.applicant_id).await?.unwrap_or_default();
+        // The name given with the application; notices from before issue 14 print the
+        // registered one.
+        let name = match row.applicant_name.clone() {
+            Some(n) => n,
+            None => store::applicant_name(&self.db, &row.applicant_id).await?.unwrap_or_default(),
+        };
         Ok((notice_view(&item, row, None), item, name))
     }
 
@@ -727,30 +746,45 @@ impl Services {
         Ok(if app.warned_at.is_some() || left <= super::approvals::WARN_WORKING_HOURS { "warning" } else { "on_time" })
     }
 
-    /// An application for staff: everyone on the service side sees it, approvers only when
-    /// their department has a step (and then only their steps).
-    pub async fn get(&self, p: &Principal, number: &str) -> Result<ApplicationView, ServiceError> {
+    /// An application for staff: any window clerk (无差别受理 serves every item), an approver
+    /// only when their department has a step (and then only their steps). The read is recorded.
+    pub async fn get(
+        &self,
+        p: &Principal,
+        number: &str,
+        request_id: Option<&str>,
+    ) -> Result<ApplicationView, ServiceError> {
         let scope = staff_scope(p).ok_or(ServiceError::Forbidden("reading applications"))?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_read().await?;
         let app = store::find_application(&mut tx, number).await?;
         let app = app.ok_or_else(|| ServiceError::ApplicationNotFound(number.chars().take(32).collect()))?;
         let steps = store::steps_in(&mut tx, app.id).await?;
         tx.commit().await?;
-        match scope {
-            StaffScope::All => self.view(app, None).await,
+        let view = match scope {
+            StaffScope::All => self.view(app, None).await?,
             StaffScope::Department(d) => {
                 if !steps.iter().any(|s| s.department_code == d) {
                     return Err(ServiceError::ApplicationNotFound(number.to_owned()));
                 }
-                self.view(app, Some(&d)).await
+                self.view(app, Some(&d)).await?
             }
-        }
+        };
+        let subjects = vec![view.application.id.to_string()];
+        self.record_read(&p.actor(), "application.read", "application", subjects, request_id).await?;
+        Ok(view)
     }
 
-    /// Progress by number for the applicant, who proves it with their ID number (the same
-    /// answer for a wrong pair as for an unknown number).
-    pub async fn lookup(&self, number: &str, id_number: &str) -> Result<ApplicationView, ServiceError> {
-        let app = self.owned(number, id_number).await?;
+    /// Progress by number for the applicant, who proves it with the access key handed out
+    /// when the application was accepted (the same answer for a wrong key as for an unknown
+    /// number; wrong keys are counted and throttled). They see what they submitted: no staff
+    /// names, no numbers of e-licences attached as materials.
+    pub async fn lookup(
+        &self,
+        number: &str,
+        key: &str,
+        request_id: Option<&str>,
+    ) -> Result<ApplicationView, ServiceError> {
+        let app = self.owned(number, key).await?;
         let mut view = self.view(app, None).await?;
         // Staff identities and internal notes stay inside.
         for s in &mut view.steps {
@@ -765,21 +799,69 @@ impl Services {
                 e.actor = "staff".into();
             }
         }
+        view.application.clerk = None;
+        let subjects = vec![view.application.id.to_string()];
+        let actor = applicant_actor();
+        self.record_read(&actor, "application.read_by_applicant", "application", subjects, request_id).await?;
         Ok(view)
     }
 
-    /// The application if `id_number` is its applicant's.
-    pub(crate) async fn owned(&self, number: &str, id_number: &str) -> Result<ApplicationRow, ServiceError> {
+    /// The application if `key` is its access key. A few wrong keys per number and window,
+    /// counted in the database so every node sees them: enough for a typo, too few to guess a
+    /// key; refused even with the right key while throttled, as logins are.
+    pub(crate) async fn owned(&self, number: &str, key: &str) -> Result<ApplicationRow, ServiceError> {
+        let number = number.trim();
         let not_found = || ServiceError::ApplicationNotFound(number.chars().take(32).collect());
-        let id = parse_any_id(id_number).map_err(|_| not_found())?;
-        let mut tx = self.db.begin().await?;
+        let shaped = (1..=32).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !shaped {
+            return Err(not_found());
+        }
+        let now_ms = crate::db::now_ms();
+        let mut tx = self.db.begin_read().await?;
+        let (failures, oldest) = store::key_failures(&mut tx, number, now_ms - KEY_WINDOW_MS).await?;
         let app = store::find_application(&mut tx, number).await?;
         tx.commit().await?;
-        app.filter(|a| a.applicant_id == id).ok_or_else(not_found)
+        if let (true, Some(oldest)) = (failures >= MAX_KEY_FAILURES, oldest) {
+            let retry_after_s = ((oldest + KEY_WINDOW_MS - now_ms) / 1000).max(1);
+            return Err(ServiceError::AccessKeyThrottled { retry_after_s });
+        }
+        // Hashes are compared, so timing says nothing about the key.
+        let given = crate::staff::token_hash(key.trim());
+        match app {
+            Some(a) if a.access_key_hash.as_deref() == Some(given.as_str()) => Ok(a),
+            _ => {
+                let number = number.to_owned();
+                self.db
+                    .write(move |tx| -> crate::db::BoxFuture<'_, Result<(), sqlx::Error>> {
+                        Box::pin(async move { store::record_key_failure(tx, &number, now_ms).await })
+                    })
+                    .await?;
+                Err(not_found())
+            }
+        }
+    }
+
+    /// Records a read of personal data (查阅留痕) before its answer leaves.
+    pub(crate) async fn record_read(
+        &self,
+        actor: &crate::audit::Actor,
+        purpose: &str,
+        subject_kind: &str,
+        subjects: Vec<String>,
+        request_id: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        let access = crate::audit::Access { actor, purpose, subject_kind, subjects, request_id };
+        Ok(crate::audit::record_access(&self.db, access).await?)
     }
 
     /// Applications for staff, newest first.
-    pub async fn list(&self, p: &Principal, state: Option<&str>, limit: i64) -> Result<Vec<Value>, ServiceError> {
+    pub async fn list(
+        &self,
+        p: &Principal,
+        state: Option<&str>,
+        limit: i64,
+        request_id: Option<&str>,
+    ) -> Result<Vec<Value>, ServiceError> {
         let scope = staff_scope(p).ok_or(ServiceError::Forbidden("reading applications"))?;
         if let Some(s) = state {
             if state_label(s).is_empty() {
@@ -794,6 +876,8 @@ impl Services {
             StaffScope::Department(d) => Some(d.as_str()),
         };
         let rows = store::list_applications(&self.db, dept, state, limit.clamp(1, 500)).await?;
+        let subjects = rows.iter().map(|a| a.id.to_string()).collect();
+        self.record_read(&p.actor(), "application.list", "application", subjects, request_id).await?;
         let mut out = Vec::with_capacity(rows.len());
         for a in rows {
             let sla = self.sla(&a).await?;
@@ -814,6 +898,7 @@ impl Services {
         oldest_first: bool,
         after: Option<i64>,
         limit: i64,
+        request_id: Option<&str>,
     ) -> Result<(Vec<Value>, Option<i64>), ServiceError> {
         let scope = staff_scope(p).ok_or(ServiceError::Forbidden("reading applications"))?;
         if let Some(s) = state {
@@ -831,6 +916,8 @@ impl Services {
         let (rows, more) =
             store::list_applications_page(&self.db, dept, state, oldest_first, after, limit.clamp(1, 500)).await?;
         let next = rows.last().map(|a| a.id).filter(|_| more);
+        let subjects = rows.iter().map(|a| a.id.to_string()).collect();
+        self.record_read(&p.actor(), "application.list", "application", subjects, request_id).await?;
         let mut out = Vec::with_capacity(rows.len());
         for a in rows {
             let sla = self.sla(&a).await?;
@@ -842,32 +929,78 @@ impl Services {
         Ok((out, next))
     }
 
-    /// 我的办件: every application of the applicant who proves it with one application number
-    /// and their ID number (the same answer for a wrong pair as for an unknown number).
-    pub async fn my_applications(&self, id_number: &str, proof: &str) -> Result<Vec<Value>, ServiceError> {
-        let app = self.owned(proof, id_number).await?;
+    /// Every application under one number, for a window clerk (who serves any applicant at
+    /// any window); the read is recorded.
+    pub async fn applications_of(
+        &self,
+        p: &Principal,
+        id_number: &str,
+        request_id: Option<&str>,
+    ) -> Result<Vec<Value>, ServiceError> {
+        if !p.has_role(Role::WindowClerk) {
+            return Err(ServiceError::Forbidden("reading an applicant's applications (window clerks only)"));
+        }
+        let id = parse_any_id(id_number)?;
+        let rows = store::applications_of(&self.db, &id).await?;
+        let subjects = rows.iter().map(|a| a.id.to_string()).collect();
+        self.record_read(&p.actor(), "application.list_by_applicant", "application", subjects, request_id).await?;
         let mut out = Vec::new();
-        for a in store::applications_of(&self.db, &app.applicant_id).await? {
+        for a in rows {
             let sla = self.sla(&a).await?;
             let mut v = json!(a);
             v["sla"] = json!(sla);
             v["state_label"] = json!(state_label(&a.state));
-            if let Some(o) = v.as_object_mut() {
-                o.remove("clerk");
-            }
             out.push(v);
         }
         Ok(out)
     }
 
-    /// An applicant's e-licence library (电子证照库), for staff on the service side, or for the
-    /// applicant proving it with one of their application numbers.
-    pub async fn library(&self, id_number: &str) -> Result<Vec<CertificateView>, ServiceError> {
+    /// An applicant's e-licence library (电子证照库), for a window clerk only (无差别受理: any
+    /// window serves any item, so any clerk may need it). The read is recorded against the
+    /// applicant's reference and each licence shown.
+    pub async fn library(
+        &self,
+        p: &Principal,
+        id_number: &str,
+        request_id: Option<&str>,
+    ) -> Result<Vec<CertificateView>, ServiceError> {
+        if !p.has_role(Role::WindowClerk) {
+            return Err(ServiceError::Forbidden("reading an applicant's e-licence library (window clerks only)"));
+        }
         let id = parse_any_id(id_number)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_read().await?;
         let l = Certificates::library_in(&mut tx, &id, &local_date(self.now())).await?;
+        let applicant = store::applicant_ref_in(&mut tx, &id).await?;
         tx.commit().await?;
+        let actor = p.actor();
+        self.record_read(&actor, "licences.read", "applicant", applicant.into_iter().collect(), request_id).await?;
+        let numbers = l.iter().map(|c| c.number.clone()).collect();
+        self.record_read(&actor, "licences.read", "certificate", numbers, request_id).await?;
         Ok(l)
+    }
+}
+
+/// Whoever proves an application is theirs with its access key (access records).
+pub(crate) fn applicant_actor() -> crate::audit::Actor {
+    crate::audit::Actor::system("applicant")
+}
+
+/// How long wrong access keys count, and how many an application number takes in that time.
+const KEY_WINDOW_MS: i64 = 15 * 60 * 1000;
+const MAX_KEY_FAILURES: i64 = 5;
+
+/// A secret handed to the applicant once, when the application is accepted; only its SHA-256
+/// is stored (as a session's or a reporter's photo key).
+pub(crate) struct AccessKey {
+    pub key: String,
+    pub sha256: String,
+}
+
+impl AccessKey {
+    pub(crate) fn new() -> AccessKey {
+        let key = hex::encode(rand::random::<[u8; 16]>());
+        let sha256 = crate::staff::token_hash(&key);
+        AccessKey { key, sha256 }
     }
 }
 

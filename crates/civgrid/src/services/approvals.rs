@@ -207,17 +207,7 @@ impl Services {
             app.state = result.into();
             app.concluded_at = Some(now.clone());
             if let (true, Some(r)) = (result == "approved", &item.spec.result) {
-                let valid_until = r.valid_years.map(|y| {
-                    let local = now_dt.with_timezone(&super::cst()).date_naive();
-                    let until = local
-                        .checked_add_months(chrono::Months::new(u32::try_from(y * 12).unwrap_or(12)))
-                        .unwrap_or(local);
-                    until.format("%Y-%m-%d").to_string()
-                });
-                let mut fields = BTreeMap::new();
-                fields.insert("application_number".to_owned(), app.number.clone());
-                fields.insert("item_code".to_owned(), app.item_code.clone());
-                fields.insert("item_name".to_owned(), item.spec.name.clone());
+                let (valid_until, fields) = licence_terms(&app, &item, r, now_dt);
                 let licence = self
                     .certificates
                     .issue_licence_in(
@@ -432,4 +422,24 @@ impl Services {
         }
         Ok((warned, overdue))
     }
+}
+
+/// The validity and fields of the e-licence an approved application issues (at conclusion, or
+/// again after a revocation): tied to the application by its number.
+pub(crate) fn licence_terms(
+    app: &ApplicationRow,
+    item: &super::ServiceItem,
+    r: &super::catalogue::ResultSpec,
+    now_dt: chrono::DateTime<chrono::Utc>,
+) -> (Option<String>, BTreeMap<String, String>) {
+    let valid_until = r.valid_years.map(|y| {
+        let local = now_dt.with_timezone(&super::cst()).date_naive();
+        let until = local.checked_add_months(chrono::Months::new(u32::try_from(y * 12).unwrap_or(12))).unwrap_or(local);
+        until.format("%Y-%m-%d").to_string()
+    });
+    let mut fields = BTreeMap::new();
+    fields.insert("application_number".to_owned(), app.number.clone());
+    fields.insert("item_code".to_owned(), app.item_code.clone());
+    fields.insert("item_name".to_owned(), item.spec.name.clone());
+    (valid_until, fields)
 }

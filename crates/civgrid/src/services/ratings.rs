@@ -29,8 +29,12 @@ pub struct NewRating {
     pub target: String,
     /// The application number or the visit number.
     pub number: String,
-    /// The applicant's ID number or credit code (proves it is theirs).
-    pub id_number: String,
+    /// An application's access key (handed out at acceptance): proves the application is the
+    /// rater's. Required for `application`.
+    pub access_key: Option<String>,
+    /// The applicant's ID number or credit code, for a `visit` (the visit number is printed
+    /// on the slip the window hands over).
+    pub id_number: Option<String>,
     pub grade: i64,
     pub comment: Option<String>,
 }
@@ -53,7 +57,10 @@ pub struct ReplyInput {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackInput {
-    pub id_number: String,
+    /// The rated application's access key (a rating of an application).
+    pub access_key: Option<String>,
+    /// The applicant's ID number or credit code (a rating of a window visit).
+    pub id_number: Option<String>,
     /// `satisfied`, `basically_satisfied` or `unsatisfied`.
     pub result: String,
 }
@@ -94,7 +101,20 @@ impl Services {
         }
         let comment = clean_opt(&r.comment, 1000, "comment")?;
         let not_found = || ServiceError::ApplicationNotFound(r.number.chars().take(32).collect());
-        let id = parse_any_id(&r.id_number).map_err(|_| not_found())?;
+        // An application is proven by its access key (counted and throttled like a lookup),
+        // before the write transaction: a key check may write a failure of its own.
+        let (id, owned) = match (r.target.as_str(), &r.access_key, &r.id_number) {
+            ("application", Some(key), None) => {
+                let app = self.owned(&r.number, key).await?;
+                (app.applicant_id.clone(), Some(app))
+            }
+            ("application", ..) => {
+                return Err(ServiceError::InvalidField("rating an application needs its access_key only".into()))
+            }
+            ("visit", None, Some(id)) => (parse_any_id(id).map_err(|_| not_found())?, None),
+            ("visit", ..) => return Err(ServiceError::InvalidField("rating a visit needs the id_number only".into())),
+            _ => return Err(ServiceError::InvalidField("target must be application or visit".into())),
+        };
         let now_dt = self.now();
         let now = text(now_dt);
         let calendar = self.calendar().await?;
@@ -115,8 +135,8 @@ impl Services {
         };
         match r.target.as_str() {
             "application" => {
-                let app = store::find_application(&mut tx, &r.number).await?.filter(|a| a.applicant_id == id);
-                let app = app.ok_or_else(not_found)?;
+                let app = store::find_application(&mut tx, &r.number).await?;
+                let app = app.filter(|a| owned.as_ref().is_some_and(|o| o.id == a.id)).ok_or_else(not_found)?;
                 if !app.is_concluded() {
                     return Err(ServiceError::NotConcluded(app.number));
                 }
@@ -253,13 +273,26 @@ impl Services {
                 ))
             }
         };
-        let applicant = parse_any_id(&input.id_number).map_err(|_| ServiceError::RectificationNotFound(id))?;
-        let mut tx = self.db.begin().await?;
-        let r = store::find_rectification(&mut tx, id).await?.ok_or(ServiceError::RectificationNotFound(id))?;
-        let rating = store::find_rating(&mut tx, r.rating_id).await?;
+        let not_found = || ServiceError::RectificationNotFound(id);
+        let mut tx = self.db.begin_read().await?;
+        let r = store::find_rectification(&mut tx, id).await?.ok_or_else(not_found)?;
+        let rating = store::find_rating(&mut tx, r.rating_id).await?.ok_or_else(not_found)?;
         tx.commit().await?;
-        if rating.is_none_or(|x| x.applicant_id != applicant) {
-            return Err(ServiceError::RectificationNotFound(id));
+        // Proven as the rating was: an application by its access key (counted and throttled),
+        // a window visit by the number shown there.
+        let theirs = match (rating.target_kind.as_str(), &input.access_key, &input.id_number) {
+            ("application", Some(key), None) => {
+                let app = self.owned(&rating.target_ref, key).await.map_err(|e| match e {
+                    ServiceError::ApplicationNotFound(_) => not_found(),
+                    other => other,
+                })?;
+                app.applicant_id == rating.applicant_id
+            }
+            ("visit", None, Some(number)) => parse_any_id(number).is_ok_and(|n| n == rating.applicant_id),
+            _ => false,
+        };
+        if !theirs {
+            return Err(not_found());
         }
         let now_dt = self.now();
         let now = text(now_dt);

@@ -35,6 +35,17 @@ pub async fn current_items(db: &Db) -> Result<Vec<ServiceItem>, sqlx::Error> {
     rows.iter().map(item_from).collect()
 }
 
+/// Every item's newest version, read inside the caller's transaction.
+pub async fn current_items_in(tx: &mut Tx<'_>) -> Result<Vec<ServiceItem>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {ITEM_COLUMNS} from service_item i
+         where version = (select max(version) from service_item j where j.code = i.code) order by code"
+    ))
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(item_from).collect()
+}
+
 pub async fn current_item(tx: &mut Tx<'_>, code: &str) -> Result<Option<ServiceItem>, sqlx::Error> {
     let row =
         sqlx::query(&format!("select {ITEM_COLUMNS} from service_item where code = $1 order by version desc limit 1"))
@@ -107,6 +118,14 @@ fn local_sql(backend: crate::db::Backend, expr: &str, sqlite: &str, postgres: &s
 
 // ---------------------------------------------------------------- applicants and visits
 
+/// A random reference for a new applicant row: the subject of access records (never the ID
+/// number).
+fn applicant_ref() -> String {
+    hex::encode(rand::random::<[u8; 8]>())
+}
+
+/// Registers an applicant identified in person (at a window), or updates their registered
+/// name and contact: the clerk has seen their identity document.
 pub async fn upsert_applicant(
     tx: &mut Tx<'_>,
     id_number: &str,
@@ -116,8 +135,8 @@ pub async fn upsert_applicant(
     now: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into service_applicant (id_number, kind, name, contact, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $5)
+        "insert into service_applicant (id_number, kind, name, contact, created_at, updated_at, ref)
+         values ($1, $2, $3, $4, $5, $5, $6)
          on conflict (id_number) do update set name = excluded.name,
             contact = coalesce(excluded.contact, service_applicant.contact), updated_at = excluded.updated_at",
     )
@@ -126,8 +145,67 @@ pub async fn upsert_applicant(
     .bind(name)
     .bind(contact)
     .bind(now)
+    .bind(applicant_ref())
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Registers an applicant known only from what they typed online: a first registration, but
+/// never a change to an existing one (anyone can type anyone's ID number; what they supplied
+/// stays on their application).
+pub async fn insert_applicant_if_absent(
+    tx: &mut Tx<'_>,
+    id_number: &str,
+    kind: &str,
+    name: &str,
+    contact: Option<&str>,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into service_applicant (id_number, kind, name, contact, created_at, updated_at, ref)
+         values ($1, $2, $3, $4, $5, $5, $6)
+         on conflict (id_number) do nothing",
+    )
+    .bind(id_number)
+    .bind(kind)
+    .bind(name)
+    .bind(contact)
+    .bind(now)
+    .bind(applicant_ref())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The applicant's random reference (the subject of access records).
+pub async fn applicant_ref_in(tx: &mut Tx<'_>, id_number: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("select ref from service_applicant where id_number = $1")
+        .bind(id_number)
+        .fetch_optional(&mut **tx)
+        .await
+        .map(Option::flatten)
+}
+
+/// Wrong access keys given for an application number since `since_ms`: how many, and the
+/// oldest one's time.
+pub async fn key_failures(tx: &mut Tx<'_>, number: &str, since_ms: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+    let row = sqlx::query(
+        "select count(*) as n, min(at_ms) as oldest from service_key_failure where number = $1 and at_ms >= $2",
+    )
+    .bind(number)
+    .bind(since_ms)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("oldest")?))
+}
+
+pub async fn record_key_failure(tx: &mut Tx<'_>, number: &str, at_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("insert into service_key_failure (number, at_ms) values ($1, $2)")
+        .bind(number)
+        .bind(at_ms)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -215,10 +293,12 @@ pub struct NoticeRow {
     pub reason: Option<String>,
     pub issued_by: String,
     pub issued_at: String,
+    /// The name given with the application the notice answers.
+    pub applicant_name: Option<String>,
 }
 
-const NOTICE_COLUMNS: &str =
-    "number, kind, item_code, item_version, applicant_id, channel, window_code, visit_id, missing, reason, issued_by, issued_at";
+const NOTICE_COLUMNS: &str = "number, kind, item_code, item_version, applicant_id, channel, window_code, visit_id, \
+                              missing, reason, issued_by, issued_at, applicant_name";
 
 fn notice_from(r: &AnyRow) -> Result<NoticeRow, sqlx::Error> {
     Ok(NoticeRow {
@@ -234,12 +314,13 @@ fn notice_from(r: &AnyRow) -> Result<NoticeRow, sqlx::Error> {
         reason: r.try_get("reason")?,
         issued_by: r.try_get("issued_by")?,
         issued_at: r.try_get("issued_at")?,
+        applicant_name: r.try_get("applicant_name")?,
     })
 }
 
 pub async fn insert_notice(tx: &mut Tx<'_>, n: &NoticeRow) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "insert into service_notice ({NOTICE_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "insert into service_notice ({NOTICE_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(&n.number)
     .bind(&n.kind)
@@ -253,6 +334,7 @@ pub async fn insert_notice(tx: &mut Tx<'_>, n: &NoticeRow) -> Result<(), sqlx::E
     .bind(&n.reason)
     .bind(&n.issued_by)
     .bind(&n.issued_at)
+    .bind(&n.applicant_name)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -315,6 +397,9 @@ pub struct ApplicationRow {
     pub concluded_at: Option<String>,
     pub licence_number: Option<String>,
     pub updated_at: String,
+    /// SHA-256 of the access key handed to the applicant once (none before issue 14).
+    #[serde(skip)]
+    pub access_key_hash: Option<String>,
 }
 
 impl ApplicationRow {
@@ -326,7 +411,7 @@ impl ApplicationRow {
 const APP_COLUMNS: &str =
     "id, number, item_code, item_version, department_code, applicant_id, applicant_name, contact, \
     channel, window_code, clerk, visit_id, state, current_step, max_visits, accepted_at, deadline, legal_deadline, \
-    warned_at, overdue_at, suspended_at, suspended_step, concluded_at, licence_number, updated_at";
+    warned_at, overdue_at, suspended_at, suspended_step, concluded_at, licence_number, updated_at, access_key_hash";
 
 fn app_from(r: &AnyRow) -> Result<ApplicationRow, sqlx::Error> {
     Ok(ApplicationRow {
@@ -355,6 +440,7 @@ fn app_from(r: &AnyRow) -> Result<ApplicationRow, sqlx::Error> {
         concluded_at: r.try_get("concluded_at")?,
         licence_number: r.try_get("licence_number")?,
         updated_at: r.try_get("updated_at")?,
+        access_key_hash: r.try_get("access_key_hash")?,
     })
 }
 
@@ -370,6 +456,7 @@ pub struct NewApplication<'a> {
     pub accepted_at: &'a str,
     pub deadline: &'a str,
     pub legal_deadline: &'a str,
+    pub access_key_hash: &'a str,
 }
 
 /// Inserts an application and numbers it (`BJ` + local date + id).
@@ -381,8 +468,8 @@ pub async fn insert_application(
     let id: i64 = sqlx::query_scalar(
         "insert into service_application (item_code, item_version, department_code, applicant_id, applicant_name,
             contact, channel, window_code, clerk, visit_id, state, current_step, max_visits, accepted_at, deadline,
-            legal_deadline, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'in_review', 0, $11, $12, $13, $14, $12) returning id",
+            legal_deadline, updated_at, access_key_hash)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'in_review', 0, $11, $12, $13, $14, $12, $15) returning id",
     )
     .bind(&a.item.code)
     .bind(a.item.version)
@@ -398,6 +485,7 @@ pub async fn insert_application(
     .bind(a.accepted_at)
     .bind(a.deadline)
     .bind(a.legal_deadline)
+    .bind(a.access_key_hash)
     .fetch_one(&mut **tx)
     .await?;
     let number = format!("BJ{date}{id:06}");
@@ -659,6 +747,24 @@ pub async fn materials_of(db: &Db, application_id: i64) -> Result<Vec<MaterialRo
 }
 
 /// The materials of an application, read inside the writing transaction.
+/// True when an application with a step of `department` has the licence as a material.
+pub async fn licence_material_for_department(
+    tx: &mut Tx<'_>,
+    licence_number: &str,
+    department: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from service_material m
+         where m.licence_number = $1
+           and exists (select 1 from service_step s where s.application_id = m.application_id and s.department_code = $2)",
+    )
+    .bind(licence_number)
+    .bind(department)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n > 0)
+}
+
 pub async fn materials_in(tx: &mut Tx<'_>, application_id: i64) -> Result<Vec<MaterialRow>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "select {MATERIAL_COLUMNS} from service_material where application_id = $1 order by position"

@@ -30,7 +30,7 @@ pub fn acceptance_content(a: &ApplicationRow, materials: &[MaterialRow]) -> Valu
             })
         })
         .collect();
-    json!({
+    let mut content = json!({
         "number": a.number,
         "item_code": a.item_code,
         "item_version": a.item_version,
@@ -40,7 +40,14 @@ pub fn acceptance_content(a: &ApplicationRow, materials: &[MaterialRow]) -> Valu
         "clerk": a.clerk,
         "accepted_at": a.accepted_at,
         "materials": m,
-    })
+    });
+    // The entry is public and holds this content's hash: the access key's hash (random, never
+    // shown) salts it, so nobody can confirm an ID number by hashing guesses. Acceptances from
+    // before access keys keep their original content, so the audit still recomputes them.
+    if let (Some(h), Some(o)) = (&a.access_key_hash, content.as_object_mut()) {
+        o.insert("salt".into(), json!(h));
+    }
+    content
 }
 
 /// The reference of a decision: `application number:step:department`.

@@ -1,5 +1,7 @@
-//! Certificates: issue and revoke (staff), fetch a bundle and check one (anyone holding the
-//! number or the file), the QR code and the verification page.
+//! Certificates: issue from an approved application and revoke (the issuing department), read
+//! the content or fetch the bundle (the holder with their application's access key, or the
+//! issuing department), check validity by number or verify an uploaded file (anyone), the QR
+//! code and the verification page.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -11,9 +13,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, ApiPath, Auth};
+use super::extract::{request_token, ApiJson, ApiPath, Auth, RequestId};
+use super::limit::{Budget, ClientAddr};
 use super::AppState;
-use crate::certificates::{CertificateError, Issuer, NewCertificate};
+use crate::certificates::{CertificateError, Issuer};
+use crate::services::licences::Reader;
 use crate::staff::{Principal, Role};
 
 pub fn routes() -> Router<AppState> {
@@ -43,38 +47,84 @@ impl From<CertificateError> for ApiError {
                 return err;
             }
             CertificateError::NoDepartment | CertificateError::OtherDepartment(_) => StatusCode::FORBIDDEN,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
+            CertificateError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
         };
         ApiError::new(status, e.code(), e.to_string())
     }
 }
 
-/// Approvers issue for their own department; district administrators for theirs.
-fn issuer(p: &Principal) -> Result<Issuer, ApiError> {
-    let is_admin = p.has_role(Role::Admin);
-    if !(is_admin || p.has_role(Role::Approver)) {
-        return Err(ApiError::forbidden("issuing or revoking certificates"));
+/// Who revokes: an approver of the issuing department, or an administrator whose areas hold
+/// the issuing department.
+async fn revoker(state: &AppState, p: &Principal, number: &str) -> Result<Issuer, ApiError> {
+    let is_approver = p.has_role(Role::Approver);
+    if !(is_approver || p.has_role(Role::Admin)) {
+        return Err(ApiError::forbidden("revoking certificates"));
+    }
+    let mut is_admin = false;
+    if p.has_role(Role::Admin) {
+        let cert = state.certificates.find(number).await?;
+        let departments = state.staff.departments().await?;
+        let area = departments.iter().find(|d| d.code == cert.department_code).map(|d| d.area_code.clone());
+        is_admin = area.is_some_and(|a| p.can(Role::Admin, &a));
     }
     Ok(Issuer { actor: p.actor().label().to_owned(), department: p.department_code.clone(), is_admin })
 }
 
-/// `POST /api/v1/certificates`: issue a certificate (approver or admin).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueBody {
+    /// The approved application whose e-licence is issued (again, after a revocation).
+    application_number: String,
+}
+
+/// `POST /api/v1/certificates`: issue the e-licence of an approved application (an approver of
+/// the department whose item issues it). There is no issuing of free content.
 async fn issue(
     State(state): State<AppState>,
     auth: Auth,
-    ApiJson(body): ApiJson<NewCertificate>,
+    rid: RequestId,
+    ApiJson(body): ApiJson<IssueBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let by = issuer(&auth.0)?;
-    let view = state.certificates.issue(&by, body).await?;
+    let view = state.services.issue_licence(&auth.0, &body.application_number, rid.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(json!(view))))
 }
 
-/// `GET /api/v1/certificates/{number}`: the stored certificate (staff only).
-async fn find(State(state): State<AppState>, auth: Auth, ApiPath(number): ApiPath<String>) -> ApiResult<Json<Value>> {
-    if auth.0.roles.is_empty() {
-        return Err(ApiError::forbidden("reading certificates"));
+/// `GET /api/v1/certificates/{number}`: the stored certificate, for the issuing department's
+/// approvers and window clerks (and approvers deciding on an application that attaches it), or
+/// the holder with the access key (`X-Access-Key`); recorded.
+async fn find(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    addr: ClientAddr,
+    rid: RequestId,
+    ApiPath(number): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let principal = reader_principal(&state, &headers).await?;
+    let reader = reader(&state, &headers, addr, principal.as_ref())?;
+    Ok(Json(json!(state.services.read_certificate(reader, &number, rid.as_deref()).await?)))
+}
+
+/// The signed-in caller, if the request carries a session or token.
+async fn reader_principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
+    match request_token(headers) {
+        Some(t) => Ok(Some(state.staff.authenticate(&t).await?)),
+        None => Ok(None),
     }
-    Ok(Json(json!(state.certificates.get(&number).await?)))
+}
+
+/// Staff by their session; otherwise the holder's access key, spent from the lookup budget.
+fn reader<'a>(
+    state: &AppState,
+    headers: &'a HeaderMap,
+    addr: ClientAddr,
+    principal: Option<&'a Principal>,
+) -> Result<Reader<'a>, ApiError> {
+    if let Some(p) = principal {
+        return Ok(Reader::Staff(p));
+    }
+    let key = super::services::access_key(headers).ok_or_else(ApiError::unauthenticated)?;
+    state.limits.spend(Budget::AnonymousLookup, addr)?;
+    Ok(Reader::Holder { key })
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,13 +140,22 @@ async fn revoke(
     ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<RevokeBody>,
 ) -> ApiResult<Json<Value>> {
-    let by = issuer(&auth.0)?;
+    let by = revoker(&state, &auth.0, &number).await?;
     Ok(Json(json!(state.certificates.revoke(&by, &number, &body.reason).await?)))
 }
 
-/// `GET /api/v1/certificates/{number}/bundle`: the verifiable bundle, as a file.
-async fn bundle(State(state): State<AppState>, ApiPath(number): ApiPath<String>) -> ApiResult<Response> {
-    let bundle = state.certificates.bundle(&number).await?;
+/// `GET /api/v1/certificates/{number}/bundle`: the verifiable bundle, as a file, for the same
+/// readers as the certificate itself; recorded.
+async fn bundle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    addr: ClientAddr,
+    rid: RequestId,
+    ApiPath(number): ApiPath<String>,
+) -> ApiResult<Response> {
+    let principal = reader_principal(&state, &headers).await?;
+    let reader = reader(&state, &headers, addr, principal.as_ref())?;
+    let bundle = state.services.certificate_bundle(reader, &number, rid.as_deref()).await?;
     let disposition = format!("attachment; filename=\"{number}.civgrid.json\"");
     Ok((
         [
@@ -113,7 +172,8 @@ async fn verify(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Va
     Ok(Json(json!(state.certificates.verify(&body).await?)))
 }
 
-/// `GET /api/v1/certificates/{number}/check`: verify the current bundle of a number (the QR).
+/// `GET /api/v1/certificates/{number}/check`: verify the current bundle of a number (the QR):
+/// valid or revoked, type, issuing department, dates — nothing about the holder.
 async fn check(State(state): State<AppState>, ApiPath(number): ApiPath<String>) -> ApiResult<Json<Value>> {
     Ok(Json(json!(state.certificates.check(&number).await?)))
 }

@@ -54,10 +54,11 @@ async fn checkpoint(State(state): State<AppState>) -> ApiResult<Response> {
     Ok(text(state.ledger.checkpoint().await?.note, "no-cache"))
 }
 
-/// `GET /ledger/vkey`: the log's signed-note verifier key, and the certificate issuer's.
+/// `GET /ledger/vkey`: the log's signed-note verifier key — one key, as signed-note clients
+/// and witnesses read it. The certificate issuer's key is published in the trust file
+/// (`/ledger/trust`, its `issuer` line), which is what certificate verifiers read.
 async fn vkey(State(state): State<AppState>) -> Response {
-    let keys = state.ledger.keys();
-    text(format!("{}\n{}\n", keys.log_verifier().vkey(), keys.issuer_verifier().vkey()), "max-age=3600")
+    text(format!("{}\n", state.ledger.keys().log_verifier().vkey()), "max-age=3600")
 }
 
 /// `GET /ledger/trust`: the trust file (origin, log and issuer keys, witnesses, quorum) that

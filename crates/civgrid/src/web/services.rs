@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth, RequestId};
+use super::limit::{Budget, ClientAddr};
 use super::AppState;
 use crate::services::applications::{Channel, NewApplication, NewRefusal, Outcome};
 use crate::services::approvals::{DecisionInput, SuspendInput};
@@ -35,7 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/service-refusals", post(refuse))
         .route("/api/v1/service-notices/{number}", get(notice))
         .route("/api/v1/applicants/{id_number}/licences", get(library))
-        .route("/api/v1/applicants/{id_number}/applications", get(my_applications))
+        .route("/api/v1/applicants/{id_number}/applications", get(applications_of))
         .route("/api/v1/service-ratings", post(rate))
         .route("/api/v1/service-rectifications", get(rectifications))
         .route("/api/v1/service-rectifications/{id}/reply", post(reply))
@@ -66,9 +67,19 @@ impl From<ServiceError> for ApiError {
             | ServiceError::NotSuspended(_)
             | ServiceError::AlreadyRated(_)
             | ServiceError::NotConcluded(_)
-            | ServiceError::RectificationState(_) => StatusCode::CONFLICT,
+            | ServiceError::RectificationState(_)
+            | ServiceError::NotApproved(_)
+            | ServiceError::LicenceInForce(_) => StatusCode::CONFLICT,
             ServiceError::Forbidden(_) | ServiceError::NoDepartment => StatusCode::FORBIDDEN,
             ServiceError::InvalidPeriod(_) => StatusCode::BAD_REQUEST,
+            ServiceError::LicenceTypeOwned { .. } | ServiceError::NoLicenceForItem(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ServiceError::AccessKeyThrottled { retry_after_s } => {
+                let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string());
+                err.retry_after_s = Some(*retry_after_s);
+                return err;
+            }
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let mut err = ApiError::new(status, e.code(), e.to_string());
@@ -132,6 +143,7 @@ async fn sweep(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Valu
 async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    addr: ClientAddr,
     ApiJson(body): ApiJson<NewApplication>,
 ) -> ApiResult<Response> {
     let outcome = match request_token(&headers) {
@@ -139,7 +151,11 @@ async fn submit(
             let p = state.staff.authenticate(&t).await?;
             state.services.submit(Channel::Window(&p), body).await?
         }
-        None => state.services.submit(Channel::Online, body).await?,
+        None => {
+            // Anonymous floods are bounded per address before anything is read or written.
+            state.limits.spend(Budget::AnonymousApplication, addr)?;
+            state.services.submit(Channel::Online, body).await?
+        }
     };
     let status = match outcome {
         Outcome::Accepted { .. } => StatusCode::CREATED,
@@ -158,31 +174,44 @@ struct ListQuery {
 async fn list_applications(
     State(state): State<AppState>,
     auth: Auth,
+    rid: RequestId,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let list = state.services.list(&auth.0, q.state.as_deref(), q.limit.unwrap_or(100)).await?;
+    let list = state.services.list(&auth.0, q.state.as_deref(), q.limit.unwrap_or(100), rid.as_deref()).await?;
     Ok(Json(json!({"applications": list})))
 }
 
+/// No parameters: the ways in of before (`?id_number=`, `?application_number=`) are refused
+/// with `invalid_query`, not ignored.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ApplicantQuery {
-    id_number: Option<String>,
+struct NoQuery {}
+
+/// The header an applicant sends the access key in (never in the address, which logs keep).
+pub const ACCESS_KEY_HEADER: &str = "x-access-key";
+
+/// The access key an anonymous applicant sent, if any.
+pub(super) fn access_key(headers: &HeaderMap) -> Option<&str> {
+    headers.get(ACCESS_KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty())
 }
 
-/// Staff with a token see it by their scope; the applicant gives `?id_number=`.
+/// Staff with a token see it by their scope; the applicant sends the access key handed out
+/// at acceptance (`X-Access-Key`); knowing the applicant's ID number proves nothing.
 async fn find_application(
     State(state): State<AppState>,
     headers: HeaderMap,
+    addr: ClientAddr,
+    rid: RequestId,
     ApiPath(number): ApiPath<String>,
-    ApiQuery(q): ApiQuery<ApplicantQuery>,
+    ApiQuery(NoQuery {}): ApiQuery<NoQuery>,
 ) -> ApiResult<Json<Value>> {
-    if let Some(id) = q.id_number {
-        return Ok(Json(json!(state.services.lookup(&number, &id).await?)));
+    if let Some(key) = access_key(&headers) {
+        state.limits.spend(Budget::AnonymousLookup, addr)?;
+        return Ok(Json(json!(state.services.lookup(&number, key, rid.as_deref()).await?)));
     }
     let token = request_token(&headers).ok_or_else(ApiError::unauthenticated)?;
     let p = state.staff.authenticate(&token).await?;
-    Ok(Json(json!(state.services.get(&p, &number).await?)))
+    Ok(Json(json!(state.services.get(&p, &number, rid.as_deref()).await?)))
 }
 
 async fn decide(
@@ -242,52 +271,35 @@ async fn notice(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LibraryQuery {
-    application_number: Option<String>,
-}
-
-/// The e-licence library: service-side staff, or the applicant proving it with one of their
-/// application numbers.
+/// The e-licence library by ID number: window clerks only, every read recorded.
 async fn library(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    auth: Auth,
+    rid: RequestId,
     ApiPath(id_number): ApiPath<String>,
-    ApiQuery(q): ApiQuery<LibraryQuery>,
+    ApiQuery(NoQuery {}): ApiQuery<NoQuery>,
 ) -> ApiResult<Json<Value>> {
-    match (q.application_number, request_token(&headers)) {
-        (Some(n), _) => {
-            state.services.lookup(&n, &id_number).await?;
-        }
-        (None, Some(t)) => {
-            let p = state.staff.authenticate(&t).await?;
-            let service_side = [Role::Admin, Role::Auditor, Role::WindowClerk, Role::Approver];
-            if !service_side.iter().any(|r| p.has_role(*r)) {
-                return Err(ApiError::forbidden("reading an applicant's e-licence library"));
-            }
-        }
-        (None, None) => return Err(ApiError::unauthenticated()),
-    }
-    Ok(Json(json!({"licences": state.services.library(&id_number).await?})))
+    Ok(Json(json!({"licences": state.services.library(&auth.0, &id_number, rid.as_deref()).await?})))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProofQuery {
-    application_number: String,
-}
-
-/// 我的办件: the applicant's own applications, proven with one application number.
-async fn my_applications(
+/// An applicant's applications by ID number: window clerks only, every read recorded. An
+/// applicant follows each application by its number and access key instead.
+async fn applications_of(
     State(state): State<AppState>,
+    auth: Auth,
+    rid: RequestId,
     ApiPath(id_number): ApiPath<String>,
-    ApiQuery(q): ApiQuery<ProofQuery>,
+    ApiQuery(NoQuery {}): ApiQuery<NoQuery>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({"applications": state.services.my_applications(&id_number, &q.application_number).await?})))
+    Ok(Json(json!({"applications": state.services.applications_of(&auth.0, &id_number, rid.as_deref()).await?})))
 }
 
-async fn rate(State(state): State<AppState>, ApiJson(body): ApiJson<NewRating>) -> ApiResult<impl IntoResponse> {
+async fn rate(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    ApiJson(body): ApiJson<NewRating>,
+) -> ApiResult<impl IntoResponse> {
+    state.limits.spend(Budget::AnonymousLookup, addr)?;
     let out = state.services.rate(body).await?;
     Ok((StatusCode::CREATED, Json(json!(out))))
 }
@@ -307,9 +319,11 @@ async fn reply(
 
 async fn feedback(
     State(state): State<AppState>,
+    addr: ClientAddr,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<FeedbackInput>,
 ) -> ApiResult<Json<Value>> {
+    state.limits.spend(Budget::AnonymousLookup, addr)?;
     Ok(Json(json!(state.services.feedback(id, body).await?)))
 }
 

@@ -407,6 +407,8 @@ async fn the_services_loop_walks_in_a_real_browser() {
     }
     s.click("#apply-form button[type=submit]").await;
     let number = s.text("#apply-number").await;
+    // The access key, shown once beside the number, is what the applicant follows it with.
+    let key = s.text("#apply-key").await;
     assert!(number.starts_with("BJ"), "{number}");
     s.find("#apply-reused li[data-material=\"no_criminal_record\"][data-source=\"licence\"]").await;
     s.screenshot("window-accepted").await;
@@ -492,10 +494,10 @@ async fn the_services_loop_walks_in_a_real_browser() {
     s.find(&format!("[data-task=\"{dibao}\"] form.decide")).await;
     sign_out(&s).await;
 
-    // The applicant follows it on the portal with the number and their ID number, and rates it.
+    // The applicant follows it on the portal with the number and the access key, and rates it.
     s.goto(&format!("{base}/portal/services")).await;
     s.type_into("#f-number", &number).await;
-    s.type_into("#f-id", &id).await;
+    s.type_into("#f-key", &key).await;
     s.click("#follow-form button[type=submit]").await;
     s.at("/portal/application").await;
     s.find(&format!("#application[data-application=\"{number}\"][data-state=\"approved\"]")).await;
@@ -523,22 +525,25 @@ async fn the_services_loop_walks_in_a_real_browser() {
     // A second rating is refused (一事一评), in the reader's language.
     s.goto(&format!("{base}/portal/services")).await;
     s.type_into("#f-number", &number).await;
-    s.type_into("#f-id", &id).await;
+    s.type_into("#f-key", &key).await;
     s.click("#follow-form button[type=submit]").await;
     s.click("#rate-form button[type=submit]").await;
     assert_eq!(s.text("#rate-form [data-error]").await, "已经评价过了，每件只能评价一次。");
 
-    // Online (一网通办): the ID card handed in at the window is not asked for again.
+    // Online (一网通办): anyone can type anyone's ID number, so nothing the platform holds is
+    // attached; the applicant hands in every material and gets their own access key.
     s.goto(&format!("{base}/portal/services")).await;
     s.click("#item-select option[value^=\"GG00202000\"]").await;
     s.find("#apply-form[data-channel=\"online\"][data-item^=\"GG00202000\"]").await;
     s.type_into("#a-id", &id).await;
     s.type_into("#a-name", "陈嘉怡").await;
+    s.send_file("#m-id_card", &pdf).await;
     s.send_file("#m-application_form", &pdf).await;
     s.click("#apply-form button[type=submit]").await;
     let online = s.text("#apply-number").await;
     assert_ne!(online, number);
-    s.find("#apply-reused li[data-material=\"id_card\"][data-source=\"earlier\"]").await;
+    assert_ne!(s.text("#apply-key").await, key);
+    assert_eq!(s.js("return document.getElementById('apply-reused') === null;", json!([])).await, json!(true));
     s.screenshot("portal-apply-online").await;
 
     // The administrator adds a make-up working day, removes it, and is told feature by feature
@@ -704,6 +709,7 @@ async fn the_services_loop_walks_in_a_real_browser() {
         .await;
     assert_eq!(st, axum::http::StatusCode::CREATED, "{v}");
     let bad = v["application"]["number"].as_str().expect("number").to_owned();
+    let bad_key = v["access_key"].as_str().expect("access key").to_owned();
     for (user, criterion) in [("approver_jtj", "driving_3_years"), ("approver_gaj", "background_ok")] {
         let t = app.login(user).await;
         let (st, v) = app
@@ -721,7 +727,7 @@ async fn the_services_loop_walks_in_a_real_browser() {
             "POST",
             "/api/v1/service-ratings",
             None,
-            &json!({"target": "application", "number": bad, "id_number": other, "grade": 2, "comment": "窗口排队太久"}),
+            &json!({"target": "application", "number": bad, "access_key": bad_key, "grade": 2, "comment": "窗口排队太久"}),
         )
         .await;
     assert_eq!(st, axum::http::StatusCode::CREATED, "{v}");

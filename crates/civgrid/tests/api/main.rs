@@ -19,6 +19,7 @@ mod notify;
 mod open311;
 mod ops;
 mod pages;
+mod security_services;
 mod security_staff;
 mod services;
 mod web_security;

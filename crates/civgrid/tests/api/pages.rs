@@ -284,6 +284,7 @@ async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Back
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let number = v["application"]["number"].as_str().expect("number").to_owned();
+    let key = v["access_key"].as_str().expect("the access key").to_owned();
 
     // The clerk follows it by number: every material with its source, both parallel departments.
     let (s, _, body) = page(&app, &format!("/workbench/window?number={number}"), Some(&clerk)).await;
@@ -345,16 +346,16 @@ async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Back
         found.contains("data-check=\"driving_3_years\" data-met=\"true\"") && found.contains("取得相应准驾车型驾驶证")
     );
 
-    // The applicant follows it with the number and their ID number, by a form post.
+    // The applicant follows it with the number and the access key, by a form post.
     let (s, body) =
-        send(&app, form_post("/portal/application", &format!("number={number}&id_number={id}"), None)).await;
+        send(&app, form_post("/portal/application", &format!("number={number}&access_key={key}"), None)).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains(&format!("data-application=\"{number}\"")) && body.contains("审查中"));
     assert!(body.contains("440604********042"), "the ID number is masked");
     assert!(!body.contains("id=\"rate-form\""), "no rating before conclusion");
     let (s, body) = send(
         &app,
-        form_post("/portal/application", &format!("number={number}&id_number=440604199001010011"), Some("lang=en")),
+        form_post("/portal/application", &format!("number={number}&access_key=0123456789abcdef"), Some("lang=en")),
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -372,9 +373,13 @@ async fn services_pages_show_reuse_checklists_and_each_departments_steps(b: Back
         .await;
     assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("approved")), "{v}");
     let (_, body) =
-        send(&app, form_post("/portal/application", &format!("number={number}&id_number={id}"), None)).await;
+        send(&app, form_post("/portal/application", &format!("number={number}&access_key={key}"), None)).await;
     assert!(body.contains("id=\"rate-form\"") && body.contains("已办结（准予）"));
     assert!(body.contains("href=\"/verify/CG"), "the e-licence it issued, to verify");
+    assert!(
+        body.contains("id=\"licence-download\"") && body.contains(&format!("data-key=\"{key}\"")),
+        "the holder downloads the bundle with the key"
+    );
 
     // The portal offers the catalogue for online applications.
     let (s, _, body) = page(&app, &format!("/portal/services?item={item}"), Some("lang=en")).await;
@@ -762,6 +767,7 @@ async fn a_bad_rating_becomes_a_rectification_task_on_the_approvers_page(b: Back
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let number = v["application"]["number"].as_str().expect("number").to_owned();
+    let key = v["access_key"].as_str().expect("the access key").to_owned();
     for (user, criterion) in [("approver_jtj", "driving_3_years"), ("approver_gaj", "background_ok")] {
         let t = app.login(user).await;
         let (s, v) = app
@@ -779,7 +785,7 @@ async fn a_bad_rating_becomes_a_rectification_task_on_the_approvers_page(b: Back
             "POST",
             "/api/v1/service-ratings",
             None,
-            &serde_json::json!({"target": "application", "number": number, "id_number": id, "grade": 1,
+            &serde_json::json!({"target": "application", "number": number, "access_key": key, "grade": 1,
                 "comment": "<b>等了很久</b>"}),
         )
         .await;

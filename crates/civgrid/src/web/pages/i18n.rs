@@ -417,7 +417,9 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("svc.refused", "已出具不予受理通知书", "Refusal notice issued"),
     ("svc.accepted", "已受理，办件编号", "Accepted; application number"),
     ("svc.submitted_online", "申请已受理，办件编号", "Your application is accepted; its number is"),
-    ("svc.keep_number", "请记下办件编号，凭编号和证件号码查询进度。", "Keep the number: follow the application with it and your ID number."),
+    ("svc.keep_number", "请记下办件编号和查询码，凭二者查询进度。", "Keep the number and the access key: follow the application with both."),
+    ("svc.access_key", "查询码", "Access key"),
+    ("svc.key_once", "查询码只显示这一次，请交给申请人妥善保存：凭办件编号和查询码查询进度、评价和下载电子证照；仅凭证件号码无法查询。", "The access key is shown only this once; give it to the applicant to keep: with the number it follows the application, rates it and downloads the e-licence. An ID number alone opens nothing."),
     ("svc.reused_now", "自动复用的材料", "Materials reused automatically"),
     ("svc.missing", "材料不齐，未受理。一次性告知须补交以下材料", "Materials are missing, so nothing was accepted. Everything still needed, at once"),
     ("svc.print_notice", "打印一次性告知书", "Print the missing-materials notice"),
@@ -427,7 +429,7 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("svc.library_found", "电子证照库中的证照", "E-licences in the library"),
     ("svc.follow", "办件查询", "Follow an application"),
     ("svc.number", "办件编号", "Application number"),
-    ("svc.not_found", "没有找到这个办件，请核对编号（和证件号码）后重试。", "No application matches; check the number (and the ID number) and try again."),
+    ("svc.not_found", "没有找到这个办件，请核对编号和查询码后重试。", "No application matches; check the number and the access key and try again."),
     ("svc.applicant", "申请人", "Applicant"),
     ("svc.channel", "渠道", "Channel"),
     ("svc.channel.window", "窗口受理", "At a window"),
@@ -482,6 +484,7 @@ pub const TEXT: &[(&str, &str, &str)] = &[
     ("psvc.apply", "在线申请", "Apply online"),
     ("psvc.verify", "核验证书或电子证照", "Verify a certificate or e-licence"),
     ("psvc.rate", "评价（好差评）", "Rate the service"),
+    ("psvc.download_licence", "下载电子证照（可离线核验的文件）", "Download the e-licence (a file anyone can verify offline)"),
     ("psvc.grade", "评价等级", "Grade"),
     ("psvc.grade.5", "非常满意", "Very satisfied"),
     ("psvc.grade.4", "满意", "Satisfied"),
@@ -914,6 +917,27 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
     ),
     ("error.too_many_photos", "每件案卷最多 12 张照片。", "A case carries at most 12 photos."),
     ("error.already_revoked", "该证书已经撤销。", "The certificate is already revoked."),
+    (
+        "error.access_key_throttled",
+        "查询码错误次数过多，请稍后再试。",
+        "Too many wrong access keys for this application; try again later.",
+    ),
+    (
+        "error.licence_type_owned_elsewhere",
+        "这种电子证照由另一个部门签发，本部门的事项不能签发。",
+        "Another department issues this e-licence type; an item of this department cannot issue it.",
+    ),
+    (
+        "error.application_not_approved",
+        "办件尚未准予办结，不能签发电子证照。",
+        "The application is not approved; no e-licence can be issued for it.",
+    ),
+    ("error.item_issues_no_licence", "该事项不签发电子证照。", "This item issues no e-licence."),
+    (
+        "error.licence_in_force",
+        "该办件的电子证照仍然有效，须先撤销才能重新签发。",
+        "The application's e-licence is still in force; revoke it before issuing another.",
+    ),
     ("error.area_exists", "该区划编码已存在。", "An area with that code already exists."),
     (
         "error.certificate_damaged",
@@ -1092,6 +1116,11 @@ mod tests {
             E::RectificationNotFound(0),
             E::RectificationState(s()),
             E::InvalidPeriod(s()),
+            E::AccessKeyThrottled { retry_after_s: 1 },
+            E::LicenceTypeOwned { licence_type: s(), department: s() },
+            E::NotApproved(s()),
+            E::NoLicenceForItem(s()),
+            E::LicenceInForce(s()),
         ];
         // A new variant fails to compile here until it is added to the list above.
         let listed = |e: &E| match e {
@@ -1130,7 +1159,12 @@ mod tests {
             | E::NotConcluded(_)
             | E::RectificationNotFound(_)
             | E::RectificationState(_)
-            | E::InvalidPeriod(_) => true,
+            | E::InvalidPeriod(_)
+            | E::AccessKeyThrottled { .. }
+            | E::LicenceTypeOwned { .. }
+            | E::NotApproved(_)
+            | E::NoLicenceForItem(_)
+            | E::LicenceInForce(_) => true,
         };
         for e in all {
             assert!(listed(&e));

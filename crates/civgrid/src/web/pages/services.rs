@@ -19,6 +19,7 @@ use crate::services::catalogue::ApplicantType;
 use crate::services::{ServiceError, ServiceItem};
 use crate::staff::{Principal, Role};
 use crate::web::error::ApiError;
+use crate::web::limit::{Budget, ClientAddr};
 use crate::web::AppState;
 
 /// How many applications a list shows.
@@ -391,7 +392,7 @@ pub(super) async fn window_page(
         let item = chosen_item(&state, q.item.as_deref(), &departments).await?;
         let found = match number.as_str() {
             "" => None,
-            n => match state.services.get(&p, n).await {
+            n => match state.services.get(&p, n, request_id(&headers)).await {
                 Ok(v) => {
                     let texts = criteria_texts(&state, &v).await?;
                     Some(detail(l, v, &departments, &texts, false))
@@ -400,7 +401,7 @@ pub(super) async fn window_page(
                 Err(e) => return Err(e.into()),
             },
         };
-        let (rows, next) = state.services.list_page(&p, None, false, q.after, LIST_LIMIT).await?;
+        let (rows, next) = state.services.list_page(&p, None, false, q.after, LIST_LIMIT, request_id(&headers)).await?;
         let recent = rows.iter().map(|v| summary(l, v)).collect();
         let pager = Pager::new("/workbench/window", "recent-title", q.after, next);
         Ok::<_, ApiError>(WindowPage {
@@ -532,12 +533,13 @@ pub(super) async fn approve_page(
         let mut others = Vec::new();
         // Whoever has waited longest comes first: the applications in review, oldest first, a
         // page at a time.
-        let (in_review, next) = state.services.list_page(&p, Some("in_review"), true, q.after, LIST_LIMIT).await?;
+        let (in_review, next) =
+            state.services.list_page(&p, Some("in_review"), true, q.after, LIST_LIMIT, request_id(&headers)).await?;
         let pager = Pager::new("/workbench/approve", "queue-approve", q.after, next);
         for row in in_review {
             let number = row["number"].as_str().unwrap_or_default();
             // The view shows only the reader's department's steps.
-            let v = state.services.get(&p, number).await?;
+            let v = state.services.get(&p, number, request_id(&headers)).await?;
             let Some(open) = v.steps.iter().find(|s| s.step.state == "pending").map(|s| s.step.step_index) else {
                 if v.steps.iter().any(|s| s.step.state == "waiting") {
                     upcoming.push(summary(l, &row));
@@ -569,11 +571,18 @@ pub(super) async fn approve_page(
                 special_steps,
             });
         }
-        let suspended =
-            state.services.list(&p, Some("suspended"), LIST_LIMIT).await?.iter().map(|v| summary(l, v)).collect();
+        let suspended = state
+            .services
+            .list(&p, Some("suspended"), LIST_LIMIT, request_id(&headers))
+            .await?
+            .iter()
+            .map(|v| summary(l, v))
+            .collect();
         let mut concluded = Vec::new();
         for s in ["approved", "rejected"] {
-            concluded.extend(state.services.list(&p, Some(s), 10).await?.iter().map(|v| summary(l, v)));
+            concluded.extend(
+                state.services.list(&p, Some(s), 10, request_id(&headers)).await?.iter().map(|v| summary(l, v)),
+            );
         }
         concluded.sort_by(|a, b| b.accepted.cmp(&a.accepted));
         let rectifications = state
@@ -664,14 +673,19 @@ struct PortalApplicationPage {
     number: String,
     asked: bool,
     found: Option<AppDetail>,
-    /// The applicant's ID number, for the rating form (sent back to the API, never shown).
-    id_number: String,
+    /// The application's access key, for the rating form (sent back to the API, never shown).
+    access_key: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub(super) struct FollowForm {
     number: String,
-    id_number: String,
+    access_key: String,
+}
+
+/// The request id the request-id layer set (for the access record).
+fn request_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-request-id").and_then(|v| v.to_str().ok())
 }
 
 /// `GET /portal/application`: the form to follow an application.
@@ -683,24 +697,29 @@ pub(super) async fn portal_application_form(State(_): State<AppState>, headers: 
         number: String::new(),
         asked: false,
         found: None,
-        id_number: String::new(),
+        access_key: String::new(),
     };
     html(StatusCode::OK, page.render())
 }
 
-/// `POST /portal/application` (number, ID number): the application's progress as its
-/// applicant sees it. A form post, so the ID number stays out of addresses and history; a
-/// wrong pair answers exactly like an unknown number.
+/// `POST /portal/application` (number, access key): the application's progress as its
+/// applicant sees it. A form post, so the key stays out of addresses and history; a wrong pair
+/// answers exactly like an unknown number, wrong keys are counted per number and each address
+/// has a lookup budget.
 pub(super) async fn portal_application(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
+    addr: ClientAddr,
     Form(f): Form<FollowForm>,
 ) -> Response {
     let l = Tr(lang_of(&headers));
+    if let Err(e) = state.limits.spend(Budget::AnonymousLookup, addr) {
+        return error_page(l, &uri, None, e);
+    }
     let number: String = f.number.trim().chars().take(40).collect();
-    let id_number: String = f.id_number.trim().chars().take(40).collect();
-    let found = match state.services.lookup(&number, &id_number).await {
+    let access_key: String = f.access_key.trim().chars().take(64).collect();
+    let found = match state.services.lookup(&number, &access_key, request_id(&headers)).await {
         Ok(v) => {
             let texts = match criteria_texts(&state, &v).await {
                 Ok(t) => t,
@@ -715,9 +734,9 @@ pub(super) async fn portal_application(
         Err(e) => return error_page(l, &uri, None, e.into()),
     };
     let status = if found.is_some() { StatusCode::OK } else { StatusCode::NOT_FOUND };
-    let id_number = if found.is_some() { id_number } else { String::new() };
+    let access_key = if found.is_some() { access_key } else { String::new() };
     let page =
-        PortalApplicationPage { l, page: public_frame(l, &uri, &headers), number, asked: true, found, id_number };
+        PortalApplicationPage { l, page: public_frame(l, &uri, &headers), number, asked: true, found, access_key };
     html(status, page.render())
 }
 
