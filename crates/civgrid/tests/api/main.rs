@@ -19,6 +19,7 @@ mod notify;
 mod open311;
 mod ops;
 mod pages;
+mod security_cases;
 mod services;
 mod webdriver;
 mod witness;
