@@ -9,6 +9,7 @@ mod browser;
 mod cases;
 mod certificates;
 mod cli;
+mod concurrency_cases;
 mod events;
 mod import;
 mod indicators;
