@@ -28,6 +28,9 @@ fn staff_json(uri: &str, token: &str, body: &Value) -> Request<Body> {
         .expect("request")
 }
 
+/// The transitions one session makes on each of its cases: (session token, request).
+type Steps = Vec<(String, Value)>;
+
 /// Six staff sessions make 50 transitions each on cases of their own while anonymous citizens
 /// report from many addresses: every answer is a success, none a 5xx.
 async fn many_staff_and_citizens_at_once_never_get_5xx(b: Backend) {
@@ -50,7 +53,7 @@ async fn many_staff_and_citizens_at_once_never_get_5xx(b: Backend) {
 
     // Three commanders supervise and escalate 25 cases each; three intake/shift-leader pairs
     // accept and file 25 cases each: 50 transitions per session, on distinct cases.
-    let mut work: Vec<(Vec<(String, Value)>, Vec<i64>)> = Vec::new();
+    let mut work: Vec<(Steps, Vec<i64>)> = Vec::new();
     for (k, chunk) in ids.chunks(25).enumerate() {
         let steps = if k < 3 {
             let commander = app.login("commander").await;
