@@ -440,21 +440,29 @@ pub struct NewTransition<'a> {
 /// in the order given. Call it through `trace::record_all`, which also writes the rows' ledger
 /// entries, in a transaction that already holds the write lock (`Db::write`, or after the
 /// case's own write): the ids are taken before the INSERT (see `take_ids`).
-pub async fn insert_transitions(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Result<Vec<i64>, sqlx::Error> {
+///
+/// `after[i]` is the canonical JSON of what `ts[i]`'s entry commits to of the case it leaves
+/// behind (`trace::covered`).
+pub async fn insert_transitions(
+    tx: &mut Tx<'_>,
+    ts: &[NewTransition<'_>],
+    after: &[Option<String>],
+) -> Result<Vec<i64>, sqlx::Error> {
     if ts.is_empty() {
         return Ok(vec![]);
     }
     let sqlite = is_sqlite(tx);
     let ids = take_ids(tx, "case_transition", ts.len()).await?;
-    for (chunk, chunk_ids) in ts.chunks(256).zip(ids.chunks(256)) {
+    for ((chunk, chunk_ids), chunk_after) in ts.chunks(256).zip(ids.chunks(256)).zip(after.chunks(256)) {
         let sql = format!(
-            "insert into case_transition (id, case_id, at, actor, role, action, from_state, to_state, note, staff_id)
+            "insert into case_transition (id, case_id, at, actor, role, action, from_state, to_state, note, staff_id,
+               case_after)
              {} values {}",
             if sqlite { "" } else { "overriding system value" },
-            values_placeholders(sqlite, chunk.len(), 10)
+            values_placeholders(sqlite, chunk.len(), 11)
         );
         let mut q = sqlx::query(&sql);
-        for (t, id) in chunk.iter().zip(chunk_ids) {
+        for ((t, id), a) in chunk.iter().zip(chunk_ids).zip(chunk_after) {
             q = q
                 .bind(*id)
                 .bind(t.case_id)
@@ -465,11 +473,41 @@ pub async fn insert_transitions(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Re
                 .bind(t.from)
                 .bind(t.to)
                 .bind(t.note)
-                .bind(crate::audit::Actor::staff_id_of(t.actor));
+                .bind(crate::audit::Actor::staff_id_of(t.actor))
+                .bind(a.as_deref());
         }
         q.execute(&mut **tx).await?;
     }
     Ok(ids)
+}
+
+/// The rows of these cases as `tx` sees them, by id.
+pub async fn cases_by_ids(
+    tx: &mut Tx<'_>,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, CaseRow>, sqlx::Error> {
+    let sqlite = is_sqlite(tx);
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(256) {
+        let marks: Vec<String> =
+            (1..=chunk.len()).map(|i| if sqlite { "?".to_owned() } else { format!("${i}") }).collect();
+        let sql = format!("select {CASE_COLUMNS} from case_record where id in ({})", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let c = case_from(&r)?;
+            found.insert(c.id, c);
+        }
+    }
+    Ok(found)
+}
+
+/// Every case row, by id (for `civgrid audit`).
+pub async fn all_cases(db: &Db) -> Result<std::collections::HashMap<i64, CaseRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!("select {CASE_COLUMNS} from case_record")).fetch_all(db.pool()).await?;
+    rows.iter().map(|r| case_from(r).map(|c| (c.id, c))).collect()
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

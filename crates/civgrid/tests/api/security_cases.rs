@@ -278,3 +278,64 @@ async fn media_urls_are_parsed(b: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
 }
 both_backends!(media_urls_are_parsed);
+
+/// `civgrid audit` covers the case row: an edit behind the loop's back of the words, the
+/// contact, the state, the department, the grid or the deadline is named (as the case's latest
+/// transition's entry no longer matching), and undoing it makes the audit clean again.
+async fn the_audit_covers_the_case_row(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = inside(&app, "44060401000101").await;
+    let body = json!({"description": "井盖缺失", "class_code": "1101", "lng": x, "lat": y, "datum": "gcj02",
+                      "reporter_contact": "13800001234"});
+    let (_, v) = app.send_json("POST", "/api/v1/reports", None, &body).await;
+    let id = v["case"]["id"].as_i64().expect("id");
+    for (user, action) in [("intake", "accept"), ("shift_leader", "file"), ("dispatcher", "dispatch")] {
+        let token = app.login(user).await;
+        let uri = format!("/api/v1/cases/{id}/transitions");
+        let (s, v) = app.send_json("POST", &uri, Some(&token), &json!({"action": action})).await;
+        assert_eq!(s, StatusCode::OK, "{action}: {v}");
+    }
+    app.state.ledger.integrate().await.expect("integrate");
+    let audit = || async {
+        let sets = vec![civgrid::cases::trace::records(&app.state.db).await.expect("records")];
+        civgrid::ledger::audit::audit(&app.state.ledger, &sets).await.expect("audit")
+    };
+    let clean = audit().await;
+    assert!(clean.is_clean(), "{:?}", clean.findings);
+    // The public entry does not carry the contact in clear.
+    let latest: i64 = sqlx::query_scalar("select max(id) from case_transition where case_id = $1")
+        .bind(id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("latest");
+    let after: String = sqlx::query_scalar("select case_after from case_transition where id = $1")
+        .bind(latest)
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("case_after");
+    assert!(!after.contains("13800001234") && after.contains("\"lead_department\":\"zjsl\""), "{after}");
+
+    for (column, value) in [
+        ("description", "改过的描述"),
+        ("reporter_contact", "13900009999"),
+        ("state", "closed"),
+        ("lead_department", "cgj"),
+        ("grid_code", "44060401000102"),
+        ("handle_deadline", "2099-01-01T00:00:00.000Z"),
+    ] {
+        let pool = app.state.db.pool();
+        let was: Option<String> = sqlx::query_scalar(&format!("select {column} from case_record where id = $1"))
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .expect("read");
+        let set = format!("update case_record set {column} = $1 where id = $2");
+        sqlx::query(&set).bind(value).bind(id).execute(pool).await.expect("edit");
+        let report = audit().await;
+        let named: Vec<_> = report.findings.iter().map(|f| (f.code, f.reference.clone())).collect();
+        assert_eq!(named, vec![("record_changed", Some(latest.to_string()))], "{column}: {:?}", report.findings);
+        sqlx::query(&set).bind(was).bind(id).execute(pool).await.expect("undo");
+        assert!(audit().await.is_clean(), "{column} undone");
+    }
+}
+both_backends!(the_audit_covers_the_case_row);
