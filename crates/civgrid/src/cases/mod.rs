@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod indicators;
 mod intake;
 pub mod mask;
+pub mod photo;
 pub mod public;
 pub mod rollup;
 pub mod state;
@@ -127,7 +128,7 @@ pub enum CaseError {
     InvalidField(String),
     #[error("the case is already at the city level")]
     AlreadyAtTop,
-    #[error("photos must be JPEG, PNG or WebP of at most 5 MiB, and the content must match the declared type")]
+    #[error("photos must be readable JPEG, PNG or WebP images of at most 5 MiB, and the content must match the declared type")]
     InvalidPhoto,
     #[error("a case carries at most {MAX_PHOTOS_PER_CASE} photos")]
     TooManyPhotos,
@@ -355,14 +356,16 @@ struct Uploader<'a> {
     staff_id: Option<i64>,
 }
 
-/// The photo's type, if the bytes are a JPEG, PNG or WebP of at most [`MAX_PHOTO_BYTES`] and
-/// match the type declared.
-fn checked_photo(declared: &str, bytes: &[u8]) -> Result<&'static str, CaseError> {
+/// The photo's type and the photo as stored — without its metadata (EXIF GPS and the like,
+/// [`photo`]) — if the bytes are a readable JPEG, PNG or WebP of at most [`MAX_PHOTO_BYTES`]
+/// and match the type declared.
+fn checked_photo(declared: &str, bytes: &[u8]) -> Result<(&'static str, Vec<u8>), CaseError> {
     let sniffed = sniff_image(bytes).ok_or(CaseError::InvalidPhoto)?;
     if bytes.len() > MAX_PHOTO_BYTES || declared.split(';').next().map(str::trim) != Some(sniffed) {
         return Err(CaseError::InvalidPhoto);
     }
-    Ok(sniffed)
+    let stripped = photo::without_metadata(sniffed, bytes).ok_or(CaseError::InvalidPhoto)?;
+    Ok((sniffed, stripped))
 }
 
 /// Whether a case in `grid` lies in one of `areas` (area codes are prefixes of the grid codes
@@ -993,7 +996,7 @@ impl Cases {
         declared: &str,
         bytes: &[u8],
     ) -> Result<store::PhotoMeta, CaseError> {
-        let sniffed = checked_photo(declared, bytes)?;
+        let (sniffed, bytes) = checked_photo(declared, bytes)?;
         let mut tx = self.db.begin().await?;
         let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
         if self.sight(&mut tx, p, &case).await?.is_none() {
@@ -1004,7 +1007,7 @@ impl Cases {
         }
         let actor = p.actor();
         let uploader = Uploader { actor: actor.label(), role: "staff", staff_id: Some(p.staff_id) };
-        self.attach_photo(tx, &case, sniffed, bytes, uploader).await
+        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
     }
 
     /// A citizen who reported without a session attaches a photo to their case, showing the
@@ -1017,7 +1020,7 @@ impl Cases {
         bytes: &[u8],
     ) -> Result<store::PhotoMeta, CaseError> {
         let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or(CaseError::PhotoKeyRequired)?;
-        let sniffed = checked_photo(declared, bytes)?;
+        let (sniffed, bytes) = checked_photo(declared, bytes)?;
         let number = number.trim();
         let mut tx = self.db.begin().await?;
         let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
@@ -1031,7 +1034,7 @@ impl Cases {
             return Err(CaseError::PhotoKeyExpired);
         }
         let uploader = Uploader { actor: REPORTER_ACTOR, role: REPORTER_ROLE, staff_id: None };
-        self.attach_photo(tx, &case, sniffed, bytes, uploader).await
+        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
     }
 
     /// Stores a checked photo on a case the uploader may add to, with its trace.

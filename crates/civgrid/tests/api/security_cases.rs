@@ -48,7 +48,7 @@ async fn reported_with_photo(app: &TestApp) -> (i64, String) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["case"]["id"].as_i64().expect("id");
     let worker = app.login("gridworker").await;
-    let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4];
+    let jpeg = vec![0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 1, 2, 3, 4];
     let (s, v) = app.send_raw("POST", &format!("/api/v1/cases/{id}/photos"), Some(&worker), "image/jpeg", jpeg).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     (id, v["id"].as_i64().expect("photo id").to_string())
@@ -122,7 +122,7 @@ async fn only_those_acting_on_a_case_add_photos(b: Backend) {
     let (_, v) = app.send_json("POST", "/api/v1/reports", None, &body).await;
     let id = v["case"]["id"].as_i64().expect("id");
     let uri = format!("/api/v1/cases/{id}/photos");
-    let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 9, 9];
+    let jpeg = vec![0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 9, 9];
     for (user, status, code) in [
         ("auditor", StatusCode::FORBIDDEN, "photo_not_permitted"),
         ("admin", StatusCode::FORBIDDEN, "photo_not_permitted"),
@@ -339,3 +339,35 @@ async fn the_audit_covers_the_case_row(b: Backend) {
     }
 }
 both_backends!(the_audit_covers_the_case_row);
+
+/// A photo's EXIF (where it was taken) is stripped before it is stored, so it is never served;
+/// the image data is kept as it was, and an unreadable image is refused.
+async fn photos_are_stored_without_their_metadata(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let (x, y) = inside(&app, "44060401000101").await;
+    let body = json!({"description": "路灯不亮", "class_code": "1102", "lng": x, "lat": y, "datum": "gcj02"});
+    let (_, v) = app.send_json("POST", "/api/v1/reports", None, &body).await;
+    let id = v["case"]["id"].as_i64().expect("id");
+    let exif = b"Exif\0\0MM\0*GPSLatitude 23.0312 GPSLongitude 113.1214";
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    jpeg.extend(u16::try_from(exif.len() + 2).expect("short").to_be_bytes());
+    jpeg.extend(exif);
+    let pixels = [0xFF, 0xDA, 0x00, 0x02, 5, 6, 7, 8, 0xFF, 0xD9];
+    jpeg.extend(pixels);
+    let worker = app.login("gridworker").await;
+    let uri = format!("/api/v1/cases/{id}/photos");
+    let (s, v) = app.send_raw("POST", &uri, Some(&worker), "image/jpeg", jpeg.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let req = Request::get(format!("{uri}/{}", v["id"]))
+        .header("authorization", format!("Bearer {worker}"))
+        .body(Body::empty())
+        .expect("request");
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), req).await.expect("response");
+    let served = http_body_util::BodyExt::collect(resp.into_body()).await.expect("body").to_bytes();
+    assert!(!String::from_utf8_lossy(&served).contains("GPS"), "the place is not served");
+    assert_eq!(&served[..2], &[0xFF, 0xD8]);
+    assert!(served.ends_with(&pixels), "the image data is kept byte for byte");
+    let broken = app.send_raw("POST", &uri, Some(&worker), "image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2]).await;
+    assert_error(&broken, StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_photo");
+}
+both_backends!(photos_are_stored_without_their_metadata);
