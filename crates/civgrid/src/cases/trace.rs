@@ -149,16 +149,45 @@ pub async fn records(db: &Db) -> Result<RecordSet, sqlx::Error> {
             let stored: Option<Value> = r
                 .try_get::<Option<String>, _>("case_after")?
                 .map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)));
-            let after = match stored {
-                Some(a) if latest.get(&case_id) == Some(&id) => {
-                    let salt = a.get("salt").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let (after, note) = match stored {
+                Some(logged) if latest.get(&case_id) == Some(&id) => {
+                    let salt = logged.get("salt").and_then(Value::as_str).unwrap_or_default().to_owned();
                     // A deleted case row leaves nothing to compare: the entry no longer matches.
-                    Some(cases.get(&case_id).map_or(Value::Null, |row| covered(row, &salt)))
+                    let now = cases.get(&case_id).map_or(Value::Null, |row| covered(row, &salt));
+                    let note = differences(case_id, &logged, &now);
+                    (Some(now), note)
                 }
-                other => other,
+                other => (other, None),
             };
-            Ok((id.to_string(), with_case(c, after)))
+            let mut content = with_case(c, after);
+            if let (Some(n), Some(map)) = (note, content.as_object_mut()) {
+                map.insert(crate::ledger::audit::AUDIT_NOTE.into(), Value::String(n));
+            }
+            Ok((id.to_string(), content))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(RecordSet { kind: KIND.to_owned(), records })
+}
+
+/// Names each covered column of case `case_id` whose current value (`now`) differs from what
+/// its latest transition logged; `None` when none does.
+fn differences(case_id: i64, logged: &Value, now: &Value) -> Option<String> {
+    if now.is_null() {
+        return Some(format!("case {case_id} was deleted"));
+    }
+    let mut named = Vec::new();
+    for (key, value) in now.as_object()?.iter() {
+        let was = logged.get(key).unwrap_or(&Value::Null);
+        if was == value {
+            continue;
+        }
+        named.push(match key.as_str() {
+            // Hashed, so the values are not shown (nor are they public anywhere).
+            "reported_sha256" => format!(
+                "case {case_id}: what was reported (words, address, media link, reporter's name or contact) changed"
+            ),
+            _ => format!("case {case_id}: {key} was {was}, is now {value}"),
+        });
+    }
+    (!named.is_empty()).then(|| named.join("; "))
 }

@@ -334,6 +334,11 @@ async fn the_audit_covers_the_case_row(b: Backend) {
         let report = audit().await;
         let named: Vec<_> = report.findings.iter().map(|f| (f.code, f.reference.clone())).collect();
         assert_eq!(named, vec![("record_changed", Some(latest.to_string()))], "{column}: {:?}", report.findings);
+        let detail = &report.findings[0].detail;
+        let named_column =
+            if matches!(column, "description" | "reporter_contact") { "what was reported" } else { column };
+        assert!(detail.contains(&format!("case {id}: {named_column}")), "{column}: {detail}");
+        assert!(!detail.contains("13900009999"), "the contact is not shown: {detail}");
         sqlx::query(&set).bind(was).bind(id).execute(pool).await.expect("undo");
         assert!(audit().await.is_clean(), "{column} undone");
     }
