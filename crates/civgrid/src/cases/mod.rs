@@ -7,6 +7,8 @@
 pub mod calendar;
 pub mod indicators;
 mod intake;
+pub mod mask;
+pub mod photo;
 pub mod public;
 pub mod rollup;
 pub mod state;
@@ -68,6 +70,25 @@ pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// Longest `media_url` accepted (Open311 clients are held to the same).
+pub const MAX_MEDIA_URL_CHARS: usize = 1000;
+
+/// Whether a `media_url` is a link anyone may be shown: an absolute http or https URL with a
+/// host, no user name or password in it, no white space, at most [`MAX_MEDIA_URL_CHARS`].
+/// Parsed, not prefix-checked: `https:evil`, `http://user:pw@host/` and `https://` are refused.
+pub fn valid_media_url(u: &str) -> bool {
+    if u.chars().count() > MAX_MEDIA_URL_CHARS || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let Ok(parsed) = url::Url::parse(u) else { return false };
+    matches!(parsed.scheme(), "http" | "https")
+        && parsed.host_str().is_some_and(|h| !h.is_empty())
+        && parsed.username().is_empty()
+        && parsed.password().is_none()
+        && u.get(..parsed.scheme().len() + 3)
+            .is_some_and(|p| p.eq_ignore_ascii_case(&format!("{}://", parsed.scheme())))
+}
+
 /// Longest description accepted (Open311 clients are told the same limit).
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 
@@ -107,10 +128,14 @@ pub enum CaseError {
     InvalidField(String),
     #[error("the case is already at the city level")]
     AlreadyAtTop,
-    #[error("photos must be JPEG, PNG or WebP of at most 5 MiB, and the content must match the declared type")]
+    #[error("photos must be readable JPEG, PNG or WebP images of at most 5 MiB, and the content must match the declared type")]
     InvalidPhoto,
     #[error("a case carries at most {MAX_PHOTOS_PER_CASE} photos")]
     TooManyPhotos,
+    #[error("the photos of case {0} are shown only to those who act on the case")]
+    PhotosWithheld(i64),
+    #[error("photos are added only by those who act on the case in its current state (its grid worker, the intake operator, shift leader or dispatcher of its area, or a handler of its lead department)")]
+    PhotoNotPermitted(i64),
     #[error("case {0} was changed by someone else meanwhile; reload it and try again")]
     Changed(i64),
     #[error("no case has the number `{0}`")]
@@ -170,6 +195,8 @@ impl CaseError {
             CaseError::AlreadyAtTop => "already_at_top",
             CaseError::InvalidPhoto => "invalid_photo",
             CaseError::TooManyPhotos => "too_many_photos",
+            CaseError::PhotosWithheld(_) => "case_photos_withheld",
+            CaseError::PhotoNotPermitted(_) => "photo_not_permitted",
             CaseError::NoLastResort(_) => "no_last_resort_department",
             CaseError::NumberNotFound(_) => "case_not_found",
             CaseError::InvalidRating => "invalid_rating",
@@ -267,6 +294,9 @@ pub struct CaseView {
     pub departments: Vec<(String, String)>,
     pub transitions: Vec<TransitionRow>,
     pub next_actions: Vec<Action>,
+    /// The reporter's name and contact, for those who work the case (see [`Cases::get`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<ReporterView>,
 }
 
 /// Where a case's duplicates are looked for: open cases of its class within the class's
@@ -326,14 +356,16 @@ struct Uploader<'a> {
     staff_id: Option<i64>,
 }
 
-/// The photo's type, if the bytes are a JPEG, PNG or WebP of at most [`MAX_PHOTO_BYTES`] and
-/// match the type declared.
-fn checked_photo(declared: &str, bytes: &[u8]) -> Result<&'static str, CaseError> {
+/// The photo's type and the photo as stored — without its metadata (EXIF GPS and the like,
+/// [`photo`]) — if the bytes are a readable JPEG, PNG or WebP of at most [`MAX_PHOTO_BYTES`]
+/// and match the type declared.
+fn checked_photo(declared: &str, bytes: &[u8]) -> Result<(&'static str, Vec<u8>), CaseError> {
     let sniffed = sniff_image(bytes).ok_or(CaseError::InvalidPhoto)?;
     if bytes.len() > MAX_PHOTO_BYTES || declared.split(';').next().map(str::trim) != Some(sniffed) {
         return Err(CaseError::InvalidPhoto);
     }
-    Ok(sniffed)
+    let stripped = photo::without_metadata(sniffed, bytes).ok_or(CaseError::InvalidPhoto)?;
+    Ok((sniffed, stripped))
 }
 
 /// Whether a case in `grid` lies in one of `areas` (area codes are prefixes of the grid codes
@@ -344,6 +376,59 @@ fn seen_by_area(areas: &[String], grid: Option<&str>) -> bool {
         None => areas.iter().any(|a| a.len() == 6),
     }
 }
+
+/// Roles that read the cases of their areas as those who work them: with the reporter's name
+/// and contact and the photos (the access policy, docs/ARCHITECTURE.md).
+pub const CASE_LOOP_AREA_ROLES: [Role; 4] =
+    [Role::IntakeOperator, Role::ShiftLeader, Role::Dispatcher, Role::Commander];
+/// Roles that oversee the cases of their areas: the case without the reporter's name and
+/// contact and without photos. Every other role (window clerk, approver, safety officer,
+/// witness, …) reads no case at all.
+pub const OVERSIGHT_AREA_ROLES: [Role; 2] = [Role::Admin, Role::Auditor];
+/// Roles that may add photos to a case held in their area (besides its grid worker and the
+/// handlers of its lead department): those who move it at intake, filing and dispatch.
+const PHOTO_AREA_ROLES: [Role; 3] = [Role::IntakeOperator, Role::ShiftLeader, Role::Dispatcher];
+
+/// How much of one case a reader sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight {
+    /// The case with its reporter's name and contact and its photos (those who work it).
+    Full,
+    /// The case without reporter data or photos (oversight: admin, auditor).
+    Oversight,
+}
+
+/// The reporter of a case as shown to those who work it (read recorded, 查阅留痕).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReporterView {
+    pub name: Option<String>,
+    pub contact: Option<String>,
+}
+
+impl ReporterView {
+    fn of(case: &CaseRow) -> Option<ReporterView> {
+        (case.reporter_name.is_some() || case.reporter_contact.is_some())
+            .then(|| ReporterView { name: case.reporter_name.clone(), contact: case.reporter_contact.clone() })
+    }
+}
+
+/// A case as a list shows it: for those who work it, with the reporter.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseItem {
+    #[serde(flatten)]
+    pub case: CaseRow,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<ReporterView>,
+}
+
+/// The areas in which `p` holds one of `roles`.
+fn areas_of(p: &Principal, roles: &[Role]) -> Vec<String> {
+    p.roles.iter().filter(|g| roles.contains(&g.role)).map(|g| g.area_code.clone()).collect()
+}
+
+/// What the access log records a read of case data as.
+const CASE_READ_PURPOSE: &str = "case.read";
+const CASE_PHOTO_PURPOSE: &str = "case.photos";
 
 /// States in which a case's likely duplicates are worth showing: still at intake, or waiting
 /// to be filed or dispatched (before a department spends work on it).
@@ -582,12 +667,12 @@ impl Cases {
         let reporter_name = clean_opt(&r.reporter_name, 64, "reporter_name")?;
         let reporter_contact = clean_opt(&r.reporter_contact, 128, "reporter_contact")?;
         let key = clean_opt(&r.idempotency_key, 128, "idempotency_key")?;
-        let media_url = clean_opt(&r.media_url, 1000, "media_url")?;
-        if let Some(u) = &media_url {
-            let lower = u.to_ascii_lowercase();
-            if !(lower.starts_with("http://") || lower.starts_with("https://")) || u.contains(char::is_whitespace) {
-                return Err(CaseError::InvalidField("media_url must be an http:// or https:// URL".into()));
-            }
+        let media_url = clean_opt(&r.media_url, MAX_MEDIA_URL_CHARS, "media_url")?;
+        if media_url.as_deref().is_some_and(|u| !valid_media_url(u)) {
+            return Err(CaseError::InvalidField(format!(
+                "media_url must be an http:// or https:// URL with a host and no user name or password, \
+                 at most {MAX_MEDIA_URL_CHARS} characters"
+            )));
         }
         let now_dt = self.clock.now();
         let Routed { located, class, duplicates } = self.route(point, r.class_code.as_deref(), now_dt).await?;
@@ -747,7 +832,8 @@ impl Cases {
             });
             looks.insert(c.id, look);
         }
-        let areas = p.case_areas();
+        let seen = store::Visibility::of(p);
+        let areas: Vec<String> = seen.areas.iter().chain(&seen.oversight_areas).cloned().collect();
         let mut found: HashMap<i64, Vec<DuplicateCandidate>> = HashMap::new();
         for (case_id, other) in store::nearby_open_cases_of(&self.db, &probes).await? {
             if !seen_by_area(&areas, other.grid_code.as_deref()) {
@@ -764,35 +850,101 @@ impl Cases {
         Ok(found)
     }
 
-    /// Whether the caller may see a case at all.
-    async fn visible(&self, tx: &mut crate::db::Tx<'_>, p: &Principal, case: &CaseRow) -> Result<bool, CaseError> {
-        if seen_by_area(&p.case_areas(), case.grid_code.as_deref()) {
-            return Ok(true);
+    /// How much of a case the caller sees, if anything (the access policy): the case-loop roles
+    /// of its area, the handlers of its departments and the grid workers of its grid see it
+    /// whole; admins and auditors of its area see it without the reporter and the photos;
+    /// everyone else sees nothing.
+    async fn sight(
+        &self,
+        tx: &mut crate::db::Tx<'_>,
+        p: &Principal,
+        case: &CaseRow,
+    ) -> Result<Option<Sight>, CaseError> {
+        if seen_by_area(&areas_of(p, &CASE_LOOP_AREA_ROLES), case.grid_code.as_deref()) {
+            return Ok(Some(Sight::Full));
         }
         if let Some(dept) = p.handler_department() {
             if store::departments_of(tx, case.id).await?.iter().any(|(d, _)| d == dept) {
-                return Ok(true);
+                return Ok(Some(Sight::Full));
             }
         }
         if p.has_role(Role::GridWorker) {
             if let Some(g) = &case.grid_code {
-                return Ok(store::is_assigned(tx, g, p.staff_id).await?);
+                if store::is_assigned(tx, g, p.staff_id).await? {
+                    return Ok(Some(Sight::Full));
+                }
             }
         }
-        Ok(false)
+        if seen_by_area(&areas_of(p, &OVERSIGHT_AREA_ROLES), case.grid_code.as_deref()) {
+            return Ok(Some(Sight::Oversight));
+        }
+        Ok(None)
     }
 
-    pub async fn get(&self, p: &Principal, id: i64) -> Result<CaseView, CaseError> {
-        let mut tx = self.db.begin().await?;
-        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if !self.visible(&mut tx, p, &case).await? {
-            return Err(CaseError::NotFound(id));
+    /// Whether the caller may add photos to the case: only who acts on it in its current state
+    /// (an open case): its grid's worker, the intake operator, shift leader or dispatcher of its
+    /// area, a handler of its lead department. Oversight and other roles never.
+    async fn may_add_photos(
+        &self,
+        tx: &mut crate::db::Tx<'_>,
+        p: &Principal,
+        case: &CaseRow,
+    ) -> Result<bool, CaseError> {
+        if !State::parse(&case.state).is_some_and(State::is_open) {
+            return Ok(false);
         }
+        if seen_by_area(&areas_of(p, &PHOTO_AREA_ROLES), case.grid_code.as_deref()) {
+            return Ok(true);
+        }
+        if let (Some(dept), Some(lead)) = (p.handler_department(), case.lead_department.as_deref()) {
+            if dept == lead {
+                return Ok(true);
+            }
+        }
+        match (&case.grid_code, p.has_role(Role::GridWorker)) {
+            (Some(g), true) => Ok(store::is_assigned(tx, g, p.staff_id).await?),
+            _ => Ok(false),
+        }
+    }
+
+    /// One case as the caller may see it; a read of its reporter is recorded (查阅留痕) before
+    /// the answer. Read in a read-only transaction: no write lock is taken to read.
+    pub async fn get(&self, p: &Principal, id: i64, request_id: Option<&str>) -> Result<CaseView, CaseError> {
+        let mut tx = self.db.begin_read().await?;
+        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        let sight = self.sight(&mut tx, p, &case).await?.ok_or(CaseError::NotFound(id))?;
         let departments = store::departments_of(&mut tx, id).await?;
         tx.commit().await?;
-        self.view(case, departments).await
+        let mut view = self.view(case, departments).await?;
+        if sight == Sight::Full {
+            view.reporter = ReporterView::of(&view.case);
+            if view.reporter.is_some() {
+                self.record_reads(p, CASE_READ_PURPOSE, vec![id], request_id).await?;
+            }
+        }
+        Ok(view)
     }
 
+    /// Records that `p` read personal data of these cases (one access row per case).
+    async fn record_reads(
+        &self,
+        p: &Principal,
+        purpose: &str,
+        ids: Vec<i64>,
+        request_id: Option<&str>,
+    ) -> Result<(), CaseError> {
+        let actor = p.actor();
+        let access = crate::audit::Access {
+            actor: &actor,
+            purpose,
+            subject_kind: "case",
+            subjects: ids.into_iter().map(|i| i.to_string()).collect(),
+            request_id,
+        };
+        Ok(crate::audit::record_access(&self.db, access).await?)
+    }
+
+    /// The view of a case just read or moved (the reporter is added by [`Cases::get`] only).
     async fn view(&self, case: CaseRow, departments: Vec<(String, String)>) -> Result<CaseView, CaseError> {
         let st = State::parse(&case.state).unwrap_or(State::Received);
         let transitions = store::transitions(&self.db, case.id).await?;
@@ -801,6 +953,7 @@ impl Cases {
             next_actions: state::actions_from(st),
             departments,
             transitions,
+            reporter: None,
             case,
         })
     }
@@ -843,15 +996,18 @@ impl Cases {
         declared: &str,
         bytes: &[u8],
     ) -> Result<store::PhotoMeta, CaseError> {
-        let sniffed = checked_photo(declared, bytes)?;
+        let (sniffed, bytes) = checked_photo(declared, bytes)?;
         let mut tx = self.db.begin().await?;
         let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if !self.visible(&mut tx, p, &case).await? {
+        if self.sight(&mut tx, p, &case).await?.is_none() {
             return Err(CaseError::NotFound(id));
+        }
+        if !self.may_add_photos(&mut tx, p, &case).await? {
+            return Err(CaseError::PhotoNotPermitted(id));
         }
         let actor = p.actor();
         let uploader = Uploader { actor: actor.label(), role: "staff", staff_id: Some(p.staff_id) };
-        self.attach_photo(tx, &case, sniffed, bytes, uploader).await
+        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
     }
 
     /// A citizen who reported without a session attaches a photo to their case, showing the
@@ -864,7 +1020,7 @@ impl Cases {
         bytes: &[u8],
     ) -> Result<store::PhotoMeta, CaseError> {
         let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or(CaseError::PhotoKeyRequired)?;
-        let sniffed = checked_photo(declared, bytes)?;
+        let (sniffed, bytes) = checked_photo(declared, bytes)?;
         let number = number.trim();
         let mut tx = self.db.begin().await?;
         let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
@@ -878,7 +1034,7 @@ impl Cases {
             return Err(CaseError::PhotoKeyExpired);
         }
         let uploader = Uploader { actor: REPORTER_ACTOR, role: REPORTER_ROLE, staff_id: None };
-        self.attach_photo(tx, &case, sniffed, bytes, uploader).await
+        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
     }
 
     /// Stores a checked photo on a case the uploader may add to, with its trace.
@@ -926,14 +1082,46 @@ impl Cases {
         })
     }
 
-    pub async fn photos(&self, p: &Principal, id: i64) -> Result<Vec<store::PhotoMeta>, CaseError> {
-        self.get(p, id).await?;
-        Ok(store::photos(&self.db, id).await?)
+    /// Refuses unless the caller sees the case whole (photos are not for oversight).
+    async fn require_full_sight(&self, p: &Principal, id: i64) -> Result<(), CaseError> {
+        let mut tx = self.db.begin_read().await?;
+        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        let sight = self.sight(&mut tx, p, &case).await?;
+        tx.commit().await?;
+        match sight {
+            None => Err(CaseError::NotFound(id)),
+            Some(Sight::Oversight) => Err(CaseError::PhotosWithheld(id)),
+            Some(Sight::Full) => Ok(()),
+        }
     }
 
-    pub async fn photo(&self, p: &Principal, id: i64, photo_id: i64) -> Result<(String, Vec<u8>), CaseError> {
-        self.get(p, id).await?;
-        store::photo_bytes(&self.db, id, photo_id).await?.ok_or(CaseError::NotFound(id))
+    /// The photos of a case (metadata), for those who work it; the read is recorded.
+    pub async fn photos(
+        &self,
+        p: &Principal,
+        id: i64,
+        request_id: Option<&str>,
+    ) -> Result<Vec<store::PhotoMeta>, CaseError> {
+        self.require_full_sight(p, id).await?;
+        let photos = store::photos(&self.db, id).await?;
+        if !photos.is_empty() {
+            self.record_reads(p, CASE_PHOTO_PURPOSE, vec![id], request_id).await?;
+        }
+        Ok(photos)
+    }
+
+    /// One photo of a case, for those who work it; the read is recorded.
+    pub async fn photo(
+        &self,
+        p: &Principal,
+        id: i64,
+        photo_id: i64,
+        request_id: Option<&str>,
+    ) -> Result<(String, Vec<u8>), CaseError> {
+        self.require_full_sight(p, id).await?;
+        let photo = store::photo_bytes(&self.db, id, photo_id).await?.ok_or(CaseError::NotFound(id))?;
+        self.record_reads(p, CASE_PHOTO_PURPOSE, vec![id], request_id).await?;
+        Ok(photo)
     }
 
     /// Escalates overdue cases one level per elapsed time limit (community → subdistrict →
@@ -988,8 +1176,15 @@ impl Cases {
         Ok(raised)
     }
 
-    /// Cases the caller may see, newest first, optionally by state.
-    pub async fn list(&self, p: &Principal, state_filter: Option<&str>, limit: i64) -> Result<Vec<CaseRow>, CaseError> {
+    /// Cases the caller may see, newest first, optionally by state; the reporter shown (and the
+    /// read recorded, one access row per case) where the caller works the case.
+    pub async fn list(
+        &self,
+        p: &Principal,
+        state_filter: Option<&str>,
+        limit: i64,
+        request_id: Option<&str>,
+    ) -> Result<Vec<CaseItem>, CaseError> {
         if let Some(s) = state_filter {
             if State::parse(s).is_none() {
                 return Err(CaseError::InvalidField(format!(
@@ -998,12 +1193,21 @@ impl Cases {
                 )));
             }
         }
-        let seen = store::Visibility {
-            areas: p.case_areas(),
-            department: p.handler_department().map(str::to_owned),
-            grid_worker: p.has_role(Role::GridWorker).then_some(p.staff_id),
-        };
-        Ok(store::list_visible(&self.db, &seen, state_filter, limit.clamp(1, 500)).await?)
+        let seen = store::Visibility::of(p);
+        let listed = store::list_visible(&self.db, &seen, state_filter, limit.clamp(1, 500)).await?;
+        let mut read = Vec::new();
+        let items: Vec<CaseItem> = listed
+            .into_iter()
+            .map(|(case, full)| {
+                let reporter = full.then(|| ReporterView::of(&case)).flatten();
+                if reporter.is_some() {
+                    read.push(case.id);
+                }
+                CaseItem { case, reporter }
+            })
+            .collect();
+        self.record_reads(p, CASE_READ_PURPOSE, read, request_id).await?;
+        Ok(items)
     }
 
     /// Moves a case by one action, atomically, or refuses with a precise reason and writes nothing.
@@ -1019,7 +1223,7 @@ impl Cases {
 
         let mut tx = self.db.begin().await?;
         let mut case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if !self.visible(&mut tx, p, &case).await? {
+        if self.sight(&mut tx, p, &case).await?.is_none() {
             return Err(CaseError::NotFound(id));
         }
         let counted_before = rollup::Filed::from(&case);
@@ -1222,27 +1426,30 @@ impl Cases {
         let mut tx = self.db.begin().await?;
         let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
         let mut case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
-        let stored = case.reporter_contact.as_deref().ok_or(CaseError::NoReporterContact)?;
-        // A few wrong contacts per case and window, counted on every node: enough for a typo,
-        // too few to find a reporter's number by trying one after another. Refused even with
-        // the right contact while throttled, as logins are.
-        let now_ms = crate::db::now_ms();
-        let (failures, oldest) =
-            store::reporter_check_failures(&self.db, case.id, now_ms - REPORTER_CHECK_WINDOW_MS).await?;
-        if let (true, Some(oldest)) = (failures >= MAX_REPORTER_CHECK_FAILURES, oldest) {
-            let retry_after_s = ((oldest + REPORTER_CHECK_WINDOW_MS - now_ms) / 1000).max(1);
-            return Err(CaseError::ReporterCheckThrottled { retry_after_s });
-        }
-        if !same_contact(stored, contact) {
-            drop(tx);
-            store::record_reporter_check_failure(&self.db, case.id, now_ms).await?;
-            return Err(CaseError::ContactMismatch);
-        }
+        // What the public case view shows anyone (state, rated, whether a contact was left) is
+        // checked first: a refusal for those reasons tells nothing about the contact given.
         let from = State::parse(&case.state).unwrap_or(State::Received);
         if !state::rule(Action::Rate).from.contains(&from) {
             return Err(CaseError::NotClosed);
         }
         unrated(&case)?;
+        let stored = case.reporter_contact.clone().ok_or(CaseError::NoReporterContact)?;
+        // A few wrong contacts per case and window, counted on every node: enough for a typo,
+        // too few to find a reporter's number by trying one after another. Refused even with
+        // the right contact while throttled, as logins are. Read and counted in this
+        // transaction: it never waits for a second connection while holding one.
+        let now_ms = crate::db::now_ms();
+        let (failures, oldest) =
+            store::reporter_check_failures(&mut tx, case.id, now_ms - REPORTER_CHECK_WINDOW_MS).await?;
+        if let (true, Some(oldest)) = (failures >= MAX_REPORTER_CHECK_FAILURES, oldest) {
+            let retry_after_s = ((oldest + REPORTER_CHECK_WINDOW_MS - now_ms) / 1000).max(1);
+            return Err(CaseError::ReporterCheckThrottled { retry_after_s });
+        }
+        if !same_contact(&stored, contact) {
+            store::record_reporter_check_failure(&mut tx, case.id, now_ms).await?;
+            tx.commit().await?;
+            return Err(CaseError::ContactMismatch);
+        }
         let counted_before = rollup::Filed::from(&case);
         case.rating = Some(rating);
         let now = text(self.clock.now());
@@ -1376,5 +1583,32 @@ fn event_of(case: &CaseRow, action: &str, departments: Vec<String>, at: &str) ->
         grid_code: case.grid_code.clone(),
         departments,
         at: at.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_media_url;
+
+    #[test]
+    fn media_urls_are_parsed_not_prefix_checked() {
+        for ok in ["https://example.org/p.jpg", "http://img.example.cn:8080/a?b=c#d", "HTTPS://Example.org/x"] {
+            assert!(valid_media_url(ok), "{ok}");
+        }
+        let long = format!("https://example.org/{}", "a".repeat(super::MAX_MEDIA_URL_CHARS));
+        for bad in [
+            "https:evil.example/x",
+            "https:/evil.example/x",
+            "http://user:pw@example.org/",
+            "https://user@example.org/",
+            "https://",
+            "javascript:alert(1)",
+            "ftp://example.org/x",
+            "https://exa mple.org/",
+            "//example.org/x",
+            long.as_str(),
+        ] {
+            assert!(!valid_media_url(bad), "{bad}");
+        }
     }
 }

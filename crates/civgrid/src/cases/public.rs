@@ -2,6 +2,9 @@
 //! cases (those with a class), only fields that may be shown to anyone — never the reporter's
 //! name or contact — and the class, department and reason texts resolved for display.
 //!
+//! Free text (description, address, closing note) is published with the personal numbers typed
+//! into it masked ([`super::mask`]).
+//!
 //! Its own SQL, read-only; the state list behind `open`/`closed` comes from [`State::is_open`],
 //! so the transition table stays the one source of truth.
 
@@ -82,11 +85,13 @@ const SELECT: &str =
      left join case_record dup on dup.id = c.duplicate_of";
 
 fn public_from(r: &AnyRow) -> Result<PublicCase, sqlx::Error> {
+    use super::mask::mask_personal_numbers as masked;
+    let masked_opt = |s: Option<String>| s.as_deref().map(masked);
     Ok(PublicCase {
         id: r.try_get("id")?,
         number: r.try_get("number")?,
         state: r.try_get("state")?,
-        description: r.try_get("description")?,
+        description: masked(&r.try_get::<String, _>("description")?),
         class_code: r.try_get("class_code")?,
         class_name: r.try_get("minor_name")?,
         group_name: r.try_get("major_name")?,
@@ -94,14 +99,14 @@ fn public_from(r: &AnyRow) -> Result<PublicCase, sqlx::Error> {
         time_limit_unit: r.try_get("time_limit_unit")?,
         lng: r.try_get("lng")?,
         lat: r.try_get("lat")?,
-        address: r.try_get("address")?,
+        address: masked_opt(r.try_get("address")?),
         media_url: r.try_get("media_url")?,
         agency: r.try_get("agency")?,
         handle_deadline: r.try_get("handle_deadline")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         closed_at: r.try_get("closed_at")?,
-        end_note: r.try_get("end_note")?,
+        end_note: masked_opt(r.try_get("end_note")?),
         duplicate_of_number: r.try_get("duplicate_of_number")?,
         rated: r.try_get::<i64, _>("rated")? != 0,
         reporter_reachable: r.try_get::<i64, _>("reporter_reachable")? != 0,

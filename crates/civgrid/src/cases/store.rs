@@ -440,21 +440,29 @@ pub struct NewTransition<'a> {
 /// in the order given. Call it through `trace::record_all`, which also writes the rows' ledger
 /// entries, in a transaction that already holds the write lock (`Db::write`, or after the
 /// case's own write): the ids are taken before the INSERT (see `take_ids`).
-pub async fn insert_transitions(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Result<Vec<i64>, sqlx::Error> {
+///
+/// `after[i]` is the canonical JSON of what `ts[i]`'s entry commits to of the case it leaves
+/// behind (`trace::covered`).
+pub async fn insert_transitions(
+    tx: &mut Tx<'_>,
+    ts: &[NewTransition<'_>],
+    after: &[Option<String>],
+) -> Result<Vec<i64>, sqlx::Error> {
     if ts.is_empty() {
         return Ok(vec![]);
     }
     let sqlite = is_sqlite(tx);
     let ids = take_ids(tx, "case_transition", ts.len()).await?;
-    for (chunk, chunk_ids) in ts.chunks(256).zip(ids.chunks(256)) {
+    for ((chunk, chunk_ids), chunk_after) in ts.chunks(256).zip(ids.chunks(256)).zip(after.chunks(256)) {
         let sql = format!(
-            "insert into case_transition (id, case_id, at, actor, role, action, from_state, to_state, note, staff_id)
+            "insert into case_transition (id, case_id, at, actor, role, action, from_state, to_state, note, staff_id,
+               case_after)
              {} values {}",
             if sqlite { "" } else { "overriding system value" },
-            values_placeholders(sqlite, chunk.len(), 10)
+            values_placeholders(sqlite, chunk.len(), 11)
         );
         let mut q = sqlx::query(&sql);
-        for (t, id) in chunk.iter().zip(chunk_ids) {
+        for ((t, id), a) in chunk.iter().zip(chunk_ids).zip(chunk_after) {
             q = q
                 .bind(*id)
                 .bind(t.case_id)
@@ -465,11 +473,41 @@ pub async fn insert_transitions(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Re
                 .bind(t.from)
                 .bind(t.to)
                 .bind(t.note)
-                .bind(crate::audit::Actor::staff_id_of(t.actor));
+                .bind(crate::audit::Actor::staff_id_of(t.actor))
+                .bind(a.as_deref());
         }
         q.execute(&mut **tx).await?;
     }
     Ok(ids)
+}
+
+/// The rows of these cases as `tx` sees them, by id.
+pub async fn cases_by_ids(
+    tx: &mut Tx<'_>,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, CaseRow>, sqlx::Error> {
+    let sqlite = is_sqlite(tx);
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(256) {
+        let marks: Vec<String> =
+            (1..=chunk.len()).map(|i| if sqlite { "?".to_owned() } else { format!("${i}") }).collect();
+        let sql = format!("select {CASE_COLUMNS} from case_record where id in ({})", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let c = case_from(&r)?;
+            found.insert(c.id, c);
+        }
+    }
+    Ok(found)
+}
+
+/// Every case row, by id (for `civgrid audit`).
+pub async fn all_cases(db: &Db) -> Result<std::collections::HashMap<i64, CaseRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!("select {CASE_COLUMNS} from case_record")).fetch_all(db.pool()).await?;
+    rows.iter().map(|r| case_from(r).map(|c| (c.id, c))).collect()
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -774,31 +812,43 @@ pub async fn set_handling_hours(tx: &mut Tx<'_>, id: i64, hours: f64) -> Result<
     Ok(())
 }
 
-/// Who sees which cases: area roles by grid-code prefix (district-level ones also cases not yet
-/// located), handlers by their department, grid workers by their assigned grids.
+/// Who sees which cases: case-loop area roles by grid-code prefix (district-level ones also
+/// cases not yet located), handlers by their department, grid workers by their assigned grids —
+/// all of these whole — and oversight roles by area, without the reporter and photos.
 #[derive(Debug, Default)]
 pub struct Visibility {
+    /// Areas whose cases are seen whole.
     pub areas: Vec<String>,
+    /// Areas whose cases are seen without the reporter and the photos (admin, auditor).
+    pub oversight_areas: Vec<String>,
     pub department: Option<String>,
     pub grid_worker: Option<i64>,
 }
 
+/// The cases `v` may see, newest first, each with whether it is seen whole (with the reporter)
+/// rather than for oversight only.
 pub async fn list_visible(
     db: &Db,
     v: &Visibility,
     state: Option<&str>,
     limit: i64,
-) -> Result<Vec<CaseRow>, sqlx::Error> {
+) -> Result<Vec<(CaseRow, bool)>, sqlx::Error> {
     let mut binds: Vec<String> = Vec::new();
     let states: Vec<&str> = state.into_iter().collect();
-    let Some(mut sql) = visible_select(CASE_COLUMNS, v, &states, &mut binds) else { return Ok(vec![]) };
+    // Whether each row is seen whole, decided by the same conditions as the list itself.
+    let whole = match whole_conditions(v, &mut binds) {
+        Some(c) => format!("case when {c} then 1 else 0 end"),
+        None => "0".to_owned(),
+    };
+    let columns = format!("{CASE_COLUMNS}, cast({whole} as bigint) as seen_whole");
+    let Some(mut sql) = visible_select(&columns, v, &states, &mut binds) else { return Ok(vec![]) };
     sql.push_str(&format!(" order by id desc limit {limit}"));
     let mut q = sqlx::query(&sql);
     for b in &binds {
         q = q.bind(b);
     }
     let rows = q.fetch_all(db.pool()).await?;
-    rows.iter().map(case_from).collect()
+    rows.iter().map(|r| Ok((case_from(r)?, r.try_get::<i64, _>("seen_whole")? != 0))).collect()
 }
 
 /// Cases with the department whose handling deadline has passed: (id, class, version, deadline, level, state).
@@ -1130,8 +1180,12 @@ impl Visibility {
     /// What `p` may see of the cases (the same reading as `Cases::list`): areas by role,
     /// a handler's department, a grid worker's grids.
     pub fn of(p: &crate::staff::Principal) -> Visibility {
+        let areas_of = |roles: &[crate::staff::Role]| -> Vec<String> {
+            p.roles.iter().filter(|g| roles.contains(&g.role)).map(|g| g.area_code.clone()).collect()
+        };
         Visibility {
-            areas: p.case_areas(),
+            areas: areas_of(&super::CASE_LOOP_AREA_ROLES),
+            oversight_areas: areas_of(&super::OVERSIGHT_AREA_ROLES),
             department: p.handler_department().map(str::to_owned),
             grid_worker: p.has_role(crate::staff::Role::GridWorker).then_some(p.staff_id),
         }
@@ -1232,12 +1286,33 @@ pub async fn list_visible_page(
 /// `select {columns} from case_record where` the cases `v` may see in `states` (every state
 /// when empty), with the text it binds pushed onto `binds`; `None` when `v` sees nothing.
 fn visible_select(columns: &str, v: &Visibility, states: &[&str], binds: &mut Vec<String>) -> Option<String> {
-    let mut conds: Vec<String> = Vec::new();
-    for area in &v.areas {
-        binds.push(format!("{area}%"));
-        let district_wide = if area.len() == 6 { " or grid_code is null" } else { "" };
-        conds.push(format!("(grid_code like ${}{district_wide})", binds.len()));
+    let mut conds: Vec<String> = whole_conditions(v, binds).into_iter().collect();
+    conds.extend(v.oversight_areas.iter().map(|area| area_condition(area, binds)));
+    if conds.is_empty() {
+        return None;
     }
+    let mut sql = format!("select {columns} from case_record where ({})", conds.join(" or "));
+    if !states.is_empty() {
+        let mut marks = Vec::new();
+        for s in states {
+            binds.push((*s).to_owned());
+            marks.push(format!("${}", binds.len()));
+        }
+        sql.push_str(&format!(" and state in ({})", marks.join(", ")));
+    }
+    Some(sql)
+}
+
+/// The cases of an area (and for a district, the cases not yet located).
+fn area_condition(area: &str, binds: &mut Vec<String>) -> String {
+    binds.push(format!("{area}%"));
+    let district_wide = if area.len() == 6 { " or grid_code is null" } else { "" };
+    format!("(grid_code like ${}{district_wide})", binds.len())
+}
+
+/// The condition (over `case_record`) of the cases `v` sees whole; `None` when there are none.
+fn whole_conditions(v: &Visibility, binds: &mut Vec<String>) -> Option<String> {
+    let mut conds: Vec<String> = v.areas.iter().map(|area| area_condition(area, binds)).collect();
     if let Some(d) = &v.department {
         binds.push(d.clone());
         conds.push(format!(
@@ -1252,19 +1327,7 @@ fn visible_select(columns: &str, v: &Visibility, states: &[&str], binds: &mut Ve
             binds.len()
         ));
     }
-    if conds.is_empty() {
-        return None;
-    }
-    let mut sql = format!("select {columns} from case_record where ({})", conds.join(" or "));
-    if !states.is_empty() {
-        let mut marks = Vec::new();
-        for s in states {
-            binds.push((*s).to_owned());
-            marks.push(format!("${}", binds.len()));
-        }
-        sql.push_str(&format!(" and state in ({})", marks.join(", ")));
-    }
-    Some(sql)
+    (!conds.is_empty()).then(|| format!("({})", conds.join(" or ")))
 }
 
 /// The states of a case still being worked on (not closed, refused or merged).
@@ -1357,24 +1420,28 @@ struct MapCase(
 );
 
 /// Failed checks of a case's reporter contact since `since_ms`, and the oldest one's time.
-pub async fn reporter_check_failures(db: &Db, case_id: i64, since_ms: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+pub async fn reporter_check_failures(
+    tx: &mut Tx<'_>,
+    case_id: i64,
+    since_ms: i64,
+) -> Result<(i64, Option<i64>), sqlx::Error> {
     let row = sqlx::query(
         "select count(*) as n, min(at_ms) as oldest from reporter_check_failure where case_id = $1 and at_ms >= $2",
     )
     .bind(case_id)
     .bind(since_ms)
-    .fetch_one(db.pool())
+    .fetch_one(&mut **tx)
     .await?;
     Ok((row.try_get("n")?, row.try_get("oldest")?))
 }
 
 /// Counts one failed check of a case's reporter contact (committed even though the request
 /// that made it is refused: that is what throttles guessing).
-pub async fn record_reporter_check_failure(db: &Db, case_id: i64, at_ms: i64) -> Result<(), sqlx::Error> {
+pub async fn record_reporter_check_failure(tx: &mut Tx<'_>, case_id: i64, at_ms: i64) -> Result<(), sqlx::Error> {
     sqlx::query("insert into reporter_check_failure (case_id, at_ms) values ($1, $2)")
         .bind(case_id)
         .bind(at_ms)
-        .execute(db.pool())
+        .execute(&mut **tx)
         .await?;
     Ok(())
 }

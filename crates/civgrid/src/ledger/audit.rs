@@ -20,6 +20,26 @@ use serde::Serialize;
 
 use super::{hex_hash, store, Ledger, LogError};
 
+/// The key under which a record owner may annotate a recomputed record's content with what it
+/// knows of a difference (e.g. the case loop names the case columns that no longer match what
+/// the case's latest transition logged). Taken out before hashing; added to a `record_changed`
+/// finding's detail.
+pub const AUDIT_NOTE: &str = "_audit_note";
+
+/// A record's content without its owner's note, and the note.
+fn split_note(content: &serde_json::Value) -> (std::borrow::Cow<'_, serde_json::Value>, Option<String>) {
+    match content.get(AUDIT_NOTE).and_then(serde_json::Value::as_str) {
+        Some(note) => {
+            let mut bare = content.clone();
+            if let Some(map) = bare.as_object_mut() {
+                map.remove(AUDIT_NOTE);
+            }
+            (std::borrow::Cow::Owned(bare), Some(note.to_owned()))
+        }
+        None => (std::borrow::Cow::Borrowed(content), None),
+    }
+}
+
 /// The records of one kind, as their owner recomputes them: (reference, canonical content).
 #[derive(Debug, Clone)]
 pub struct RecordSet {
@@ -77,7 +97,8 @@ pub async fn audit(ledger: &Ledger, sets: &[RecordSet]) -> Result<AuditReport, L
             store::entries_of_kind(db, &set.kind).await?.into_iter().map(|e| (e.reference.clone(), e)).collect();
         for (reference, content) in &set.records {
             records_checked += 1;
-            let hash = hex::encode(content_hash(content)?);
+            let (content, note) = split_note(content);
+            let hash = hex::encode(content_hash(&content)?);
             match entries.remove(reference) {
                 None => findings.push(finding(
                     "record_inserted",
@@ -89,7 +110,10 @@ pub async fn audit(ledger: &Ledger, sets: &[RecordSet]) -> Result<AuditReport, L
                     "record_changed",
                     Some(&set.kind),
                     Some(reference),
-                    format!("content hashes to {hash}, the log holds {}", e.content_sha256),
+                    match &note {
+                        Some(n) => format!("content hashes to {hash}, the log holds {}: {n}", e.content_sha256),
+                        None => format!("content hashes to {hash}, the log holds {}", e.content_sha256),
+                    },
                 )),
                 Some(_) => {}
             }

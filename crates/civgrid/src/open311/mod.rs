@@ -421,7 +421,7 @@ pub fn requests_filter(
 }
 
 /// Longest values accepted from a POST (beyond the case's own limits).
-const MAX_MEDIA_URL: usize = 2000;
+const MAX_MEDIA_URL: usize = crate::cases::MAX_MEDIA_URL_CHARS;
 const MAX_ADDRESS: usize = 200;
 const MAX_EMAIL: usize = 90;
 const MAX_PHONE: usize = 32;
@@ -504,12 +504,8 @@ pub fn new_request(p: &Params, class: &CaseClass) -> Result<NewRequest, Open311E
         (e, ph) => e.or(ph),
     };
     let media_url = printable(p, "media_url", MAX_MEDIA_URL)?;
-    if let Some(u) = &media_url {
-        let lower = u.to_ascii_lowercase();
-        let ok = (lower.starts_with("http://") || lower.starts_with("https://")) && !u.contains(char::is_whitespace);
-        if !ok {
-            return Err(bad("media_url must be an http:// or https:// URL"));
-        }
+    if media_url.as_deref().is_some_and(|u| !crate::cases::valid_media_url(u)) {
+        return Err(bad("media_url must be an http:// or https:// URL with a host and no user name or password"));
     }
     Ok(NewRequest {
         report: NewReport {

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth, RequestId};
+use super::limit::{Budget, ClientAddr};
 use super::AppState;
 use crate::cases::{CaseClass, NewReport, ReporterRating, TransitionRequest};
 use crate::staff::Role;
@@ -179,16 +180,21 @@ async fn delete_day(State(state): State<AppState>, auth: Auth, ApiPath(day): Api
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/v1/reports`: anyone may report (citizens anonymously); a signed-in caller is
-/// recorded as the reporter. An `Idempotency-Key` header (or field) makes retries safe.
+/// `POST /api/v1/reports`: anyone may report (citizens anonymously, within the address's
+/// report budget); a signed-in caller is recorded as the reporter. An `Idempotency-Key` header
+/// (or field) makes retries safe.
 async fn report(
     State(state): State<AppState>,
+    addr: ClientAddr,
     headers: HeaderMap,
     ApiJson(mut body): ApiJson<NewReport>,
 ) -> ApiResult<impl IntoResponse> {
     let reporter = match request_token(&headers) {
         Some(t) => state.staff.authenticate(&t).await?.actor().label().to_owned(),
-        None => crate::cases::REPORTER_ACTOR.to_owned(),
+        None => {
+            state.limits.spend(Budget::AnonymousReport, addr)?;
+            crate::cases::REPORTER_ACTOR.to_owned()
+        }
     };
     if body.idempotency_key.is_none() {
         body.idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -208,9 +214,10 @@ struct ListQuery {
 async fn list_cases(
     State(state): State<AppState>,
     auth: Auth,
+    rid: RequestId,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let cases = state.cases.list(&auth.0, q.state.as_deref(), q.limit.unwrap_or(100)).await?;
+    let cases = state.cases.list(&auth.0, q.state.as_deref(), q.limit.unwrap_or(100), rid.as_deref()).await?;
     Ok(Json(json!({"cases": cases})))
 }
 
@@ -234,8 +241,13 @@ async fn map_cases(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQu
         .into_response())
 }
 
-async fn find_case(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(state.cases.get(&auth.0, id).await?)))
+async fn find_case(
+    State(state): State<AppState>,
+    auth: Auth,
+    rid: RequestId,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(state.cases.get(&auth.0, id, rid.as_deref()).await?)))
 }
 
 async fn transition(
@@ -249,12 +261,15 @@ async fn transition(
 
 /// `POST /api/v1/public/cases/{number}/rating`: the reporter rates their closed case (评价)
 /// without signing in; the contact they left with the report shows that the case is theirs.
-/// The answer says only what the portal may show anyone.
+/// The answer says only what the portal may show anyone. Each try spends the address's lookup
+/// budget; wrong contacts are also counted per case in the database.
 async fn reporter_rating(
     State(state): State<AppState>,
+    addr: ClientAddr,
     ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<ReporterRating>,
 ) -> ApiResult<impl IntoResponse> {
+    state.limits.spend(Budget::AnonymousLookup, addr)?;
     let case = state.cases.rate_as_reporter(&number, &body).await?;
     Ok((StatusCode::CREATED, Json(json!({"number": case.number, "state": case.state, "rating": case.rating}))))
 }
@@ -335,24 +350,32 @@ async fn add_photo(
 /// report's answer gave them.
 async fn reporter_photo(
     State(state): State<AppState>,
+    addr: ClientAddr,
     ApiPath(number): ApiPath<String>,
     headers: HeaderMap,
     body: PhotoBody,
 ) -> ApiResult<impl IntoResponse> {
+    state.limits.spend(Budget::AnonymousLookup, addr)?;
     let key = headers.get("x-photo-key").and_then(|v| v.to_str().ok());
     let meta = state.cases.add_photo_as_reporter(&number, key, declared_type(&headers), &body?).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": meta.id, "content_type": meta.content_type, "size": meta.size}))))
 }
 
-async fn list_photos(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({"photos": state.cases.photos(&auth.0, id).await?})))
+async fn list_photos(
+    State(state): State<AppState>,
+    auth: Auth,
+    rid: RequestId,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"photos": state.cases.photos(&auth.0, id, rid.as_deref()).await?})))
 }
 
 async fn get_photo(
     State(state): State<AppState>,
     auth: Auth,
+    rid: RequestId,
     ApiPath((id, photo_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<impl IntoResponse> {
-    let (content_type, bytes) = state.cases.photo(&auth.0, id, photo_id).await?;
+    let (content_type, bytes) = state.cases.photo(&auth.0, id, photo_id, rid.as_deref()).await?;
     Ok(([(header::CONTENT_TYPE, content_type)], bytes))
 }

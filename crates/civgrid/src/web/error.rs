@@ -205,6 +205,7 @@ impl From<CaseError> for ApiError {
             CaseError::Transition(t) if t.code() == "forbidden" => StatusCode::FORBIDDEN,
             CaseError::Transition(t) if t.code() == "illegal_transition" => StatusCode::CONFLICT,
             CaseError::VerifierIsHandler => StatusCode::FORBIDDEN,
+            CaseError::PhotosWithheld(_) | CaseError::PhotoNotPermitted(_) => StatusCode::FORBIDDEN,
             CaseError::NoExtensionRequested | CaseError::AlreadyAtTop | CaseError::InvalidDuplicate => {
                 StatusCode::CONFLICT
             }

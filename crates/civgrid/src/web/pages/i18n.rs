@@ -916,6 +916,16 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
         "Photos must be JPEG, PNG or WebP images of at most 5 MiB.",
     ),
     ("error.too_many_photos", "每件案卷最多 12 张照片。", "A case carries at most 12 photos."),
+    (
+        "error.case_photos_withheld",
+        "案卷照片只向办理该案卷的人员显示。",
+        "A case's photos are shown only to those who act on the case.",
+    ),
+    (
+        "error.photo_not_permitted",
+        "只有在案卷当前环节办理它的人员（所在网格的网格员、所在区域的受理员、值班长、派遣员或主办部门的处置员）可以上传照片。",
+        "Photos are added only by those who act on the case now: its grid worker, the intake operator, shift leader or dispatcher of its area, or a handler of its lead department.",
+    ),
     ("error.already_revoked", "该证书已经撤销。", "The certificate is already revoked."),
     (
         "error.access_key_throttled",
