@@ -14,6 +14,7 @@ mod import;
 mod indicators;
 mod ledger;
 mod locate;
+mod matrix;
 mod nodes;
 mod notify;
 mod open311;
