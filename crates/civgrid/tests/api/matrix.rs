@@ -651,11 +651,14 @@ async fn callers(app: &TestApp) -> Vec<Caller> {
     out
 }
 
+/// A request body: its media type and bytes.
+type Payload = (&'static str, Vec<u8>);
+
 /// A cell's request.
 struct Call {
     method: &'static str,
     uri: String,
-    body: Option<(&'static str, Vec<u8>)>,
+    body: Option<Payload>,
     headers: Vec<(&'static str, String)>,
     /// A string an answer that lists or shows the record contains.
     marker: Option<String>,
@@ -667,7 +670,7 @@ fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bool) -> Call
     let n = SERIAL.fetch_add(1, Ordering::Relaxed);
     let (x, y) = fx.grid_point;
     let json_body = |v: Value| Some(("application/json", v.to_string().into_bytes()));
-    let (uri, body, marker): (String, Option<(&'static str, Vec<u8>)>, Option<String>) = match (method, path) {
+    let (uri, body, marker): (String, Option<Payload>, Option<String>) = match (method, path) {
         ("get", "/api/v1/locate") => (format!("/api/v1/locate?lng={x}&lat={y}&datum=gcj02"), None, None),
         ("get", "/api/v1/areas/{code}") => (format!("/api/v1/areas/{OWN_AREA}"), None, None),
         ("get", "/api/v1/grids/{code}") => (format!("/api/v1/grids/{OWN_GRID}"), None, None),
