@@ -604,9 +604,9 @@ pub fn request_body(method: &str, path: &str) -> Option<Value> {
                 ("promised_limit_days", integer()),
                 ("max_visits", integer()),
                 ("steps", json!({"type": "array", "items": {"type": "object"}})),
-                ("result", nullable(json!({"type": "object"}))),
             ],
             &[
+                ("result", nullable(json!({"type": "object"}))),
                 ("sub_item", string()),
                 ("conditions", json!({"type": "array", "items": string()})),
                 ("eligibility", json!({"type": "object"})),

@@ -127,6 +127,7 @@ const PHOTO_ADD: Grants = &[
     (Handler, Holds, Full),
 ];
 const SUPERVISE: Grants = &[(Commander, Holds, Full)];
+const TAKE: Grants = &[(Handler, Holds, Full)];
 const SUPERVISORY: Grants = &[
     (Commander, Holds, Full),
     (Admin, Holds, Full),
@@ -157,7 +158,8 @@ const STATISTICS: Grants = &[
     (Commander, Any, Full),
 ];
 
-/// The policy: (method, path as routed, who). Paths are the router's own templates.
+/// The policy: (method, path as routed, who). Paths are the router's own templates; a `#name`
+/// after one marks a second row for the same endpoint with another request.
 #[rustfmt::skip]
 const POLICY: &[(&str, &str, Who)] = &[
     // ops and the document
@@ -203,6 +205,8 @@ const POLICY: &[(&str, &str, Who)] = &[
     ("get", "/api/v1/map/cases", Who::Roles(CASE_READ)),
     ("get", "/api/v1/cases/{id}", Who::Roles(CASE_READ)),
     ("post", "/api/v1/cases/{id}/transitions", Who::Roles(SUPERVISE)),
+    // The same endpoint, a write of the lead department: a handler of another department is refused.
+    ("post", "/api/v1/cases/{id}/transitions#take", Who::Roles(TAKE)),
     ("post", "/api/v1/public/cases/{number}/rating", Who::Anyone),
     ("post", "/api/v1/public/cases/{number}/photos", Who::Anyone),
     ("get", "/api/v1/cases/{id}/photos", Who::Roles(PHOTO_READ)),
@@ -754,6 +758,9 @@ fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bool) -> Call
             json_body(json!({"action": "supervise", "note": "矩阵督办"})),
             None,
         ),
+        ("post", "/api/v1/cases/{id}/transitions#take") => {
+            (format!("/api/v1/cases/{}/transitions", fx.case_id), json_body(json!({"action": "take"})), None)
+        }
         ("post", "/api/v1/public/cases/{number}/rating") => (
             format!("/api/v1/public/cases/{}/rating", fx.case_number),
             json_body(json!({"rating": 5, "contact": REPORTER_CONTACT})),
@@ -1019,6 +1026,28 @@ async fn the_authorization_matrix_holds(b: Backend) {
             }
         }
     }
+    // The document describes what the server accepts: every well-formed body the matrix sent
+    // conforms to the operation's request schema.
+    for (method, path, _) in POLICY {
+        let c = call(&fx, method, path, false);
+        let Some(("application/json", bytes)) = &c.body else { continue };
+        let route = route_of(path);
+        if !in_openapi_scope(route) {
+            continue;
+        }
+        let schema = civgrid::web::openapi::request_body(method, route)
+            .map(|b| b["content"]["application/json"]["schema"].clone())
+            .unwrap_or(Value::Null);
+        let body: Value = serde_json::from_slice(bytes).expect("json body");
+        let mut errors = Vec::new();
+        conforms(&schema, &body, "body", &mut errors);
+        if !errors.is_empty() {
+            failures
+                .entry(format!("{} {path} (OpenAPI request schema)", method.to_uppercase()))
+                .or_default()
+                .extend(errors);
+        }
+    }
     let report: Vec<String> =
         failures.iter().map(|(ep, cells)| format!("{ep}\n    {}", cells.join("\n    "))).collect();
     assert!(
@@ -1029,6 +1058,81 @@ async fn the_authorization_matrix_holds(b: Backend) {
     );
 }
 both_backends!(the_authorization_matrix_holds);
+
+/// Checks `value` against the subset of JSON Schema the OpenAPI document uses.
+fn conforms(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    if schema.is_null() {
+        errors.push(format!("{at}: no schema"));
+        return;
+    }
+    if let Some(branches) = schema["anyOf"].as_array() {
+        if !branches.iter().any(|b| {
+            let mut e = Vec::new();
+            conforms(b, value, at, &mut e);
+            e.is_empty()
+        }) {
+            errors.push(format!("{at}: matches no branch of anyOf"));
+        }
+        return;
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        if !values.contains(value) {
+            errors.push(format!("{at}: {value} is not one of {values:?}"));
+        }
+    }
+    let fits = match schema["type"].as_str() {
+        None => true,
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        Some("null") => value.is_null(),
+        Some(other) => {
+            errors.push(format!("{at}: unknown type {other}"));
+            return;
+        }
+    };
+    if !fits {
+        errors.push(format!("{at}: {value} is not of type {}", schema["type"]));
+        return;
+    }
+    if let (Some(n), Some(min)) = (value.as_f64(), schema["minimum"].as_f64()) {
+        if n < min {
+            errors.push(format!("{at}: {n} < minimum {min}"));
+        }
+    }
+    if let (Some(n), Some(max)) = (value.as_f64(), schema["maximum"].as_f64()) {
+        if n > max {
+            errors.push(format!("{at}: {n} > maximum {max}"));
+        }
+    }
+    if let Some(items) = value.as_array() {
+        for (i, item) in items.iter().enumerate() {
+            if !schema["items"].is_null() {
+                conforms(&schema["items"], item, &format!("{at}[{i}]"), errors);
+            }
+        }
+    }
+    if let Some(fields) = value.as_object() {
+        for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if !fields.contains_key(required) {
+                errors.push(format!("{at}: lacks required `{required}`"));
+            }
+        }
+        for (k, v) in fields {
+            let property = &schema["properties"][k];
+            if !property.is_null() {
+                conforms(property, v, &format!("{at}.{k}"), errors);
+            } else if schema["additionalProperties"] == json!(false) {
+                errors.push(format!("{at}: `{k}` is not allowed"));
+            } else if schema["additionalProperties"].is_object() {
+                conforms(&schema["additionalProperties"], v, &format!("{at}.{k}"), errors);
+            }
+        }
+    }
+}
 
 /// (method, path) of every `.route("…", method(…))` call in `src/web/**/*.rs`.
 pub fn routed() -> BTreeSet<(String, String)> {
@@ -1079,6 +1183,11 @@ pub fn routed() -> BTreeSet<(String, String)> {
     out
 }
 
+/// The routed path of a policy row (`/a/{id}#variant` → `/a/{id}`).
+fn route_of(row: &str) -> &str {
+    row.split('#').next().unwrap_or(row)
+}
+
 /// A path template with its parameter names dropped (`/a/{id}` and `/a/{ref}` match).
 fn shape(path: &str) -> String {
     path.split('/').map(|s| if s.starts_with('{') { "{}" } else { s }).collect::<Vec<_>>().join("/")
@@ -1094,7 +1203,8 @@ fn in_openapi_scope(path: &str) -> bool {
 fn every_route_has_a_policy_row_and_a_documented_operation() {
     let routes = routed();
     assert!(routes.len() > 100, "the scan found only {} routes", routes.len());
-    let rows: BTreeSet<(String, String)> = POLICY.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
+    let rows: BTreeSet<(String, String)> =
+        POLICY.iter().map(|(m, p, _)| ((*m).to_owned(), route_of(p).to_owned())).collect();
     let doc = civgrid::web::openapi::document();
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()
@@ -1117,4 +1227,24 @@ fn every_route_has_a_policy_row_and_a_documented_operation() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// The schema check used above refuses what the document refuses.
+#[test]
+fn the_request_schema_check_can_fail() {
+    let schema = civgrid::web::openapi::request_body("post", "/api/v1/admin/areas").expect("documented")["content"]
+        ["application/json"]["schema"]
+        .clone();
+    let mut errors = Vec::new();
+    conforms(&schema, &json!({"code": "440604010099", "name": "新社区"}), "body", &mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    for bad in [
+        json!({"code": "440604010099"}),
+        json!({"code": 1, "name": "x"}),
+        json!({"code": "1", "name": "x", "level": 2}),
+    ] {
+        let mut errors = Vec::new();
+        conforms(&schema, &bad, "body", &mut errors);
+        assert!(!errors.is_empty(), "{bad} passed");
+    }
 }
