@@ -69,6 +69,7 @@ PYTHONPATH="$PWD/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks "$venv/bin/schem
   --experimental=openapi-3.1 \
   -H "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance \
+  --data-generation-method all \
   --hypothesis-max-examples "$max_examples" \
   --hypothesis-deadline None \
   --hypothesis-database none \
@@ -82,6 +83,19 @@ PYTHONPATH="$PWD/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks "$venv/bin/schem
   --exclude-operation-id get_api_v1_events \
   --no-color || status=$?
 
+# How the server answered: a run where nothing was accepted would test only the refusals.
+python3 - "$work/server.log" <<'PY'
+import collections, json, sys
+seen = collections.Counter()
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    try:
+        status = json.loads(line).get("fields", {}).get("status")
+    except ValueError:
+        continue
+    if isinstance(status, int):
+        seen[f"{status // 100}xx"] += 1
+print("schemathesis: the server answered " + ", ".join(f"{n} {k}" for k, n in sorted(seen.items())))
+PY
 if grep -q '"level":"ERROR"' "$work/server.log"; then
   echo "schemathesis: the server logged errors:" >&2
   grep '"level":"ERROR"' "$work/server.log" | tail -n 20 >&2
