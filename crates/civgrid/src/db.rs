@@ -149,6 +149,9 @@ type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// savepoint is kept or rolled back), and hands back what to do once the commit is known.
 type Job = Box<dyn for<'t> FnOnce(&'t mut Tx<'static>) -> BoxFuture<'t, (bool, Finish)> + Send>;
 
+/// Longest the SQLite WAL file stays once the checkpointer has caught up (see `checkpoint_wal`).
+pub const WAL_SIZE_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// Most units of work committed together (bounds a group's latency).
 const MAX_GROUP: usize = 256;
 
@@ -409,18 +412,37 @@ async fn group_commit(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
 /// Copies the SQLite WAL into the database every 200 ms, beside the writers rather than inside
 /// one of their commits (`wal_autocheckpoint` is off). PASSIVE never waits for a reader or a
 /// writer; what it cannot copy yet it copies the next time. Ends when the pool is closed.
+///
+/// The WAL file never shrinks by itself (200 MB were seen after a burst). When a pass has
+/// copied every frame of a WAL longer than [`WAL_SIZE_LIMIT`], a TRUNCATE checkpoint empties
+/// the file: with nothing left to copy it only waits for the readers of older snapshots,
+/// which last milliseconds, and holds writers back for that long.
 async fn checkpoint_wal(pool: AnyPool) {
     while !pool.is_closed() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         if pool.is_closed() {
             break;
         }
-        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)").execute(&pool).await {
-            if !pool.is_closed() {
-                tracing::debug!(error = %e, "WAL checkpoint failed; retrying");
+        match sqlx::query_as::<_, (i64, i64, i64)>("pragma wal_checkpoint(passive)").fetch_one(&pool).await {
+            Ok((0, frames, copied)) if frames == copied && frames > wal_limit_frames(&pool).await => {
+                if let Err(e) = sqlx::query("pragma wal_checkpoint(truncate)").execute(&pool).await {
+                    tracing::debug!(error = %e, "WAL truncation failed; retrying");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if !pool.is_closed() {
+                    tracing::debug!(error = %e, "WAL checkpoint failed; retrying");
+                }
             }
         }
     }
+}
+
+/// [`WAL_SIZE_LIMIT`] in frames of this database's page size.
+async fn wal_limit_frames(pool: &AnyPool) -> i64 {
+    let page: i64 = sqlx::query_scalar("pragma page_size").fetch_one(pool).await.unwrap_or(4096);
+    WAL_SIZE_LIMIT as i64 / (page.max(512) + 24)
 }
 
 fn url_is_sqlite(backend_name: &str) -> bool {
@@ -555,6 +577,51 @@ mod tests {
                 .unwrap();
             assert_eq!(first, 1);
         }
+        db.close().await;
+    }
+
+    /// After a burst of writes the WAL is cut back to its limit instead of keeping its size.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_shrinks_after_a_burst() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.db");
+        let url: DatabaseUrl = format!("sqlite://{}", file.display()).parse().unwrap();
+        let db = Db::connect(&url, 4).await.unwrap();
+        sqlx::query("create table t (k integer primary key, v text not null)").execute(db.pool()).await.unwrap();
+        let wal = dir.path().join("w.db-wal");
+        // One transaction of 48 MiB: the WAL holds all of it until the commit.
+        db.write(|tx| -> BoxFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                let chunk = "x".repeat(1 << 20);
+                for i in 0..48_i64 {
+                    sqlx::query("insert into t (k, v) values ($1, $2)").bind(i).bind(&chunk).execute(&mut **tx).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+        let grown = std::fs::metadata(&wal).unwrap().len();
+        assert!(grown > WAL_SIZE_LIMIT, "the burst grew the WAL past the limit: {grown}");
+        // The checkpointer copies the frames within a few of its passes, then empties the file,
+        // while writes go on.
+        let mut size = grown;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            db.write(|tx| -> BoxFuture<'_, Result<(), sqlx::Error>> {
+                Box::pin(async move {
+                    sqlx::query("update t set v = 'y' where k = 0").execute(&mut **tx).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
+            size = std::fs::metadata(&wal).unwrap().len();
+            if size <= WAL_SIZE_LIMIT {
+                break;
+            }
+        }
+        assert!(size <= WAL_SIZE_LIMIT, "WAL still {size} bytes after the burst (limit {WAL_SIZE_LIMIT})");
         db.close().await;
     }
 

@@ -20,10 +20,12 @@ mod territory;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::response::Response;
 use axum::Router;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId as TowerRequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
@@ -133,11 +135,66 @@ impl MakeRequestId for MakeId {
     }
 }
 
+/// The request id a client sent, kept aside for correlation: only the server's own id is the
+/// request's id (in the logs, the change record and the access record), so a client cannot
+/// forge log fields or pass its request off as another one.
+#[derive(Debug, Clone)]
+pub struct ClientRequestId(pub String);
+
+/// Longest client request id kept (a UUID with braces fits).
+const MAX_CLIENT_REQUEST_ID: usize = 64;
+
+/// Takes the client's `x-request-id` off the request before the server's own is set; keeps it
+/// (as [`ClientRequestId`]) only when it is short and made of letters, digits, `-`, `_`, `.`.
+async fn set_aside_client_request_id(mut req: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
+    if let Some(v) = req.headers_mut().remove(&REQUEST_ID) {
+        let ok = |s: &&str| {
+            !s.is_empty()
+                && s.len() <= MAX_CLIENT_REQUEST_ID
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        };
+        if let Some(id) = v.to_str().ok().filter(ok) {
+            let id = ClientRequestId(id.to_owned());
+            req.extensions_mut().insert(id);
+        }
+    }
+    next.run(req).await
+}
+
+/// The Content-Security-Policy of every answer: our own scripts, styles and images only (plus
+/// the district's base-map tiles when configured), no inline script, no framing.
+fn content_security_policy(map_tile_url: Option<&str>) -> HeaderValue {
+    let tiles = map_tile_url.and_then(tile_origin).map(|o| format!(" {o}")).unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tiles}; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"))
+}
+
+/// `scheme://host[:port]` of a tile URL template, if it names one in plain characters.
+fn tile_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let host = rest.split('/').next()?;
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']');
+    (!host.is_empty() && host.bytes().all(plain)).then(|| format!("{scheme}://{host}"))
+}
+
+/// Answers are not stored by browsers or proxies unless their handler says otherwise (assets,
+/// ledger tiles): API answers and pages carry personal data.
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     // Install the recorder before the first request is counted.
     ops::prometheus();
     let timeout = state.settings.request_timeout;
+    let csp = content_security_policy(state.settings.map_tile_url.as_deref());
     Router::new()
         .merge(ops::routes())
         .merge(territory::routes())
@@ -160,11 +217,42 @@ pub fn router(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     let request_id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path())
+                    let client_id = req.extensions().get::<ClientRequestId>().map(|c| c.0.as_str()).unwrap_or("-");
+                    // The route's template, never the path: paths carry numbers of people and
+                    // records (an applicant's ID number, a certificate's number).
+                    let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("-");
+                    tracing::info_span!("request", request_id = %request_id, client_request_id = %client_id,
+                        method = %req.method(), route = %route)
                 })
                 // One line per request at info; 5xx are logged where they are mapped (ApiError).
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros))
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeId))
+        .layer(axum::middleware::from_fn(set_aside_client_request_id))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, NO_STORE))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tile_server_is_the_only_other_image_origin() {
+        assert_eq!(
+            tile_origin("https://tiles.gov.example:8443/{z}/{x}/{y}.png").as_deref(),
+            Some("https://tiles.gov.example:8443")
+        );
+        assert_eq!(tile_origin("javascript:alert(1)"), None);
+        assert_eq!(tile_origin("https://a b/{z}"), None);
+        assert_eq!(tile_origin("https://x.example;script-src *//{z}"), None);
+        let csp = content_security_policy(Some("http://10.1.2.3/t/{z}/{x}/{y}.png"));
+        let csp = csp.to_str().unwrap();
+        assert!(csp.contains("img-src 'self' data: blob: http://10.1.2.3;"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self';"), "{csp}");
+    }
 }

@@ -12,8 +12,10 @@ use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
+use super::extract::Auth;
 use super::AppState;
+use crate::staff::Role;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics_text))
@@ -48,7 +50,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn metrics_text(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: the Prometheus text, for the system administrator's and the auditor's
+/// monitoring (a scraper sends an API token of such an account). Route names and counts say
+/// what the office is doing; they are not for anyone on the network.
+async fn metrics_text(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+    if !(auth.0.has_role(Role::Admin) || auth.0.has_role(Role::Auditor)) {
+        return Err(ApiError::forbidden("reading the metrics"));
+    }
     let pool = state.db.pool();
     let size = f64::from(pool.size());
     let idle = pool.num_idle() as f64;
@@ -58,7 +66,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     let handle = prometheus();
     // Without the exporter's own HTTP listener nobody else drains histogram buffers.
     handle.run_upkeep();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response())
 }
 
 /// Counts requests and their latency by route template (never the raw path, which would let

@@ -21,5 +21,6 @@ mod open311;
 mod ops;
 mod pages;
 mod services;
+mod web_security;
 mod webdriver;
 mod witness;

@@ -10,12 +10,6 @@ async fn health_metrics_and_unknown_routes(b: Backend) {
     assert_eq!(v["database"], "up");
     assert_eq!(v["backend"], if b == Backend::Sqlite { "sqlite" } else { "postgres" });
 
-    let (s, v) = app.get("/metrics").await;
-    assert_eq!(s, StatusCode::OK);
-    let text = v.as_str().expect("metrics are text");
-    assert!(text.contains("civgrid_http_requests_total"), "{text}");
-    assert!(text.contains("civgrid_db_pool_connections"), "{text}");
-
     assert_error(&app.get("/no/such/thing").await, StatusCode::NOT_FOUND, "not_found");
 
     // A database that stops answering is reported, not hidden.
@@ -25,6 +19,23 @@ async fn health_metrics_and_unknown_routes(b: Backend) {
     assert_eq!(v["database"], "down");
 }
 both_backends!(health_metrics_and_unknown_routes);
+
+/// The metrics are for the system administrator's and the auditor's monitoring only.
+async fn metrics_need_an_administrator_or_auditor(b: Backend) {
+    let app = TestApp::demo(b).await;
+    assert_error(&app.get("/metrics").await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let gw = app.login("gridworker").await;
+    assert_error(&app.get_as("/metrics", &gw).await, StatusCode::FORBIDDEN, "forbidden");
+    for who in ["admin", "auditor"] {
+        let token = app.login(who).await;
+        let (s, v) = app.get_as("/metrics", &token).await;
+        assert_eq!(s, StatusCode::OK, "{who}");
+        let text = v.as_str().expect("metrics are text");
+        assert!(text.contains("civgrid_http_requests_total"), "{text}");
+        assert!(text.contains("civgrid_db_pool_connections"), "{text}");
+    }
+}
+both_backends!(metrics_need_an_administrator_or_auditor);
 
 async fn every_response_carries_a_request_id(b: Backend) {
     let app = TestApp::empty(b).await;

@@ -107,14 +107,26 @@ fn encode(s: &str) -> String {
     out
 }
 
-/// A redirect target given by the client, kept only if it is a path on this site.
+/// Longest redirect target kept.
+const MAX_LOCAL_PATH: usize = 2048;
+
+/// A redirect target given by the client, kept only if it is a path on this site: one `/` and
+/// then no second `/` or `\`, and nothing but visible ASCII — browsers drop tabs and line
+/// breaks from a location (`/%09/host` would become `//host`, another site), and anything
+/// else cannot be sent in a `Location` header at all.
 fn local_path(p: Option<&str>, default: &str) -> String {
     match p {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => {
-            p.to_owned()
-        }
+        Some(p) if is_local_path(p) => p.to_owned(),
         _ => default.to_owned(),
     }
+}
+
+fn is_local_path(p: &str) -> bool {
+    let b = p.as_bytes();
+    b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/' | b'\\'))
+        && b.len() <= MAX_LOCAL_PATH
+        && b.iter().all(|c| c.is_ascii_graphic() && *c != b'\\')
 }
 
 /// The workbenches a person's roles open: (path, label key).
@@ -1016,10 +1028,36 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed() {
         assert_eq!(local_path(Some("/workbench/desk?x=1"), "/"), "/workbench/desk?x=1");
-        for bad in ["//evil.example/", "https://evil.example/", "/\\evil", "workbench", "/x?u=http://a"] {
-            assert_eq!(local_path(Some(bad), "/d"), "/d", "{bad}");
+        assert_eq!(local_path(Some("/x?u=http://a"), "/"), "/x?u=http://a");
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil",
+            "workbench",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\u{3000}/evil.example",
+            "/案卷",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad), "/d"), "/d", "{bad:?}");
         }
         assert_eq!(local_path(None, "/d"), "/d");
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends, the target is a path of this site a `Location` header can
+        /// carry, and no browser reads it as another host.
+        #[test]
+        fn a_redirect_never_leaves_the_site(p in "\\PC{0,12}|/[\\t\\n/\\\\ a-z%.:]{0,12}") {
+            let out = local_path(Some(&p), "/");
+            let cleaned: String = out.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+            proptest::prop_assert!(cleaned.starts_with('/') && !cleaned.starts_with("//"));
+            proptest::prop_assert!(!cleaned.starts_with("/\\"));
+            proptest::prop_assert!(axum::http::HeaderValue::from_str(&out).is_ok());
+        }
     }
 
     #[test]
