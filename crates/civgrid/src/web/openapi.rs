@@ -17,7 +17,7 @@ use super::AppState;
 /// (method, path, tag, summary, needs a token, success status).
 pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
     ("get", "/healthz", "ops", "Process and database health", false, 200),
-    ("get", "/metrics", "ops", "Prometheus metrics", false, 200),
+    ("get", "/metrics", "ops", "Prometheus metrics (administrators and auditors)", true, 200),
     (
         "get",
         "/api/v1/locate",

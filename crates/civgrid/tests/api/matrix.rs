@@ -138,6 +138,7 @@ const SUPERVISORY: Grants = &[
 const ADMIN: Grants = &[(Admin, Holds, Full)];
 const ADMIN_ANY: Grants = &[(Admin, Any, Full)];
 const DISTRICT_ADMIN: Grants = &[(Admin, Reach::District, Full)];
+/// The change record and the metrics: administrators and auditors.
 const CHANGES: Grants = &[(Admin, Any, Full), (Auditor, Any, Full)];
 const APPLICATION_READ: Grants = &[(WindowClerk, Any, Full), (Approver, Holds, Full)];
 const APPROVER: Grants = &[(Approver, Holds, Full)];
@@ -164,7 +165,7 @@ const STATISTICS: Grants = &[
 const POLICY: &[(&str, &str, Who)] = &[
     // ops and the document
     ("get", "/healthz", Who::Anyone),
-    ("get", "/metrics", Who::Anyone),
+    ("get", "/metrics", Who::Roles(CHANGES)),
     ("get", "/api/v1/openapi.json", Who::Anyone),
     // territory
     ("get", "/api/v1/locate", Who::Anyone),
