@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, unit and property tests, and the API tests
 # against SQLite and against PostgreSQL (CIVGRID_TEST_POSTGRES_URL, default
-# postgres://postgres@127.0.0.1:5432/test — it must be reachable).
+# postgres://postgres@127.0.0.1:5432/test — it must be reachable); then the API fuzzed from its
+# OpenAPI document (scripts/schemathesis.sh, schemathesis from PyPI into target/) and the short
+# crash test (scripts/crash-test.sh --short: acknowledged reports survive a kill -9).
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+scripts/schemathesis.sh
+scripts/crash-test.sh --short

@@ -1,6 +1,12 @@
 //! `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of the JSON API, built from one
-//! table of endpoints. A test sends a request to every documented operation and fails if the
-//! router does not know it, so the document cannot list endpoints that do not exist.
+//! table of endpoints ([`OPERATIONS`]) and, per operation, what the handler's request types
+//! accept ([`parameters`], [`request_body`]) and what it answers ([`responses`]): typed path
+//! and query parameters, JSON bodies with their required fields and `additionalProperties:
+//! false` where the server denies unknown fields, the error envelope. A fuzzer driven by it
+//! (scripts/schemathesis.sh) sends bodies the server accepts as well as ones it refuses.
+//!
+//! Tests keep it honest both ways: every documented operation is routed (tests/api/ops.rs),
+//! and every routed JSON-API endpoint is documented (tests/api/matrix.rs scans the router).
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,7 +17,7 @@ use super::AppState;
 /// (method, path, tag, summary, needs a token, success status).
 pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
     ("get", "/healthz", "ops", "Process and database health", false, 200),
-    ("get", "/metrics", "ops", "Prometheus metrics", false, 200),
+    ("get", "/metrics", "ops", "Prometheus metrics (administrators and auditors)", true, 200),
     (
         "get",
         "/api/v1/locate",
@@ -259,6 +265,16 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         true,
         200,
     ),
+    ("get", "/api/v1/admin/open311-keys", "open311", "Open311 API keys (district admin)", true, 200),
+    (
+        "post",
+        "/api/v1/admin/open311-keys",
+        "open311",
+        "Issue an Open311 API key; shown once (district admin)",
+        true,
+        201,
+    ),
+    ("delete", "/api/v1/admin/open311-keys/{id}", "open311", "Revoke an Open311 API key (district admin)", true, 204),
     ("get", "/api/v1/openapi.json", "ops", "This document", false, 200),
 ];
 
@@ -270,23 +286,18 @@ pub fn routes() -> Router<AppState> {
 pub fn document() -> Value {
     let mut paths = Map::new();
     for (method, path, tag, summary, auth, status) in OPERATIONS {
-        let params: Vec<Value> = path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
+        let params = parameters(method, path);
         let mut op = json!({
             "tags": [tag],
             "summary": summary,
             "operationId": format!("{method}_{}", path.trim_start_matches('/').replace(['/', '{', '}', '.', '-'], "_")),
-            "responses": {
-                status.to_string(): {"description": "success"},
-                "4XX": {"description": "client error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "5XX": {"description": "server error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            },
+            "responses": responses(method, path, *status),
         });
         if !params.is_empty() {
             op["parameters"] = Value::Array(params);
+        }
+        if let Some(body) = request_body(method, path) {
+            op["requestBody"] = body;
         }
         if *auth {
             op["security"] = json!([{"bearer": []}, {"cookie": []}]);
@@ -313,4 +324,386 @@ pub fn document() -> Value {
             },
         },
     })
+}
+
+/// A JSON schema of an object with these required and optional properties; `closed` when the
+/// server denies unknown fields (`#[serde(deny_unknown_fields)]` on the request type).
+fn object(required: &[(&str, Value)], optional: &[(&str, Value)], closed: bool) -> Value {
+    let mut props = Map::new();
+    for (k, v) in required.iter().chain(optional) {
+        props.insert((*k).to_owned(), v.clone());
+    }
+    let mut o = json!({"type": "object", "properties": props, "required": required.iter().map(|(k, _)| *k).collect::<Vec<_>>()});
+    if closed {
+        o["additionalProperties"] = json!(false);
+    }
+    o
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn nullable(v: Value) -> Value {
+    json!({"anyOf": [v, {"type": "null"}]})
+}
+
+fn integer() -> Value {
+    json!({"type": "integer", "format": "int64"})
+}
+
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
+
+fn one_of(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+
+fn roles() -> Value {
+    json!({"type": "string", "enum": crate::staff::Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>()})
+}
+
+fn role_grants() -> Value {
+    json!({"type": "array", "items": object(&[("role", roles()), ("area_code", string())], &[], true)})
+}
+
+fn applicant() -> Value {
+    object(&[("id_number", string()), ("name", string())], &[("contact", nullable(string()))], true)
+}
+
+fn materials() -> Value {
+    json!({"type": "array", "items": object(
+        &[("code", string())],
+        &[("medium", nullable(one_of(&["electronic", "paper", "either"]))), ("format", nullable(one_of(&["pdf", "jpg", "png", "ofd"]))),
+          ("content_base64", nullable(json!({"type": "string", "contentEncoding": "base64"}))),
+          ("copies", nullable(integer()))],
+        true,
+    )})
+}
+
+/// A path parameter: ids are integers; everything else is text.
+fn path_parameter(name: &str) -> Value {
+    let schema = match name {
+        "id" | "staff_id" | "photo_id" => json!({"type": "integer", "format": "int64"}),
+        "day" => json!({"type": "string", "format": "date"}),
+        _ => string(),
+    };
+    json!({"name": name, "in": "path", "required": true, "schema": schema})
+}
+
+/// The path and query parameters of an operation (the handlers' `ApiQuery` types deny unknown
+/// parameters: `400 invalid_query`).
+pub fn parameters(method: &str, path: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(path_parameter)
+        .collect();
+    let datum = one_of(&["wgs84", "cgcs2000", "gcj02", "bd09"]);
+    let day_or_time = json!({"type": "string", "description": "YYYY-MM-DD (00:00 UTC+8) or RFC 3339"});
+    let query: Vec<(&str, bool, Value)> = match (method, path) {
+        ("get", "/api/v1/locate") => vec![
+            ("lng", true, json!({"type": "number", "minimum": -180, "maximum": 180})),
+            ("lat", true, json!({"type": "number", "minimum": -90, "maximum": 90})),
+            ("datum", false, datum),
+        ],
+        ("post", "/api/v1/admin/grids/import") => vec![("datum", false, datum), ("replace", false, boolean())],
+        ("get", "/api/v1/admin/changes") => vec![
+            ("entity", false, string()),
+            ("entity_id", false, string()),
+            ("before_id", false, integer()),
+            ("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 1000})),
+        ],
+        ("get", "/api/v1/cases" | "/api/v1/service-applications") => {
+            vec![("state", false, string()), ("limit", false, integer())]
+        }
+        ("get", "/api/v1/map/cases") => vec![("limit", false, integer())],
+        ("get", "/api/v1/indicators") => vec![
+            ("scope", true, json!({"type": "string", "description": "area:CODE, department:CODE or person:STAFF_ID"})),
+            ("from", true, day_or_time.clone()),
+            ("to", true, day_or_time),
+        ],
+        ("get", "/api/v1/ledger/proof/inclusion") => {
+            vec![
+                ("index", true, json!({"type": "integer", "minimum": 0})),
+                ("size", false, json!({"type": "integer", "minimum": 0})),
+            ]
+        }
+        ("get", "/api/v1/ledger/proof/consistency") => {
+            vec![
+                ("old", true, json!({"type": "integer", "minimum": 0})),
+                ("new", false, json!({"type": "integer", "minimum": 0})),
+            ]
+        }
+        ("get", "/api/v1/service-items/{code}") => vec![("version", false, integer())],
+        ("get", "/api/v1/service-applications/{number}") => vec![("id_number", false, string())],
+        ("get", "/api/v1/service-notices/{number}") => vec![("format", false, one_of(&["json", "html"]))],
+        ("get", "/api/v1/applicants/{id_number}/licences") => vec![("application_number", false, string())],
+        ("get", "/api/v1/applicants/{id_number}/applications") => vec![("application_number", true, string())],
+        ("get", "/api/v1/service-statistics") => vec![
+            ("by", true, one_of(&["item", "department", "window", "clerk"])),
+            ("from", true, day_or_time.clone()),
+            ("to", true, day_or_time),
+            ("department", false, json!({"type": "string", "maxLength": 32})),
+        ],
+        _ => vec![],
+    };
+    out.extend(
+        query.into_iter().map(
+            |(name, required, schema)| json!({"name": name, "in": "query", "required": required, "schema": schema}),
+        ),
+    );
+    out
+}
+
+/// What an operation's handler reads from the body, if anything.
+pub fn request_body(method: &str, path: &str) -> Option<Value> {
+    let json_body =
+        |schema: Value| Some(json!({"required": true, "content": {"application/json": {"schema": schema}}}));
+    let name = || object(&[("name", string())], &[], true);
+    let photo = || {
+        let binary = json!({"schema": {"type": "string", "format": "binary"}});
+        Some(json!({"required": true, "content": {"image/jpeg": binary, "image/png": binary, "image/webp": binary}}))
+    };
+    match (method, path) {
+        ("post", "/api/v1/admin/areas") => json_body(object(&[("code", string()), ("name", string())], &[], true)),
+        ("patch", "/api/v1/admin/areas/{code}" | "/api/v1/admin/grids/{code}") => json_body(name()),
+        ("post", "/api/v1/admin/grids/import") => Some(json!({"required": true, "content": {
+            "application/geo+json": {"schema": {"type": "object", "description": "a GeoJSON FeatureCollection of grids"}},
+            "application/json": {"schema": {"type": "object", "description": "a GeoJSON FeatureCollection of grids"}},
+        }})),
+        ("put", "/api/v1/admin/grids/{code}/workers/{staff_id}") => {
+            json_body(object(&[("kind", one_of(&["full_time", "part_time"]))], &[], true))
+        }
+        ("post", "/api/v1/auth/login") => {
+            json_body(object(&[("username", string()), ("password", string())], &[], true))
+        }
+        ("put", "/api/v1/admin/departments/{code}") => {
+            json_body(object(&[("name", string()), ("area_code", string())], &[], true))
+        }
+        ("post", "/api/v1/admin/staff") => json_body(object(
+            &[
+                ("username", string()),
+                ("display_name", string()),
+                ("password", json!({"type": "string", "minLength": 10})),
+            ],
+            &[("department_code", nullable(string())), ("roles", role_grants())],
+            true,
+        )),
+        ("patch", "/api/v1/admin/staff/{id}") => json_body(object(
+            &[],
+            &[
+                ("display_name", string()),
+                ("department_code", nullable(string())),
+                ("active", boolean()),
+                ("password", json!({"type": "string", "minLength": 10})),
+                ("roles", role_grants()),
+                (
+                    "grids",
+                    json!({"type": "array", "items": object(&[("code", string()), ("kind", one_of(&["full_time", "part_time"]))], &[], true)}),
+                ),
+            ],
+            true,
+        )),
+        ("post", "/api/v1/admin/api-tokens") => {
+            json_body(object(&[("staff_id", integer()), ("name", string())], &[], true))
+        }
+        ("put", "/api/v1/admin/case-classes/{code}") => json_body(object(
+            &[
+                ("kind", one_of(&["event", "component"])),
+                ("major_code", string()),
+                ("major_name", string()),
+                ("minor_name", string()),
+                ("filing_criteria", string()),
+                ("closing_criteria", string()),
+                ("time_limit", json!({"type": "integer", "minimum": 1})),
+                ("time_limit_unit", one_of(&["working_hours", "working_days"])),
+                ("department_code", string()),
+                ("duplicate_radius_m", json!({"type": "number", "minimum": 0})),
+                ("duplicate_window_hours", json!({"type": "integer", "minimum": 0})),
+                ("self_handle_allowed", boolean()),
+                ("active", boolean()),
+            ],
+            &[],
+            true,
+        )),
+        ("put", "/api/v1/admin/calendar/{day}") => {
+            json_body(object(&[("kind", one_of(&["holiday", "workday"]))], &[("note", string())], true))
+        }
+        ("put", "/api/v1/admin/last-resort/{area}") => json_body(object(&[("department_code", string())], &[], true)),
+        ("post", "/api/v1/reports") => {
+            let channels = ["web", "app", "open311", "hotline", "wechat", "sms", "patrol", "sensor"];
+            json_body(object(
+                &[("description", string())],
+                &[
+                    ("channel", nullable(one_of(&channels))),
+                    ("class_code", nullable(string())),
+                    ("lng", nullable(json!({"type": "number", "minimum": -180, "maximum": 180}))),
+                    ("lat", nullable(json!({"type": "number", "minimum": -90, "maximum": 90}))),
+                    ("datum", nullable(one_of(&["wgs84", "cgcs2000", "gcj02", "bd09"]))),
+                    ("address", nullable(string())),
+                    ("reporter_name", nullable(string())),
+                    ("reporter_contact", nullable(string())),
+                    ("idempotency_key", nullable(string())),
+                    ("media_url", nullable(json!({"type": "string", "format": "uri"}))),
+                ],
+                true,
+            ))
+        }
+        ("post", "/api/v1/cases/{id}/transitions") => {
+            let actions: Vec<Value> =
+                crate::cases::state::Action::ALL.iter().filter_map(|a| serde_json::to_value(a).ok()).collect();
+            json_body(object(
+                &[],
+                &[
+                    ("action", json!({"type": "string", "enum": actions})),
+                    ("note", nullable(string())),
+                    ("class_code", nullable(string())),
+                    ("lng", nullable(json!({"type": "number"}))),
+                    ("lat", nullable(json!({"type": "number"}))),
+                    ("datum", nullable(string())),
+                    ("lead_department", nullable(string())),
+                    ("owner_unknown", boolean()),
+                    ("assist_departments", json!({"type": "array", "items": string()})),
+                    ("duplicate_of", nullable(integer())),
+                    ("approve", nullable(boolean())),
+                    ("extension_days", nullable(json!({"type": "integer", "minimum": 0, "maximum": 4294967295u64}))),
+                    ("rating", nullable(integer())),
+                ],
+                true,
+            ))
+        }
+        ("post", "/api/v1/public/cases/{number}/rating") => json_body(object(
+            &[("rating", json!({"type": "integer", "minimum": 1, "maximum": 5})), ("contact", string())],
+            &[("comment", nullable(string()))],
+            true,
+        )),
+        ("post", "/api/v1/public/cases/{number}/photos" | "/api/v1/cases/{id}/photos") => photo(),
+        ("post", "/api/v1/certificates") => json_body(object(
+            &[("type", string()), ("subject_name", string()), ("subject_id_number", string())],
+            &[
+                ("fields", json!({"type": "object", "additionalProperties": {"type": "string"}})),
+                ("valid_until", nullable(json!({"type": "string", "format": "date"}))),
+            ],
+            true,
+        )),
+        ("post", "/api/v1/certificates/{number}/revoke") => json_body(object(&[("reason", string())], &[], true)),
+        ("post", "/api/v1/certificates/verify") => Some(json!({"required": true, "content": {
+            "application/json": {"schema": {"type": "object", "description": "a civgrid certificate bundle (≤ 1 MiB)"}}}})),
+        ("post", "/api/v1/admin/service-items") => json_body(object(
+            &[
+                ("item_type", string()),
+                ("main_item", string()),
+                ("department_code", string()),
+                ("name", string()),
+                ("legal_basis", string()),
+                ("applicant_type", one_of(&["person", "entity"])),
+                ("materials", json!({"type": "array", "items": {"type": "object"}})),
+                ("legal_limit_days", integer()),
+                ("promised_limit_days", integer()),
+                ("max_visits", integer()),
+                ("steps", json!({"type": "array", "items": {"type": "object"}})),
+            ],
+            &[
+                ("result", nullable(json!({"type": "object"}))),
+                ("sub_item", string()),
+                ("conditions", json!({"type": "array", "items": string()})),
+                ("eligibility", json!({"type": "object"})),
+                ("special_steps", json!({"type": "array", "items": {"type": "object"}})),
+                ("fees", json!({"type": "array", "items": {"type": "object"}})),
+                ("active", boolean()),
+            ],
+            true,
+        )),
+        ("post", "/api/v1/service-applications") => json_body(object(
+            &[("item_code", string()), ("applicant", applicant())],
+            &[("materials", materials()), ("window", nullable(string()))],
+            true,
+        )),
+        ("post", "/api/v1/service-applications/{number}/decisions") => json_body(object(
+            &[
+                ("step", json!({"type": "integer", "minimum": 0})),
+                ("decision", one_of(&["approve", "reject"])),
+                (
+                    "checklist",
+                    json!({"type": "array", "items": object(&[("code", string()), ("met", boolean())], &[("note", nullable(string()))], true)}),
+                ),
+            ],
+            &[("note", nullable(string()))],
+            true,
+        )),
+        ("post", "/api/v1/service-applications/{number}/suspend") => {
+            json_body(object(&[("special_step", string())], &[("note", nullable(string()))], true))
+        }
+        ("post", "/api/v1/service-refusals") => json_body(object(
+            &[("item_code", string()), ("applicant", applicant()), ("reason", string()), ("window", string())],
+            &[],
+            true,
+        )),
+        ("post", "/api/v1/service-ratings") => json_body(object(
+            &[
+                ("target", one_of(&["application", "visit"])),
+                ("number", string()),
+                ("id_number", string()),
+                ("grade", json!({"type": "integer", "minimum": 1, "maximum": 5})),
+            ],
+            &[("comment", nullable(string()))],
+            true,
+        )),
+        ("post", "/api/v1/service-rectifications/{id}/reply") => {
+            json_body(object(&[("reply", string()), ("callback_note", string())], &[], true))
+        }
+        ("post", "/api/v1/service-rectifications/{id}/feedback") => json_body(object(
+            &[("id_number", string()), ("result", one_of(&["satisfied", "basically_satisfied", "unsatisfied"]))],
+            &[],
+            true,
+        )),
+        ("post", "/api/v1/service-rectifications/{id}/appeal") => json_body(object(&[("reason", string())], &[], true)),
+        ("post", "/api/v1/service-rectifications/{id}/appeal-decision") => {
+            json_body(object(&[("upheld", boolean()), ("note", string())], &[], true))
+        }
+        ("post", "/api/v1/admin/open311-keys") => json_body(name()),
+        _ => None,
+    }
+}
+
+/// What an operation answers: its success status(es) with their media type, and the error
+/// envelope for every 4xx and 5xx.
+pub fn responses(method: &str, path: &str, status: u16) -> Value {
+    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+    let media = match (method, path) {
+        ("get", "/metrics") => Some("text/plain"),
+        ("get", "/api/v1/grids.geojson") => Some("application/geo+json"),
+        ("get", "/ledger/checkpoint" | "/ledger/vkey" | "/ledger/trust") => Some("text/plain"),
+        ("get", "/ledger/tile/{tile_path}") => Some("application/octet-stream"),
+        ("get", "/api/v1/certificates/{number}/qr.svg") => Some("image/svg+xml"),
+        ("get", "/api/v1/cases/{id}/photos/{photo_id}") => Some("image/*"),
+        ("get", "/api/v1/service-notices/{number}") => Some("text/html"),
+        ("get", "/api/v1/events") => Some("text/event-stream"),
+        _ if status == 204 => None,
+        _ => Some("application/json"),
+    };
+    let success = |code: u16| match media {
+        Some(m) => (code.to_string(), json!({"description": "success", "content": {m: {}}})),
+        None => (code.to_string(), json!({"description": "success"})),
+    };
+    let mut out = Map::new();
+    let (k, v) = success(status);
+    out.insert(k, v);
+    // Answered with 200 too: a retried report (same idempotency key), a missing-materials
+    // notice, a notice as JSON.
+    if matches!((method, path), ("post", "/api/v1/reports" | "/api/v1/service-applications")) {
+        let (k, v) = success(200);
+        out.insert(k, v);
+    }
+    if path == "/api/v1/service-notices/{number}" {
+        out.insert(
+            "200".into(),
+            json!({"description": "success", "content": {"text/html": {}, "application/json": {}}}),
+        );
+    }
+    out.insert("4XX".into(), json!({"description": "client error", "content": error}));
+    out.insert("5XX".into(), json!({"description": "server error", "content": error}));
+    Value::Object(out)
 }

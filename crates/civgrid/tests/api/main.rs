@@ -15,6 +15,7 @@ mod import;
 mod indicators;
 mod ledger;
 mod locate;
+mod matrix;
 mod nodes;
 mod notify;
 mod open311;
