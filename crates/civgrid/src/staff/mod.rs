@@ -155,16 +155,6 @@ impl Principal {
         self.roles.iter().any(|g| g.role == role)
     }
 
-    /// Areas in which the caller sees every case: all roles except grid workers (who see their
-    /// grids), handlers (their department's cases) and witnesses (no cases).
-    pub fn case_areas(&self) -> Vec<String> {
-        self.roles
-            .iter()
-            .filter(|g| !matches!(g.role, Role::GridWorker | Role::Handler | Role::Witness | Role::SecurityAdmin))
-            .map(|g| g.area_code.clone())
-            .collect()
-    }
-
     /// The areas in which the caller holds `role`.
     pub fn areas_of(&self, role: Role) -> Vec<String> {
         self.roles.iter().filter(|g| g.role == role).map(|g| g.area_code.clone()).collect()

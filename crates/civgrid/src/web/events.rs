@@ -42,10 +42,13 @@ struct Interest {
 }
 
 impl Interest {
+    /// Hears of the cases the caller may read (`Visibility::of`, the rule of `Cases::list`):
+    /// a window clerk, an approver or a witness hears of none.
     fn of(p: &Principal, grids: Vec<String>) -> Interest {
+        let sight = crate::cases::store::Visibility::of(p);
         Interest {
-            area_prefixes: p.case_areas(),
-            department: p.handler_department().map(str::to_owned),
+            area_prefixes: sight.areas.into_iter().chain(sight.oversight_areas).collect(),
+            department: sight.department,
             grids: if p.has_role(Role::GridWorker) { grids } else { vec![] },
         }
     }

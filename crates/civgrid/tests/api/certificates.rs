@@ -101,7 +101,9 @@ async fn a_certificate_is_issued_verified_and_revoked(b: Backend) {
         assert!(html.contains("\"certificate_not_found\":\"No certificate has that number.\""), "English");
     }
 
-    // Revocation is logged, and the old bundle no longer passes.
+    // Revocation is logged, and the old bundle no longer passes. (A fresh session: the helpers
+    // above signed the approver in again, and an account keeps only its newest few sessions.)
+    let approver = app.login("approver_gaj").await;
     let revoke = format!("/api/v1/certificates/{number}/revoke");
     let (s, v) = app.send_json("POST", &revoke, Some(&approver), &json!({"reason": "持证人申请作废"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");

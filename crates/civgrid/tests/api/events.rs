@@ -75,6 +75,10 @@ async fn whoever_must_act_hears_of_it_live(b: Backend) {
     let mut worker = Stream::open(&app, &app.login("gridworker").await).await;
     let mut handler = Stream::open(&app, &app.login("handler_cg").await).await;
     let mut commander = Stream::open(&app, &app.login("commander").await).await;
+    // Roles that read no case hear of none (the rule of the case list, issue 14).
+    let mut clerk = Stream::open(&app, &app.login("clerk").await).await;
+    let mut approver = Stream::open(&app, &app.login("approver").await).await;
+    let mut auditor = Stream::open(&app, &app.login("auditor").await).await;
 
     let elsewhere = report_in(&app, "44060410001601", "0101").await;
     let mine = report_in(&app, "44060401000101", "0101").await;
@@ -83,6 +87,10 @@ async fn whoever_must_act_hears_of_it_live(b: Backend) {
     assert_eq!((ev["case_id"].as_i64(), ev["action"].as_str()), (Some(mine), Some("report")));
     assert_eq!(commander.next_case(WAIT).await.expect("first")["case_id"].as_i64(), Some(elsewhere));
     assert_eq!(commander.next_case(WAIT).await.expect("second")["case_id"].as_i64(), Some(mine));
+    // The auditor oversees the district's cases (without the reporter, which no event carries).
+    assert_eq!(auditor.next_case(WAIT).await.expect("oversight")["case_id"].as_i64(), Some(elsewhere));
+    assert!(clerk.next_case(Duration::from_millis(500)).await.is_none(), "a window clerk hears of no case");
+    assert!(approver.next_case(Duration::from_millis(500)).await.is_none(), "an approver hears of no case");
 
     // The department hears when the case is dispatched to it.
     for (user, action) in [("intake", "accept"), ("shift_leader", "file"), ("dispatcher", "dispatch")] {

@@ -275,15 +275,17 @@ async fn the_migration_reads_staff_members_from_labels_as_the_code_does(b: Backe
 }
 both_backends!(the_migration_reads_staff_members_from_labels_as_the_code_does);
 
-/// A transition that read a case which someone else changed meanwhile writes nothing (on
+/// A transaction that read a case which someone else changed meanwhile writes nothing (on
 /// PostgreSQL the stale update matches no row; SQLite refuses the stale snapshot's write), so
-/// two racing transitions can never both move the case's counts.
+/// two racing transitions can never both move the case's counts. (Transitions themselves take
+/// SQLite's write lock before they read, so there they cannot race at all; the snapshot here
+/// is a read transaction's, which is what a deferred transaction was.)
 async fn a_stale_case_is_never_written_back(b: Backend) {
     let app = TestApp::demo(b).await;
     let s = &app.state;
     civgrid::demo::seed_cases(&s.territory, &s.staff, &s.cases, 10, Utc::now()).await.expect("seed cases");
     let id: i64 = sqlx::query_scalar("select min(id) from case_record").fetch_one(s.db.pool()).await.expect("id");
-    let mut tx = s.db.begin().await.expect("begin");
+    let mut tx = s.db.begin_read().await.expect("begin");
     let mut stale = civgrid::cases::store::find_case(&mut tx, id).await.expect("read").expect("case");
     sqlx::query("update case_record set updated_at = '2099-01-01T00:00:00.000Z' where id = $1")
         .bind(id)
