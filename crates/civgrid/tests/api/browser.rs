@@ -364,7 +364,8 @@ async fn decide(s: &Session, number: &str, criteria: &[(&str, bool)], decision: 
 /// with the files, the no-criminal-record proof taken from the e-licence library by itself —;
 /// 交通 and 公安 approve it in parallel against their own checklists (a "not met" without a
 /// finding is refused, in Chinese); the applicant follows it on the portal, rates it, and
-/// applies online for another item, where the ID card given at the window is reused.
+/// applies online for another item, attaching the ID card again: online, nothing the platform
+/// holds is reused, since knowing an ID number proves nothing (issue 14).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_services_loop_walks_in_a_real_browser() {
     let app = TestApp::demo(Backend::Sqlite).await;

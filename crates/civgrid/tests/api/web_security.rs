@@ -146,3 +146,48 @@ async fn security_headers_and_no_store(b: Backend) {
     assert_eq!(get(&h, "cache-control"), "no-cache");
 }
 both_backends!(security_headers_and_no_store);
+
+/// No page carries inline script or style, which the Content-Security-Policy would block (a
+/// page that relied on one would silently stop working in the browser).
+async fn pages_carry_no_inline_script_or_style(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let mut pages: Vec<(Option<String>, &str)> =
+        ["/", "/login", "/portal", "/portal/services", "/portal/application", "/kiosk", "/verify"]
+            .into_iter()
+            .map(|p| (None, p))
+            .collect();
+    for (who, page) in [
+        ("commander", "/workbench/command"),
+        ("commander", "/workbench/trends"),
+        ("intake", "/workbench/desk"),
+        ("handler_cg", "/workbench/handler"),
+        ("gridworker", "/workbench/grid"),
+        ("clerk", "/workbench/window"),
+        ("approver", "/workbench/approve"),
+        ("admin", "/workbench/admin"),
+    ] {
+        pages.push((Some(app.login(who).await), page));
+    }
+    for (token, page) in pages {
+        let mut req = Request::get(page);
+        if let Some(t) = &token {
+            req = req.header(header::COOKIE, format!("civgrid_session={t}"));
+        }
+        let (s, body, _) = app.request(req.body(Body::empty()).expect("request")).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let html = body.as_str().expect("html");
+        assert!(!html.contains("<style"), "{page} has a <style> element");
+        assert!(!html.contains(" style=\""), "{page} has a style attribute");
+        for (i, _) in html.match_indices("<script") {
+            let tag = &html[i..html[i..].find('>').map_or(html.len(), |e| i + e)];
+            assert!(
+                tag.contains(" src=\"/assets/") || tag.contains("type=\"application/json\""),
+                "{page}: inline {tag}"
+            );
+        }
+        for handler in [" onclick=", " onload=", " onsubmit=", " onchange=", "javascript:"] {
+            assert!(!html.contains(handler), "{page} has an inline handler {handler}");
+        }
+    }
+}
+both_backends!(pages_carry_no_inline_script_or_style);

@@ -1016,6 +1016,8 @@ async fn asset(Path(file): Path<String>) -> Response {
         "app.css" => (include_str!("../../../assets/app.css"), "text/css; charset=utf-8"),
         "app.js" => (include_str!("../../../assets/app.js"), "text/javascript; charset=utf-8"),
         "map.js" => (include_str!("../../../assets/map.js"), "text/javascript; charset=utf-8"),
+        "verify.css" => (include_str!("../../../assets/verify.css"), "text/css; charset=utf-8"),
+        "verify.js" => (include_str!("../../../assets/verify.js"), "text/javascript; charset=utf-8"),
         _ => return ApiError::not_found("no such asset").into_response(),
     };
     ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "no-cache")], body).into_response()
