@@ -59,8 +59,14 @@ for _ in $(seq 1 900); do
   sleep 0.2
 done
 
+# The demo accounts' password, as the demo seeds it (civgrid::demo::DEMO_PASSWORD).
+password="$(sed -n 's/^pub const DEMO_PASSWORD: &str = "\(.*\)";$/\1/p' crates/civgrid/src/demo/mod.rs)"
+if [ -z "$password" ]; then
+  echo "schemathesis: DEMO_PASSWORD not found in crates/civgrid/src/demo/mod.rs" >&2
+  exit 1
+fi
 token="$(curl -fsS -H 'content-type: application/json' \
-  -d '{"username": "admin", "password": "civgrid-demo"}' "$base/api/v1/auth/login" |
+  -d "{\"username\": \"admin\", \"password\": \"$password\"}" "$base/api/v1/auth/login" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
 
 status=0

@@ -6,7 +6,7 @@
 //! (scripts/schemathesis.sh) sends bodies the server accepts as well as ones it refuses.
 //!
 //! Tests keep it honest both ways: every documented operation is routed (tests/api/ops.rs),
-//! and every routed JSON-API endpoint is documented (tests/api/matrix.rs scans the router).
+//! and every routed JSON-API endpoint is documented (tests/api/matrix/scan.rs scans the router).
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -50,19 +50,70 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         200,
     ),
     ("delete", "/api/v1/admin/grids/{code}/workers/{staff_id}", "territory", "Remove a grid worker", true, 200),
-    ("get", "/api/v1/admin/changes", "audit", "The change record, newest first", true, 200),
+    (
+        "get",
+        "/api/v1/admin/changes",
+        "audit",
+        "The change record, newest first (the auditor of a district-level area)",
+        true,
+        200,
+    ),
+    (
+        "get",
+        "/api/v1/admin/access-records",
+        "audit",
+        "Who read which personal data (查阅留痕), newest first (the auditor of a district-level area)",
+        true,
+        200,
+    ),
     ("post", "/api/v1/auth/login", "auth", "Sign in; returns a session token and sets the session cookie", false, 200),
+    (
+        "post",
+        "/api/v1/auth/password",
+        "auth",
+        "Change one's own password with the old one, without a session (throttled as a sign-in; ends every session and API token)",
+        false,
+        204,
+    ),
     ("post", "/api/v1/auth/logout", "auth", "End the session", false, 204),
     ("get", "/api/v1/auth/me", "auth", "The signed-in caller", true, 200),
-    ("get", "/api/v1/admin/departments", "staff", "Departments", true, 200),
-    ("put", "/api/v1/admin/departments/{code}", "staff", "Create or change a department", true, 200),
-    ("get", "/api/v1/admin/staff", "staff", "Staff accounts", true, 200),
-    ("post", "/api/v1/admin/staff", "staff", "Create a staff account with roles", true, 201),
-    ("get", "/api/v1/admin/staff/{id}", "staff", "One staff account", true, 200),
-    ("patch", "/api/v1/admin/staff/{id}", "staff", "Change a staff account", true, 200),
-    ("delete", "/api/v1/admin/staff/{id}/sessions", "staff", "End every session of an account", true, 200),
-    ("post", "/api/v1/admin/api-tokens", "staff", "Issue an API token for a system", true, 201),
-    ("delete", "/api/v1/admin/api-tokens/{id}", "staff", "Revoke an API token", true, 204),
+    ("get", "/api/v1/admin/departments", "staff", "Departments (system and security admins)", true, 200),
+    ("put", "/api/v1/admin/departments/{code}", "staff", "Create or change a department (system admin)", true, 200),
+    ("get", "/api/v1/admin/staff", "staff", "Staff accounts of the caller's areas (system and security admins)", true, 200),
+    (
+        "post",
+        "/api/v1/admin/staff",
+        "staff",
+        "Create a staff account without password or roles (system admin; the security admin gives those)",
+        true,
+        201,
+    ),
+    ("get", "/api/v1/admin/staff/{id}", "staff", "One staff account (system and security admins)", true, 200),
+    (
+        "patch",
+        "/api/v1/admin/staff/{id}",
+        "staff",
+        "Change an account: name, department, active, grids (system admin); roles, one-time password (security admin)",
+        true,
+        200,
+    ),
+    (
+        "delete",
+        "/api/v1/admin/staff/{id}/sessions",
+        "staff",
+        "End every session of an account (security admin)",
+        true,
+        200,
+    ),
+    (
+        "post",
+        "/api/v1/admin/api-tokens",
+        "staff",
+        "Issue an API token for a system, valid 1–365 days (security admin)",
+        true,
+        201,
+    ),
+    ("delete", "/api/v1/admin/api-tokens/{id}", "staff", "Revoke an API token (security admin)", true, 204),
     ("get", "/api/v1/case-classes", "cases", "The catalogue of event and component classes", false, 200),
     ("put", "/api/v1/admin/case-classes/{code}", "cases", "Add a new version of a class", true, 200),
     ("get", "/api/v1/admin/calendar", "cases", "Holidays and make-up working days", true, 200),
@@ -118,14 +169,35 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         false,
         200,
     ),
-    ("post", "/api/v1/certificates", "certificates", "Issue a certificate or e-licence (approver, admin)", true, 201),
-    ("get", "/api/v1/certificates/{number}", "certificates", "A stored certificate (staff)", true, 200),
-    ("post", "/api/v1/certificates/{number}/revoke", "certificates", "Revoke (issuing department or admin)", true, 200),
+    (
+        "post",
+        "/api/v1/certificates",
+        "certificates",
+        "Issue (again, after a revocation) the e-licence of an approved application (approver of the item's department)",
+        true,
+        201,
+    ),
+    (
+        "get",
+        "/api/v1/certificates/{number}",
+        "certificates",
+        "A stored certificate: the issuing department, or the holder with the application's access key (X-Access-Key)",
+        false,
+        200,
+    ),
+    (
+        "post",
+        "/api/v1/certificates/{number}/revoke",
+        "certificates",
+        "Revoke (issuing department, or an admin of its area)",
+        true,
+        200,
+    ),
     (
         "get",
         "/api/v1/certificates/{number}/bundle",
         "certificates",
-        "The verifiable bundle (signature, proof, cosigned checkpoint)",
+        "The verifiable bundle (signature, proof, cosigned checkpoint): the issuing department, or the holder with X-Access-Key",
         false,
         200,
     ),
@@ -133,7 +205,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         "get",
         "/api/v1/certificates/{number}/check",
         "certificates",
-        "Verify the current bundle of a number (QR target)",
+        "Verify the current bundle of a number (QR target): validity only, nothing about the holder",
         false,
         200,
     ),
@@ -168,7 +240,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         "post",
         "/api/v1/service-applications",
         "services",
-        "Apply: at a window (clerk token) or online (no token); accepted (201) or a missing-materials notice (200)",
+        "Apply: at a window (clerk token) or online (no token); accepted (201, with the access key, shown once) or a missing-materials notice (200)",
         false,
         201,
     ),
@@ -177,7 +249,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         "get",
         "/api/v1/service-applications/{number}",
         "services",
-        "An application: staff by scope, or the applicant with ?id_number",
+        "An application: staff by scope, or the applicant with the access key (X-Access-Key)",
         false,
         200,
     ),
@@ -225,19 +297,26 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         "get",
         "/api/v1/applicants/{id_number}/licences",
         "services",
-        "An applicant's e-licence library (service staff, or ?application_number)",
-        false,
+        "An applicant's e-licence library by ID number (window clerks; recorded)",
+        true,
         200,
     ),
     (
         "get",
         "/api/v1/applicants/{id_number}/applications",
         "services",
-        "The applicant's own applications (?application_number proves the ID number)",
-        false,
+        "An applicant's applications by ID number (window clerks; recorded)",
+        true,
         200,
     ),
-    ("post", "/api/v1/service-ratings", "services", "Rate an application or a window visit (好差评, 1–5)", false, 201),
+    (
+        "post",
+        "/api/v1/service-ratings",
+        "services",
+        "Rate an application (with its access key) or a window visit (with the ID number) (好差评, 1–5)",
+        false,
+        201,
+    ),
     ("get", "/api/v1/service-rectifications", "services", "Rectification tasks of bad ratings", true, 200),
     (
         "post",
@@ -247,7 +326,14 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         true,
         200,
     ),
-    ("post", "/api/v1/service-rectifications/{id}/feedback", "services", "The applicant rates the fix", false, 200),
+    (
+        "post",
+        "/api/v1/service-rectifications/{id}/feedback",
+        "services",
+        "The applicant rates the fix (proven as the rating was)",
+        false,
+        200,
+    ),
     (
         "post",
         "/api/v1/service-rectifications/{id}/appeal",
@@ -415,6 +501,13 @@ pub fn parameters(method: &str, path: &str) -> Vec<Value> {
             ("before_id", false, integer()),
             ("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 1000})),
         ],
+        ("get", "/api/v1/admin/access-records") => vec![
+            ("subject_kind", false, string()),
+            ("subject", false, string()),
+            ("actor", false, string()),
+            ("before_id", false, integer()),
+            ("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 1000})),
+        ],
         ("get", "/api/v1/cases" | "/api/v1/service-applications") => {
             vec![("state", false, string()), ("limit", false, integer())]
         }
@@ -437,10 +530,7 @@ pub fn parameters(method: &str, path: &str) -> Vec<Value> {
             ]
         }
         ("get", "/api/v1/service-items/{code}") => vec![("version", false, integer())],
-        ("get", "/api/v1/service-applications/{number}") => vec![("id_number", false, string())],
         ("get", "/api/v1/service-notices/{number}") => vec![("format", false, one_of(&["json", "html"]))],
-        ("get", "/api/v1/applicants/{id_number}/licences") => vec![("application_number", false, string())],
-        ("get", "/api/v1/applicants/{id_number}/applications") => vec![("application_number", true, string())],
         ("get", "/api/v1/service-statistics") => vec![
             ("by", true, one_of(&["item", "department", "window", "clerk"])),
             ("from", true, day_or_time.clone()),
@@ -454,6 +544,23 @@ pub fn parameters(method: &str, path: &str) -> Vec<Value> {
             |(name, required, schema)| json!({"name": name, "in": "query", "required": required, "schema": schema}),
         ),
     );
+    // The applicant's proof travels in a header, never in the address (which logs keep).
+    if matches!(
+        (method, path),
+        (
+            "get",
+            "/api/v1/service-applications/{number}"
+                | "/api/v1/certificates/{number}"
+                | "/api/v1/certificates/{number}/bundle"
+        )
+    ) {
+        out.push(json!({"name": "X-Access-Key", "in": "header", "required": false, "schema": string(),
+                        "description": "the access key the application's acceptance handed out (once)"}));
+    }
+    if (method, path) == ("post", "/api/v1/public/cases/{number}/photos") {
+        out.push(json!({"name": "X-Photo-Key", "in": "header", "required": true, "schema": string(),
+                        "description": "the photo key the report answered"}));
+    }
     out
 }
 
@@ -479,16 +586,22 @@ pub fn request_body(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/auth/login") => {
             json_body(object(&[("username", string()), ("password", string())], &[], true))
         }
+        ("post", "/api/v1/auth/password") => json_body(object(
+            &[
+                ("username", string()),
+                ("old_password", string()),
+                ("new_password", json!({"type": "string", "minLength": 10})),
+            ],
+            &[],
+            true,
+        )),
         ("put", "/api/v1/admin/departments/{code}") => {
             json_body(object(&[("name", string()), ("area_code", string())], &[], true))
         }
+        // No password or roles: the security admin gives those (a body carrying them is refused).
         ("post", "/api/v1/admin/staff") => json_body(object(
-            &[
-                ("username", string()),
-                ("display_name", string()),
-                ("password", json!({"type": "string", "minLength": 10})),
-            ],
-            &[("department_code", nullable(string())), ("roles", role_grants())],
+            &[("username", string()), ("display_name", string())],
+            &[("department_code", nullable(string())), ("area_code", nullable(string()))],
             true,
         )),
         ("patch", "/api/v1/admin/staff/{id}") => json_body(object(
@@ -506,9 +619,15 @@ pub fn request_body(method: &str, path: &str) -> Option<Value> {
             ],
             true,
         )),
-        ("post", "/api/v1/admin/api-tokens") => {
-            json_body(object(&[("staff_id", integer()), ("name", string())], &[], true))
-        }
+        ("post", "/api/v1/admin/api-tokens") => json_body(object(
+            &[
+                ("staff_id", integer()),
+                ("name", string()),
+                ("valid_days", json!({"type": "integer", "minimum": 1, "maximum": 365})),
+            ],
+            &[],
+            true,
+        )),
         ("put", "/api/v1/admin/case-classes/{code}") => json_body(object(
             &[
                 ("kind", one_of(&["event", "component"])),
@@ -580,14 +699,7 @@ pub fn request_body(method: &str, path: &str) -> Option<Value> {
             true,
         )),
         ("post", "/api/v1/public/cases/{number}/photos" | "/api/v1/cases/{id}/photos") => photo(),
-        ("post", "/api/v1/certificates") => json_body(object(
-            &[("type", string()), ("subject_name", string()), ("subject_id_number", string())],
-            &[
-                ("fields", json!({"type": "object", "additionalProperties": {"type": "string"}})),
-                ("valid_until", nullable(json!({"type": "string", "format": "date"}))),
-            ],
-            true,
-        )),
+        ("post", "/api/v1/certificates") => json_body(object(&[("application_number", string())], &[], true)),
         ("post", "/api/v1/certificates/{number}/revoke") => json_body(object(&[("reason", string())], &[], true)),
         ("post", "/api/v1/certificates/verify") => Some(json!({"required": true, "content": {
             "application/json": {"schema": {"type": "object", "description": "a civgrid certificate bundle (≤ 1 MiB)"}}}})),
@@ -641,22 +753,22 @@ pub fn request_body(method: &str, path: &str) -> Option<Value> {
             &[],
             true,
         )),
+        // An application is proven by its access key, a window visit by the ID number.
         ("post", "/api/v1/service-ratings") => json_body(object(
             &[
                 ("target", one_of(&["application", "visit"])),
                 ("number", string()),
-                ("id_number", string()),
                 ("grade", json!({"type": "integer", "minimum": 1, "maximum": 5})),
             ],
-            &[("comment", nullable(string()))],
+            &[("access_key", nullable(string())), ("id_number", nullable(string())), ("comment", nullable(string()))],
             true,
         )),
         ("post", "/api/v1/service-rectifications/{id}/reply") => {
             json_body(object(&[("reply", string()), ("callback_note", string())], &[], true))
         }
         ("post", "/api/v1/service-rectifications/{id}/feedback") => json_body(object(
-            &[("id_number", string()), ("result", one_of(&["satisfied", "basically_satisfied", "unsatisfied"]))],
-            &[],
+            &[("result", one_of(&["satisfied", "basically_satisfied", "unsatisfied"]))],
+            &[("access_key", nullable(string())), ("id_number", nullable(string()))],
             true,
         )),
         ("post", "/api/v1/service-rectifications/{id}/appeal") => json_body(object(&[("reason", string())], &[], true)),

@@ -34,13 +34,23 @@ pub(crate) struct Fixture {
     pub(crate) transition_id: i64,
     /// In review, with a step of 市场监管 (scjg).
     pub(crate) application: String,
-    pub(crate) applicant_id: String,
-    /// Concluded; its e-licence is `licence`.
+    /// Concluded; its e-licence is `licence`; `concluded_key` is its access key (handed out
+    /// once, at acceptance).
     pub(crate) concluded: String,
     pub(crate) concluded_id: String,
+    pub(crate) concluded_key: String,
     pub(crate) licence: String,
-    /// A second certificate of scjg, for the revocation row.
+    /// A second e-licence of scjg (another approved application), for the revocation row;
+    /// that application, not yet rated, and its access key are the rating row's.
     pub(crate) revocable: String,
+    pub(crate) unrated: (String, String),
+    /// An approved application whose e-licence was revoked, for the re-issue row.
+    pub(crate) reissuable: String,
+    /// An account only the security admin's rows act on (a one-time password).
+    pub(crate) target_id: i64,
+    /// How often the password-change row has changed [`PASSWORD_USER`]'s password (per
+    /// backend: the two run at once).
+    pub(crate) password_changes: AtomicU64,
     pub(crate) notice: String,
     pub(crate) rectification: i64,
     pub(crate) item: String,
@@ -71,10 +81,12 @@ pub(crate) fn pdf() -> String {
 
 pub(crate) fn jpg() -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode([0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F'])
+    base64::engine::general_purpose::STANDARD.encode(JPEG)
 }
 
-pub(crate) const JPEG: [u8; 8] = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4];
+/// A minimal readable JPEG (photos must be images: their metadata is stripped): a scan (SOS)
+/// holding a few bytes, then the end of the image (as security_cases.rs sends).
+pub(crate) const JPEG: [u8; 12] = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 5, 6, 7, 8, 0xFF, 0xD9];
 
 #[track_caller]
 pub(crate) fn ok(got: &(StatusCode, Value), what: &str) {
@@ -160,22 +172,42 @@ pub(crate) async fn seed(app: &TestApp) -> Fixture {
         app.send_json("POST", "/api/v1/service-applications", Some(&clerk), &apply(&applicant_id, "矩阵申请甲")).await;
     ok(&got, "application");
     let application = got.1["application"]["number"].as_str().expect("number").to_owned();
-    let got =
-        app.send_json("POST", "/api/v1/service-applications", Some(&clerk), &apply(&concluded_id, "矩阵申请乙")).await;
-    ok(&got, "second application");
-    let concluded = got.1["application"]["number"].as_str().expect("number").to_owned();
+    // Concluded applications (one step: approved, the e-licence issued): (number, access
+    // key, licence number).
     let decision = json!({"step": 0, "decision": "approve", "checklist": checklist});
+    let approved = |id: String, name: &'static str, what: &'static str| {
+        let (clerk, scjg, decision, apply) = (&clerk, &scjg, &decision, &apply);
+        async move {
+            let got = app.send_json("POST", "/api/v1/service-applications", Some(clerk), &apply(&id, name)).await;
+            ok(&got, what);
+            let number = got.1["application"]["number"].as_str().expect("number").to_owned();
+            let key = got.1["access_key"].as_str().expect("access key").to_owned();
+            let got = app
+                .send_json("POST", &format!("/api/v1/service-applications/{number}/decisions"), Some(scjg), decision)
+                .await;
+            ok(&got, what);
+            let licence = got.1["licence_number"].as_str().expect("licence").to_owned();
+            (number, key, licence)
+        }
+    };
+    let (concluded, concluded_key, licence) = approved(concluded_id.clone(), "矩阵申请乙", "second application").await;
+    let (unrated, unrated_key, revocable) = approved(person("44060419900101004"), "冼矩阵", "revocable licence").await;
+    let (reissuable, _, revoked) = approved(person("44060419900101007"), "冼矩阵", "re-issuable licence").await;
     let got = app
-        .send_json("POST", &format!("/api/v1/service-applications/{concluded}/decisions"), Some(&scjg), &decision)
+        .send_json(
+            "POST",
+            &format!("/api/v1/certificates/{revoked}/revoke"),
+            Some(&scjg),
+            &json!({"reason": "矩阵换证"}),
+        )
         .await;
-    ok(&got, "approve");
-    let licence = got.1["licence_number"].as_str().expect("licence").to_owned();
+    ok(&got, "revoke before re-issue");
     let got = app
         .send_json(
             "POST",
             "/api/v1/service-ratings",
             None,
-            &json!({"target": "application", "number": concluded, "id_number": concluded_id, "grade": 1, "comment": "太慢"}),
+            &json!({"target": "application", "number": concluded, "access_key": concluded_key, "grade": 1, "comment": "太慢"}),
         )
         .await;
     ok(&got, "bad rating");
@@ -191,17 +223,6 @@ pub(crate) async fn seed(app: &TestApp) -> Fixture {
         .await;
     ok(&got, "online application");
     let notice = got.1["notice"]["number"].as_str().expect("notice").to_owned();
-    let got = app
-        .send_json(
-            "POST",
-            "/api/v1/certificates",
-            Some(&scjg),
-            &json!({"type": "no_criminal_record", "subject_name": "冼矩阵", "subject_id_number": person("44060419900101004"),
-                    "fields": {"purpose": "矩阵"}, "valid_until": "2030-01-01"}),
-        )
-        .await;
-    ok(&got, "certificate");
-    let revocable = got.1["number"].as_str().expect("number").to_owned();
 
     let got = app.send_json("POST", "/api/v1/admin/open311-keys", Some(&admin), &json!({"name": "matrix"})).await;
     ok(&got, "open311 key");
@@ -215,11 +236,22 @@ pub(crate) async fn seed(app: &TestApp) -> Fixture {
         .find(|s| s["username"] == "gridworker_pt")
         .and_then(|s| s["id"].as_i64())
         .expect("gridworker_pt");
+    // API tokens are the security administrator's to issue (三权分立).
+    let security = app.login("security_admin").await;
     let got = app
-        .send_json("POST", "/api/v1/admin/api-tokens", Some(&admin), &json!({"staff_id": worker_id, "name": "matrix"}))
+        .send_json(
+            "POST",
+            "/api/v1/admin/api-tokens",
+            Some(&security),
+            &json!({"staff_id": worker_id, "name": "matrix", "valid_days": 30}),
+        )
         .await;
     ok(&got, "api token");
     let api_token_id = got.1["id"].as_i64().expect("token id");
+    // Accounts no caller signs in as: one whose one-time password the security admin's rows
+    // set, one whose own password the password-change row changes.
+    let target_id = seed_account(app, "mx_target", "matrix-password-1").await;
+    seed_account(app, PASSWORD_USER, &password_of(0)).await;
 
     app.state.ledger.integrate().await.expect("integrate");
     let (_, checkpoint, _) = app.get_bytes("/ledger/checkpoint").await;
@@ -244,6 +276,8 @@ pub(crate) async fn seed(app: &TestApp) -> Fixture {
         "矩阵申请乙".to_owned(),
         "矩阵申请丙".to_owned(),
         "冼矩阵".to_owned(),
+        person("44060419900101004"),
+        person("44060419900101007"),
     ];
     Fixture {
         case_id,
@@ -252,11 +286,15 @@ pub(crate) async fn seed(app: &TestApp) -> Fixture {
         photo_id,
         transition_id,
         application,
-        applicant_id,
         concluded,
         concluded_id,
+        concluded_key,
         licence,
         revocable,
+        unrated: (unrated, unrated_key),
+        reissuable,
+        target_id,
+        password_changes: AtomicU64::new(0),
         notice,
         rectification,
         item,
@@ -274,8 +312,30 @@ pub(crate) async fn seed(app: &TestApp) -> Fixture {
     }
 }
 
-/// One staff member per role and scope, created through the staff service (as an admin's
-/// request would) and signed in.
+/// The account `POST /api/v1/auth/password` changes the password of: the n-th change goes
+/// from `password_of(n)` to `password_of(n + 1)`.
+pub(crate) const PASSWORD_USER: &str = "mx_password";
+
+pub(crate) fn password_of(n: u64) -> String {
+    format!("Matrix-pass-{n}-changed")
+}
+
+/// A grid worker of the own community, created through the staff service.
+async fn seed_account(app: &TestApp, username: &str, password: &str) -> i64 {
+    let new = NewStaff {
+        username: username.into(),
+        display_name: username.into(),
+        password: password.into(),
+        department_code: None,
+        roles: vec![RoleGrant { role: GridWorker, area_code: OWN_COMMUNITY.into() }],
+    };
+    app.state.staff.create(&Actor::system("matrix"), new, None).await.expect(username).staff.id
+}
+
+/// One staff member per role and scope, created through the staff service with its role and
+/// password at once (over the API the admin creates the account and the security admin grants
+/// the role and a one-time password: `TestApp::create_staff`), and signed in once: an account
+/// keeps at most three sessions, so each caller's token is reused for every cell.
 pub(crate) async fn callers(app: &TestApp) -> Vec<Caller> {
     let actor = Actor::system("matrix");
     let mut out = Vec::new();
@@ -393,10 +453,7 @@ pub(crate) fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bo
         ),
         ("post", "/api/v1/admin/staff") => (
             path.into(),
-            json_body(
-                json!({"username": format!("mx_new_{n}"), "display_name": "矩阵新人", "password": "long enough pw",
-                             "roles": [{"role": "grid_worker", "area_code": OWN_COMMUNITY}]}),
-            ),
+            json_body(json!({"username": format!("mx_new_{n}"), "display_name": "矩阵新人", "area_code": OWN_AREA})),
             None,
         ),
         ("get", "/api/v1/admin/staff/{id}") => (format!("/api/v1/admin/staff/{}", fx.worker_id), None, None),
@@ -405,11 +462,23 @@ pub(crate) fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bo
             json_body(json!({"display_name": format!("祖庙兼职网格员{n}")})),
             None,
         ),
+        ("patch", "/api/v1/admin/staff/{id}#password") => (
+            format!("/api/v1/admin/staff/{}", fx.target_id),
+            json_body(json!({"password": format!("One-time-pass-{}", 2026 + n)})),
+            None,
+        ),
+        ("post", "/api/v1/auth/password") => {
+            let k = fx.password_changes.fetch_add(1, Ordering::Relaxed);
+            let change =
+                json!({"username": PASSWORD_USER, "old_password": password_of(k), "new_password": password_of(k + 1)});
+            (path.into(), json_body(change), None)
+        }
         ("delete", "/api/v1/admin/staff/{id}/sessions") => {
             (format!("/api/v1/admin/staff/{}/sessions", fx.worker_id), None, None)
         }
         ("post", "/api/v1/admin/api-tokens") => {
-            (path.into(), json_body(json!({"staff_id": fx.worker_id, "name": format!("matrix {n}")})), None)
+            let token = json!({"staff_id": fx.worker_id, "name": format!("matrix {n}"), "valid_days": 30});
+            (path.into(), json_body(token), None)
         }
         ("delete", "/api/v1/admin/api-tokens/{id}") => {
             (format!("/api/v1/admin/api-tokens/{}", fx.api_token_id), None, None)
@@ -473,19 +542,14 @@ pub(crate) fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bo
         ("get", "/api/v1/ledger/entries/{kind}/{reference}") => {
             (format!("/api/v1/ledger/entries/case_transition/{}", fx.transition_id), None, None)
         }
-        ("post", "/api/v1/certificates") => (
-            path.into(),
-            json_body(
-                json!({"type": "no_criminal_record", "subject_name": "冼矩阵", "subject_id_number": fx.personal[8].clone(),
-                             "fields": {"purpose": "矩阵"}, "valid_until": "2030-01-01"}),
-            ),
-            None,
-        ),
+        ("post", "/api/v1/certificates") => {
+            (path.into(), json_body(json!({"application_number": fx.reissuable})), None)
+        }
         ("post", "/api/v1/certificates/verify") => (path.into(), json_body(json!({})), None),
-        ("get", "/api/v1/certificates/{number}") => {
+        ("get", "/api/v1/certificates/{number}" | "/api/v1/certificates/{number}#key") => {
             (format!("/api/v1/certificates/{}", fx.licence), None, Some(fx.licence.clone()))
         }
-        ("get", "/api/v1/certificates/{number}/bundle") => {
+        ("get", "/api/v1/certificates/{number}/bundle" | "/api/v1/certificates/{number}/bundle#key") => {
             (format!("/api/v1/certificates/{}/bundle", fx.licence), None, Some(fx.licence.clone()))
         }
         ("get", "/api/v1/certificates/{number}/check") => {
@@ -500,17 +564,21 @@ pub(crate) fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bo
         ("get", "/verify/{number}") => (format!("/verify/{}", fx.licence), None, None),
         ("get", "/api/v1/service-items/{code}") => (format!("/api/v1/service-items/{}", fx.item), None, None),
         ("post", "/api/v1/admin/service-items") => (path.into(), json_body(fx.item_spec.clone()), None),
-        ("post", "/api/v1/service-applications") => (
-            path.into(),
-            json_body(
-                json!({"item_code": fx.item, "applicant": {"id_number": person("44060419900101005"), "name": "矩阵申请丁"}}),
-            ),
-            None,
-        ),
+        ("post", "/api/v1/service-applications") => {
+            // Online without a token; at a window (a clerk's token) with the window's name.
+            let mut body = json!({"item_code": fx.item, "applicant": {"id_number": person("44060419900101005"), "name": "矩阵申请丁"}});
+            if !anonymous {
+                body["window"] = json!("ZM-01");
+            }
+            (path.into(), json_body(body), None)
+        }
         ("get", "/api/v1/service-applications") => (path.into(), None, Some(fx.application.clone())),
+        // Knowing the number proves nothing; the `#key` row sends the access key.
         ("get", "/api/v1/service-applications/{number}") => {
-            let proof = if anonymous { format!("?id_number={}", fx.applicant_id) } else { String::new() };
-            (format!("/api/v1/service-applications/{}{proof}", fx.application), None, Some(fx.application.clone()))
+            (format!("/api/v1/service-applications/{}", fx.application), None, Some(fx.application.clone()))
+        }
+        ("get", "/api/v1/service-applications/{number}#key") => {
+            (format!("/api/v1/service-applications/{}", fx.concluded), None, Some(fx.concluded.clone()))
         }
         ("post", "/api/v1/service-applications/{number}/decisions") => (
             format!("/api/v1/service-applications/{}/decisions", fx.application),
@@ -535,19 +603,14 @@ pub(crate) fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bo
         ),
         ("get", "/api/v1/service-notices/{number}") => (format!("/api/v1/service-notices/{}", fx.notice), None, None),
         ("get", "/api/v1/applicants/{id_number}/licences") => {
-            let proof = if anonymous { format!("?application_number={}", fx.concluded) } else { String::new() };
-            (format!("/api/v1/applicants/{}/licences{proof}", fx.concluded_id), None, Some(fx.licence.clone()))
+            (format!("/api/v1/applicants/{}/licences", fx.concluded_id), None, Some(fx.licence.clone()))
         }
-        ("get", "/api/v1/applicants/{id_number}/applications") => (
-            format!("/api/v1/applicants/{}/applications?application_number={}", fx.concluded_id, fx.concluded),
-            None,
-            Some(fx.concluded.clone()),
-        ),
+        ("get", "/api/v1/applicants/{id_number}/applications") => {
+            (format!("/api/v1/applicants/{}/applications", fx.concluded_id), None, Some(fx.concluded.clone()))
+        }
         ("post", "/api/v1/service-ratings") => (
             path.into(),
-            json_body(
-                json!({"target": "application", "number": fx.concluded, "id_number": fx.concluded_id, "grade": 5}),
-            ),
+            json_body(json!({"target": "application", "number": fx.unrated.0, "access_key": fx.unrated.1, "grade": 5})),
             None,
         ),
         ("get", "/api/v1/service-rectifications") => (path.into(), None, None),
@@ -558,7 +621,7 @@ pub(crate) fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bo
         ),
         ("post", "/api/v1/service-rectifications/{id}/feedback") => (
             format!("/api/v1/service-rectifications/{}/feedback", fx.rectification),
-            json_body(json!({"id_number": fx.concluded_id, "result": "satisfied"})),
+            json_body(json!({"access_key": fx.concluded_key, "result": "satisfied"})),
             None,
         ),
         ("post", "/api/v1/service-rectifications/{id}/appeal") => (
@@ -593,11 +656,20 @@ pub(crate) fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bo
         }
         ("get", "/lang/{code}") => ("/lang/en?back=/".into(), None, None),
         ("get", "/portal/track") => (format!("/portal/track?number={}", fx.case_number), None, None),
+        // A guessed key shows nothing; the `#key` row sends the application's own.
         ("post", "/portal/application") => (
             path.into(),
             Some((
                 "application/x-www-form-urlencoded",
-                format!("number={}&id_number={}", fx.application, fx.applicant_id).into_bytes(),
+                format!("number={}&access_key=not-the-key-{n}", fx.application).into_bytes(),
+            )),
+            None,
+        ),
+        ("post", "/portal/application#key") => (
+            path.into(),
+            Some((
+                "application/x-www-form-urlencoded",
+                format!("number={}&access_key={}", fx.concluded, fx.concluded_key).into_bytes(),
             )),
             None,
         ),
@@ -608,6 +680,9 @@ pub(crate) fn call(fx: &Fixture, method: &'static str, path: &str, anonymous: bo
     let mut headers = Vec::new();
     if path == "/api/v1/public/cases/{number}/photos" {
         headers.push(("x-photo-key", fx.photo_key.clone()));
+    }
+    if path.ends_with("#key") {
+        headers.push(("x-access-key", fx.concluded_key.clone()));
     }
     let method = if method == "any" { "get" } else { method };
     Call { method, uri, body, headers, marker }

@@ -14,9 +14,11 @@
 //! Every failing cell is collected and printed at the end, grouped by endpoint.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use civgrid::audit::Actor;
 use civgrid::identity::ResidentId;
@@ -36,9 +38,15 @@ use fixture::{call, callers, seed, Call, Caller, Fixture};
 use policy::{expect, Expect, Who, POLICY};
 use scan::{conforms, in_openapi_scope, route_of};
 
+/// Where each cell's request comes from: its own address, so the anonymous budgets (reports,
+/// applications, look-ups), which count per address, never refuse a cell.
+static PEER: AtomicU64 = AtomicU64::new(1);
+
 /// Sends one cell's request; the body of an event stream is not read (it never ends).
 async fn send(app: &TestApp, c: &Call, token: Option<&str>) -> (StatusCode, String, Option<String>) {
-    let mut req = Request::builder().method(c.method.to_uppercase().as_str()).uri(&c.uri);
+    let n = PEER.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+    let peer = SocketAddr::from(([10, n[5], n[6], n[7]], 40000));
+    let mut req = Request::builder().method(c.method.to_uppercase().as_str()).uri(&c.uri).extension(ConnectInfo(peer));
     if let Some(t) = token {
         req = req
             .header(header::AUTHORIZATION, format!("Bearer {t}"))
@@ -81,7 +89,7 @@ fn judge(e: Expect, c: &Call, fx: &Fixture, status: StatusCode, body: &str, loca
         Expect::Refused if matches!(code, 403 | 404) || hidden => None,
         Expect::NoProof if refusal || hidden => None,
         Expect::ToLogin if code == 401 || location.is_some_and(|l| l.starts_with("/login")) => None,
-        Expect::NotFound if code == 404 => None,
+        Expect::NotFound if code == 404 && personal.is_empty() => None,
         Expect::Served | Expect::ServedNoPersonal if refusal => Some(format!("refused {code}")),
         Expect::Served | Expect::ServedNoPersonal if c.marker.is_some() && !shows_record && status.is_success() => {
             Some(format!("served {code} without the record"))
@@ -113,14 +121,20 @@ async fn the_authorization_matrix_holds(b: Backend) {
         plan.sort_by_key(|(e, c)| {
             (matches!(e, Expect::Served | Expect::ServedNoPersonal), c.map(|c| (c.role, c.scope)))
         });
-        let mut deleted = false;
+        // A write that can be made once (a delete, the re-issue of a revoked e-licence): the
+        // served callers after the first find it done.
+        let mut done = false;
         for (e, caller) in plan {
             let c = call(&fx, method, path, caller.is_none());
             let (status, body, location) = send(&app, &c, caller.map(|c| c.token.as_str())).await;
             cells += 1;
-            // A delete an earlier caller of this row already made answers 404 now.
-            let gone = deleted && status == StatusCode::NOT_FOUND && e == Expect::Served;
-            deleted |= *method == "delete" && status.is_success();
+            let (once, done_answer) = match (*method, *path) {
+                ("delete", _) => (true, StatusCode::NOT_FOUND),
+                (_, "/api/v1/certificates") => (true, StatusCode::CONFLICT),
+                _ => (false, StatusCode::OK),
+            };
+            let gone = once && done && e == Expect::Served && status == done_answer;
+            done |= once && status.is_success();
             if gone {
                 continue;
             }

@@ -42,14 +42,15 @@ pub(crate) enum Who {
     Anyone,
     /// Anyone, but the answer carries no personal data (holder's name, ID number, reporter).
     AnyoneNoPersonal,
-    /// The catch-all of an unknown resource: the same 404 for everyone.
+    /// The catch-all of an unknown resource (or a guessed key): the same 404 for everyone.
     Fallback,
     /// Anonymous → 401; every staff member is served.
     SignedIn,
     /// Anonymous → 401; the grants are served; every other role refused (403/404, a list
     /// without the record).
     Roles(Grants),
-    /// Anonymous callers are served (an online application); staff by the grants.
+    /// Anonymous callers are served (an online application; the holder with the access key);
+    /// staff by the grants.
     RolesOrOnline(Grants),
     /// Anonymous callers without the proof the policy asks for (an access key) are refused,
     /// whatever number they know; staff by the grants.
@@ -99,15 +100,26 @@ pub(crate) const SUPERVISORY: Grants = &[
 pub(crate) const ADMIN: Grants = &[(Admin, Holds, Full)];
 pub(crate) const ADMIN_ANY: Grants = &[(Admin, Any, Full)];
 pub(crate) const DISTRICT_ADMIN: Grants = &[(Admin, Reach::District, Full)];
-/// The change record and the metrics: administrators and auditors.
-pub(crate) const CHANGES: Grants = &[(Admin, Any, Full), (Auditor, Any, Full)];
+/// 三权分立: the security administrator grants roles, sets one-time passwords, ends sessions
+/// and issues API tokens, for the accounts of their areas.
+pub(crate) const SECURITY: Grants = &[(SecurityAdmin, Holds, Full)];
+/// Reading the organisation: both administrators, each the accounts of their areas.
+pub(crate) const ADMINISTRATORS_ANY: Grants = &[(Admin, Any, Full), (SecurityAdmin, Any, Full)];
+pub(crate) const ADMINISTRATORS: Grants = &[(Admin, Holds, Full), (SecurityAdmin, Holds, Full)];
+/// The change and access records: the auditor of a district-level area only (the records carry
+/// no area; the administrators whose actions they record do not read them).
+pub(crate) const RECORDS: Grants = &[(Auditor, Reach::District, Full)];
+/// The metrics: administrators and auditors.
+pub(crate) const METRICS: Grants = &[(Admin, Any, Full), (Auditor, Any, Full)];
 pub(crate) const APPLICATION_READ: Grants = &[(WindowClerk, Any, Full), (Approver, Holds, Full)];
 pub(crate) const APPROVER: Grants = &[(Approver, Holds, Full)];
 pub(crate) const CLERK: Grants = &[(WindowClerk, Any, Full)];
 pub(crate) const CERTIFICATE_READ: Grants = &[(Approver, Holds, Full), (WindowClerk, Holds, Full)];
-/// The issuing department, or an administrator (the policy is silent; this is today's rule).
-pub(crate) const REVOKE: Grants = &[(Approver, Holds, Full), (Admin, Any, Full)];
-pub(crate) const ISSUE: Grants = &[(Approver, Any, Full)];
+/// The issuing department, or an administrator whose areas hold the issuing department (scjg
+/// is a district department).
+pub(crate) const REVOKE: Grants = &[(Approver, Holds, Full), (Admin, Reach::District, Full)];
+/// The re-issue of an approved application's e-licence: the item's department's approvers.
+pub(crate) const ISSUE: Grants = &[(Approver, Holds, Full)];
 /// The responsible unit of a rating: approvers and window clerks of the department.
 pub(crate) const UNIT: Grants = &[(Approver, Holds, Full), (WindowClerk, Holds, Full)];
 pub(crate) const RECTIFICATIONS: Grants =
@@ -126,7 +138,7 @@ pub(crate) const STATISTICS: Grants = &[
 pub(crate) const POLICY: &[(&str, &str, Who)] = &[
     // ops and the document
     ("get", "/healthz", Who::Anyone),
-    ("get", "/metrics", Who::Roles(CHANGES)),
+    ("get", "/metrics", Who::Roles(METRICS)),
     ("get", "/api/v1/openapi.json", Who::Anyone),
     // territory
     ("get", "/api/v1/locate", Who::Anyone),
@@ -140,19 +152,26 @@ pub(crate) const POLICY: &[(&str, &str, Who)] = &[
     ("patch", "/api/v1/admin/grids/{code}", Who::Roles(ADMIN)),
     ("put", "/api/v1/admin/grids/{code}/workers/{staff_id}", Who::Roles(ADMIN)),
     ("delete", "/api/v1/admin/grids/{code}/workers/{staff_id}", Who::Roles(ADMIN)),
-    ("get", "/api/v1/admin/changes", Who::Roles(CHANGES)),
+    ("get", "/api/v1/admin/changes", Who::Roles(RECORDS)),
+    ("get", "/api/v1/admin/access-records", Who::Roles(RECORDS)),
     // staff
     ("post", "/api/v1/auth/login", Who::Anyone),
+    // One's own password, with the old one and no session (a one-time password opens none).
+    ("post", "/api/v1/auth/password", Who::Anyone),
     ("get", "/api/v1/auth/me", Who::SignedIn),
-    ("get", "/api/v1/admin/departments", Who::Roles(ADMIN_ANY)),
+    ("get", "/api/v1/admin/departments", Who::Roles(ADMINISTRATORS_ANY)),
     ("put", "/api/v1/admin/departments/{code}", Who::Roles(ADMIN)),
-    ("get", "/api/v1/admin/staff", Who::Roles(ADMIN_ANY)),
+    ("get", "/api/v1/admin/staff", Who::Roles(ADMINISTRATORS_ANY)),
+    // An account without password or roles: the system admin's.
     ("post", "/api/v1/admin/staff", Who::Roles(ADMIN)),
-    ("get", "/api/v1/admin/staff/{id}", Who::Roles(ADMIN)),
+    ("get", "/api/v1/admin/staff/{id}", Who::Roles(ADMINISTRATORS)),
+    // The organisation's fields: the system admin's.
     ("patch", "/api/v1/admin/staff/{id}", Who::Roles(ADMIN)),
-    ("delete", "/api/v1/admin/staff/{id}/sessions", Who::Roles(ADMIN)),
-    ("post", "/api/v1/admin/api-tokens", Who::Roles(ADMIN)),
-    ("delete", "/api/v1/admin/api-tokens/{id}", Who::Roles(ADMIN)),
+    // A one-time password: the security admin's.
+    ("patch", "/api/v1/admin/staff/{id}#password", Who::Roles(SECURITY)),
+    ("delete", "/api/v1/admin/staff/{id}/sessions", Who::Roles(SECURITY)),
+    ("post", "/api/v1/admin/api-tokens", Who::Roles(SECURITY)),
+    ("delete", "/api/v1/admin/api-tokens/{id}", Who::Roles(SECURITY)),
     // cases
     ("get", "/api/v1/case-classes", Who::Anyone),
     ("put", "/api/v1/admin/case-classes/{code}", Who::Roles(DISTRICT_ADMIN)),
@@ -189,6 +208,9 @@ pub(crate) const POLICY: &[(&str, &str, Who)] = &[
     ("post", "/api/v1/certificates/verify", Who::Anyone),
     ("get", "/api/v1/certificates/{number}", Who::RolesOrProof(CERTIFICATE_READ)),
     ("get", "/api/v1/certificates/{number}/bundle", Who::RolesOrProof(CERTIFICATE_READ)),
+    // The holder with the application's access key (`X-Access-Key`); staff by their role.
+    ("get", "/api/v1/certificates/{number}#key", Who::RolesOrOnline(CERTIFICATE_READ)),
+    ("get", "/api/v1/certificates/{number}/bundle#key", Who::RolesOrOnline(CERTIFICATE_READ)),
     ("get", "/api/v1/certificates/{number}/check", Who::AnyoneNoPersonal),
     ("get", "/api/v1/certificates/{number}/qr.svg", Who::Anyone),
     ("post", "/api/v1/certificates/{number}/revoke", Who::Roles(REVOKE)),
@@ -202,13 +224,16 @@ pub(crate) const POLICY: &[(&str, &str, Who)] = &[
     ("post", "/api/v1/service-applications", Who::RolesOrOnline(CLERK)),
     ("get", "/api/v1/service-applications", Who::Roles(APPLICATION_READ)),
     ("get", "/api/v1/service-applications/{number}", Who::RolesOrProof(APPLICATION_READ)),
+    // Whoever holds the access key follows the application.
+    ("get", "/api/v1/service-applications/{number}#key", Who::Anyone),
     ("post", "/api/v1/service-applications/{number}/decisions", Who::Roles(APPROVER)),
     ("post", "/api/v1/service-applications/{number}/suspend", Who::Roles(APPROVER)),
     ("post", "/api/v1/service-applications/{number}/resume", Who::Roles(APPROVER)),
     ("post", "/api/v1/service-refusals", Who::Roles(CLERK)),
     ("get", "/api/v1/service-notices/{number}", Who::Anyone),
-    ("get", "/api/v1/applicants/{id_number}/licences", Who::RolesOrProof(CLERK)),
-    ("get", "/api/v1/applicants/{id_number}/applications", Who::RolesOrProof(CLERK)),
+    // By ID number: window clerks only (an applicant follows each application by its key).
+    ("get", "/api/v1/applicants/{id_number}/licences", Who::Roles(CLERK)),
+    ("get", "/api/v1/applicants/{id_number}/applications", Who::Roles(CLERK)),
     ("post", "/api/v1/service-ratings", Who::Anyone),
     ("get", "/api/v1/service-rectifications", Who::Roles(RECTIFICATIONS)),
     ("post", "/api/v1/service-rectifications/{id}/reply", Who::Roles(UNIT)),
@@ -242,7 +267,10 @@ pub(crate) const POLICY: &[(&str, &str, Who)] = &[
     ("get", "/portal/track", Who::AnyoneNoPersonal),
     ("get", "/portal/services", Who::Anyone),
     ("get", "/portal/application", Who::Anyone),
-    ("post", "/portal/application", Who::AnyoneNoPersonal),
+    // Following an application in the portal: a guessed access key answers the page of an
+    // unknown application (404, nothing personal); the application's own key shows it.
+    ("post", "/portal/application", Who::Fallback),
+    ("post", "/portal/application#key", Who::Anyone),
     ("get", "/assets/{file}", Who::Anyone),
     ("get", "/workbench", Who::Page(&[])),
     ("get", "/workbench/grid", Who::Page(&[GridWorker])),
@@ -253,7 +281,8 @@ pub(crate) const POLICY: &[(&str, &str, Who)] = &[
     ("get", "/workbench/cases", Who::Page(&[])),
     ("get", "/workbench/window", Who::Page(&[WindowClerk])),
     ("get", "/workbench/approve", Who::Page(&[Approver])),
-    ("get", "/workbench/admin", Who::Page(&[Admin])),
+    // Both administrators: the page offers each their own duties (web/pages/admin.rs).
+    ("get", "/workbench/admin", Who::Page(&[Admin, SecurityAdmin])),
     // Last: it ends the session it is sent with.
     ("post", "/api/v1/auth/logout", Who::Anyone),
 ];
