@@ -9,8 +9,11 @@ pub mod indicators;
 mod intake;
 pub mod mask;
 pub mod photo;
+mod photos;
 pub mod public;
+mod reporter;
 pub mod rollup;
+mod sight;
 pub mod state;
 pub mod store;
 pub mod trace;
@@ -27,6 +30,9 @@ use crate::push::{CaseEvent, Hub};
 use crate::staff::{Principal, Role};
 use crate::territory::{Located, Territory, TerritoryError};
 use calendar::{Calendar, DayKind};
+pub use reporter::{ReporterRating, MAX_RATING_COMMENT_CHARS, REPORTER_ACTOR, REPORTER_ROLE};
+use sight::{areas_of, seen_by_area, CASE_PHOTO_PURPOSE, CASE_READ_PURPOSE, PHOTO_AREA_ROLES};
+pub use sight::{CaseItem, ReporterView, Sight, CASE_LOOP_AREA_ROLES, OVERSIGHT_AREA_ROLES};
 use state::{Action, State, TransitionError};
 pub use store::{CaseClass, CaseRow, TransitionRow};
 
@@ -348,87 +354,6 @@ impl DuplicateLook {
         })
     }
 }
-
-/// Who attaches a photo: the trace's actor and role, and the staff member it counts for.
-struct Uploader<'a> {
-    actor: &'a str,
-    role: &'a str,
-    staff_id: Option<i64>,
-}
-
-/// The photo's type and the photo as stored — without its metadata (EXIF GPS and the like,
-/// [`photo`]) — if the bytes are a readable JPEG, PNG or WebP of at most [`MAX_PHOTO_BYTES`]
-/// and match the type declared.
-fn checked_photo(declared: &str, bytes: &[u8]) -> Result<(&'static str, Vec<u8>), CaseError> {
-    let sniffed = sniff_image(bytes).ok_or(CaseError::InvalidPhoto)?;
-    if bytes.len() > MAX_PHOTO_BYTES || declared.split(';').next().map(str::trim) != Some(sniffed) {
-        return Err(CaseError::InvalidPhoto);
-    }
-    let stripped = photo::without_metadata(sniffed, bytes).ok_or(CaseError::InvalidPhoto)?;
-    Ok((sniffed, stripped))
-}
-
-/// Whether a case in `grid` lies in one of `areas` (area codes are prefixes of the grid codes
-/// inside them). A case not yet located belongs to the whole district.
-fn seen_by_area(areas: &[String], grid: Option<&str>) -> bool {
-    match grid {
-        Some(g) => areas.iter().any(|a| g.starts_with(a.as_str())),
-        None => areas.iter().any(|a| a.len() == 6),
-    }
-}
-
-/// Roles that read the cases of their areas as those who work them: with the reporter's name
-/// and contact and the photos (the access policy, docs/ARCHITECTURE.md).
-pub const CASE_LOOP_AREA_ROLES: [Role; 4] =
-    [Role::IntakeOperator, Role::ShiftLeader, Role::Dispatcher, Role::Commander];
-/// Roles that oversee the cases of their areas: the case without the reporter's name and
-/// contact and without photos. Every other role (window clerk, approver, safety officer,
-/// witness, …) reads no case at all.
-pub const OVERSIGHT_AREA_ROLES: [Role; 2] = [Role::Admin, Role::Auditor];
-/// Roles that may add photos to a case held in their area (besides its grid worker and the
-/// handlers of its lead department): those who move it at intake, filing and dispatch.
-const PHOTO_AREA_ROLES: [Role; 3] = [Role::IntakeOperator, Role::ShiftLeader, Role::Dispatcher];
-
-/// How much of one case a reader sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sight {
-    /// The case with its reporter's name and contact and its photos (those who work it).
-    Full,
-    /// The case without reporter data or photos (oversight: admin, auditor).
-    Oversight,
-}
-
-/// The reporter of a case as shown to those who work it (read recorded, 查阅留痕).
-#[derive(Debug, Clone, Serialize)]
-pub struct ReporterView {
-    pub name: Option<String>,
-    pub contact: Option<String>,
-}
-
-impl ReporterView {
-    fn of(case: &CaseRow) -> Option<ReporterView> {
-        (case.reporter_name.is_some() || case.reporter_contact.is_some())
-            .then(|| ReporterView { name: case.reporter_name.clone(), contact: case.reporter_contact.clone() })
-    }
-}
-
-/// A case as a list shows it: for those who work it, with the reporter.
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseItem {
-    #[serde(flatten)]
-    pub case: CaseRow,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reporter: Option<ReporterView>,
-}
-
-/// The areas in which `p` holds one of `roles`.
-fn areas_of(p: &Principal, roles: &[Role]) -> Vec<String> {
-    p.roles.iter().filter(|g| roles.contains(&g.role)).map(|g| g.area_code.clone()).collect()
-}
-
-/// What the access log records a read of case data as.
-const CASE_READ_PURPOSE: &str = "case.read";
-const CASE_PHOTO_PURPOSE: &str = "case.photos";
 
 /// States in which a case's likely duplicates are worth showing: still at intake, or waiting
 /// to be filed or dispatched (before a department spends work on it).
@@ -850,63 +775,6 @@ impl Cases {
         Ok(found)
     }
 
-    /// How much of a case the caller sees, if anything (the access policy): the case-loop roles
-    /// of its area, the handlers of its departments and the grid workers of its grid see it
-    /// whole; admins and auditors of its area see it without the reporter and the photos;
-    /// everyone else sees nothing.
-    async fn sight(
-        &self,
-        tx: &mut crate::db::Tx<'_>,
-        p: &Principal,
-        case: &CaseRow,
-    ) -> Result<Option<Sight>, CaseError> {
-        if seen_by_area(&areas_of(p, &CASE_LOOP_AREA_ROLES), case.grid_code.as_deref()) {
-            return Ok(Some(Sight::Full));
-        }
-        if let Some(dept) = p.handler_department() {
-            if store::departments_of(tx, case.id).await?.iter().any(|(d, _)| d == dept) {
-                return Ok(Some(Sight::Full));
-            }
-        }
-        if p.has_role(Role::GridWorker) {
-            if let Some(g) = &case.grid_code {
-                if store::is_assigned(tx, g, p.staff_id).await? {
-                    return Ok(Some(Sight::Full));
-                }
-            }
-        }
-        if seen_by_area(&areas_of(p, &OVERSIGHT_AREA_ROLES), case.grid_code.as_deref()) {
-            return Ok(Some(Sight::Oversight));
-        }
-        Ok(None)
-    }
-
-    /// Whether the caller may add photos to the case: only who acts on it in its current state
-    /// (an open case): its grid's worker, the intake operator, shift leader or dispatcher of its
-    /// area, a handler of its lead department. Oversight and other roles never.
-    async fn may_add_photos(
-        &self,
-        tx: &mut crate::db::Tx<'_>,
-        p: &Principal,
-        case: &CaseRow,
-    ) -> Result<bool, CaseError> {
-        if !State::parse(&case.state).is_some_and(State::is_open) {
-            return Ok(false);
-        }
-        if seen_by_area(&areas_of(p, &PHOTO_AREA_ROLES), case.grid_code.as_deref()) {
-            return Ok(true);
-        }
-        if let (Some(dept), Some(lead)) = (p.handler_department(), case.lead_department.as_deref()) {
-            if dept == lead {
-                return Ok(true);
-            }
-        }
-        match (&case.grid_code, p.has_role(Role::GridWorker)) {
-            (Some(g), true) => Ok(store::is_assigned(tx, g, p.staff_id).await?),
-            _ => Ok(false),
-        }
-    }
-
     /// One case as the caller may see it; a read of its reporter is recorded (查阅留痕) before
     /// the answer. Read in a read-only transaction: no write lock is taken to read.
     pub async fn get(&self, p: &Principal, id: i64, request_id: Option<&str>) -> Result<CaseView, CaseError> {
@@ -923,25 +791,6 @@ impl Cases {
             }
         }
         Ok(view)
-    }
-
-    /// Records that `p` read personal data of these cases (one access row per case).
-    async fn record_reads(
-        &self,
-        p: &Principal,
-        purpose: &str,
-        ids: Vec<i64>,
-        request_id: Option<&str>,
-    ) -> Result<(), CaseError> {
-        let actor = p.actor();
-        let access = crate::audit::Access {
-            actor: &actor,
-            purpose,
-            subject_kind: "case",
-            subjects: ids.into_iter().map(|i| i.to_string()).collect(),
-            request_id,
-        };
-        Ok(crate::audit::record_access(&self.db, access).await?)
     }
 
     /// The view of a case just read or moved (the reporter is added by [`Cases::get`] only).
@@ -985,143 +834,6 @@ impl Cases {
                 Box::pin(async move { Ok(rollup::rebuild(tx, backend, &calendar).await?) })
             })
             .await
-    }
-
-    /// Attaches a photo (before/after evidence) to a case the caller can see. The type is
-    /// proven from the bytes; a mismatch with the declared type is refused.
-    pub async fn add_photo(
-        &self,
-        p: &Principal,
-        id: i64,
-        declared: &str,
-        bytes: &[u8],
-    ) -> Result<store::PhotoMeta, CaseError> {
-        let (sniffed, bytes) = checked_photo(declared, bytes)?;
-        let mut tx = self.db.begin().await?;
-        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if self.sight(&mut tx, p, &case).await?.is_none() {
-            return Err(CaseError::NotFound(id));
-        }
-        if !self.may_add_photos(&mut tx, p, &case).await? {
-            return Err(CaseError::PhotoNotPermitted(id));
-        }
-        let actor = p.actor();
-        let uploader = Uploader { actor: actor.label(), role: "staff", staff_id: Some(p.staff_id) };
-        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
-    }
-
-    /// A citizen who reported without a session attaches a photo to their case, showing the
-    /// key the report's answer gave them, within [`PHOTO_KEY_HOURS`] hours of reporting.
-    pub async fn add_photo_as_reporter(
-        &self,
-        number: &str,
-        key: Option<&str>,
-        declared: &str,
-        bytes: &[u8],
-    ) -> Result<store::PhotoMeta, CaseError> {
-        let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or(CaseError::PhotoKeyRequired)?;
-        let (sniffed, bytes) = checked_photo(declared, bytes)?;
-        let number = number.trim();
-        let mut tx = self.db.begin().await?;
-        let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
-        let case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
-        let stored = store::reporter_photo_key(&mut tx, case.id).await?;
-        if stored.as_deref() != Some(crate::staff::token_hash(key).as_str()) {
-            return Err(CaseError::PhotoKeyMismatch);
-        }
-        let reported = DateTime::parse_from_rfc3339(&case.created_at).map_err(|_| CaseError::PhotoKeyExpired)?;
-        if self.clock.now() - reported.with_timezone(&Utc) > chrono::Duration::hours(PHOTO_KEY_HOURS) {
-            return Err(CaseError::PhotoKeyExpired);
-        }
-        let uploader = Uploader { actor: REPORTER_ACTOR, role: REPORTER_ROLE, staff_id: None };
-        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
-    }
-
-    /// Stores a checked photo on a case the uploader may add to, with its trace.
-    async fn attach_photo(
-        &self,
-        mut tx: crate::db::WriteTx,
-        case: &CaseRow,
-        sniffed: &'static str,
-        bytes: &[u8],
-        by: Uploader<'_>,
-    ) -> Result<store::PhotoMeta, CaseError> {
-        let id = case.id;
-        if store::photo_count(&mut tx, id).await? >= MAX_PHOTOS_PER_CASE {
-            return Err(CaseError::TooManyPhotos);
-        }
-        use sha2::Digest;
-        let sha = hex::encode(sha2::Sha256::digest(bytes));
-        let now = text(self.clock.now());
-        let photo_id = store::insert_photo(&mut tx, id, sniffed, bytes, &sha, by.actor, &now).await?;
-        if let Some(staff_id) = by.staff_id {
-            // The uploader has now acted on the case: it counts in their indicators.
-            let counted = rollup::Filed::from(case);
-            rollup::count_in(&mut tx, id, &counted, &counted, Some(staff_id)).await?;
-        }
-        let note = format!("photo {photo_id} sha256 {sha}");
-        let record = store::NewTransition {
-            case_id: id,
-            actor: by.actor,
-            role: by.role,
-            action: "attach_photo",
-            from: Some(&case.state),
-            to: &case.state,
-            note: Some(&note),
-            at: &now,
-        };
-        trace::record(&mut tx, &record).await?;
-        tx.commit().await?;
-        Ok(store::PhotoMeta {
-            id: photo_id,
-            content_type: sniffed.into(),
-            sha256: sha,
-            size: bytes.len() as i64,
-            uploaded_by: by.actor.into(),
-            created_at: now,
-        })
-    }
-
-    /// Refuses unless the caller sees the case whole (photos are not for oversight).
-    async fn require_full_sight(&self, p: &Principal, id: i64) -> Result<(), CaseError> {
-        let mut tx = self.db.begin_read().await?;
-        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        let sight = self.sight(&mut tx, p, &case).await?;
-        tx.commit().await?;
-        match sight {
-            None => Err(CaseError::NotFound(id)),
-            Some(Sight::Oversight) => Err(CaseError::PhotosWithheld(id)),
-            Some(Sight::Full) => Ok(()),
-        }
-    }
-
-    /// The photos of a case (metadata), for those who work it; the read is recorded.
-    pub async fn photos(
-        &self,
-        p: &Principal,
-        id: i64,
-        request_id: Option<&str>,
-    ) -> Result<Vec<store::PhotoMeta>, CaseError> {
-        self.require_full_sight(p, id).await?;
-        let photos = store::photos(&self.db, id).await?;
-        if !photos.is_empty() {
-            self.record_reads(p, CASE_PHOTO_PURPOSE, vec![id], request_id).await?;
-        }
-        Ok(photos)
-    }
-
-    /// One photo of a case, for those who work it; the read is recorded.
-    pub async fn photo(
-        &self,
-        p: &Principal,
-        id: i64,
-        photo_id: i64,
-        request_id: Option<&str>,
-    ) -> Result<(String, Vec<u8>), CaseError> {
-        self.require_full_sight(p, id).await?;
-        let photo = store::photo_bytes(&self.db, id, photo_id).await?.ok_or(CaseError::NotFound(id))?;
-        self.record_reads(p, CASE_PHOTO_PURPOSE, vec![id], request_id).await?;
-        Ok(photo)
     }
 
     /// Escalates overdue cases one level per elapsed time limit (community → subdistrict →
@@ -1405,68 +1117,6 @@ impl Cases {
         self.view(case, departments).await
     }
 
-    /// The reporter rates their closed case (评价) from the portal, proving who they are by the
-    /// contact they left with the report. It is the callback's `rate` transition, recorded with
-    /// the reporter as actor (as the report was), so the trace, the ledger and the callback
-    /// queue treat it as any other rating. Nothing is written unless every check passes.
-    pub async fn rate_as_reporter(&self, number: &str, r: &ReporterRating) -> Result<CaseRow, CaseError> {
-        let number = number.trim();
-        let rating = valid_rating(Some(r.rating))?;
-        let comment = match r.comment.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(c) if c.chars().count() > MAX_RATING_COMMENT_CHARS || c.chars().any(is_unprintable) => {
-                return Err(CaseError::InvalidComment)
-            }
-            Some(c) => Some(c),
-        };
-        let contact = r.contact.trim();
-        if contact.is_empty() {
-            return Err(CaseError::ContactRequired);
-        }
-        let mut tx = self.db.begin().await?;
-        let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
-        let mut case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
-        // What the public case view shows anyone (state, rated, whether a contact was left) is
-        // checked first: a refusal for those reasons tells nothing about the contact given.
-        let from = State::parse(&case.state).unwrap_or(State::Received);
-        if !state::rule(Action::Rate).from.contains(&from) {
-            return Err(CaseError::NotClosed);
-        }
-        unrated(&case)?;
-        let stored = case.reporter_contact.clone().ok_or(CaseError::NoReporterContact)?;
-        // A few wrong contacts per case and window, counted on every node: enough for a typo,
-        // too few to find a reporter's number by trying one after another. Refused even with
-        // the right contact while throttled, as logins are. Read and counted in this
-        // transaction: it never waits for a second connection while holding one.
-        let now_ms = crate::db::now_ms();
-        let (failures, oldest) =
-            store::reporter_check_failures(&mut tx, case.id, now_ms - REPORTER_CHECK_WINDOW_MS).await?;
-        if let (true, Some(oldest)) = (failures >= MAX_REPORTER_CHECK_FAILURES, oldest) {
-            let retry_after_s = ((oldest + REPORTER_CHECK_WINDOW_MS - now_ms) / 1000).max(1);
-            return Err(CaseError::ReporterCheckThrottled { retry_after_s });
-        }
-        if !same_contact(&stored, contact) {
-            store::record_reporter_check_failure(&mut tx, case.id, now_ms).await?;
-            tx.commit().await?;
-            return Err(CaseError::ContactMismatch);
-        }
-        let counted_before = rollup::Filed::from(&case);
-        case.rating = Some(rating);
-        let now = text(self.clock.now());
-        let record = Move {
-            action: Action::Rate,
-            from,
-            to: from,
-            actor: REPORTER_ACTOR,
-            role: REPORTER_ROLE,
-            staff_id: None,
-            note: comment,
-            counted_before,
-            now: &now,
-        };
-        Ok(self.write_move(tx, case, record).await?.0)
-    }
-
     /// Writes a case whose move has been decided: the row (refused if someone changed it
     /// meanwhile), the indicators' share, the transition with its ledger entry and the
     /// reporter's message, then commits and publishes the event.
@@ -1525,23 +1175,6 @@ struct Move<'a> {
     now: &'a str,
 }
 
-/// How a citizen is recorded when they report or rate without signing in.
-pub const REPORTER_ACTOR: &str = "citizen";
-pub const REPORTER_ROLE: &str = "reporter";
-
-/// Longest comment a reporter may give with their rating.
-pub const MAX_RATING_COMMENT_CHARS: usize = 500;
-
-/// A reporter's rating of their closed case, sent from the portal.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReporterRating {
-    pub rating: i64,
-    pub comment: Option<String>,
-    /// The phone number or e-mail address left with the report.
-    pub contact: String,
-}
-
 /// Control characters other than line breaks and tabs (free text may have paragraphs).
 fn is_unprintable(c: char) -> bool {
     c.is_control() && !matches!(c, '\n' | '\r' | '\t')
@@ -1558,20 +1191,6 @@ fn unrated(case: &CaseRow) -> Result<(), CaseError> {
         Some(_) => Err(CaseError::AlreadyRated),
         None => Ok(()),
     }
-}
-
-/// Whether a contact given now is the one left with the report, ignoring spaces, hyphens and
-/// the case of letters. The comparison takes the same time wherever the two differ, so timing
-/// tells a guesser nothing about how close they came.
-fn same_contact(stored: &str, given: &str) -> bool {
-    use sha2::Digest;
-    let digest = |s: &str| {
-        let plain: String =
-            s.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_lowercase).collect();
-        sha2::Sha256::digest(plain.as_bytes())
-    };
-    let (a, b) = (digest(stored), digest(given));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn event_of(case: &CaseRow, action: &str, departments: Vec<String>, at: &str) -> CaseEvent {

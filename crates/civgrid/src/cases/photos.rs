@@ -1,0 +1,190 @@
+//! Photos of a case (before/after evidence): who may add them (only who acts on the open case,
+//! or the reporter with the key their report gave), the checks on the bytes (the type proven
+//! from them, the metadata stripped), and who may read them (those who work the case, each
+//! read recorded).
+
+use super::*;
+
+/// Who attaches a photo: the trace's actor and role, and the staff member it counts for.
+struct Uploader<'a> {
+    actor: &'a str,
+    role: &'a str,
+    staff_id: Option<i64>,
+}
+
+/// The photo's type and the photo as stored — without its metadata (EXIF GPS and the like,
+/// [`photo`]) — if the bytes are a readable JPEG, PNG or WebP of at most [`MAX_PHOTO_BYTES`]
+/// and match the type declared.
+fn checked_photo(declared: &str, bytes: &[u8]) -> Result<(&'static str, Vec<u8>), CaseError> {
+    let sniffed = sniff_image(bytes).ok_or(CaseError::InvalidPhoto)?;
+    if bytes.len() > MAX_PHOTO_BYTES || declared.split(';').next().map(str::trim) != Some(sniffed) {
+        return Err(CaseError::InvalidPhoto);
+    }
+    let stripped = photo::without_metadata(sniffed, bytes).ok_or(CaseError::InvalidPhoto)?;
+    Ok((sniffed, stripped))
+}
+
+impl Cases {
+    /// Whether the caller may add photos to the case: only who acts on it in its current state
+    /// (an open case): its grid's worker, the intake operator, shift leader or dispatcher of its
+    /// area, a handler of its lead department. Oversight and other roles never.
+    pub(super) async fn may_add_photos(
+        &self,
+        tx: &mut crate::db::Tx<'_>,
+        p: &Principal,
+        case: &CaseRow,
+    ) -> Result<bool, CaseError> {
+        if !State::parse(&case.state).is_some_and(State::is_open) {
+            return Ok(false);
+        }
+        if seen_by_area(&areas_of(p, &PHOTO_AREA_ROLES), case.grid_code.as_deref()) {
+            return Ok(true);
+        }
+        if let (Some(dept), Some(lead)) = (p.handler_department(), case.lead_department.as_deref()) {
+            if dept == lead {
+                return Ok(true);
+            }
+        }
+        match (&case.grid_code, p.has_role(Role::GridWorker)) {
+            (Some(g), true) => Ok(store::is_assigned(tx, g, p.staff_id).await?),
+            _ => Ok(false),
+        }
+    }
+
+    /// Attaches a photo (before/after evidence) to a case the caller can see. The type is
+    /// proven from the bytes; a mismatch with the declared type is refused.
+    pub async fn add_photo(
+        &self,
+        p: &Principal,
+        id: i64,
+        declared: &str,
+        bytes: &[u8],
+    ) -> Result<store::PhotoMeta, CaseError> {
+        let (sniffed, bytes) = checked_photo(declared, bytes)?;
+        let mut tx = self.db.begin().await?;
+        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        if self.sight(&mut tx, p, &case).await?.is_none() {
+            return Err(CaseError::NotFound(id));
+        }
+        if !self.may_add_photos(&mut tx, p, &case).await? {
+            return Err(CaseError::PhotoNotPermitted(id));
+        }
+        let actor = p.actor();
+        let uploader = Uploader { actor: actor.label(), role: "staff", staff_id: Some(p.staff_id) };
+        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
+    }
+
+    /// A citizen who reported without a session attaches a photo to their case, showing the
+    /// key the report's answer gave them, within [`PHOTO_KEY_HOURS`] hours of reporting.
+    pub async fn add_photo_as_reporter(
+        &self,
+        number: &str,
+        key: Option<&str>,
+        declared: &str,
+        bytes: &[u8],
+    ) -> Result<store::PhotoMeta, CaseError> {
+        let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or(CaseError::PhotoKeyRequired)?;
+        let (sniffed, bytes) = checked_photo(declared, bytes)?;
+        let number = number.trim();
+        let mut tx = self.db.begin().await?;
+        let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
+        let case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
+        let stored = store::reporter_photo_key(&mut tx, case.id).await?;
+        if stored.as_deref() != Some(crate::staff::token_hash(key).as_str()) {
+            return Err(CaseError::PhotoKeyMismatch);
+        }
+        let reported = DateTime::parse_from_rfc3339(&case.created_at).map_err(|_| CaseError::PhotoKeyExpired)?;
+        if self.clock.now() - reported.with_timezone(&Utc) > chrono::Duration::hours(PHOTO_KEY_HOURS) {
+            return Err(CaseError::PhotoKeyExpired);
+        }
+        let uploader = Uploader { actor: REPORTER_ACTOR, role: REPORTER_ROLE, staff_id: None };
+        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
+    }
+
+    /// Stores a checked photo on a case the uploader may add to, with its trace.
+    async fn attach_photo(
+        &self,
+        mut tx: crate::db::WriteTx,
+        case: &CaseRow,
+        sniffed: &'static str,
+        bytes: &[u8],
+        by: Uploader<'_>,
+    ) -> Result<store::PhotoMeta, CaseError> {
+        let id = case.id;
+        if store::photo_count(&mut tx, id).await? >= MAX_PHOTOS_PER_CASE {
+            return Err(CaseError::TooManyPhotos);
+        }
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(bytes));
+        let now = text(self.clock.now());
+        let photo_id = store::insert_photo(&mut tx, id, sniffed, bytes, &sha, by.actor, &now).await?;
+        if let Some(staff_id) = by.staff_id {
+            // The uploader has now acted on the case: it counts in their indicators.
+            let counted = rollup::Filed::from(case);
+            rollup::count_in(&mut tx, id, &counted, &counted, Some(staff_id)).await?;
+        }
+        let note = format!("photo {photo_id} sha256 {sha}");
+        let record = store::NewTransition {
+            case_id: id,
+            actor: by.actor,
+            role: by.role,
+            action: "attach_photo",
+            from: Some(&case.state),
+            to: &case.state,
+            note: Some(&note),
+            at: &now,
+        };
+        trace::record(&mut tx, &record).await?;
+        tx.commit().await?;
+        Ok(store::PhotoMeta {
+            id: photo_id,
+            content_type: sniffed.into(),
+            sha256: sha,
+            size: bytes.len() as i64,
+            uploaded_by: by.actor.into(),
+            created_at: now,
+        })
+    }
+
+    /// Refuses unless the caller sees the case whole (photos are not for oversight).
+    async fn require_full_sight(&self, p: &Principal, id: i64) -> Result<(), CaseError> {
+        let mut tx = self.db.begin_read().await?;
+        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
+        let sight = self.sight(&mut tx, p, &case).await?;
+        tx.commit().await?;
+        match sight {
+            None => Err(CaseError::NotFound(id)),
+            Some(Sight::Oversight) => Err(CaseError::PhotosWithheld(id)),
+            Some(Sight::Full) => Ok(()),
+        }
+    }
+
+    /// The photos of a case (metadata), for those who work it; the read is recorded.
+    pub async fn photos(
+        &self,
+        p: &Principal,
+        id: i64,
+        request_id: Option<&str>,
+    ) -> Result<Vec<store::PhotoMeta>, CaseError> {
+        self.require_full_sight(p, id).await?;
+        let photos = store::photos(&self.db, id).await?;
+        if !photos.is_empty() {
+            self.record_reads(p, CASE_PHOTO_PURPOSE, vec![id], request_id).await?;
+        }
+        Ok(photos)
+    }
+
+    /// One photo of a case, for those who work it; the read is recorded.
+    pub async fn photo(
+        &self,
+        p: &Principal,
+        id: i64,
+        photo_id: i64,
+        request_id: Option<&str>,
+    ) -> Result<(String, Vec<u8>), CaseError> {
+        self.require_full_sight(p, id).await?;
+        let photo = store::photo_bytes(&self.db, id, photo_id).await?.ok_or(CaseError::NotFound(id))?;
+        self.record_reads(p, CASE_PHOTO_PURPOSE, vec![id], request_id).await?;
+        Ok(photo)
+    }
+}
