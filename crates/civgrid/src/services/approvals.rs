@@ -207,25 +207,8 @@ impl Services {
             app.state = result.into();
             app.concluded_at = Some(now.clone());
             if let (true, Some(r)) = (result == "approved", &item.spec.result) {
-                let (valid_until, fields) = licence_terms(&app, &item, r, now_dt);
-                let licence = self
-                    .certificates
-                    .issue_licence_in(
-                        &mut tx,
-                        &LicenceRequest {
-                            licence_type: &r.licence_type,
-                            licence_name: &r.licence_name,
-                            licence_name_en: &r.licence_name_en,
-                            subject_name: &app.applicant_name,
-                            subject_id: &app.applicant_id,
-                            fields,
-                            valid_until,
-                            department: &item.spec.department_code,
-                            actor: &actor,
-                            now: &now,
-                        },
-                    )
-                    .await?;
+                let request = licence_request(&app, &item, r, &item.spec.department_code, &actor, &now, now_dt);
+                let licence = self.certificates.issue_licence_in(&mut tx, &request).await?;
                 app.licence_number = Some(licence.number);
             }
             store::insert_event(
@@ -424,14 +407,18 @@ impl Services {
     }
 }
 
-/// The validity and fields of the e-licence an approved application issues (at conclusion, or
-/// again after a revocation): tied to the application by its number.
-pub(crate) fn licence_terms(
-    app: &ApplicationRow,
+/// The e-licence an approved application issues (at conclusion, or again after a revocation):
+/// its type from the item, the applicant as subject, tied to the application by its number.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn licence_request<'a>(
+    app: &'a ApplicationRow,
     item: &super::ServiceItem,
-    r: &super::catalogue::ResultSpec,
+    r: &'a super::catalogue::ResultSpec,
+    department: &'a str,
+    actor: &'a str,
+    now: &'a str,
     now_dt: chrono::DateTime<chrono::Utc>,
-) -> (Option<String>, BTreeMap<String, String>) {
+) -> crate::certificates::LicenceRequest<'a> {
     let valid_until = r.valid_years.map(|y| {
         let local = now_dt.with_timezone(&super::cst()).date_naive();
         let until = local.checked_add_months(chrono::Months::new(u32::try_from(y * 12).unwrap_or(12))).unwrap_or(local);
@@ -441,5 +428,16 @@ pub(crate) fn licence_terms(
     fields.insert("application_number".to_owned(), app.number.clone());
     fields.insert("item_code".to_owned(), app.item_code.clone());
     fields.insert("item_name".to_owned(), item.spec.name.clone());
-    (valid_until, fields)
+    LicenceRequest {
+        licence_type: &r.licence_type,
+        licence_name: &r.licence_name,
+        licence_name_en: &r.licence_name_en,
+        subject_name: &app.applicant_name,
+        subject_id: &app.applicant_id,
+        fields,
+        valid_until,
+        department,
+        actor,
+        now,
+    }
 }

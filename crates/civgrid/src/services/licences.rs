@@ -9,9 +9,9 @@
 use civgrid_ledger::bundle::Bundle;
 
 use super::applications::applicant_actor;
-use super::approvals::licence_terms;
+use super::approvals::licence_request;
 use super::{store, text, ServiceError, Services};
-use crate::certificates::{CertificateError, CertificateRow, CertificateView, Certificates, LicenceRequest};
+use crate::certificates::{CertificateError, CertificateRow, CertificateView, Certificates};
 use crate::staff::{Principal, Role};
 
 /// Who asks for a certificate's content or bundle.
@@ -145,25 +145,8 @@ impl Services {
         if in_force {
             return Err(ServiceError::LicenceInForce(app.number));
         }
-        let (valid_until, fields) = licence_terms(&app, &item, &r, now_dt);
-        let licence = self
-            .certificates
-            .issue_licence_in(
-                &mut tx,
-                &LicenceRequest {
-                    licence_type: &r.licence_type,
-                    licence_name: &r.licence_name,
-                    licence_name_en: &r.licence_name_en,
-                    subject_name: &app.applicant_name,
-                    subject_id: &app.applicant_id,
-                    fields,
-                    valid_until,
-                    department: &dept,
-                    actor: actor.label(),
-                    now: &now,
-                },
-            )
-            .await?;
+        let request = licence_request(&app, &item, &r, &dept, actor.label(), &now, now_dt);
+        let licence = self.certificates.issue_licence_in(&mut tx, &request).await?;
         store::insert_event(
             &mut tx,
             app.id,
