@@ -61,6 +61,7 @@ echo "crash test: seeding the demo district in $work/data"
 "$bin" demo --data "$work/data" --seed-only >"$work/seed.log" 2>&1 || { cat "$work/seed.log" >&2; exit 1; }
 start_server
 echo "crash test: $workers reporters for ${seconds}s against $base; kill -9 after $((seconds / 2 > 0 ? seconds / 2 : 1))s"
+export CIVGRID_DEMO_PASSWORD="$(scripts/demo-password.sh)"
 python3 scripts/crash_client.py load --base "$base" --acks "$work/acks" --seconds "$seconds" --workers "$workers" &
 client_pid=$!
 sleep "$(python3 -c "print(max($seconds / 2, 1))")"

@@ -20,7 +20,8 @@ import time
 import urllib.error
 import urllib.request
 
-PASSWORD = "civgrid-demo"
+# The demo accounts' password (crash-test.sh passes civgrid::demo::DEMO_PASSWORD).
+PASSWORD = os.environ["CIVGRID_DEMO_PASSWORD"]
 # Grids of the four subdistricts (祖庙, 石湾, 张槎, 南庄), so reports spread over the district.
 GRIDS = ["44060401000101", "44060401100101", "44060401200101", "44060410000101",
          "44060401000201", "44060401100201", "44060401200201", "44060410000201"]

@@ -60,11 +60,7 @@ for _ in $(seq 1 900); do
 done
 
 # The demo accounts' password, as the demo seeds it (civgrid::demo::DEMO_PASSWORD).
-password="$(sed -n 's/^pub const DEMO_PASSWORD: &str = "\(.*\)";$/\1/p' crates/civgrid/src/demo/mod.rs)"
-if [ -z "$password" ]; then
-  echo "schemathesis: DEMO_PASSWORD not found in crates/civgrid/src/demo/mod.rs" >&2
-  exit 1
-fi
+password="$(scripts/demo-password.sh)"
 token="$(curl -fsS -H 'content-type: application/json' \
   -d "{\"username\": \"admin\", \"password\": \"$password\"}" "$base/api/v1/auth/login" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')"
