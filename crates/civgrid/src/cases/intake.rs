@@ -157,6 +157,7 @@ async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Writ
                 to: "received",
                 note: None,
                 at: &r.now,
+                case: Some(case),
             })
         })
         .collect();

@@ -876,6 +876,8 @@ impl Cases {
                 to: &state,
                 note: Some(&note),
                 at: &now,
+                // The level was raised in SQL: the row is read back.
+                case: None,
             };
             trace::record(&mut tx, &record).await?;
             let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
@@ -1145,6 +1147,7 @@ impl Cases {
             to: m.to.as_str(),
             note: m.note,
             at: m.now,
+            case: Some(&case),
         };
         trace::record(&mut tx, &record).await?;
         let departments = store::departments_of(&mut tx, id).await?;

@@ -133,6 +133,7 @@ impl Cases {
             to: &case.state,
             note: Some(&note),
             at: &now,
+            case: Some(case),
         };
         trace::record(&mut tx, &record).await?;
         tx.commit().await?;

@@ -434,6 +434,9 @@ pub struct NewTransition<'a> {
     pub to: &'a str,
     pub note: Option<&'a str>,
     pub at: &'a str,
+    /// The case row as this transaction leaves it, when the writer holds it (the entry commits
+    /// to it, `trace::covered`); `None` makes `trace::record_all` read it back.
+    pub case: Option<&'a CaseRow>,
 }
 
 /// Inserts transition rows, at most one per case, in multi-row statements; returns their ids

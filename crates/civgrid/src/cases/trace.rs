@@ -89,12 +89,15 @@ pub async fn record_all(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Result<Vec
     if ts.is_empty() {
         return Ok(vec![]);
     }
-    // The case rows as this transaction leaves them (each transition follows its case's write).
-    let case_ids: Vec<i64> = ts.iter().map(|t| t.case_id).collect();
-    let cases = store::cases_by_ids(tx, &case_ids).await?;
+    // The case rows as this transaction leaves them (each transition follows its case's write):
+    // as the writer holds them, and read back only for a writer that does not (escalation).
+    // The intake writer holds every row it wrote, so the one writer reads nothing back.
+    let unheld: Vec<i64> = ts.iter().filter(|t| t.case.is_none()).map(|t| t.case_id).collect();
+    let read =
+        if unheld.is_empty() { std::collections::HashMap::new() } else { store::cases_by_ids(tx, &unheld).await? };
     let after: Vec<Option<Value>> = ts
         .iter()
-        .map(|t| cases.get(&t.case_id).map(|c| covered(c, &hex::encode(rand::random::<[u8; 16]>()))))
+        .map(|t| t.case.or_else(|| read.get(&t.case_id)).map(|c| covered(c, &hex::encode(rand::random::<[u8; 16]>()))))
         .collect();
     let texts: Vec<Option<String>> = after.iter().map(|a| a.as_ref().map(Value::to_string)).collect();
     let ids = store::insert_transitions(tx, ts, &texts).await?;
