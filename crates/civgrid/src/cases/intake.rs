@@ -40,6 +40,30 @@ pub(crate) struct Prepared {
     pub duplicates: Vec<DuplicateCandidate>,
     /// For a report made without a session: the key to attach photos with, and its SHA-256.
     pub photo_key: Option<super::PhotoKey>,
+    /// What the report's ledger entry commits to of the case (`trace::covered` of the row it
+    /// will be stored as), computed by the report's own request so the one writer does not.
+    pub covered: Option<serde_json::Value>,
+}
+
+impl Prepared {
+    /// The row this report is inserted as.
+    fn insert_case(&self) -> InsertCase<'_> {
+        InsertCase {
+            channel: &self.channel,
+            description: &self.description,
+            class: self.class.as_ref().map(|(code, v)| (code.as_str(), *v)),
+            point: self.point,
+            grid_code: self.grid_code.as_deref(),
+            address: self.address.as_deref(),
+            media_url: self.media_url.as_deref(),
+            reporter_name: self.reporter_name.as_deref(),
+            reporter_contact: self.reporter_contact.as_deref(),
+            reported_by: &self.reported_by,
+            idempotency_key: self.idempotency_key.as_deref(),
+            created_at: &self.now,
+            reporter_photo_key: self.photo_key.as_ref().map(|k| k.sha256.as_str()),
+        }
+    }
 }
 
 /// What a report's request is answered with, and the event to publish after the commit.
@@ -68,7 +92,10 @@ impl Intake {
     }
 
     /// Writes one report; the answer comes once it is committed.
-    pub(crate) async fn submit(&self, report: Prepared) -> Result<Written, CaseError> {
+    pub(crate) async fn submit(&self, mut report: Prepared) -> Result<Written, CaseError> {
+        // The row the report will be stored as (id and number are not covered).
+        let row = store::new_case_row(0, String::new(), &report.insert_case());
+        report.covered = Some(trace::covered(&row, &trace::new_salt()));
         let (done, answer) = oneshot::channel();
         let stopped = || CaseError::Store(sqlx::Error::Io(std::io::Error::other("report intake has stopped")));
         self.queue.send((report, done)).await.map_err(|_| stopped())?;
@@ -123,24 +150,7 @@ async fn write(db: &Db, reports: Vec<Prepared>) -> Result<Vec<Written>, CaseErro
 }
 
 async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Written>, CaseError> {
-    let rows: Vec<InsertCase<'_>> = reports
-        .iter()
-        .map(|r| InsertCase {
-            channel: &r.channel,
-            description: &r.description,
-            class: r.class.as_ref().map(|(code, v)| (code.as_str(), *v)),
-            point: r.point,
-            grid_code: r.grid_code.as_deref(),
-            address: r.address.as_deref(),
-            media_url: r.media_url.as_deref(),
-            reporter_name: r.reporter_name.as_deref(),
-            reporter_contact: r.reporter_contact.as_deref(),
-            reported_by: &r.reported_by,
-            idempotency_key: r.idempotency_key.as_deref(),
-            created_at: &r.now,
-            reporter_photo_key: r.photo_key.as_ref().map(|k| k.sha256.as_str()),
-        })
-        .collect();
+    let rows: Vec<InsertCase<'_>> = reports.iter().map(Prepared::insert_case).collect();
     // `None` where the idempotency key was already taken: nothing was written for that report.
     let made: Vec<Option<CaseRow>> = store::insert_cases(tx, &rows).await?;
     let firsts: Vec<NewTransition<'_>> = made
@@ -157,7 +167,10 @@ async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Writ
                 to: "received",
                 note: None,
                 at: &r.now,
-                case: Some(case),
+                after: match &r.covered {
+                    Some(v) => store::After::Covered(v),
+                    None => store::After::Row(case),
+                },
             })
         })
         .collect();
@@ -217,6 +230,7 @@ mod tests {
             now: format!("2026-12-06T08:{:02}:00.000Z", n % 60),
             duplicates: vec![],
             photo_key: None,
+            covered: None,
         }
     }
 

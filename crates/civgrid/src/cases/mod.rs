@@ -627,6 +627,7 @@ impl Cases {
                 now: text(now_dt),
                 duplicates,
                 photo_key: (reported_by == REPORTER_ACTOR).then(PhotoKey::new),
+                covered: None,
             })
             .await?;
         if let Some(event) = event {
@@ -877,7 +878,7 @@ impl Cases {
                 note: Some(&note),
                 at: &now,
                 // The level was raised in SQL: the row is read back.
-                case: None,
+                after: store::After::ReadBack,
             };
             trace::record(&mut tx, &record).await?;
             let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
@@ -1147,7 +1148,7 @@ impl Cases {
             to: m.to.as_str(),
             note: m.note,
             at: m.now,
-            case: Some(&case),
+            after: store::After::Row(&case),
         };
         trace::record(&mut tx, &record).await?;
         let departments = store::departments_of(&mut tx, id).await?;

@@ -133,7 +133,7 @@ impl Cases {
             to: &case.state,
             note: Some(&note),
             at: &now,
-            case: Some(case),
+            after: store::After::Row(case),
         };
         trace::record(&mut tx, &record).await?;
         tx.commit().await?;

@@ -385,7 +385,7 @@ async fn take_ids(tx: &mut Tx<'_>, table: &'static str, n: usize) -> Result<Vec<
 }
 
 /// The row a freshly inserted case is stored as (the columns' defaults for the rest).
-fn new_case_row(id: i64, number: String, c: &InsertCase<'_>) -> CaseRow {
+pub(super) fn new_case_row(id: i64, number: String, c: &InsertCase<'_>) -> CaseRow {
     CaseRow {
         id,
         number,
@@ -434,9 +434,20 @@ pub struct NewTransition<'a> {
     pub to: &'a str,
     pub note: Option<&'a str>,
     pub at: &'a str,
-    /// The case row as this transaction leaves it, when the writer holds it (the entry commits
-    /// to it, `trace::covered`); `None` makes `trace::record_all` read it back.
-    pub case: Option<&'a CaseRow>,
+    /// What the entry commits to of the case this transaction leaves behind (`trace::covered`).
+    pub after: After<'a>,
+}
+
+/// Where a transition's entry finds the case row it commits to.
+#[derive(Debug, Clone, Copy)]
+pub enum After<'a> {
+    /// The row as the writer holds it.
+    Row(&'a CaseRow),
+    /// Computed beforehand, outside the writer (a report's: `trace::covered` of the row it
+    /// will be stored as).
+    Covered(&'a serde_json::Value),
+    /// Read back in the transaction (the writer changed the row in SQL).
+    ReadBack,
 }
 
 /// Inserts transition rows, at most one per case, in multi-row statements; returns their ids

@@ -70,6 +70,11 @@ pub fn covered(case: &CaseRow, salt: &str) -> Value {
     })
 }
 
+/// A fresh salt for [`covered`].
+pub fn new_salt() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
 /// The entry's content: the transition, and what it left of the case when that is recorded.
 fn with_case(mut content: Value, after: Option<Value>) -> Value {
     if let (Some(a), Some(map)) = (after, content.as_object_mut()) {
@@ -92,12 +97,16 @@ pub async fn record_all(tx: &mut Tx<'_>, ts: &[NewTransition<'_>]) -> Result<Vec
     // The case rows as this transaction leaves them (each transition follows its case's write):
     // as the writer holds them, and read back only for a writer that does not (escalation).
     // The intake writer holds every row it wrote, so the one writer reads nothing back.
-    let unheld: Vec<i64> = ts.iter().filter(|t| t.case.is_none()).map(|t| t.case_id).collect();
+    let unheld: Vec<i64> = ts.iter().filter(|t| matches!(t.after, store::After::ReadBack)).map(|t| t.case_id).collect();
     let read =
         if unheld.is_empty() { std::collections::HashMap::new() } else { store::cases_by_ids(tx, &unheld).await? };
     let after: Vec<Option<Value>> = ts
         .iter()
-        .map(|t| t.case.or_else(|| read.get(&t.case_id)).map(|c| covered(c, &hex::encode(rand::random::<[u8; 16]>()))))
+        .map(|t| match t.after {
+            store::After::Row(c) => Some(covered(c, &new_salt())),
+            store::After::Covered(v) => Some(v.clone()),
+            store::After::ReadBack => read.get(&t.case_id).map(|c| covered(c, &new_salt())),
+        })
         .collect();
     let texts: Vec<Option<String>> = after.iter().map(|a| a.as_ref().map(Value::to_string)).collect();
     let ids = store::insert_transitions(tx, ts, &texts).await?;
