@@ -51,20 +51,8 @@ pub const MAX_PHOTOS_PER_CASE: i64 = 12;
 pub const PHOTO_KEY_HOURS: i64 = 24;
 
 /// The key a citizen who reported without a session attaches photos with (given once, in the
-/// answer to the report), and its SHA-256 (hex), which is all that is stored.
-#[derive(Debug, Clone)]
-pub(crate) struct PhotoKey {
-    pub key: String,
-    pub sha256: String,
-}
-
-impl PhotoKey {
-    fn new() -> Self {
-        let key = hex::encode(rand::random::<[u8; 16]>());
-        let sha256 = crate::staff::token_hash(&key);
-        PhotoKey { key, sha256 }
-    }
-}
+/// answer to the report; only its SHA-256 is stored).
+pub(crate) type PhotoKey = crate::staff::OnceKey;
 
 /// The image type a photo's first bytes prove, whatever the client claimed.
 pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {

@@ -383,17 +383,17 @@ impl Services {
         // holds for that number or updates the registered name and contact; online, anyone can
         // type anyone's number, so an online application carries only what it submits.
         let in_person = window.is_some();
-        let key = AccessKey::new();
+        // Handed to the applicant once, when the application is accepted.
+        let key = crate::staff::OnceKey::new();
         let written = self
             .db
             .write(move |tx| -> crate::db::BoxFuture<'_, Result<Written, ServiceError>> {
                 Box::pin(async move {
                 let kind = item.spec.applicant_type.as_str();
+                store::register_applicant(tx, &applicant_id, kind, &name, contact.as_deref(), &now, in_person).await?;
                 let library = if in_person {
-                    store::upsert_applicant(tx, &applicant_id, kind, &name, contact.as_deref(), &now).await?;
                     Certificates::library_in(tx, &applicant_id, &local_date(now_dt)).await?
                 } else {
-                    store::insert_applicant_if_absent(tx, &applicant_id, kind, &name, contact.as_deref(), &now).await?;
                     Vec::new()
                 };
                 // Every material: submitted now, or held already (e-licence, earlier application).
@@ -626,13 +626,14 @@ impl Services {
         let now = text(now_dt);
         let actor = clerk.actor().label().to_owned();
         let mut tx = self.db.begin().await?;
-        store::upsert_applicant(
+        store::register_applicant(
             &mut tx,
             &applicant_id,
             item.spec.applicant_type.as_str(),
             &name,
             contact.as_deref(),
             &now,
+            true,
         )
         .await?;
         let visit = store::insert_visit(
@@ -988,21 +989,6 @@ pub(crate) fn applicant_actor() -> crate::audit::Actor {
 /// How long wrong access keys count, and how many an application number takes in that time.
 const KEY_WINDOW_MS: i64 = 15 * 60 * 1000;
 const MAX_KEY_FAILURES: i64 = 5;
-
-/// A secret handed to the applicant once, when the application is accepted; only its SHA-256
-/// is stored (as a session's or a reporter's photo key).
-pub(crate) struct AccessKey {
-    pub key: String,
-    pub sha256: String,
-}
-
-impl AccessKey {
-    pub(crate) fn new() -> AccessKey {
-        let key = hex::encode(rand::random::<[u8; 16]>());
-        let sha256 = crate::staff::token_hash(&key);
-        AccessKey { key, sha256 }
-    }
-}
 
 /// What an acceptance wrote, to be shown once committed.
 enum Written {

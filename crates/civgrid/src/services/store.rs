@@ -124,49 +124,30 @@ fn applicant_ref() -> String {
     hex::encode(rand::random::<[u8; 8]>())
 }
 
-/// Registers an applicant identified in person (at a window), or updates their registered
-/// name and contact: the clerk has seen their identity document.
-pub async fn upsert_applicant(
+/// Registers an applicant. Identified in person (at a window, the clerk has seen their identity
+/// document), a known applicant's registered name and contact are updated too; known only from
+/// what they typed online, it is a first registration but never a change to an existing one
+/// (anyone can type anyone's ID number; what they supplied stays on their application).
+pub async fn register_applicant(
     tx: &mut Tx<'_>,
     id_number: &str,
     kind: &str,
     name: &str,
     contact: Option<&str>,
     now: &str,
+    in_person: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let on_conflict = if in_person {
+        "do update set name = excluded.name,
+            contact = coalesce(excluded.contact, service_applicant.contact), updated_at = excluded.updated_at"
+    } else {
+        "do nothing"
+    };
+    sqlx::query(&format!(
         "insert into service_applicant (id_number, kind, name, contact, created_at, updated_at, ref)
          values ($1, $2, $3, $4, $5, $5, $6)
-         on conflict (id_number) do update set name = excluded.name,
-            contact = coalesce(excluded.contact, service_applicant.contact), updated_at = excluded.updated_at",
-    )
-    .bind(id_number)
-    .bind(kind)
-    .bind(name)
-    .bind(contact)
-    .bind(now)
-    .bind(applicant_ref())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Registers an applicant known only from what they typed online: a first registration, but
-/// never a change to an existing one (anyone can type anyone's ID number; what they supplied
-/// stays on their application).
-pub async fn insert_applicant_if_absent(
-    tx: &mut Tx<'_>,
-    id_number: &str,
-    kind: &str,
-    name: &str,
-    contact: Option<&str>,
-    now: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into service_applicant (id_number, kind, name, contact, created_at, updated_at, ref)
-         values ($1, $2, $3, $4, $5, $5, $6)
-         on conflict (id_number) do nothing",
-    )
+         on conflict (id_number) {on_conflict}"
+    ))
     .bind(id_number)
     .bind(kind)
     .bind(name)

@@ -294,6 +294,22 @@ pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
+/// A random secret handed to a citizen once, in an answer — a reporter's photo key, an
+/// applicant's access key — with its SHA-256 ([`token_hash`]), which is all that is stored.
+#[derive(Debug, Clone)]
+pub(crate) struct OnceKey {
+    pub key: String,
+    pub sha256: String,
+}
+
+impl OnceKey {
+    pub(crate) fn new() -> OnceKey {
+        let key = hex::encode(rand::random::<[u8; 16]>());
+        let sha256 = token_hash(&key);
+        OnceKey { key, sha256 }
+    }
+}
+
 fn new_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth, RequestId};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth, RequestId};
 use super::limit::{Budget, ClientAddr};
 use super::AppState;
 use crate::cases::{CaseClass, NewReport, ReporterRating, TransitionRequest};
@@ -185,12 +185,13 @@ async fn delete_day(State(state): State<AppState>, auth: Auth, ApiPath(day): Api
 /// (or field) makes retries safe.
 async fn report(
     State(state): State<AppState>,
+    MaybeAuth(staff): MaybeAuth,
     addr: ClientAddr,
     headers: HeaderMap,
     ApiJson(mut body): ApiJson<NewReport>,
 ) -> ApiResult<impl IntoResponse> {
-    let reporter = match request_token(&headers) {
-        Some(t) => state.staff.authenticate(&t).await?.actor().label().to_owned(),
+    let reporter = match staff {
+        Some(p) => p.actor().label().to_owned(),
         None => {
             state.limits.spend(Budget::AnonymousReport, addr)?;
             crate::cases::REPORTER_ACTOR.to_owned()

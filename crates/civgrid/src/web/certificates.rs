@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{request_token, ApiJson, ApiPath, Auth, RequestId};
+use super::extract::{ApiJson, ApiPath, Auth, MaybeAuth, RequestId};
 use super::limit::{Budget, ClientAddr};
 use super::AppState;
 use crate::certificates::{CertificateError, Issuer};
@@ -94,22 +94,14 @@ async fn issue(
 /// the holder with the access key (`X-Access-Key`); recorded.
 async fn find(
     State(state): State<AppState>,
+    MaybeAuth(principal): MaybeAuth,
     headers: HeaderMap,
     addr: ClientAddr,
     rid: RequestId,
     ApiPath(number): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let principal = reader_principal(&state, &headers).await?;
     let reader = reader(&state, &headers, addr, principal.as_ref())?;
     Ok(Json(json!(state.services.read_certificate(reader, &number, rid.as_deref()).await?)))
-}
-
-/// The signed-in caller, if the request carries a session or token.
-async fn reader_principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
-    match request_token(headers) {
-        Some(t) => Ok(Some(state.staff.authenticate(&t).await?)),
-        None => Ok(None),
-    }
 }
 
 /// Staff by their session; otherwise the holder's access key, spent from the lookup budget.
@@ -148,12 +140,12 @@ async fn revoke(
 /// readers as the certificate itself; recorded.
 async fn bundle(
     State(state): State<AppState>,
+    MaybeAuth(principal): MaybeAuth,
     headers: HeaderMap,
     addr: ClientAddr,
     rid: RequestId,
     ApiPath(number): ApiPath<String>,
 ) -> ApiResult<Response> {
-    let principal = reader_principal(&state, &headers).await?;
     let reader = reader(&state, &headers, addr, principal.as_ref())?;
     let bundle = state.services.certificate_bundle(reader, &number, rid.as_deref()).await?;
     let disposition = format!("attachment; filename=\"{number}.civgrid.json\"");

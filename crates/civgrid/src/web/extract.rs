@@ -82,6 +82,27 @@ where
     }
 }
 
+/// The caller when the request carries a session or token — refused with 401 when it carries
+/// one that has ended, as [`Auth`] — or `None` for an anonymous caller (endpoints that serve
+/// both: reports, applications, a certificate's holder).
+#[derive(Debug, Clone)]
+pub struct MaybeAuth(pub Option<Principal>);
+
+impl<S> FromRequestParts<S> for MaybeAuth
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match request_token(&parts.headers) {
+            Some(token) => Ok(MaybeAuth(Some(AppState::from_ref(state).staff.authenticate(&token).await?))),
+            None => Ok(MaybeAuth(None)),
+        }
+    }
+}
+
 impl Auth {
     /// Refuses unless the caller holds `role` over `area` (an area or grid code).
     pub fn require(&self, role: Role, area: &str, what: &str) -> Result<(), ApiError> {

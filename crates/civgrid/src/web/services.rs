@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth, RequestId};
+use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth, RequestId};
 use super::limit::{Budget, ClientAddr};
 use super::AppState;
 use crate::services::applications::{Channel, NewApplication, NewRefusal, Outcome};
@@ -142,15 +142,12 @@ async fn sweep(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Valu
 /// without a token, an online application (一网通办).
 async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    MaybeAuth(clerk): MaybeAuth,
     addr: ClientAddr,
     ApiJson(body): ApiJson<NewApplication>,
 ) -> ApiResult<Response> {
-    let outcome = match request_token(&headers) {
-        Some(t) => {
-            let p = state.staff.authenticate(&t).await?;
-            state.services.submit(Channel::Window(&p), body).await?
-        }
+    let outcome = match clerk {
+        Some(p) => state.services.submit(Channel::Window(&p), body).await?,
         None => {
             // Anonymous floods are bounded per address before anything is read or written.
             state.limits.spend(Budget::AnonymousApplication, addr)?;
