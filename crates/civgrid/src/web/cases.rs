@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorCode};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth, RequestId};
 use super::limit::{Budget, ClientAddr};
 use super::AppState;
@@ -289,8 +289,9 @@ fn parse_instant(s: &str, name: &str) -> ApiResult<chrono::DateTime<chrono::Utc>
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
-    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request("invalid_query", format!("`{name}` must be YYYY-MM-DD or RFC 3339")))?;
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        ApiError::bad_request(ErrorCode::InvalidQuery, format!("`{name}` must be YYYY-MM-DD or RFC 3339"))
+    })?;
     let local = day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(8);
     Ok(chrono::DateTime::from_naive_utc_and_offset(local, chrono::Utc))
 }
@@ -304,7 +305,7 @@ async fn indicators(
 ) -> ApiResult<Json<Value>> {
     use crate::cases::indicators::Scope;
     let scope = Scope::parse(&q.scope).ok_or_else(|| {
-        ApiError::bad_request("invalid_scope", "scope must be area:CODE, department:CODE or person:STAFF_ID")
+        ApiError::bad_request(ErrorCode::InvalidScope, "scope must be area:CODE, department:CODE or person:STAFF_ID")
     })?;
     let supervisory = [Role::Commander, Role::Admin, Role::Auditor, Role::ShiftLeader, Role::Dispatcher];
     let allowed = match &scope {

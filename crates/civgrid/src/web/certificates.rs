@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorCode};
 use super::extract::{ApiJson, ApiPath, Auth, MaybeAuth, RequestId};
 use super::limit::{Budget, ClientAddr};
 use super::AppState;
@@ -35,21 +35,21 @@ pub fn routes() -> Router<AppState> {
 
 impl From<CertificateError> for ApiError {
     fn from(e: CertificateError) -> ApiError {
-        let status = match &e {
+        let code = match &e {
             CertificateError::Store(s) => return super::error::store_error(s),
             CertificateError::Ledger(l) => return ApiError::internal(l),
             CertificateError::Damaged(_) => return ApiError::internal(&e),
-            CertificateError::NotFound(_) => StatusCode::NOT_FOUND,
-            CertificateError::AlreadyRevoked(_) => StatusCode::CONFLICT,
+            CertificateError::NotFound(_) => ErrorCode::CertificateNotFound,
+            CertificateError::AlreadyRevoked(_) => ErrorCode::AlreadyRevoked,
+            // Logged within the second: worth retrying.
             CertificateError::NotYetLogged(_) => {
-                let mut err = ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string());
-                err.retry_after_s = Some(1);
-                return err;
+                return ApiError::new(ErrorCode::NotYetLogged, e.to_string()).with_retry_after(1)
             }
-            CertificateError::NoDepartment | CertificateError::OtherDepartment(_) => StatusCode::FORBIDDEN,
-            CertificateError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            CertificateError::NoDepartment => ErrorCode::NoDepartment,
+            CertificateError::OtherDepartment(_) => ErrorCode::OtherDepartment,
+            CertificateError::InvalidField(_) => ErrorCode::InvalidField,
         };
-        ApiError::new(status, e.code(), e.to_string())
+        ApiError::new(code, e.to_string())
     }
 }
 

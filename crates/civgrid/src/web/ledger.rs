@@ -3,7 +3,7 @@
 //! only hashes — so no sign-in is needed to check the platform's history.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorCode};
 use super::AppState;
 use crate::ledger::LogError;
 
@@ -28,13 +28,44 @@ pub fn routes() -> Router<AppState> {
 
 impl From<LogError> for ApiError {
     fn from(e: LogError) -> ApiError {
-        let status = match &e {
+        use civgrid_ledger::tiles::TileError;
+        use civgrid_ledger::LedgerError;
+        let code = match &e {
             LogError::Store(s) => return super::error::store_error(s),
             LogError::Damaged(_) => return ApiError::internal(&e),
-            LogError::NotFound(_) | LogError::NoCheckpoint => StatusCode::NOT_FOUND,
-            LogError::Core(_) => StatusCode::BAD_REQUEST,
+            LogError::NotFound(_) => ErrorCode::NotFound,
+            LogError::NoCheckpoint => ErrorCode::NoCheckpoint,
+            // What a caller's index, sizes or tile path can be refused for.
+            LogError::Core(LedgerError::IndexOutOfRange { .. }) => ErrorCode::IndexOutOfRange,
+            LogError::Core(LedgerError::SizeDecreased { .. }) => ErrorCode::SizeDecreased,
+            LogError::Core(LedgerError::Tile(t)) => match t {
+                TileError::NotATilePath => ErrorCode::NotTilePath,
+                TileError::BadLevel => ErrorCode::BadTileLevel,
+                TileError::BadIndex => ErrorCode::BadTileIndex,
+                TileError::IndexLeadingZeros => ErrorCode::TileIndexLeadingZeros,
+                TileError::IndexTooLarge => ErrorCode::TileIndexTooLarge,
+                TileError::BadWidth => ErrorCode::BadTileWidth,
+                TileError::ExtraSegments => ErrorCode::TilePathExtraSegments,
+                // Tile bodies are built by the server from its own store.
+                TileError::EntryTooLarge(_) | TileError::TruncatedBundle | TileError::BadTileLength(_) => {
+                    return ApiError::internal(&e)
+                }
+            },
+            // The rest fail on the server's own tree, notes or entries, never on the request.
+            LogError::Core(
+                LedgerError::TreeFull
+                | LedgerError::MissingNode(_)
+                | LedgerError::StoreMismatch { .. }
+                | LedgerError::Store(_)
+                | LedgerError::Proof(_)
+                | LedgerError::Note(_)
+                | LedgerError::Checkpoint(_)
+                | LedgerError::Cosignature(_)
+                | LedgerError::Witness(_)
+                | LedgerError::Entry(_),
+            ) => return ApiError::internal(&e),
         };
-        ApiError::new(status, e.code(), e.to_string())
+        ApiError::new(code, e.to_string())
     }
 }
 

@@ -184,7 +184,7 @@ mod tests {
             limits.spend(Budget::AnonymousReport, a).unwrap();
         }
         let refused = limits.spend(Budget::AnonymousReport, a).unwrap_err();
-        assert_eq!(refused.code, "too_many_requests");
+        assert_eq!(refused.code.as_str(), "too_many_requests");
         limits.spend(Budget::AnonymousReport, b).unwrap();
         limits.spend(Budget::AnonymousApplication, a).unwrap();
     }

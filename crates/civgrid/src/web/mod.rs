@@ -30,6 +30,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::cases::Cases;
 use crate::db::Db;
@@ -189,24 +190,30 @@ fn tile_origin(url: &str) -> Option<String> {
 /// ledger tiles): API answers and pages carry personal data.
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
+/// The API's routes with their operations: each context's `routes()` registers handlers with
+/// `utoipa_axum::routes!`, which routes and documents them in one step ([`openapi::document`]).
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    use utoipa::OpenApi;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(ops::routes())
+        .merge(territory::routes().into())
+        .merge(staff::routes().into())
+        .merge(cases::routes().into())
+        .merge(events::routes().into())
+        .merge(open311::routes().into())
+        .merge(ledger::routes().into())
+        .merge(certificates::routes().into())
+        .merge(services::routes().into())
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     // Install the recorder before the first request is counted.
     ops::prometheus();
     let timeout = state.settings.request_timeout;
     let csp = content_security_policy(state.settings.map_tile_url.as_deref());
-    Router::new()
-        .merge(ops::routes())
-        .merge(territory::routes())
-        .merge(staff::routes())
-        .merge(cases::routes())
-        .merge(events::routes())
-        .merge(openapi::routes())
-        .merge(open311::routes())
-        .merge(ledger::routes())
-        .merge(certificates::routes())
-        .merge(services::routes())
-        .merge(pages::routes())
+    let (api, _) = api_routes().split_for_parts();
+    api.merge(pages::routes())
         .fallback(ops::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -21,7 +21,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorCode};
 use super::extract::{ApiJson, ApiPath, Auth, RequestId};
 use super::AppState;
 use crate::cases::{public, CaseClass, CaseError};
@@ -504,13 +504,14 @@ async fn unknown_resource(uri: axum::http::Uri) -> Failure {
 // ---- admin: API keys -----------------------------------------------------------------------
 
 fn key_error(e: KeyError) -> ApiError {
-    let status = match e {
+    let code = match e {
         KeyError::Store(s) => return ApiError::from(s),
-        KeyError::NotFound(_) => StatusCode::NOT_FOUND,
-        KeyError::Revoked => StatusCode::CONFLICT,
-        KeyError::InvalidName | KeyError::InvalidKey => StatusCode::BAD_REQUEST,
+        KeyError::NotFound(_) => ErrorCode::Open311KeyNotFound,
+        KeyError::Revoked => ErrorCode::Open311KeyRevoked,
+        KeyError::InvalidName => ErrorCode::InvalidName,
+        KeyError::InvalidKey => ErrorCode::InvalidKey,
     };
-    ApiError::new(status, e.code(), e.to_string())
+    ApiError::new(code, e.to_string())
 }
 
 async fn require_district_admin(state: &AppState, auth: &Auth) -> ApiResult<()> {

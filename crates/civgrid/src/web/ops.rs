@@ -7,18 +7,38 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::Auth;
 use super::AppState;
 use crate::staff::Role;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics_text))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(metrics_text))
+        .routes(routes!(super::openapi::openapi_json))
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `degraded` when the database does not answer.
+    #[schema(pattern = "^(ok|degraded)$")]
+    pub status: &'static str,
+    /// `up` or `down`.
+    #[schema(pattern = "^(up|down)$")]
+    pub database: &'static str,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// The server's version.
+    pub version: &'static str,
 }
 
 /// The process-wide Prometheus recorder (metrics are process-global by nature; installing it
@@ -38,14 +58,16 @@ pub fn prometheus() -> &'static PrometheusHandle {
 }
 
 /// Whether the process is up and the database answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", summary = "Process and database health",
+    responses((status = 200, description = "the process is up and the database answers", body = Health), (status = 503, description = "the database does not answer", body = Health)))]
 async fn healthz(State(state): State<AppState>) -> Response {
     let up = state.db.ping().await;
-    let body = json!({
-        "status": if up { "ok" } else { "degraded" },
-        "database": if up { "up" } else { "down" },
-        "backend": state.db.backend().as_str(),
-        "version": env!("CARGO_PKG_VERSION"),
-    });
+    let body = Health {
+        status: if up { "ok" } else { "degraded" },
+        database: if up { "up" } else { "down" },
+        backend: state.db.backend().as_str(),
+        version: env!("CARGO_PKG_VERSION"),
+    };
     let status = if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
@@ -53,6 +75,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// `GET /metrics`: the Prometheus text, for the system administrator's and the auditor's
 /// monitoring (a scraper sends an API token of such an account). Route names and counts say
 /// what the office is doing; they are not for anyone on the network.
+#[utoipa::path(get, path = "/metrics", tag = "ops", summary = "Prometheus metrics (administrators and auditors)",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
 async fn metrics_text(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
     if !(auth.0.has_role(Role::Admin) || auth.0.has_role(Role::Auditor)) {
         return Err(ApiError::forbidden("reading the metrics"));

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorCode};
 use super::extract::{request_token, ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth, RequestId};
 use super::limit::{Budget, ClientAddr};
 use super::AppState;
@@ -48,46 +48,62 @@ pub fn routes() -> Router<AppState> {
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
-        let e = match e {
-            ServiceError::Certificate(c) => return c.into(),
-            other => other,
-        };
-        let status = match &e {
-            ServiceError::Store(s) => return super::error::store_error(s),
-            ServiceError::Ledger(l) => return ApiError::internal(l),
-            ServiceError::ItemNotFound(_)
-            | ServiceError::ApplicationNotFound(_)
-            | ServiceError::NoticeNotFound(_)
-            | ServiceError::RectificationNotFound(_)
-            | ServiceError::NoSuchStep(_) => StatusCode::NOT_FOUND,
-            ServiceError::Concluded(_)
-            | ServiceError::OutOfTurn { .. }
-            | ServiceError::AlreadyDecided { .. }
-            | ServiceError::Suspended(_)
-            | ServiceError::NotSuspended(_)
-            | ServiceError::AlreadyRated(_)
-            | ServiceError::NotConcluded(_)
-            | ServiceError::RectificationState(_)
-            | ServiceError::NotApproved(_)
-            | ServiceError::LicenceInForce(_) => StatusCode::CONFLICT,
-            ServiceError::Forbidden(_) | ServiceError::NoDepartment => StatusCode::FORBIDDEN,
-            ServiceError::InvalidPeriod(_) => StatusCode::BAD_REQUEST,
-            ServiceError::LicenceTypeOwned { .. } | ServiceError::NoLicenceForItem(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
+        let code = match &e {
+            ServiceError::Certificate(_) | ServiceError::Store(_) | ServiceError::Ledger(_) => {
+                return match e {
+                    ServiceError::Certificate(c) => c.into(),
+                    ServiceError::Store(s) => super::error::store_error(&s),
+                    other => ApiError::internal(&other),
+                };
             }
-            ServiceError::AccessKeyThrottled { retry_after_s } => {
-                let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string());
-                err.retry_after_s = Some(*retry_after_s);
-                return err;
-            }
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::ItemNotFound(_) => ErrorCode::ItemNotFound,
+            ServiceError::ApplicationNotFound(_) => ErrorCode::ApplicationNotFound,
+            ServiceError::NoticeNotFound(_) => ErrorCode::NoticeNotFound,
+            ServiceError::RectificationNotFound(_) => ErrorCode::RectificationNotFound,
+            ServiceError::NoSuchStep(_) => ErrorCode::StepNotFound,
+            ServiceError::Concluded(_) => ErrorCode::ApplicationConcluded,
+            ServiceError::OutOfTurn { .. } => ErrorCode::OutOfTurn,
+            ServiceError::AlreadyDecided { .. } => ErrorCode::AlreadyDecided,
+            ServiceError::Suspended(_) => ErrorCode::ApplicationSuspended,
+            ServiceError::NotSuspended(_) => ErrorCode::NotSuspended,
+            ServiceError::AlreadyRated(_) => ErrorCode::AlreadyRated,
+            ServiceError::NotConcluded(_) => ErrorCode::NotConcluded,
+            ServiceError::RectificationState(_) => ErrorCode::IllegalRectificationState,
+            ServiceError::NotApproved(_) => ErrorCode::ApplicationNotApproved,
+            ServiceError::LicenceInForce(_) => ErrorCode::LicenceInForce,
+            ServiceError::Forbidden(_) => ErrorCode::Forbidden,
+            ServiceError::NoDepartment => ErrorCode::NoDepartment,
+            ServiceError::InvalidPeriod(_) => ErrorCode::InvalidPeriod,
+            ServiceError::LicenceTypeOwned { .. } => ErrorCode::LicenceTypeOwnedElsewhere,
+            ServiceError::NoLicenceForItem(_) => ErrorCode::ItemIssuesNoLicence,
+            ServiceError::AccessKeyThrottled { .. } => ErrorCode::AccessKeyThrottled,
+            ServiceError::InvalidField(_) => ErrorCode::InvalidField,
+            ServiceError::InvalidItem(_) => ErrorCode::InvalidItem,
+            ServiceError::Id(i) => super::error::id_error(i),
+            ServiceError::UnknownItem(_) => ErrorCode::UnknownItem,
+            ServiceError::ItemInactive(_) => ErrorCode::ItemInactive,
+            ServiceError::UnknownDepartment(_) => ErrorCode::UnknownDepartment,
+            ServiceError::ApplicantTypeMismatch { .. } => ErrorCode::ApplicantTypeMismatch,
+            ServiceError::NotEligible(_) => ErrorCode::NotEligible,
+            ServiceError::UnknownMaterial(_) => ErrorCode::UnknownMaterial,
+            ServiceError::DuplicateMaterial(_) => ErrorCode::DuplicateMaterial,
+            ServiceError::MaterialWrongFormat { .. } => ErrorCode::MaterialWrongFormat,
+            ServiceError::MaterialTooLarge { .. } => ErrorCode::MaterialTooLarge,
+            ServiceError::InvalidMaterial(..) => ErrorCode::InvalidMaterial,
+            ServiceError::CriterionUnchecked(_) => ErrorCode::CriterionUnchecked,
+            ServiceError::UnknownCriterion(_) => ErrorCode::UnknownCriterion,
+            ServiceError::CriteriaNotMet(_) => ErrorCode::CriteriaNotMet,
+            ServiceError::NoUnmetCriterion => ErrorCode::RejectionWithoutUnmetCriterion,
+            ServiceError::NoteRequired(_) => ErrorCode::NoteRequired,
+            ServiceError::UnknownSpecialStep(_) => ErrorCode::UnknownSpecialStep,
         };
-        let mut err = ApiError::new(status, e.code(), e.to_string());
+        let mut err = ApiError::new(code, e.to_string());
         match &e {
             ServiceError::NotEligible(failed) => err = err.with_details(json!({"failed": failed})),
             ServiceError::CriterionUnchecked(c) | ServiceError::CriteriaNotMet(c) => {
                 err = err.with_details(json!({"criteria": c}))
             }
+            ServiceError::AccessKeyThrottled { retry_after_s } => err = err.with_retry_after(*retry_after_s),
             _ => {}
         }
         err
@@ -357,13 +373,14 @@ fn instant(s: &str, what: &str) -> ApiResult<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| ApiError::bad_request("invalid_query", format!("`{what}` must be a date or an RFC 3339 time")))?;
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        ApiError::bad_request(ErrorCode::InvalidQuery, format!("`{what}` must be a date or an RFC 3339 time"))
+    })?;
     let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| ApiError::internal(&"offset"))?;
     cst.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
         .single()
         .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::bad_request("invalid_query", format!("`{what}` is not a local date")))
+        .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidQuery, format!("`{what}` is not a local date")))
 }
 
 async fn statistics(
@@ -375,13 +392,14 @@ async fn statistics(
     if !allowed.iter().any(|r| auth.0.has_role(*r)) {
         return Err(ApiError::forbidden("reading service statistics"));
     }
-    let by = GroupBy::parse(&q.by)
-        .ok_or_else(|| ApiError::bad_request("invalid_query", "`by` must be item, department, window or clerk"))?;
+    let by = GroupBy::parse(&q.by).ok_or_else(|| {
+        ApiError::bad_request(ErrorCode::InvalidQuery, "`by` must be item, department, window or clerk")
+    })?;
     let (from, to) = (instant(&q.from, "from")?, instant(&q.to, "to")?);
     let department = q.department.as_deref().map(str::trim).filter(|d| !d.is_empty());
     if department.is_some_and(|d| d.len() > 32) {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "`department` is a department code (at most 32 characters)",
         ));
     }

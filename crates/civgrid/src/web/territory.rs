@@ -10,7 +10,7 @@ use civgrid_geo::{Datum, LngLat};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorCode};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth, RequestId};
 use super::{AppState, IMPORT_BODY_LIMIT};
 use crate::audit::{self, AccessFilter, ChangeFilter};
@@ -37,9 +37,9 @@ pub fn routes() -> Router<AppState> {
 fn parse_datum(raw: Option<&str>) -> ApiResult<Datum> {
     match raw {
         None => Ok(Datum::Wgs84),
-        Some(s) => s
-            .parse()
-            .map_err(|e: civgrid_geo::datum::UnknownDatum| ApiError::bad_request("unknown_datum", e.to_string())),
+        Some(s) => s.parse().map_err(|e: civgrid_geo::datum::UnknownDatum| {
+            ApiError::bad_request(ErrorCode::UnknownDatum, e.to_string())
+        }),
     }
 }
 
@@ -55,7 +55,7 @@ struct LocateQuery {
 /// `GET /api/v1/locate?lng=…&lat=…&datum=wgs84|gcj02|bd09` — which grid is this point in?
 async fn locate(State(state): State<AppState>, ApiQuery(q): ApiQuery<LocateQuery>) -> ApiResult<Json<Value>> {
     let datum = parse_datum(q.datum.as_deref())?;
-    let point = LngLat::new(q.lng, q.lat).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let point = LngLat::new(q.lng, q.lat).map_err(|e| ApiError::bad_request(coord_error(&e), e.to_string()))?;
     let found = state.territory.locate(point, datum).await?;
     Ok(Json(json!({
         "grid": found.grid,
@@ -183,7 +183,10 @@ async fn import_grids(
     let district = district.ok_or_else(|| ApiError::from(crate::territory::TerritoryError::NoTerritory))?;
     auth.require(Role::Admin, &district, "importing grids")?;
     let Some(raw) = q.datum.as_deref() else {
-        return Err(ApiError::bad_request("missing_datum", "say which datum the file is in: ?datum=wgs84|gcj02|bd09"));
+        return Err(ApiError::bad_request(
+            ErrorCode::MissingDatum,
+            "say which datum the file is in: ?datum=wgs84|gcj02|bd09",
+        ));
     };
     let datum = parse_datum(Some(raw))?;
     let existing = if q.replace.unwrap_or(false) { ExistingGrids::Replace } else { ExistingGrids::Refuse };
@@ -257,7 +260,7 @@ fn require_district_auditor(auth: &Auth, what: &str) -> ApiResult<()> {
 fn check_limit(limit: Option<i64>) -> ApiResult<i64> {
     let limit = limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_limit", "limit must be 1–1000"));
+        return Err(ApiError::bad_request(ErrorCode::InvalidLimit, "limit must be 1–1000"));
     }
     Ok(limit)
 }
@@ -301,4 +304,12 @@ async fn list_access_records(
         limit,
     };
     Ok(Json(json!({"access_records": audit::list_access(&state.db, &filter).await?})))
+}
+
+fn coord_error(e: &civgrid_geo::coord::CoordError) -> ErrorCode {
+    use civgrid_geo::coord::CoordError;
+    match e {
+        CoordError::NotFinite => ErrorCode::CoordinateNotFinite,
+        CoordError::LngOutOfRange(_) | CoordError::LatOutOfRange(_) => ErrorCode::CoordinateOutOfRange,
+    }
 }

@@ -19,6 +19,7 @@ mod matrix;
 mod nodes;
 mod notify;
 mod open311;
+mod openapi;
 mod ops;
 mod pages;
 mod security_cases;

@@ -95,11 +95,9 @@ async fn the_openapi_document_lists_only_real_endpoints(b: Backend) {
     let (s, doc) = app.get("/api/v1/openapi.json").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(doc["openapi"], "3.1.0");
+    // What is served is the document generated from the router (tests/api/openapi.rs).
+    assert_eq!(doc, civgrid::web::openapi::document());
     let paths = doc["paths"].as_object().expect("paths");
-    assert_eq!(
-        paths.values().map(|p| p.as_object().map_or(0, |o| o.len())).sum::<usize>(),
-        civgrid::web::openapi::OPERATIONS.len()
-    );
     for (path, ops) in paths {
         for method in ops.as_object().expect("ops").keys() {
             let uri = path
