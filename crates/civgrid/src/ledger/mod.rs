@@ -111,23 +111,16 @@ pub async fn append_batch_in(
 }
 
 /// A located entry with its inclusion proof in the latest checkpoint.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct EntryProof {
     pub kind: String,
-    #[serde(rename = "ref")]
     pub reference: String,
     pub content_sha256: String,
     /// Leaf index; `None` while the entry waits for the sequencer (well under a second).
     pub leaf_index: Option<u64>,
     pub tree_size: Option<u64>,
-    #[serde(serialize_with = "ser_hashes")]
     pub inclusion_proof: Vec<Hash>,
     pub checkpoint: Option<String>,
-}
-
-fn ser_hashes<S: serde::Serializer>(hashes: &[Hash], s: S) -> Result<S::Ok, S::Error> {
-    use base64::Engine as _;
-    s.collect_seq(hashes.iter().map(|h| base64::engine::general_purpose::STANDARD.encode(h)))
 }
 
 /// What one sequencer batch integrated.

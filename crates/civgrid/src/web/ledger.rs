@@ -6,24 +6,78 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::AppState;
 use crate::ledger::LogError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/ledger/checkpoint", get(checkpoint))
-        .route("/ledger/vkey", get(vkey))
-        .route("/ledger/trust", get(trust))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(checkpoint))
+        .routes(routes!(vkey))
+        .routes(routes!(trust))
+        // A tile path spans segments (`{*rest}`), which `routes!` cannot register; the table in
+        // web/openapi.rs documents it as `{tile_path}`.
         .route("/ledger/tile/{*rest}", get(tile))
-        .route("/api/v1/ledger/proof/inclusion", get(inclusion))
-        .route("/api/v1/ledger/proof/consistency", get(consistency))
-        .route("/api/v1/ledger/entries/{kind}/{reference}", get(entry))
+        .routes(routes!(inclusion))
+        .routes(routes!(consistency))
+        .routes(routes!(entry))
+}
+
+/// `GET /api/v1/ledger/proof/inclusion`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// RFC 9162 audit path, base64 hashes, leaf upward.
+    pub inclusion_proof: Vec<String>,
+}
+
+/// `GET /api/v1/ledger/proof/consistency`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub old_size: u64,
+    pub new_size: u64,
+    /// RFC 9162 consistency proof, base64 hashes.
+    pub consistency_proof: Vec<String>,
+}
+
+/// `GET /api/v1/ledger/entries/{kind}/{reference}`: where a record sits in the log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryView {
+    pub kind: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Hex SHA-256 of the record's canonical content.
+    pub content_sha256: String,
+    /// Leaf index; null while the entry waits for the sequencer (well under a second).
+    pub leaf_index: Option<u64>,
+    /// The checkpoint's size the proof is against; null until the entry is in one.
+    pub tree_size: Option<u64>,
+    /// Base64 hashes; empty until the entry is in a checkpoint.
+    pub inclusion_proof: Vec<String>,
+    /// The signed checkpoint note the proof is against.
+    pub checkpoint: Option<String>,
+}
+
+impl From<crate::ledger::EntryProof> for EntryView {
+    fn from(p: crate::ledger::EntryProof) -> EntryView {
+        EntryView {
+            inclusion_proof: b64(&p.inclusion_proof),
+            kind: p.kind,
+            reference: p.reference,
+            content_sha256: p.content_sha256,
+            leaf_index: p.leaf_index,
+            tree_size: p.tree_size,
+            checkpoint: p.checkpoint,
+        }
+    }
 }
 
 impl From<LogError> for ApiError {
@@ -81,6 +135,8 @@ fn text(body: impl Into<String>, cache: &'static str) -> Response {
 }
 
 /// `GET /ledger/checkpoint`: the latest signed (and cosigned) checkpoint note.
+#[utoipa::path(get, path = "/ledger/checkpoint", tag = "ledger", summary = "Latest C2SP signed (and cosigned) checkpoint",
+    responses((status = 200, description = "the checkpoint note", content_type = "text/plain", body = String)))]
 async fn checkpoint(State(state): State<AppState>) -> ApiResult<Response> {
     Ok(text(state.ledger.checkpoint().await?.note, "no-cache"))
 }
@@ -88,12 +144,16 @@ async fn checkpoint(State(state): State<AppState>) -> ApiResult<Response> {
 /// `GET /ledger/vkey`: the log's signed-note verifier key — one key, as signed-note clients
 /// and witnesses read it. The certificate issuer's key is published in the trust file
 /// (`/ledger/trust`, its `issuer` line), which is what certificate verifiers read.
+#[utoipa::path(get, path = "/ledger/vkey", tag = "ledger", summary = "Signed-note verifier key of the log",
+    responses((status = 200, description = "the verifier key line", content_type = "text/plain", body = String)))]
 async fn vkey(State(state): State<AppState>) -> Response {
     text(format!("{}\n", state.ledger.keys().log_verifier().vkey()), "max-age=3600")
 }
 
 /// `GET /ledger/trust`: the trust file (origin, log and issuer keys, witnesses, quorum) that
 /// `civgrid verify` and any offline verifier need.
+#[utoipa::path(get, path = "/ledger/trust", tag = "ledger", summary = "Trust file: origin, log/issuer keys, witnesses and quorum",
+    responses((status = 200, description = "the trust file", content_type = "text/plain", body = String)))]
 async fn trust(State(state): State<AppState>) -> Response {
     text(state.ledger.trust_file().render(), "max-age=300")
 }
@@ -113,10 +173,13 @@ async fn tile(State(state): State<AppState>, Path(rest): Path<String>) -> ApiRes
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct InclusionQuery {
+    /// The leaf.
     index: u64,
+    /// The tree size; the latest checkpoint's when absent.
     size: Option<u64>,
 }
 
@@ -125,44 +188,56 @@ fn b64(hashes: &[civgrid_ledger::Hash]) -> Vec<String> {
 }
 
 /// `GET /api/v1/ledger/proof/inclusion?index=I[&size=N]` (size defaults to the checkpoint's).
+#[utoipa::path(get, path = "/api/v1/ledger/proof/inclusion", tag = "ledger", summary = "RFC 9162 inclusion proof",
+    params(InclusionQuery), responses((status = 200, description = "the proof", body = InclusionProof)))]
 async fn inclusion(
     State(state): State<AppState>,
     q: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<InclusionProof>> {
     let Query(q) = q?;
     let size = match q.size {
         Some(s) => s,
         None => state.ledger.checkpoint().await?.size,
     };
     let proof = state.ledger.inclusion_proof(q.index, size).await?;
-    Ok(Json(json!({"leaf_index": q.index, "tree_size": size, "inclusion_proof": b64(&proof)})))
+    Ok(Json(InclusionProof { leaf_index: q.index, tree_size: size, inclusion_proof: b64(&proof) }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ConsistencyQuery {
+    /// The older tree size.
     old: u64,
+    /// The newer tree size; the latest checkpoint's when absent.
     new: Option<u64>,
 }
 
 /// `GET /api/v1/ledger/proof/consistency?old=M[&new=N]`.
+#[utoipa::path(get, path = "/api/v1/ledger/proof/consistency", tag = "ledger", summary = "RFC 9162 consistency proof",
+    params(ConsistencyQuery), responses((status = 200, description = "the proof", body = ConsistencyProof)))]
 async fn consistency(
     State(state): State<AppState>,
     q: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ConsistencyProof>> {
     let Query(q) = q?;
     let new = match q.new {
         Some(s) => s,
         None => state.ledger.checkpoint().await?.size,
     };
     let proof = state.ledger.consistency_proof(q.old, new).await?;
-    Ok(Json(json!({"old_size": q.old, "new_size": new, "consistency_proof": b64(&proof)})))
+    Ok(Json(ConsistencyProof { old_size: q.old, new_size: new, consistency_proof: b64(&proof) }))
 }
 
-/// `GET /api/v1/ledger/entries/{kind}/{ref}`: where a record sits in the log, with its proof.
+/// `GET /api/v1/ledger/entries/{kind}/{reference}`: where a record sits in the log, with its proof.
+#[utoipa::path(get, path = "/api/v1/ledger/entries/{kind}/{reference}", tag = "ledger",
+    summary = "Where a record sits in the log, with its proof",
+    params(("kind" = String, Path, description = "the record's kind (case_transition, certificate, …)"),
+           ("reference" = String, Path, description = "the record's reference")),
+    responses((status = 200, description = "the entry", body = EntryView)))]
 async fn entry(
     State(state): State<AppState>,
     Path((kind, reference)): Path<(String, String)>,
-) -> ApiResult<Json<crate::ledger::EntryProof>> {
-    Ok(Json(state.ledger.find(&kind, &reference).await?))
+) -> ApiResult<Json<EntryView>> {
+    Ok(Json(state.ledger.find(&kind, &reference).await?.into()))
 }

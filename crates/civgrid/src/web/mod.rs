@@ -201,7 +201,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .merge(cases::routes().into())
         .merge(events::routes().into())
         .merge(open311::routes().into())
-        .merge(ledger::routes().into())
+        .merge(ledger::routes())
         .merge(certificates::routes().into())
         .merge(services::routes().into())
 }
