@@ -6,8 +6,10 @@
 # Installs schemathesis from PyPI into a virtualenv under the cargo target folder (kept between
 # runs), starts the demo server (`civgrid demo`) on a free port over a temporary SQLite
 # database, signs in as the demo district administrator and runs schemathesis against
-# /api/v1/openapi.json with that bearer token. Fails on any 5xx (`not_a_server_error`) and on
-# answers the document does not describe (status codes, media types, response headers).
+# /api/v1/openapi.json with that bearer token. Fails on any 5xx (`not_a_server_error`), on
+# answers whose body does not match the operation's response schema
+# (`response_schema_conformance`) and on answers the document does not describe (status codes,
+# media types, response headers).
 #
 # Left out of the run: operations that would end the fuzzer's own session or stream forever
 # (logout, ending an account's sessions, editing accounts — the fuzzer could stop its own —, the
@@ -72,7 +74,7 @@ PYTHONPATH="$PWD/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks HYPOTHESIS_STORA
   --base-url "$base" \
   --experimental=openapi-3.1 \
   -H "Authorization: Bearer $token" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance \
+  --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance \
   --data-generation-method all \
   --hypothesis-max-examples "$max_examples" \
   --hypothesis-deadline None \
