@@ -15,10 +15,10 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::Router;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 use tokio_stream::{Stream, StreamExt};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiResult;
 use super::extract::{request_token, Auth};
@@ -29,8 +29,8 @@ use crate::staff::{Principal, Role};
 /// How often an open stream checks that its session or token is still live.
 const RECHECK: Duration = Duration::from_secs(2);
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/events", get(events))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
 }
 
 /// What one subscriber is allowed to hear about.
@@ -64,6 +64,10 @@ impl Interest {
     }
 }
 
+/// The stream: one `case` event (JSON data) per change the caller may hear of.
+#[utoipa::path(get, path = "/api/v1/events", tag = "cases", summary = "Server-sent events for the caller's cases",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "an event stream", content_type = "text/event-stream", body = String)))]
 async fn events(
     State(state): State<AppState>,
     auth: Auth,

@@ -15,11 +15,14 @@ use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::get;
 use axum::{Form, Json, Router};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ApiError, ApiResult, ErrorCode};
 use super::extract::{ApiJson, ApiPath, Auth, RequestId};
@@ -29,8 +32,10 @@ use crate::open311::{self, KeyError, Keys, Open311Error, Params, ServiceRequest}
 use crate::staff::Role;
 use crate::territory::TerritoryError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// GeoReport v2 answers JSON or XML by the resource's extension and has its own discovery
+/// document; the admin key endpoints are part of the JSON API and its OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    let georeport = Router::new()
         .route("/open311/v2/discovery.json", get(discovery))
         .route("/open311/v2/discovery.xml", get(discovery))
         .route("/open311/v2/services.json", get(services))
@@ -40,9 +45,32 @@ pub fn routes() -> Router<AppState> {
         .route("/open311/v2/requests.xml", get(list_requests).post(create_request))
         .route("/open311/v2/requests/{file}", get(find_request))
         .route("/open311/v2/tokens/{file}", get(find_token))
-        .route("/open311/v2/{*rest}", axum::routing::any(unknown_resource))
-        .route("/api/v1/admin/open311-keys", get(list_keys).post(issue_key))
-        .route("/api/v1/admin/open311-keys/{id}", delete(revoke_key))
+        .route("/open311/v2/{*rest}", axum::routing::any(unknown_resource));
+    OpenApiRouter::from(georeport).routes(routes!(list_keys, issue_key)).routes(routes!(revoke_key))
+}
+
+/// An Open311 API key as listed (never the key itself).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Open311Key {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    /// Null while the key works.
+    pub revoked_at: Option<String>,
+}
+
+/// `GET /api/v1/admin/open311-keys`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Open311Keys {
+    pub keys: Vec<Open311Key>,
+}
+
+/// `POST /api/v1/admin/open311-keys`: the key, in this answer only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedOpen311Key {
+    pub id: i64,
+    pub name: String,
+    pub key: String,
 }
 
 /// The GeoReport specification URL, as discovery names it.
@@ -522,19 +550,31 @@ async fn require_district_admin(state: &AppState, auth: &Auth) -> ApiResult<()> 
     }
 }
 
-async fn list_keys(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/v1/admin/open311-keys", tag = "open311", summary = "Open311 API keys (district admin)",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "every key, revoked ones included", body = Open311Keys)))]
+async fn list_keys(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Open311Keys>> {
     require_district_admin(&state, &auth).await?;
     let keys = Keys::new(state.db.clone()).list().await.map_err(key_error)?;
-    Ok(Json(json!({"keys": keys})))
+    let keys = keys
+        .into_iter()
+        .map(|k| Open311Key { id: k.id, name: k.name, created_at: k.created_at, revoked_at: k.revoked_at })
+        .collect();
+    Ok(Json(Open311Keys { keys }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewKey {
+    /// Who the key is for (a system or an operator).
     name: String,
 }
 
 /// Issues an Open311 API key; the key is in this response only.
+#[utoipa::path(post, path = "/api/v1/admin/open311-keys", tag = "open311",
+    summary = "Issue an Open311 API key; shown once (district admin)",
+    security(("bearer" = []), ("cookie" = [])), request_body = NewKey,
+    responses((status = 201, description = "the key, shown once", body = IssuedOpen311Key)))]
 async fn issue_key(
     State(state): State<AppState>,
     auth: Auth,
@@ -544,9 +584,14 @@ async fn issue_key(
     require_district_admin(&state, &auth).await?;
     let (id, key) =
         Keys::new(state.db.clone()).issue(&auth.0.actor(), &body.name, rid.as_deref()).await.map_err(key_error)?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "name": body.name.trim(), "key": key}))))
+    Ok((StatusCode::CREATED, Json(IssuedOpen311Key { id, name: body.name.trim().to_owned(), key })))
 }
 
+#[utoipa::path(delete, path = "/api/v1/admin/open311-keys/{id}", tag = "open311",
+    summary = "Revoke an Open311 API key (district admin)",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = i64, Path, description = "the key's id")),
+    responses((status = 204, description = "revoked")))]
 async fn revoke_key(
     State(state): State<AppState>,
     auth: Auth,

@@ -282,7 +282,6 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
     ("post", "/api/v1/cases/{id}/photos", "cases", "Attach a photo (image/jpeg|png|webp body, ≤ 5 MiB)", true, 201),
     ("get", "/api/v1/cases/{id}/photos/{photo_id}", "cases", "A photo's bytes", true, 200),
     ("get", "/api/v1/indicators", "cases", "Evaluation indicators (?scope&from&to)", true, 200),
-    ("get", "/api/v1/events", "cases", "Server-sent events for the caller's cases", true, 200),
     ("get", "/ledger/tile/{tile_path}", "ledger", "C2SP tlog-tiles hash tile or entry bundle", false, 200),
     (
         "post",
@@ -466,16 +465,6 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, bool, u16)] = &[
         true,
         200,
     ),
-    ("get", "/api/v1/admin/open311-keys", "open311", "Open311 API keys (district admin)", true, 200),
-    (
-        "post",
-        "/api/v1/admin/open311-keys",
-        "open311",
-        "Issue an Open311 API key; shown once (district admin)",
-        true,
-        201,
-    ),
-    ("delete", "/api/v1/admin/open311-keys/{id}", "open311", "Revoke an Open311 API key (district admin)", true, 204),
 ];
 
 /// The part of the document still built from [`OPERATIONS`].
