@@ -21,6 +21,7 @@ mod notify;
 mod open311;
 mod ops;
 mod pages;
+mod schema;
 mod security_cases;
 mod security_services;
 mod security_staff;
