@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::indicators::{next_prefix, Scope};
 use super::rollup::{Cell, Counts, Filed, INTEGER_COLUMNS};
-use crate::db::{is_sqlite, now_text, values_placeholders, Backend, Db, Tx};
+use crate::db::{flag, now_text, Db, Dialect, Tx};
 use crate::periods::Grain;
 
 /// A catalogue entry (one version of a minor class).
@@ -47,8 +47,8 @@ fn class_from(r: &AnyRow) -> Result<CaseClass, sqlx::Error> {
         department_code: r.try_get("department_code")?,
         duplicate_radius_m: r.try_get("duplicate_radius_m")?,
         duplicate_window_hours: r.try_get("duplicate_window_hours")?,
-        self_handle_allowed: r.try_get::<i64, _>("self_handle_allowed")? != 0,
-        active: r.try_get::<i64, _>("active")? != 0,
+        self_handle_allowed: flag(r, "self_handle_allowed")?,
+        active: flag(r, "active")?,
     })
 }
 
@@ -210,8 +210,8 @@ pub fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
         lead_department: r.try_get("lead_department")?,
         handle_deadline: r.try_get("handle_deadline")?,
         escalation_level: r.try_get("escalation_level")?,
-        supervised: r.try_get::<i64, _>("supervised")? != 0,
-        extension_requested: r.try_get::<i64, _>("extension_requested")? != 0,
+        supervised: flag(r, "supervised")?,
+        extension_requested: flag(r, "extension_requested")?,
         duplicate_of: r.try_get("duplicate_of")?,
         rating: r.try_get("rating")?,
         rework_count: r.try_get("rework_count")?,
@@ -286,8 +286,8 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
     if cases.is_empty() {
         return Ok(vec![]);
     }
-    let sqlite = is_sqlite(tx);
-    let ids = take_ids(tx, "case_record", cases.len()).await?;
+    let dialect = Dialect::of(tx);
+    let ids = dialect.take_ids(tx, "case_record", cases.len()).await?;
     let numbers: Vec<String> = cases
         .iter()
         .zip(&ids)
@@ -306,8 +306,8 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
                grid_code, address, reporter_name, reporter_contact, reported_by, idempotency_key, created_at,
                updated_at, media_url, reporter_photo_key)
              {} values {} on conflict (idempotency_key) do nothing",
-            if sqlite { "" } else { "overriding system value" },
-            values_placeholders(sqlite, chunk.len(), WIDTH)
+            dialect.explicit_ids(),
+            dialect.values(chunk.len(), WIDTH)
         );
         let mut q = sqlx::query(&sql);
         for (c, i) in chunk.iter().zip(range.clone()) {
@@ -338,13 +338,7 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
             continue;
         }
         // Some idempotency keys were taken: which of this chunk's ids are now rows.
-        let sql = format!(
-            "select id from case_record where id in ({})",
-            (0..chunk.len())
-                .map(|i| if sqlite { "?".to_owned() } else { format!("${}", i + 1) })
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let sql = format!("select id from case_record where id in ({})", dialect.list(chunk.len()));
         let mut q = sqlx::query_scalar::<_, i64>(&sql);
         for i in range.clone() {
             q = q.bind(ids[i]);
@@ -361,27 +355,6 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
         .zip(written)
         .map(|(((c, id), number), written)| written.then(|| new_case_row(id, number, c)))
         .collect())
-}
-
-/// `n` unused ids of `table` (an AUTOINCREMENT / identity `id` column), ascending. On SQLite
-/// the caller must hold the write lock (`Db::write`) from before this read to its INSERT.
-async fn take_ids(tx: &mut Tx<'_>, table: &'static str, n: usize) -> Result<Vec<i64>, sqlx::Error> {
-    if is_sqlite(tx) {
-        // The highest id ever given (AUTOINCREMENT never reuses one, even after a delete).
-        let last: i64 = sqlx::query_scalar(&format!(
-            "select max(coalesce((select seq from sqlite_sequence where name = '{table}'), 0),
-                        coalesce((select max(id) from {table}), 0))"
-        ))
-        .fetch_one(&mut **tx)
-        .await?;
-        return Ok((1..=n as i64).map(|i| last + i).collect());
-    }
-    sqlx::query_scalar(&format!(
-        "select nextval(pg_get_serial_sequence('{table}', 'id')) from generate_series(1, $1::bigint)"
-    ))
-    .bind(n as i64)
-    .fetch_all(&mut **tx)
-    .await
 }
 
 /// The row a freshly inserted case is stored as (the columns' defaults for the rest).
@@ -465,15 +438,15 @@ pub async fn insert_transitions(
     if ts.is_empty() {
         return Ok(vec![]);
     }
-    let sqlite = is_sqlite(tx);
-    let ids = take_ids(tx, "case_transition", ts.len()).await?;
+    let dialect = Dialect::of(tx);
+    let ids = dialect.take_ids(tx, "case_transition", ts.len()).await?;
     for ((chunk, chunk_ids), chunk_after) in ts.chunks(256).zip(ids.chunks(256)).zip(after.chunks(256)) {
         let sql = format!(
             "insert into case_transition (id, case_id, at, actor, role, action, from_state, to_state, note, staff_id,
                case_after)
              {} values {}",
-            if sqlite { "" } else { "overriding system value" },
-            values_placeholders(sqlite, chunk.len(), 11)
+            dialect.explicit_ids(),
+            dialect.values(chunk.len(), 11)
         );
         let mut q = sqlx::query(&sql);
         for ((t, id), a) in chunk.iter().zip(chunk_ids).zip(chunk_after) {
@@ -500,12 +473,10 @@ pub async fn cases_by_ids(
     tx: &mut Tx<'_>,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, CaseRow>, sqlx::Error> {
-    let sqlite = is_sqlite(tx);
+    let dialect = Dialect::of(tx);
     let mut found = std::collections::HashMap::new();
     for chunk in ids.chunks(256) {
-        let marks: Vec<String> =
-            (1..=chunk.len()).map(|i| if sqlite { "?".to_owned() } else { format!("${i}") }).collect();
-        let sql = format!("select {CASE_COLUMNS} from case_record where id in ({})", marks.join(", "));
+        let sql = format!("select {CASE_COLUMNS} from case_record where id in ({})", dialect.list(chunk.len()));
         let mut q = sqlx::query(&sql);
         for id in chunk {
             q = q.bind(*id);
@@ -700,32 +671,35 @@ pub async fn nearby_open_cases_of(db: &Db, probes: &[Probe]) -> Result<Vec<(i64,
     if probes.is_empty() {
         return Ok(Vec::new());
     }
-    let sqlite = db.backend() == Backend::Sqlite;
+    let dialect = db.backend();
     let near = format!(
         "o.class_code = p.class_code and o.lat between p.y0 and p.y1 and o.lng between p.x0 and p.x1
          and o.created_at >= p.since and o.id < p.case_id and o.{OPEN_CASE}"
     );
-    let values = values_placeholders(sqlite, probes.len(), 7);
-    let sql = if sqlite {
-        format!(
-            "with p (case_id, class_code, since, x0, y0, x1, y1) as (values {values})
+    let values = dialect.values(probes.len(), 7);
+    let sql = match dialect {
+        Dialect::Sqlite => {
+            format!(
+                "with p (case_id, class_code, since, x0, y0, x1, y1) as (values {values})
              select case_id, id, number, lng, lat, grid_code from (
                select p.case_id, o.id, o.number, o.lng, o.lat, o.grid_code,
                       row_number() over (partition by p.case_id order by o.id desc) as k
                from p join case_record o on {near}
              ) as near where k <= {CANDIDATES_PER_PROBE} order by case_id, id"
-        )
-    } else {
-        // PostgreSQL hashes the probes and scans every open case for the join above (90 ms at
-        // 200,000 cases, growing with the table); a lateral subquery per probe is a range of the
-        // `case_duplicate_open` index each (SQLite has no LATERAL, and plans the join that way itself).
-        format!(
-            "with p (case_id, class_code, since, x0, y0, x1, y1) as (values {values})
+            )
+        }
+        Dialect::Postgres => {
+            // PostgreSQL hashes the probes and scans every open case for the join above (90 ms at
+            // 200,000 cases, growing with the table); a lateral subquery per probe is a range of the
+            // `case_duplicate_open` index each (SQLite has no LATERAL, and plans the join that way itself).
+            format!(
+                "with p (case_id, class_code, since, x0, y0, x1, y1) as (values {values})
              select p.case_id, n.id, n.number, n.lng, n.lat, n.grid_code from p cross join lateral (
                select o.id, o.number, o.lng, o.lat, o.grid_code from case_record o where {near}
                order by o.id desc limit {CANDIDATES_PER_PROBE}
              ) n order by p.case_id, n.id"
-        )
+            )
+        }
     };
     let mut q = sqlx::query(&sql);
     for p in probes {
@@ -862,7 +836,7 @@ pub async fn list_visible(
         q = q.bind(b);
     }
     let rows = q.fetch_all(db.pool()).await?;
-    rows.iter().map(|r| Ok((case_from(r)?, r.try_get::<i64, _>("seen_whole")? != 0))).collect()
+    rows.iter().map(|r| Ok((case_from(r)?, flag(r, "seen_whole")?))).collect()
 }
 
 /// Cases with the department whose handling deadline has passed: (id, class, version, deadline, level, state).
@@ -1040,7 +1014,7 @@ pub(crate) async fn add_stats(tx: &mut Tx<'_>, cells: &[(Cell, Counts)]) -> Resu
         let sql = format!(
             "insert into case_stat (scope, grain, period, {columns}, handling_hours) values {}
              on conflict (scope, grain, period) do update set {}",
-            values_placeholders(is_sqlite(tx), chunk.len(), WIDTH),
+            Dialect::of(tx).values(chunk.len(), WIDTH),
             sums.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -1132,10 +1106,8 @@ pub async fn stats_built(db: &Db) -> Result<bool, sqlx::Error> {
 /// Starts a rebuild: keeps every writer of the rows out until commit (SQLite: this write takes
 /// the database's write lock; PostgreSQL: the table lock, which the writers' upserts wait for)
 /// and empties them.
-pub async fn begin_stats_rebuild(tx: &mut Tx<'_>, backend: Backend) -> Result<(), sqlx::Error> {
-    if backend == Backend::Postgres {
-        sqlx::query("lock table case_stat in exclusive mode").execute(&mut **tx).await?;
-    }
+pub async fn begin_stats_rebuild(tx: &mut Tx<'_>, dialect: Dialect) -> Result<(), sqlx::Error> {
+    dialect.lock_for_rebuild(tx, &["case_stat"]).await?;
     sqlx::query("insert into case_stat_state (id, built) values (1, 0) on conflict (id) do update set built = 0")
         .execute(&mut **tx)
         .await?;
@@ -1396,7 +1368,7 @@ pub async fn live_visible_json(db: &Db, v: &Visibility, limit: i64) -> Result<St
     ));
     let head = "id, number, state, lng, lat, grid_code, class_code, handle_deadline";
     let tail = "created_at, updated_at";
-    if db.backend() == Backend::Postgres {
+    if db.backend() == Dialect::Postgres {
         let sql = format!("select {head}, supervised <> 0 as supervised, {tail} from ({inner}) live order by id desc");
         let mut q = sqlx::query_as::<_, MapCase>(&sql);
         for b in &binds {

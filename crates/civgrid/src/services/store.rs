@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::catalogue::{item_type_name, ItemSpec, ServiceItem};
-use crate::db::{is_sqlite, values_placeholders, Db, Tx};
+use crate::db::{flag, Db, Dialect, LocalTime, Tx};
 
 // ---------------------------------------------------------------- catalogue
 
@@ -25,23 +25,16 @@ fn item_from(r: &AnyRow) -> Result<ServiceItem, sqlx::Error> {
     })
 }
 
-pub async fn current_items(db: &Db) -> Result<Vec<ServiceItem>, sqlx::Error> {
+/// Every item's newest version, read through `ex`: the pool (`db.pool()`) or the caller's
+/// transaction (`&mut **tx`).
+pub async fn current_items<'e>(
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+) -> Result<Vec<ServiceItem>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "select {ITEM_COLUMNS} from service_item i
          where version = (select max(version) from service_item j where j.code = i.code) order by code"
     ))
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(item_from).collect()
-}
-
-/// Every item's newest version, read inside the caller's transaction.
-pub async fn current_items_in(tx: &mut Tx<'_>) -> Result<Vec<ServiceItem>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "select {ITEM_COLUMNS} from service_item i
-         where version = (select max(version) from service_item j where j.code = i.code) order by code"
-    ))
-    .fetch_all(&mut **tx)
+    .fetch_all(ex)
     .await?;
     rows.iter().map(item_from).collect()
 }
@@ -98,22 +91,13 @@ pub async fn item_departments(db: &Db) -> Result<Vec<(String, String)>, sqlx::Er
 }
 
 /// `YYYY-MM-DD` of the local (UTC+8) day of a stored timestamp (SQL expression `expr`), in SQL.
-pub fn local_day_sql(backend: crate::db::Backend, expr: &str) -> String {
-    local_sql(backend, expr, "%Y-%m-%d", "YYYY-MM-DD")
+pub fn local_day_sql(dialect: Dialect, expr: &str) -> String {
+    dialect.local_time(expr, LocalTime::Day)
 }
 
 /// `YYYY-MM-DDTHH` of the local (UTC+8) hour of a stored timestamp, in SQL.
-pub fn local_hour_sql(backend: crate::db::Backend, expr: &str) -> String {
-    local_sql(backend, expr, "%Y-%m-%dT%H", "YYYY-MM-DD\"T\"HH24")
-}
-
-fn local_sql(backend: crate::db::Backend, expr: &str, sqlite: &str, postgres: &str) -> String {
-    match backend {
-        crate::db::Backend::Sqlite => format!("strftime('{sqlite}', {expr}, '+8 hours')"),
-        crate::db::Backend::Postgres => {
-            format!("to_char((({expr})::timestamptz + interval '8 hours') at time zone 'UTC', '{postgres}')")
-        }
-    }
+pub fn local_hour_sql(dialect: Dialect, expr: &str) -> String {
+    dialect.local_time(expr, LocalTime::Hour)
 }
 
 // ---------------------------------------------------------------- applicants and visits
@@ -1005,7 +989,7 @@ fn rating_from(r: &AnyRow) -> Result<RatingRow, sqlx::Error> {
         window_code: r.try_get("window_code")?,
         clerk: r.try_get("clerk")?,
         rated_at: r.try_get("rated_at")?,
-        void: r.try_get::<i64, _>("void")? != 0,
+        void: flag(r, "void")?,
     })
 }
 
@@ -1304,7 +1288,7 @@ pub async fn add_counts(tx: &mut Tx<'_>, cells: &[Cell], c: &Counts) -> Result<(
         "insert into service_stat ({CELL_COLUMNS}, {}, handling_hours) values {}
          on conflict (dimension, grain, period, group_key, department) do update set {}",
         COUNT_COLUMNS.join(", "),
-        values_placeholders(is_sqlite(tx), cells.len(), 20),
+        Dialect::of(tx).values(cells.len(), 20),
         sums.join(", ")
     );
     let mut q = sqlx::query(&sql);
@@ -1325,7 +1309,7 @@ pub async fn lock_durations(tx: &mut Tx<'_>, cells: &[Cell]) -> Result<Vec<(Cell
         "insert into service_stat_duration ({CELL_COLUMNS}, histogram) values {}
          on conflict (dimension, grain, period, group_key, department)
          do update set histogram = service_stat_duration.histogram returning {CELL_COLUMNS}, histogram",
-        values_placeholders(is_sqlite(tx), cells.len(), 6)
+        Dialect::of(tx).values(cells.len(), 6)
     );
     let mut q = sqlx::query(&sql);
     for cell in cells {
@@ -1357,7 +1341,7 @@ pub async fn put_durations(tx: &mut Tx<'_>, histograms: &[(Cell, Vec<u8>)]) -> R
     let sql = format!(
         "insert into service_stat_duration ({CELL_COLUMNS}, histogram) values {}
          on conflict (dimension, grain, period, group_key, department) do update set histogram = excluded.histogram",
-        values_placeholders(is_sqlite(tx), histograms.len(), 6)
+        Dialect::of(tx).values(histograms.len(), 6)
     );
     let mut q = sqlx::query(&sql);
     for (cell, h) in histograms {
@@ -1446,7 +1430,7 @@ fn key_sql(dimension: &str, record: char) -> &'static str {
 /// Every record's contribution as one row (`group_key`, `department`, `hour`, the counts and
 /// `overdue_open` — open and past its deadline at `$3`): applications by acceptance time,
 /// notices by issue time, ratings (not voided) by rating time, each in `[$1, $2)` when `ranged`.
-fn records_sql(backend: crate::db::Backend, dimension: &str, ranged: bool) -> String {
+fn records_sql(backend: Dialect, dimension: &str, ranged: bool) -> String {
     let range = |col: &str| if ranged { format!(" and {col} >= $1 and {col} < $2") } else { String::new() };
     let hour = |col: &str| local_hour_sql(backend, col);
     let zero = "cast(0 as double precision)";
@@ -1568,10 +1552,8 @@ pub async fn statistics_built(db: &Db) -> Result<bool, sqlx::Error> {
 /// Starts a rebuild: marks the statistics unusable, keeps every writer out until commit
 /// (SQLite: this write takes the database's write lock; PostgreSQL: the tables' lock, which the
 /// writers' row updates wait for) and empties them.
-pub async fn begin_rebuild(tx: &mut Tx<'_>, backend: crate::db::Backend) -> Result<(), sqlx::Error> {
-    if backend == crate::db::Backend::Postgres {
-        sqlx::query("lock table service_stat, service_stat_duration in exclusive mode").execute(&mut **tx).await?;
-    }
+pub async fn begin_rebuild(tx: &mut Tx<'_>, dialect: Dialect) -> Result<(), sqlx::Error> {
+    dialect.lock_for_rebuild(tx, &["service_stat", "service_stat_duration"]).await?;
     sqlx::query("insert into service_stat_state (id, built) values (1, 0) on conflict (id) do update set built = 0")
         .execute(&mut **tx)
         .await?;
@@ -1610,7 +1592,7 @@ pub async fn set_handling_hours(tx: &mut Tx<'_>, id: i64, hours: f64) -> Result<
 /// department (`*`).
 pub async fn rebuild_counts(
     tx: &mut Tx<'_>,
-    backend: crate::db::Backend,
+    backend: Dialect,
     dimension: &str,
     all_departments: bool,
 ) -> Result<(), sqlx::Error> {
@@ -1653,7 +1635,7 @@ pub async fn rebuild_counts(
 /// department, its local acceptance hour and its working hours.
 pub async fn timed_conclusions(
     tx: &mut Tx<'_>,
-    backend: crate::db::Backend,
+    backend: Dialect,
     dimensions: &[&str],
 ) -> Result<Vec<(Vec<String>, String, String, f64)>, sqlx::Error> {
     let keys: Vec<String> =
