@@ -320,7 +320,9 @@ async fn postgres_facts(db: &Db) -> Facts {
         }
     }
     // Constraints, their columns in key order (`conkey`/`confkey` hold attribute numbers).
-    let constraints: Vec<(String, String, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(
+    // (table, kind, referenced table, columns, referenced columns, on-delete action)
+    type ConstraintRow = (String, String, Option<String>, Option<String>, Option<String>, String);
+    let constraints: Vec<ConstraintRow> = sqlx::query_as(
         "select t.relname::text, c.contype::text, r.relname::text, \
            (select string_agg(a.attname::text, ', ' order by k.i) from unnest(c.conkey) with ordinality k(n, i) \
               join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n), \
@@ -370,7 +372,9 @@ async fn postgres_facts(db: &Db) -> Facts {
     }
     // Indexes that back no primary-key or unique constraint, one row per column: key columns
     // (k <= indnkeyatts) then INCLUDE columns; bit 1 of `indoption` is DESC.
-    let index_columns: Vec<(String, String, i64, i64, i64, i64, String, i64)> = sqlx::query_as(
+    // (index, table, unique, partial, column number, key columns, column, descending)
+    type IndexColumnRow = (String, String, i64, i64, i64, i64, String, i64);
+    let index_columns: Vec<IndexColumnRow> = sqlx::query_as(
         "select i.relname::text, t.relname::text, ix.indisunique::int::bigint, \
            (ix.indpred is not null)::int::bigint, k.n::bigint, ix.indnkeyatts::bigint, \
            pg_get_indexdef(ix.indexrelid, k.n, true), coalesce(ix.indoption[k.n - 1] & 1, 0)::bigint \
