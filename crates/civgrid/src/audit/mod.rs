@@ -146,12 +146,12 @@ const ACCESS_ROWS_PER_INSERT: usize = 200;
 
 /// Records a read inside the caller's transaction.
 pub async fn record_access_in(tx: &mut Tx<'_>, access: &Access<'_>) -> Result<(), sqlx::Error> {
-    let sqlite = crate::db::is_sqlite(tx);
+    let dialect = crate::db::Dialect::of(tx);
     let at = now_text();
     for chunk in access.subjects.chunks(ACCESS_ROWS_PER_INSERT) {
         let sql = format!(
             "insert into access_record (at, actor, purpose, subject_kind, subject, request_id) values {}",
-            crate::db::values_placeholders(sqlite, chunk.len(), 6)
+            dialect.values(chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
         for subject in chunk {

@@ -108,8 +108,8 @@ fn public_from(r: &AnyRow) -> Result<PublicCase, sqlx::Error> {
         closed_at: r.try_get("closed_at")?,
         end_note: masked_opt(r.try_get("end_note")?),
         duplicate_of_number: r.try_get("duplicate_of_number")?,
-        rated: r.try_get::<i64, _>("rated")? != 0,
-        reporter_reachable: r.try_get::<i64, _>("reporter_reachable")? != 0,
+        rated: crate::db::flag(r, "rated")?,
+        reporter_reachable: crate::db::flag(r, "reporter_reachable")?,
     })
 }
 

@@ -235,7 +235,7 @@ impl Certificates {
         if !is_number(number) {
             return Err(CertificateError::NotFound(number.chars().take(32).collect()));
         }
-        store::find(&self.db, number).await?.ok_or_else(|| CertificateError::NotFound(number.to_owned()))
+        store::find(self.db.pool(), number).await?.ok_or_else(|| CertificateError::NotFound(number.to_owned()))
     }
 
     /// Revokes a certificate; the revocation is logged in the same transaction.
@@ -255,7 +255,7 @@ impl Certificates {
         }
         let content = revocation_content(number, &now, &by.actor, reason);
         crate::ledger::append_in(&mut tx, REVOCATION_KIND, number, &content, &now).await?;
-        let row = store::find_in(&mut tx, number).await?.ok_or_else(|| CertificateError::NotFound(number.into()))?;
+        let row = store::find(&mut **tx, number).await?.ok_or_else(|| CertificateError::NotFound(number.into()))?;
         tx.commit().await?;
         Ok(view(row))
     }
@@ -296,7 +296,7 @@ impl Certificates {
             revoked_at: None,
             revoke_reason: None,
         };
-        match store::find(&self.db, &number).await? {
+        match store::find(self.db.pool(), &number).await? {
             None => {
                 out.valid = false;
                 out.code = "unknown_to_registry".into();

@@ -56,18 +56,15 @@ pub async fn insert(tx: &mut Tx<'_>, c: &CertificateRow) -> Result<(), sqlx::Err
     Ok(())
 }
 
-pub async fn find(db: &Db, number: &str) -> Result<Option<CertificateRow>, sqlx::Error> {
+/// One certificate by its number, read through `ex`: the pool (`db.pool()`) or the caller's
+/// transaction (`&mut **tx`).
+pub async fn find<'e>(
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    number: &str,
+) -> Result<Option<CertificateRow>, sqlx::Error> {
     let row = sqlx::query(&format!("select {COLUMNS} from certificate where number = $1"))
         .bind(number)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(row_from).transpose()
-}
-
-pub async fn find_in(tx: &mut Tx<'_>, number: &str) -> Result<Option<CertificateRow>, sqlx::Error> {
-    let row = sqlx::query(&format!("select {COLUMNS} from certificate where number = $1"))
-        .bind(number)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(ex)
         .await?;
     row.as_ref().map(row_from).transpose()
 }

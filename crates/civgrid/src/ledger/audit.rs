@@ -217,7 +217,7 @@ pub async fn audit(ledger: &Ledger, sets: &[RecordSet]) -> Result<AuditReport, L
             rest = later;
         }
         let ids: Vec<NodeId> = new_nodes.iter().map(|n| n.0).collect();
-        let stored = store::read_nodes(db, &ids).await?;
+        let stored = store::read_nodes(&mut *db.pool().acquire().await?, &ids).await?;
         for ((id, want), got) in new_nodes.iter().zip(stored) {
             nodes_checked += 1;
             match got {

@@ -460,7 +460,7 @@ async fn run_backend(a: &LedgerBenchArgs, ledger: &Ledger, entries: u64) -> anyh
         "select level, idx, hash from ledger_node where (level, idx) in (values ($1, 5), (1, $2), (8, 0))",
     )
     .await;
-    let sequence_plan = query_plan(db, &store::sequence_sql(db.backend() == Backend::Sqlite)).await;
+    let sequence_plan = query_plan(db, &store::sequence_sql(db.backend())).await;
     println!("{name}: node lookup plan: {lookup_plan}");
     println!("{name}: sequencing plan: {sequence_plan}");
     println!("{name}: inclusion proofs at {entries} …");

@@ -266,8 +266,8 @@ impl Ledger {
         if missing > 0 {
             let wanted: Vec<NodeId> = ids.iter().zip(&found).filter(|(_, h)| h.is_none()).map(|(id, _)| *id).collect();
             let read = match tx {
-                Some(tx) => store::read_nodes_in(tx, &wanted).await?,
-                None => store::read_nodes(&self.db, &wanted).await?,
+                Some(tx) => store::read_nodes(tx, &wanted).await?,
+                None => store::read_nodes(&mut *self.db.pool().acquire().await?, &wanted).await?,
             };
             self.cache.put(wanted.iter().zip(&read).filter_map(|(id, h)| Some((*id, (*h)?))));
             let mut read = read.into_iter();

@@ -4,7 +4,7 @@
 use civgrid_ledger::{Hash, NodeId};
 use sqlx::Row as _;
 
-use crate::db::{is_sqlite, values_placeholders, Db, Tx};
+use crate::db::{Db, Dialect, Tx};
 
 /// Rows per multi-row INSERT or lookup (3 or 2 parameters each; well under both engines'
 /// parameter limits).
@@ -67,11 +67,11 @@ pub async fn insert_entries(
     entries: &[(&str, String)],
     now: &str,
 ) -> Result<(), sqlx::Error> {
-    let sqlite = is_sqlite(tx);
+    let dialect = Dialect::of(tx);
     for chunk in entries.chunks(ENTRY_CHUNK) {
         let sql = format!(
             "insert into ledger_entry (kind, ref, content_sha256, created_at) values {}",
-            values_placeholders(sqlite, chunk.len(), 4)
+            dialect.values(chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for (reference, content_sha256) in chunk {
@@ -110,8 +110,8 @@ pub async fn has_pending(db: &Db) -> Result<bool, sqlx::Error> {
 }
 
 /// The statement of [`sequence_pending`] (`$1` first leaf index, `$2` limit).
-pub fn sequence_sql(sqlite: bool) -> String {
-    let pending_only = if sqlite { "" } else { " and ledger_entry.seq is null" };
+pub fn sequence_sql(dialect: Dialect) -> String {
+    let pending_only = dialect.postgres_hint(" and ledger_entry.seq is null");
     format!(
         "update ledger_entry set seq = $1 + r.rn - 1
          from (select id, row_number() over (order by id) as rn
@@ -129,7 +129,7 @@ pub fn sequence_sql(sqlite: bool) -> String {
 /// statistics it otherwise chose a hash join over a sequential scan of the whole table, once per
 /// batch. SQLite must not get it: it then loops over every pending row and scans `r` for each.
 pub async fn sequence_pending(tx: &mut Tx<'_>, first_seq: u64, limit: i64) -> Result<Vec<EntryRow>, sqlx::Error> {
-    let sql = sequence_sql(is_sqlite(tx));
+    let sql = sequence_sql(Dialect::of(tx));
     let rows = sqlx::query(&sql).bind(to_i64(first_seq)?).bind(limit).fetch_all(&mut **tx).await?;
     let mut out = rows.iter().map(entry_from).collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|e| e.seq);
@@ -137,12 +137,9 @@ pub async fn sequence_pending(tx: &mut Tx<'_>, first_seq: u64, limit: i64) -> Re
 }
 
 pub async fn insert_nodes(tx: &mut Tx<'_>, nodes: &[(NodeId, Hash)]) -> Result<(), sqlx::Error> {
-    let sqlite = is_sqlite(tx);
+    let dialect = Dialect::of(tx);
     for chunk in nodes.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "insert into ledger_node (level, idx, hash) values {}",
-            values_placeholders(sqlite, chunk.len(), 3)
-        );
+        let sql = format!("insert into ledger_node (level, idx, hash) values {}", dialect.values(chunk.len(), 3));
         let mut q = sqlx::query(&sql);
         for (id, hash) in chunk {
             q = q.bind(i64::from(id.level)).bind(to_i64(id.index)?).bind(hash.to_vec());
@@ -153,31 +150,20 @@ pub async fn insert_nodes(tx: &mut Tx<'_>, nodes: &[(NodeId, Hash)]) -> Result<(
 }
 
 /// Reads the hashes of `ids` in one query, in the order asked. A missing node is reported as
-/// `None` at its place so the caller can name it.
-pub async fn read_nodes(db: &Db, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, sqlx::Error> {
+/// `None` at its place so the caller can name it. `conn` is a pooled connection
+/// (`&mut *db.pool().acquire().await?`) or the caller's transaction (`&mut **tx`): a caller
+/// holding SQLite's write lock must not wait for a second pooled connection (every other one
+/// may be waiting for that lock).
+pub async fn read_nodes(conn: &mut sqlx::AnyConnection, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut conn = db.pool().acquire().await?;
-    read_nodes_on(&mut conn, ids).await
-}
-
-/// [`read_nodes`] inside a transaction: a caller holding SQLite's write lock must not wait for a
-/// second pooled connection (every other one may be waiting for that lock).
-pub async fn read_nodes_in(tx: &mut Tx<'_>, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    read_nodes_on(tx, ids).await
-}
-
-async fn read_nodes_on(conn: &mut sqlx::AnyConnection, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, sqlx::Error> {
-    let sqlite = is_sqlite(conn);
+    let dialect = Dialect::of(conn);
     let mut found = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(INSERT_CHUNK) {
         let sql = format!(
             "select level, idx, hash from ledger_node where (level, idx) in (values {})",
-            values_placeholders(sqlite, chunk.len(), 2)
+            dialect.values(chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
         for id in chunk {
@@ -356,15 +342,4 @@ pub async fn leaves_from(db: &Db, start: u64, limit: i64) -> Result<Vec<(u64, En
             Ok((seq, e, hash.map(hash_from).transpose()?))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::db::values_placeholders;
-
-    #[test]
-    fn placeholders_are_positional_on_sqlite_and_numbered_on_postgres() {
-        assert_eq!(values_placeholders(true, 2, 3), "(?,?,?),(?,?,?)");
-        assert_eq!(values_placeholders(false, 2, 2), "($1,$2),($3,$4)");
-    }
 }

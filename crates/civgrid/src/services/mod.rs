@@ -267,7 +267,7 @@ impl Services {
 
     /// Every item's newest version.
     pub async fn items(&self) -> Result<Vec<ServiceItem>, ServiceError> {
-        Ok(store::current_items(&self.db).await?)
+        Ok(store::current_items(self.db.pool()).await?)
     }
 
     /// One item: its newest version, or the version asked for.
@@ -315,7 +315,7 @@ pub async fn put_item(
     // An e-licence type belongs to one department: the one whose items issue it. Another
     // department's item cannot be made to issue it (a 无犯罪记录证明 from market supervision).
     if let Some(r) = &spec.result {
-        let owner = store::current_items_in(&mut tx).await?.into_iter().find(|i| {
+        let owner = store::current_items(&mut **tx).await?.into_iter().find(|i| {
             i.code != code
                 && i.spec.department_code != spec.department_code
                 && i.spec.result.as_ref().is_some_and(|o| o.licence_type == r.licence_type)

@@ -79,16 +79,14 @@ pub struct StaffRow {
 }
 
 fn staff_from(r: &AnyRow) -> Result<StaffRow, sqlx::Error> {
-    let active: i64 = r.try_get("active")?;
-    let must_change: i64 = r.try_get("must_change_password")?;
     Ok(StaffRow {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
         department_code: r.try_get("department_code")?,
         area_code: r.try_get("area_code")?,
-        active: active != 0,
-        must_change_password: must_change != 0,
+        active: crate::db::flag(r, "active")?,
+        must_change_password: crate::db::flag(r, "must_change_password")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -133,13 +131,11 @@ pub async fn credentials(db: &Db, username: &str) -> Result<Option<Credentials>,
         .fetch_optional(db.pool())
         .await?;
     row.map(|r| {
-        let active: i64 = r.try_get("active")?;
-        let must_change: i64 = r.try_get("must_change_password")?;
         Ok(Credentials {
             id: r.try_get("id")?,
             password_hash: r.try_get("password_hash")?,
-            active: active != 0,
-            must_change_password: must_change != 0,
+            active: crate::db::flag(&r, "active")?,
+            must_change_password: crate::db::flag(&r, "must_change_password")?,
         })
     })
     .transpose()

@@ -1,9 +1,13 @@
 //! The database handle shared by every store: one `AnyPool` over SQLite (the embedded default)
 //! or PostgreSQL (for several nodes), chosen by the URL scheme in exactly one place.
 //!
-//! Queries are written once in the dialect both backends accept (`$1` placeholders, `RETURNING`,
-//! `ON CONFLICT`), using only the types the Any driver carries (i64, f64, String). Migrations
-//! live in two directories, `migrations/sqlite` and `migrations/postgres`, kept in step.
+//! Queries are written once in the dialect both backends accept; every place where the two
+//! differ is a method of [`Dialect`] (see `dialect.rs`). Migrations live in two directories,
+//! `migrations/sqlite` and `migrations/postgres`; the tests check that the two migrated schemas
+//! agree and that a released migration never changes (`migrations/RELEASED.sha256`).
+
+mod dialect;
+mod row;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,21 +18,11 @@ use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::{AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-/// Which engine a URL points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use dialect::{Dialect, LocalTime};
+pub use row::flag;
 
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
+/// Which engine a URL points at: its [`Dialect`].
+pub type Backend = Dialect;
 
 /// Why a database URL was refused before any connection was tried.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -473,39 +467,6 @@ async fn wal_limit_frames(pool: &AnyPool) -> i64 {
 
 fn url_is_sqlite(backend_name: &str) -> bool {
     backend_name.eq_ignore_ascii_case("sqlite")
-}
-
-/// Whether a connection (or transaction) talks to SQLite.
-pub fn is_sqlite(conn: &sqlx::AnyConnection) -> bool {
-    url_is_sqlite(conn.backend_name())
-}
-
-/// `(p, p, …), (p, p, …), …`: `rows` tuples of `per_row` placeholders for a multi-row VALUES.
-///
-/// Anonymous `?` on SQLite, `$n` on PostgreSQL. sqlx binds a numbered SQLite parameter after
-/// looking its name up with `sqlite3_bind_parameter_name`, which walks the statement's list of
-/// names: quadratic in the parameters, and most of the time of a 3,000-parameter INSERT. `?`
-/// parameters are bound by position.
-pub fn values_placeholders(sqlite: bool, rows: usize, per_row: usize) -> String {
-    let mut sql = String::with_capacity(rows * per_row * 7);
-    let mut n = 0;
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ",(" });
-        for c in 0..per_row {
-            if c > 0 {
-                sql.push(',');
-            }
-            if sqlite {
-                sql.push('?');
-            } else {
-                n += 1;
-                sql.push('$');
-                sql.push_str(&n.to_string());
-            }
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 /// Rows touched, for updates that must hit exactly one row.
