@@ -11,7 +11,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The server never links its benchmark harness (issue 15): benchmarks live in crates/civgrid-bench,
 # which depends on civgrid, never the reverse.
-if cargo tree -p civgrid -e normal --prefix none --locked | grep -E '^(civgrid-bench|indicatif) '; then
+server_deps=$(cargo tree -p civgrid -e normal --prefix none --locked)
+if grep -E '^(civgrid-bench|indicatif) ' <<<"$server_deps"; then
   echo "test.sh: the civgrid server depends on the benchmark harness (above); move it to crates/civgrid-bench" >&2
   exit 1
 fi
