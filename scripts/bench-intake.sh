@@ -31,13 +31,13 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 
-cargo build --release -p civgrid
-BIN=target/release/civgrid
+cargo build --release -p civgrid -p civgrid-bench
+BIN=target/release/civgrid-bench
 
 if [ "$ONLY" = all ] || [ "$ONLY" = intake ]; then
   for backend in sqlite "$PGURL"; do
     name=$([ "$backend" = sqlite ] && echo sqlite || echo postgres)
-    "$BIN" bench intake --backend "$backend" --work "$DATA/intake" --rates "$RATES" \
+    "$BIN" intake --backend "$backend" --work "$DATA/intake" --rates "$RATES" \
       --seconds "$SECONDS_PER_STEP" --connections "$CONNECTIONS" \
       --markdown "$DATA/intake-$name.md" --json "$DATA/intake-$name.json"
   done
@@ -46,7 +46,7 @@ fi
 if [ "$ONLY" = all ] || [ "$ONLY" = indicators ]; then
   for backend in sqlite "$PGURL"; do
     name=$([ "$backend" = sqlite ] && echo sqlite || echo postgres)
-    "$BIN" bench indicators --backend "$backend" --work "$DATA/indicators" --cases "$CASES" --repeat "$REPEAT" \
+    "$BIN" indicators --backend "$backend" --work "$DATA/indicators" --cases "$CASES" --repeat "$REPEAT" \
       --markdown "$DATA/indicators-$name.md" --json "$DATA/indicators-$name.json"
   done
 fi

@@ -2,7 +2,7 @@
 # Trust-ledger benchmark (issue 4, "Speed"): durable appends/s on SQLite and PostgreSQL,
 # append → signed checkpoint latency, inclusion proofs at 10 M entries (database, node cache,
 # in-memory core), bundle verification and the SHA-256 ceiling, in one run of
-# `civgrid bench ledger`.
+# `civgrid-bench ledger`.
 #
 # Needs the Rust toolchain and, for the PostgreSQL column, PostgreSQL on 127.0.0.1:5432 with
 # trust auth (the run creates a scratch schema there and drops it afterwards). The SQLite log
@@ -23,8 +23,8 @@ DATA=bench-data
 mkdir -p "$DATA"
 
 # Release build: this is where we measure. One build at a time on a small machine.
-cargo build --release -p civgrid
-BIN=target/release/civgrid
+cargo build --release -p civgrid -p civgrid-bench
+BIN=target/release/civgrid-bench
 
 PG_ARGS=()
 if [ -n "$PGURL" ]; then
@@ -35,5 +35,5 @@ if [ -n "$PGURL" ]; then
   PG_ARGS=(--postgres "$PGURL" --postgres-entries "$PG_ENTRIES")
 fi
 
-"$BIN" bench ledger --entries "$ENTRIES" "${PG_ARGS[@]}" \
+"$BIN" ledger --entries "$ENTRIES" "${PG_ARGS[@]}" \
   --markdown "$DATA/ledger.md" --json "$DATA/ledger.json"

@@ -55,28 +55,29 @@ print(f"{n} county outlines in {out}")
 PY
 fi
 
-# 3. The civgrid binary (release: this is where we measure).
-cargo build --release -p civgrid
-BIN=target/release/civgrid
+# 3. The civgrid and civgrid-bench binaries (release: this is where we measure).
+cargo build --release -p civgrid -p civgrid-bench
+BIN=target/release/civgrid-bench
+SERVER=target/release/civgrid
 
 # 4. Grid sets: ≥ 100,000 grids cut from every county (areas proportional, ≥ 1 each), and the
 #    demo's 1,046 grids exactly as `civgrid export grids` writes them. DEMO_GRIDS=FILE uses a
 #    given export instead.
 [ -f "$DATA/grids-100k.geojson" ] ||
-  "$BIN" bench gen-grids --counties "$DATA/counties" --target "$TARGET" --out "$DATA/grids-100k.geojson"
+  "$BIN" gen-grids --counties "$DATA/counties" --target "$TARGET" --out "$DATA/grids-100k.geojson"
 
 if [ -n "${DEMO_GRIDS:-}" ]; then
   DEMO="$DEMO_GRIDS"
 else
   DEMO="$DATA/grids-demo.geojson"
   if [ ! -f "$DEMO" ]; then
-    "$BIN" demo --data "$DATA/civgrid-demo" --seed-only
-    "$BIN" --database "sqlite://$DATA/civgrid-demo/civgrid.db" export grids --out "$DEMO"
+    "$SERVER" demo --data "$DATA/civgrid-demo" --seed-only
+    "$SERVER" --database "sqlite://$DATA/civgrid-demo/civgrid.db" export grids --out "$DEMO"
   fi
 fi
 
 # 5. Measure, side by side in one run per set.
-"$BIN" bench locate --grids "$DATA/grids-100k.geojson" --points "$POINTS" --per-point "$PER_POINT" \
+"$BIN" locate --grids "$DATA/grids-100k.geojson" --points "$POINTS" --per-point "$PER_POINT" \
   --seed "$SEED" --postgis "$PGURL" --markdown "$DATA/locate-100k.md" --json "$DATA/locate-100k.json"
-"$BIN" bench locate --grids "$DEMO" --points "$POINTS" --per-point "$PER_POINT" \
+"$BIN" locate --grids "$DEMO" --points "$POINTS" --per-point "$PER_POINT" \
   --seed "$SEED" --postgis "$PGURL" --markdown "$DATA/locate-demo.md" --json "$DATA/locate-demo.json"

@@ -4,7 +4,7 @@
 # (live cases, recent cases, grids) — with 1,000,000 cases in the database (target: p99 ≤ 50 ms),
 # and the command map of all 1,046 demo grids with 10,000 live cases in headless Chromium
 # (target: drawn and answering a zoom and a pan within 1 s of navigation). The million cases are
-# made as `civgrid bench indicators` makes them (demo cases replayed through the workflow, then
+# made as `civgrid-bench indicators` makes them (demo cases replayed through the workflow, then
 # copied inside the database).
 #
 # Runs end-to-end on a fresh machine of the project's kind (Debian 12, PostgreSQL 15 on
@@ -37,15 +37,15 @@ if [ "$ONLY" != sqlite ] && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 
-cargo build --release -p civgrid
-BIN=${CARGO_TARGET_DIR:-target}/release/civgrid
+cargo build --release -p civgrid -p civgrid-bench
+BIN=${CARGO_TARGET_DIR:-target}/release/civgrid-bench
 
 for backend in sqlite "$PGURL"; do
   name=$([ "$backend" = sqlite ] && echo sqlite || echo postgres)
   if [ "$ONLY" != all ] && [ "$ONLY" != "$name" ]; then
     continue
   fi
-  "$BIN" bench pages --backend "$backend" --work "$DATA/pages" --cases "$CASES" --templates "$TEMPLATES" \
+  "$BIN" pages --backend "$backend" --work "$DATA/pages" --cases "$CASES" --templates "$TEMPLATES" \
     --repeat "$REPEAT" --browser-runs "$BROWSER_RUNS" \
     --markdown "$DATA/pages-$name.md" --json "$DATA/pages-$name.json"
 done

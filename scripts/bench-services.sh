@@ -33,15 +33,15 @@ if [ "$ONLY" != sqlite ] && ! pg_isready -q -h 127.0.0.1 -p 5432; then
   for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 
-cargo build --release -p civgrid
-BIN=target/release/civgrid
+cargo build --release -p civgrid -p civgrid-bench
+BIN=target/release/civgrid-bench
 
 for backend in sqlite "$PGURL"; do
   name=$([ "$backend" = sqlite ] && echo sqlite || echo postgres)
   if [ "$ONLY" != all ] && [ "$ONLY" != "$name" ]; then
     continue
   fi
-  "$BIN" bench services --backend "$backend" --work "$DATA/services" --applications "$APPLICATIONS" \
+  "$BIN" services --backend "$backend" --work "$DATA/services" --applications "$APPLICATIONS" \
     --templates "$TEMPLATES" --repeat "$REPEAT" --requests "$REQUESTS" --warmup "$WARMUP" \
     --markdown "$DATA/services-$name.md" --json "$DATA/services-$name.json"
 done

@@ -1,4 +1,4 @@
-//! `civgrid bench intake`: report intake end to end over loopback HTTP against a separately
+//! `civgrid-bench intake`: report intake end to end over loopback HTTP against a separately
 //! running `civgrid serve` (the release binary), with an open-loop load generator.
 //!
 //! * **Open loop, no coordinated omission.** Request *i* of a step at rate *R* is scheduled at
@@ -60,7 +60,8 @@ pub struct IntakeOptions {
     pub worker_community: String,
     /// Where the server's log goes.
     pub server_log: PathBuf,
-    /// Extra global arguments for `civgrid … serve` (e.g. `--ledger-key-dir DIR`).
+    /// Extra settings given before the command: `civgrid --database URL ARGS… serve` (e.g.
+    /// `--ledger-key-dir DIR`).
     pub server_args: Vec<String>,
     pub seed: u64,
 }

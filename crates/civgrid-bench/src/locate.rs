@@ -1,4 +1,4 @@
-//! `civgrid bench locate`: point → grid lookup, civgrid against PostGIS.
+//! `civgrid-bench locate`: point → grid lookup, civgrid against PostGIS.
 
 use crate::machine::MachineInfo;
 use crate::report::{thousands, LocateBenchReport, TargetCheck};
@@ -19,7 +19,7 @@ const SHARE_WIDE: f64 = 0.10;
 /// Share of points that are exact grid vertices (they exercise boundary semantics).
 const SHARE_VERTEX: f64 = 0.001;
 
-/// Options of `civgrid bench locate`.
+/// Options of `civgrid-bench locate`.
 #[derive(Debug, Clone)]
 pub struct LocateBenchOptions {
     /// A GeoJSON FeatureCollection of grids in GCJ-02, each with a `code` property (or a

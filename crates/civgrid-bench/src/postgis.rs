@@ -1,4 +1,4 @@
-//! The PostGIS side of `civgrid bench locate`.
+//! The PostGIS side of `civgrid-bench locate`.
 
 use crate::report::{Comparison, Disagreement, JoinRun, PostgisReport};
 use anyhow::Context;

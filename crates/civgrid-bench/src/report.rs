@@ -1,4 +1,4 @@
-//! The report of `civgrid bench locate`: serialisable, and displayed as a Markdown section.
+//! The report of `civgrid-bench locate`: serialisable, and displayed as a Markdown section.
 
 use crate::machine::MachineInfo;
 use serde::Serialize;

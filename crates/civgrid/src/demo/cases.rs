@@ -33,7 +33,8 @@ const OUTCOMES: [(&str, u32); 12] = [
     ("closed", 50),
 ];
 
-pub(super) fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> Option<&'a T> {
+/// One of `items`, each as likely (the demo's and the benchmarks' replays draw with it).
+pub fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> Option<&'a T> {
     if items.is_empty() {
         None
     } else {
@@ -42,7 +43,7 @@ pub(super) fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> Option<&'a T> {
 }
 
 /// One of `items`, each as likely as its weight.
-pub(super) fn weighted<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> Option<&'a T> {
+pub fn weighted<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> Option<&'a T> {
     let total: u32 = items.iter().map(|i| i.1).sum();
     let mut roll = rng.gen_range(0..total.max(1));
     for (item, w) in items {
@@ -55,7 +56,7 @@ pub(super) fn weighted<'a, T>(rng: &mut StdRng, items: &'a [(T, u32)]) -> Option
 }
 
 /// A working-day instant `days_ago` days before `now`, between 09:00 and 17:00 China time.
-pub(super) fn working_instant(rng: &mut StdRng, now: DateTime<Utc>, days_ago: i64) -> DateTime<Utc> {
+pub fn working_instant(rng: &mut StdRng, now: DateTime<Utc>, days_ago: i64) -> DateTime<Utc> {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(utc_offset);
     let mut day = (now - Duration::days(days_ago)).with_timezone(&cst).date_naive();
     while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
@@ -72,7 +73,8 @@ fn utc_offset() -> chrono::FixedOffset {
     Utc.fix()
 }
 
-pub(super) async fn account(
+/// Creates a demo staff account (password [`DEMO_PASSWORD`]) with one role; returns its id.
+pub async fn account(
     staff: &Staff,
     username: &str,
     name: &str,

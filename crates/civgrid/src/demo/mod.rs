@@ -7,16 +7,13 @@
 //! public). Everything is seeded through the same import path an operator uses, so the demo
 //! exercises the validation it relies on.
 
-pub mod bulk;
 mod cases;
 pub mod ledger;
-pub mod pages_bench;
 pub mod services;
-pub mod services_bench;
 
 use std::sync::OnceLock;
 
-pub use cases::seed_cases;
+pub use cases::{account, pick, seed_cases, weighted, working_instant};
 
 use civgrid_geo::partition::partition_weighted;
 use civgrid_geo::{Datum, MultiPolygon};

@@ -11,6 +11,18 @@ use crate::services::catalogue::{
 };
 use crate::staff::{NewStaff, Role, RoleGrant, Staff};
 
+/// Whether the applicant numbered `id` meets `item`'s machine-checkable conditions on `today`
+/// (age, place of registration), as acceptance checks them: the benchmarks' replays pick
+/// applicants the service will accept.
+pub fn eligible(item: &crate::services::catalogue::ServiceItem, id: &str, today: chrono::NaiveDate) -> bool {
+    crate::services::applications::check_eligibility(item, id, today).is_ok()
+}
+
+/// China Standard Time (UTC+8), the clock of working days and local days.
+pub fn cst() -> chrono::FixedOffset {
+    crate::services::cst()
+}
+
 /// Approvers of each department besides 市场监管 (whose approver is the demo's `approver`).
 pub const APPROVERS: [(&str, &str, &str); 10] = [
     ("approver_mzj", "民政局审批人员", "mzj"),

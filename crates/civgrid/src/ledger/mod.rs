@@ -14,7 +14,6 @@
 //! only stores and serves.
 
 pub mod audit;
-pub mod bench;
 mod cache;
 pub mod keys;
 mod store;
@@ -31,6 +30,8 @@ use civgrid_ledger::{Appender, Entry, Hash, HashReader, NodeId};
 use crate::db::{Db, Tx};
 pub use cache::CacheStats;
 pub use keys::{KeyError, LedgerKeys};
+/// The sequencer's numbering statement, for `civgrid-bench ledger` to show its query plan.
+pub use store::sequence_sql;
 pub use store::CheckpointRow;
 pub use witnessing::{WitnessEndpoint, WitnessPolicy};
 

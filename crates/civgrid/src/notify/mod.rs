@@ -32,7 +32,8 @@ pub struct NotifySettings {
     pub smtp: Option<(String, u16)>,
     pub smtp_from: Option<String>,
     pub webhook_url: Option<String>,
-    pub webhook_secret: Option<String>,
+    /// The webhook's HMAC key; `Debug` prints `[redacted]`.
+    pub webhook_secret: Option<crate::secret::Secret>,
 }
 
 impl NotifySettings {
@@ -180,7 +181,7 @@ impl Outbox {
         let url = self.settings.webhook_url.as_deref().ok_or("no notification webhook configured")?;
         let body = json!({"id": m.id, "recipient": m.recipient, "subject": m.subject, "text": m.body}).to_string();
         let ts = now.timestamp().to_string();
-        let secret = self.settings.webhook_secret.as_deref().unwrap_or_default();
+        let secret = self.settings.webhook_secret.as_ref().map(crate::secret::Secret::expose).unwrap_or_default();
         let signature = sign(secret, &ts, &body);
         let resp = self
             .http

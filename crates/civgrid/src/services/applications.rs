@@ -103,7 +103,8 @@ pub struct NoticeView {
 }
 
 /// The result of a submission.
-#[derive(Debug, Clone, Serialize)]
+#[derive(educe::Educe, Clone, Serialize)]
+#[educe(Debug)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// `access_key` is shown here once: with the number it lets the applicant follow the
@@ -111,6 +112,7 @@ pub enum Outcome {
     Accepted {
         application: Box<ApplicationView>,
         visit_number: Option<String>,
+        #[educe(Debug(method(crate::secret::redacted)))]
         access_key: String,
     },
     MissingMaterials {

@@ -15,11 +15,13 @@ use crate::certificates::{CertificateError, CertificateRow, CertificateView, Cer
 use crate::staff::{Principal, Role};
 
 /// Who asks for a certificate's content or bundle.
-#[derive(Debug, Clone, Copy)]
+#[derive(educe::Educe, Clone, Copy)]
+#[educe(Debug)]
 pub enum Reader<'a> {
     Staff(&'a Principal),
     /// The holder, with the access key of the application that issued the certificate.
     Holder {
+        #[educe(Debug(method(crate::secret::redacted)))]
         key: &'a str,
     },
 }

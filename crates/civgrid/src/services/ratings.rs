@@ -22,7 +22,8 @@ pub fn grade_label(g: i64) -> &'static str {
     GRADES.iter().find(|(n, _)| *n == g).map_or("", |(_, l)| l)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(educe::Educe, Clone, Deserialize)]
+#[educe(Debug)]
 #[serde(deny_unknown_fields)]
 pub struct NewRating {
     /// `application` (一事一评) or `visit` (一次一评).
@@ -31,6 +32,7 @@ pub struct NewRating {
     pub number: String,
     /// An application's access key (handed out at acceptance): proves the application is the
     /// rater's. Required for `application`.
+    #[educe(Debug(method(crate::secret::redacted)))]
     pub access_key: Option<String>,
     /// The applicant's ID number or credit code, for a `visit` (the visit number is printed
     /// on the slip the window hands over).
@@ -54,10 +56,12 @@ pub struct ReplyInput {
     pub callback_note: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(educe::Educe, Clone, Deserialize)]
+#[educe(Debug)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackInput {
     /// The rated application's access key (a rating of an application).
+    #[educe(Debug(method(crate::secret::redacted)))]
     pub access_key: Option<String>,
     /// The applicant's ID number or credit code (a rating of a window visit).
     pub id_number: Option<String>,

@@ -200,8 +200,10 @@ impl Principal {
 }
 
 /// What a successful login hands back. The token is shown once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(educe::Educe, Clone, Serialize)]
+#[educe(Debug)]
 pub struct LoginOutcome {
+    #[educe(Debug(method(crate::secret::redacted)))]
     pub token: String,
     pub expires_at: String,
     pub principal: Principal,
@@ -216,11 +218,13 @@ pub struct StaffView {
 }
 
 /// A new staff account.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(educe::Educe, Clone, Deserialize)]
+#[educe(Debug)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
     pub username: String,
     pub display_name: String,
+    #[educe(Debug(method(crate::secret::redacted)))]
     pub password: String,
     #[serde(default)]
     pub department_code: Option<String>,
@@ -231,7 +235,8 @@ pub struct NewStaff {
 /// A new account as an administrator creates it: who it is and where it belongs. Its roles
 /// and password are the security administrator's to give; a body carrying them is refused
 /// by name rather than as an unknown field.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(educe::Educe, Clone, Deserialize)]
+#[educe(Debug)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub username: String,
@@ -242,13 +247,15 @@ pub struct NewAccount {
     #[serde(default)]
     pub area_code: Option<String>,
     #[serde(default)]
+    #[educe(Debug(method(crate::secret::redacted)))]
     pub password: Option<serde_json::Value>,
     #[serde(default)]
     pub roles: Option<serde_json::Value>,
 }
 
 /// A change to a staff account; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(educe::Educe, Clone, Default, Deserialize)]
+#[educe(Debug)]
 #[serde(deny_unknown_fields)]
 pub struct StaffPatch {
     pub display_name: Option<String>,
@@ -256,6 +263,7 @@ pub struct StaffPatch {
     #[serde(default, with = "double_option")]
     pub department_code: Option<Option<String>>,
     pub active: Option<bool>,
+    #[educe(Debug(method(crate::secret::redacted)))]
     pub password: Option<String>,
     pub roles: Option<Vec<RoleGrant>>,
     /// The grids the account works in (网格员), replacing its assignments.
@@ -296,8 +304,10 @@ pub(crate) fn token_hash(token: &str) -> String {
 
 /// A random secret handed to a citizen once, in an answer — a reporter's photo key, an
 /// applicant's access key — with its SHA-256 ([`token_hash`]), which is all that is stored.
-#[derive(Debug, Clone)]
+#[derive(educe::Educe, Clone)]
+#[educe(Debug)]
 pub(crate) struct OnceKey {
+    #[educe(Debug(method(crate::secret::redacted)))]
     pub key: String,
     pub sha256: String,
 }

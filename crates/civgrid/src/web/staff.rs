@@ -32,10 +32,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/api-tokens/{id}", delete(revoke_token))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(educe::Educe, Deserialize)]
+#[educe(Debug)]
 #[serde(deny_unknown_fields)]
 struct Login {
     username: String,
+    #[educe(Debug(method(crate::secret::redacted)))]
     password: String,
 }
 
@@ -67,11 +69,14 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     Ok(resp)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(educe::Educe, Deserialize)]
+#[educe(Debug)]
 #[serde(deny_unknown_fields)]
 struct PasswordChange {
     username: String,
+    #[educe(Debug(method(crate::secret::redacted)))]
     old_password: String,
+    #[educe(Debug(method(crate::secret::redacted)))]
     new_password: String,
 }
 

@@ -101,3 +101,52 @@ fn bad_settings_stop_start_up_with_a_clear_message() {
     assert!(!ok);
     assert!(err.contains("mars"), "{err}");
 }
+
+/// The binary with `env` added to a clean environment of settings.
+fn civgrid_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_civgrid"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CIVGRID_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd.args(args).envs(env.iter().copied()).output().expect("run civgrid");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A setting a command does not use is refused, as a flag or from the environment, instead of
+/// being accepted and ignored: the demo runs on its own SQLite database and says so rather than
+/// quietly ignoring `--database postgres://…`. The config file may hold every command's settings.
+#[test]
+fn a_command_refuses_settings_it_does_not_use() {
+    let (ok, _, err) = civgrid(&["demo", "--database", "postgres://x"]);
+    assert!(!ok);
+    assert!(err.contains("--database"), "{err}");
+    let (ok, _, err) = civgrid(&["--database", "postgres://x", "demo", "--seed-only"]);
+    assert!(!ok);
+    assert!(err.contains("`civgrid demo` does not use --database / CIVGRID_DATABASE_URL"), "{err}");
+    assert!(err.contains("own SQLite database"), "{err}");
+    let (ok, err) = civgrid_env(&["demo", "--seed-only"], &[("CIVGRID_DATABASE_URL", "postgres://x")]);
+    assert!(!ok);
+    assert!(err.contains("CIVGRID_DATABASE_URL"), "{err}");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let (ok, err) = civgrid_env(&["--database", &url, "migrate"], &[("CIVGRID_ADDR", "127.0.0.1:9")]);
+    assert!(!ok);
+    assert!(err.contains("`civgrid migrate` does not use --addr / CIVGRID_ADDR"), "{err}");
+    let (ok, _, err) = civgrid(&["--database", &url, "--smtp-url", "smtp://relay", "migrate"]);
+    assert!(!ok);
+    assert!(err.contains("--smtp-url / CIVGRID_SMTP_URL"), "{err}");
+    let (ok, _, err) = civgrid(&["--log-format", "json", "verify", "b.json", "--trust", "t.json"]);
+    assert!(!ok);
+    assert!(err.contains("`civgrid verify` does not use --log-format"), "{err}");
+
+    // One file for every command: `migrate` takes its database from it and leaves the rest.
+    let cfg = dir.path().join("civgrid.toml");
+    let text = format!("database_url = \"{url}\"\naddr = \"127.0.0.1:9\"\nsmtp_url = \"smtp://relay\"\n");
+    std::fs::write(&cfg, text).expect("write");
+    let (ok, out, err) = civgrid(&["--config", cfg.to_str().expect("path"), "migrate"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("migrations applied"), "{out}");
+}

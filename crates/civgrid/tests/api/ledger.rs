@@ -379,16 +379,56 @@ async fn a_witness_cosigns_and_the_trust_file_accepts_it(b: Backend) {
 }
 both_backends!(a_witness_cosigns_and_the_trust_file_accepts_it);
 
-/// The benchmark's batched path (`civgrid bench ledger`): entries written with
+/// Entry kind of the records the batched-path test logs (as `civgrid-bench ledger` does).
+const RECORD_KIND: &str = "bench_record";
+
+/// Record number `n`: about the size of a case transition's canonical projection.
+fn bench_record(n: u64) -> (String, Value) {
+    let actions = ["report", "accept", "dispatch", "handle", "verify", "close"];
+    let content = json!({"record": n, "case": n / 6, "action": actions[(n % 6) as usize], "note": "benchmark record"});
+    (format!("r{n:010}"), content)
+}
+
+/// Appends records `range` as transactions of `batch` entries through `Db::write`, from
+/// `writers` concurrent tasks (the batched path `civgrid-bench ledger` measures).
+async fn append_concurrently(db: &civgrid::db::Db, range: std::ops::Range<u64>, batch: u64, writers: usize) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let next = std::sync::Arc::new(AtomicU64::new(range.start));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..writers {
+        let (db, next, end) = (db.clone(), next.clone(), range.end);
+        tasks.spawn(async move {
+            loop {
+                let first = next.fetch_add(batch, Ordering::Relaxed);
+                if first >= end {
+                    return;
+                }
+                let records: Vec<(String, Value)> = (first..(first + batch).min(end)).map(bench_record).collect();
+                let now = civgrid::db::now_text();
+                db.write(move |tx| -> civgrid::db::BoxFuture<'_, Result<(), civgrid::ledger::LogError>> {
+                    Box::pin(async move {
+                        civgrid::ledger::append_batch_in(tx, RECORD_KIND, &records, &now).await?;
+                        Ok(())
+                    })
+                })
+                .await
+                .expect("batched appends");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("writer task");
+    }
+}
+
+/// The benchmark's batched path (`civgrid-bench ledger`): entries written with
 /// `append_batch_in` from concurrent transactions form a tree the audit finds clean, proofs
 /// through the node cache equal proofs read from the database and verify, and a batch whose
 /// transaction rolls back leaves nothing behind.
 async fn batched_appends_audit_clean_and_roll_back(b: Backend) {
-    use civgrid::ledger::bench::{append_concurrently, bench_record, RECORD_KIND};
-
     let app = TestApp::empty(b).await;
     let (db, ledger) = (&app.state.db, &app.state.ledger);
-    append_concurrently(db, 0..2_600, 250, 3).await.expect("batched appends");
+    append_concurrently(db, 0..2_600, 250, 3).await;
     assert_eq!(ledger.integrate().await.expect("integrate"), 2_600);
     let records: Vec<_> = (0..2_600).map(bench_record).collect();
     let set = audit::RecordSet { kind: RECORD_KIND.to_owned(), records };

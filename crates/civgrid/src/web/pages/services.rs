@@ -677,9 +677,11 @@ struct PortalApplicationPage {
     access_key: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(educe::Educe, Deserialize)]
+#[educe(Debug)]
 pub(super) struct FollowForm {
     number: String,
+    #[educe(Debug(method(crate::secret::redacted)))]
     access_key: String,
 }
 

@@ -1,11 +1,11 @@
-//! `civgrid bench pages` (issue 6's speed target): the server render time of the busiest pages
+//! `civgrid-bench pages` (issue 6's speed target): the server render time of the busiest pages
 //! — the desk's queues (intake, filing, dispatch), the handler's queue, the command page and
 //! the command map's data — over a database of a million cases, and the command map of all
 //! 1,046 demo grids with 10,000 live cases in headless Chromium: from navigation to the grids
 //! and markers drawn, then how long a zoom and a pan take to reach the screen.
 //!
-//! The database is made exactly as `civgrid bench indicators` makes it
-//! ([`super::bulk`]: demo cases replayed through the case service, then copied inside the
+//! The database is made exactly as `civgrid-bench indicators` makes it
+//! ([`crate::bulk`]: demo cases replayed through the case service, then copied inside the
 //! database), so the two benchmarks measure the same data. Pages are requested in-process
 //! through the real router (middleware, session lookup, domain, template) one at a time; the
 //! browser is Debian's `chromium` driven by `chromedriver` over W3C WebDriver on loopback, as
@@ -23,10 +23,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use super::bulk::{database_version, load_cases, Loaded, Place};
-use super::DEMO_PASSWORD;
+use crate::bulk::{database_version, load_cases, Loaded, Place};
+use civgrid::demo::DEMO_PASSWORD;
 
-/// `civgrid bench pages`.
+/// `civgrid-bench pages`.
 #[derive(Debug, Clone, Args)]
 pub struct PagesArgs {
     /// `sqlite`, or a postgres:// URL (scratch schema, dropped afterwards unless --keep).
@@ -96,10 +96,10 @@ pub struct MapLoad {
     pub markers: i64,
 }
 
-/// What `civgrid bench pages` measured.
+/// What `civgrid-bench pages` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct PagesReport {
-    pub machine: civgrid_bench::MachineInfo,
+    pub machine: crate::MachineInfo,
     pub database: String,
     pub cases: i64,
     pub live_cases: i64,
@@ -210,12 +210,12 @@ async fn run(a: &PagesArgs, place: &Place) -> anyhow::Result<PagesReport> {
         load_cases(place, a.templates, a.cases).await?;
     let live_cases: i64 = sqlx::query_scalar(&format!(
         "select count(*) from case_record where state in ({})",
-        crate::cases::store::LIVE_STATES.map(|s| format!("'{s}'")).join(", ")
+        civgrid::cases::store::LIVE_STATES.map(|s| format!("'{s}'")).join(", ")
     ))
     .fetch_one(db.pool())
     .await?;
     println!("{cases} cases ({live_cases} live)");
-    let router = crate::web::router(state);
+    let router = civgrid::web::router(state);
 
     let mut tokens = std::collections::HashMap::new();
     for (user, _) in PAGES {
@@ -236,7 +236,7 @@ async fn run(a: &PagesArgs, place: &Place) -> anyhow::Result<PagesReport> {
             get(&router, path, &cookie).await?;
             micros.push(t.elapsed().as_micros() as u64);
         }
-        let l = civgrid_bench::intake::Latency::from_micros(micros);
+        let l = crate::intake::Latency::from_micros(micros);
         println!("{path} as {user}: {bytes} bytes, p50 {:.1} ms, p99 {:.1} ms", l.p50_ms, l.p99_ms);
         pages.push(PageTiming {
             page: (*path).to_owned(),
@@ -260,7 +260,7 @@ async fn run(a: &PagesArgs, place: &Place) -> anyhow::Result<PagesReport> {
     let database = database_version(&db).await;
     db.close().await;
     Ok(PagesReport {
-        machine: civgrid_bench::MachineInfo::current(),
+        machine: crate::MachineInfo::current(),
         database,
         cases,
         live_cases,

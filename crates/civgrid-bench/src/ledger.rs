@@ -1,4 +1,4 @@
-//! `civgrid bench ledger`: the trust ledger's speed (issue 4, "Speed"), measured through the
+//! `civgrid-bench ledger`: the trust ledger's speed (issue 4, "Speed"), measured through the
 //! code the platform runs: [`append_batch_in`] / [`append_in`] inside record transactions, the
 //! sequencer loop ([`Ledger::run_sequencer`]), [`Ledger::inclusion_proof`], and
 //! `civgrid_ledger::bundle::verify_bundle`, on a fresh SQLite file (and a fresh PostgreSQL schema
@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::{thousands, MachineInfo, TargetCheck};
 use anyhow::Context as _;
-use civgrid_bench::{thousands, MachineInfo, TargetCheck};
 use civgrid_ledger::bundle::{sign_certificate, verify_bundle, Bundle};
 use civgrid_ledger::cosignature::Cosigner;
 use civgrid_ledger::verify::verify_inclusion;
@@ -35,16 +35,16 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-use super::{append_batch_in, append_in, hex_hash, store, Ledger, LedgerKeys, WitnessPolicy};
-use crate::config::Settings;
-use crate::db::{Backend, DatabaseUrl, Db};
+use civgrid::config::Settings;
+use civgrid::db::{Backend, DatabaseUrl, Db};
+use civgrid::ledger::{append_batch_in, append_in, Ledger, LedgerKeys, WitnessPolicy};
 
 /// Entry kind of the benchmark's records.
 pub const RECORD_KIND: &str = "bench_record";
 
 const ACTIONS: [&str; 6] = ["report", "accept", "dispatch", "handle", "verify", "close"];
 
-/// `civgrid bench ledger`.
+/// `civgrid-bench ledger`.
 #[derive(Debug, Clone, Args)]
 pub struct LedgerBenchArgs {
     /// Entries in the SQLite log (the durable-append run builds this tree; proofs are measured
@@ -86,6 +86,9 @@ pub struct LedgerBenchArgs {
     pub verifications: usize,
     #[arg(long, default_value_t = 4)]
     pub seed: u64,
+    /// The pool's size (the application's default for the database when not given).
+    #[arg(long)]
+    pub db_max_connections: Option<u32>,
     /// Folder for the scratch SQLite database (default: a fresh temporary folder). Removed
     /// afterwards either way.
     #[arg(long)]
@@ -127,12 +130,12 @@ pub async fn append_concurrently(db: &Db, range: Range<u64>, batch: usize, write
                     return Ok::<(), anyhow::Error>(());
                 }
                 let records: Vec<(String, Value)> = (first..(first + batch).min(end)).map(bench_record).collect();
-                let now = crate::db::now_text();
+                let now = civgrid::db::now_text();
                 let t = Instant::now();
                 // As record owners write: through `Db::write` (a transaction per call on
                 // PostgreSQL; SQLite's group committer, which the sequencer also queues behind).
                 let written = db
-                    .write(move |tx| -> crate::db::BoxFuture<'_, Result<(), super::LogError>> {
+                    .write(move |tx| -> civgrid::db::BoxFuture<'_, Result<(), civgrid::ledger::LogError>> {
                         Box::pin(async move {
                             append_batch_in(tx, RECORD_KIND, &records, &now).await?;
                             Ok(())
@@ -254,7 +257,7 @@ pub struct ProofRun {
     pub cold: Dist,
     /// The same leaves again, in another order: every node from the cache.
     pub warm: Dist,
-    pub cache_after: super::CacheStats,
+    pub cache_after: civgrid::ledger::CacheStats,
     /// Reading the whole stored tree into memory (`Ledger::load_tree`, as a node does at start).
     pub load_ms: u64,
     pub loaded_nodes: u64,
@@ -291,7 +294,7 @@ pub struct BundleRun {
     pub verify: Dist,
 }
 
-/// Everything `civgrid bench ledger` measured.
+/// Everything `civgrid-bench ledger` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct LedgerBenchReport {
     pub machine: MachineInfo,
@@ -376,8 +379,17 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
+/// The application's settings for the scratch database (its defaults, the pool as given).
+fn settings_for(a: &LedgerBenchArgs, url: &DatabaseUrl) -> anyhow::Result<Settings> {
+    let mut settings = Settings::for_database(url)?;
+    if let Some(n) = a.db_max_connections {
+        settings.db_max_connections = n;
+    }
+    Ok(settings)
+}
+
 /// Runs everything; see the module docs.
-pub async fn run(a: &LedgerBenchArgs, settings: &Settings) -> anyhow::Result<LedgerBenchReport> {
+pub async fn run(a: &LedgerBenchArgs) -> anyhow::Result<LedgerBenchReport> {
     init_logging();
     anyhow::ensure!(a.entries > 0 && a.postgres_entries > 0, "--entries must be positive");
     anyhow::ensure!(a.latency_rate > 0.0 && a.latency_seconds > 0.0, "the latency run needs a rate and a duration");
@@ -393,7 +405,7 @@ pub async fn run(a: &LedgerBenchArgs, settings: &Settings) -> anyhow::Result<Led
 
     let mut place = Place::sqlite(a.work.as_deref())?;
     let outcome = async {
-        let db = crate::app::open_database(&place.url, settings).await?;
+        let db = civgrid::app::open_database(&place.url, &settings_for(a, &place.url)?).await?;
         let ledger = Ledger::new(db.clone(), keys.clone(), policy.clone());
         let run = run_backend(a, &ledger, a.entries).await?;
         println!("bundle verification …");
@@ -415,7 +427,7 @@ pub async fn run(a: &LedgerBenchArgs, settings: &Settings) -> anyhow::Result<Led
         Some(url) => {
             let mut place = Place::postgres(url).await?;
             let outcome = async {
-                let db = crate::app::open_database(&place.url, settings).await?;
+                let db = civgrid::app::open_database(&place.url, &settings_for(a, &place.url)?).await?;
                 let ledger = Ledger::new(db.clone(), keys.clone(), policy.clone());
                 let run = run_backend(a, &ledger, a.postgres_entries).await;
                 db.close().await;
@@ -460,7 +472,7 @@ async fn run_backend(a: &LedgerBenchArgs, ledger: &Ledger, entries: u64) -> anyh
         "select level, idx, hash from ledger_node where (level, idx) in (values ($1, 5), (1, $2), (8, 0))",
     )
     .await;
-    let sequence_plan = query_plan(db, &store::sequence_sql(db.backend())).await;
+    let sequence_plan = query_plan(db, &civgrid::ledger::sequence_sql(db.backend())).await;
     println!("{name}: node lookup plan: {lookup_plan}");
     println!("{name}: sequencing plan: {sequence_plan}");
     println!("{name}: inclusion proofs at {entries} …");
@@ -544,7 +556,13 @@ async fn query_plan(db: &Db, sql: &str) -> String {
 }
 
 async fn checkpoint_size(db: &Db) -> anyhow::Result<u64> {
-    Ok(store::latest_checkpoint(db).await?.map_or(0, |c| c.size))
+    let size: Option<i64> = sqlx::query_scalar("select max(size) from ledger_checkpoint").fetch_one(db.pool()).await?;
+    Ok(size.map_or(0, |s| s as u64))
+}
+
+async fn checkpoint_count(db: &Db) -> anyhow::Result<u64> {
+    let n: i64 = sqlx::query_scalar("select count(*) from ledger_checkpoint").fetch_one(db.pool()).await?;
+    Ok(n as u64)
 }
 
 /// Writers append `range` in batches while the sequencer loop runs; timed until a signed
@@ -558,7 +576,7 @@ async fn durable_appends(
 ) -> anyhow::Result<AppendRun> {
     let db = ledger.db().clone();
     let base = checkpoint_size(&db).await?;
-    let checkpoints_before = store::checkpoints(&db).await?.len() as u64;
+    let checkpoints_before = checkpoint_count(&db).await?;
     let total = range.end - range.start;
     let target = base + total;
     let start = Instant::now();
@@ -616,7 +634,7 @@ async fn durable_appends(
         commit_seconds,
         committed_per_s: total as f64 / commit_seconds,
         progress,
-        checkpoints_signed: store::checkpoints(&db).await?.len() as u64 - checkpoints_before,
+        checkpoints_signed: checkpoint_count(&db).await? - checkpoints_before,
     })
 }
 
@@ -647,9 +665,9 @@ async fn single_entries(
                     return Ok::<(), anyhow::Error>(());
                 }
                 let (reference, content) = bench_record(n);
-                let now = crate::db::now_text();
+                let now = civgrid::db::now_text();
                 if group {
-                    db.write(move |tx| -> crate::db::BoxFuture<'_, Result<(), super::LogError>> {
+                    db.write(move |tx| -> civgrid::db::BoxFuture<'_, Result<(), civgrid::ledger::LogError>> {
                         Box::pin(async move {
                             append_in(tx, RECORD_KIND, &reference, &content, &now).await?;
                             Ok(())
@@ -710,7 +728,7 @@ async fn checkpoint_latency(
             for k in 0..count {
                 tick.tick().await;
                 let (reference, content) = bench_record(first + k);
-                let now = crate::db::now_text();
+                let now = civgrid::db::now_text();
                 let mut tx = db.begin().await?;
                 append_in(&mut tx, RECORD_KIND, &reference, &content, &now).await?;
                 tx.commit().await?;
@@ -810,9 +828,14 @@ async fn proof_run(ledger: &Ledger, samples: usize, seed: u64) -> anyhow::Result
 
     let mut verified = 0;
     for (&i, proof) in leaves.iter().zip(&proofs).take(200) {
-        let rows = store::entries_by_seq(db, i, i + 1).await?;
-        let e = rows.first().with_context(|| format!("no entry at leaf {i}"))?;
-        let leaf = Entry::new(&e.kind, &e.reference, hex_hash(&e.content_sha256)?)?.leaf_hash();
+        let (kind, reference, sha): (String, String, String) =
+            sqlx::query_as("select kind, ref, content_sha256 from ledger_entry where seq = $1")
+                .bind(i as i64)
+                .fetch_optional(db.pool())
+                .await?
+                .with_context(|| format!("no entry at leaf {i}"))?;
+        let hash: Hash = hex::decode(&sha)?.try_into().map_err(|_| anyhow::anyhow!("leaf {i}: not a SHA-256"))?;
+        let leaf = Entry::new(&kind, &reference, hash)?.leaf_hash();
         verify_inclusion(&leaf, i, size, proof, &checkpoint.root)
             .map_err(|err| anyhow::anyhow!("proof of leaf {i} does not verify: {err}"))?;
         verified += 1;
@@ -843,12 +866,12 @@ async fn bundle_run(ledger: &Ledger, cosigner: &Cosigner, iterations: usize) -> 
         "fields": {"purpose": "employment"},
         "valid_until": "2027-05-22",
         "issuing_department": "public_security",
-        "issued_at": crate::db::now_text(),
+        "issued_at": civgrid::db::now_text(),
         "log_origin": ledger.origin(),
     });
     let signature = sign_certificate(ledger.keys().issuer_signer(), KIND, reference, &content)?;
     let mut tx = ledger.db().begin().await?;
-    append_in(&mut tx, KIND, reference, &content, &crate::db::now_text()).await?;
+    append_in(&mut tx, KIND, reference, &content, &civgrid::db::now_text()).await?;
     tx.commit().await?;
     ledger.integrate().await?;
     let checkpoint = ledger.checkpoint().await?;
@@ -1005,7 +1028,7 @@ impl fmt::Display for LedgerBenchReport {
         let m = &self.machine;
         writeln!(
             f,
-            "#### `civgrid bench ledger`: SQLite log of {} entries{}\n",
+            "#### `civgrid-bench ledger`: SQLite log of {} entries{}\n",
             thousands(self.sqlite.appends.entries as f64),
             self.postgres
                 .as_ref()

@@ -1,9 +1,9 @@
 //! Benchmark support that needs the platform itself (issue 3): a fresh seeded demo database on
 //! SQLite or in a scratch PostgreSQL schema, the intake benchmark's set-up around
-//! [`civgrid_bench::intake`], and a database of a million cases for the indicator queries.
+//! [`crate::intake`], and a database of a million cases for the indicator queries.
 //!
 //! **How the million cases are made.** A few hundred to a few thousand cases are replayed
-//! through the real case service at past instants ([`super::seed_cases`]: every report,
+//! through the real case service at past instants ([`civgrid::demo::seed_cases`]: every report,
 //! dispatch, feedback, verification … is a real `Cases` call). Those cases, with their
 //! departments and every transition, are then copied into the same tables until there are N
 //! cases, each copy moved back in time by a whole number of weeks (so weekdays, working hours
@@ -19,14 +19,17 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use serde::Serialize;
 
-use crate::cases::indicators::Scope;
+use civgrid::cases::indicators::Scope;
 
-use crate::config::{FileConfig, Overrides, Settings};
-use crate::db::{Backend, DatabaseUrl, Db};
+use civgrid::config::Settings;
+use civgrid::db::{Backend, DatabaseUrl, Db};
 
-/// `civgrid bench intake`.
+/// `civgrid-bench intake`.
 #[derive(Debug, Clone, Args)]
 pub struct IntakeArgs {
+    /// The `civgrid` server binary to start (default: `civgrid` beside this executable).
+    #[arg(long, env = "CIVGRID_SERVER_BIN")]
+    pub server_bin: Option<PathBuf>,
     /// `sqlite`, or a postgres:// URL in whose database a scratch schema is created (and dropped
     /// afterwards).
     #[arg(long, default_value = "sqlite")]
@@ -58,7 +61,7 @@ pub struct IntakeArgs {
     pub json: Option<PathBuf>,
 }
 
-/// `civgrid bench indicators`.
+/// `civgrid-bench indicators`.
 #[derive(Debug, Clone, Args)]
 pub struct IndicatorArgs {
     /// `sqlite`, or a postgres:// URL (scratch schema, dropped afterwards unless --keep).
@@ -85,18 +88,18 @@ pub struct IndicatorArgs {
 }
 
 /// A scratch database: a SQLite file in a fresh folder, or a PostgreSQL schema.
-pub(super) struct Place {
-    pub(super) url: DatabaseUrl,
+pub(crate) struct Place {
+    pub(crate) url: DatabaseUrl,
     /// Ledger signing keys (PostgreSQL needs them named; SQLite keeps them beside the file).
-    pub(super) key_dir: Option<PathBuf>,
-    pub(super) backend: Backend,
+    pub(crate) key_dir: Option<PathBuf>,
+    pub(crate) backend: Backend,
     admin_url: Option<DatabaseUrl>,
     schema: Option<String>,
 }
 
 impl Place {
     /// Creates the scratch database `name` (and the work folder `work`).
-    pub(super) async fn create(backend: &str, work: &Path, name: &str) -> anyhow::Result<Place> {
+    pub(crate) async fn create(backend: &str, work: &Path, name: &str) -> anyhow::Result<Place> {
         std::fs::create_dir_all(work)?;
         if backend == "sqlite" {
             let dir = work.join(format!("{name}-sqlite"));
@@ -130,7 +133,7 @@ impl Place {
     }
 
     /// Drops the scratch schema unless it is to be kept, and hands on the run's result.
-    pub(super) async fn finish<T>(&self, keep: bool, result: anyhow::Result<T>) -> anyhow::Result<T> {
+    pub(crate) async fn finish<T>(&self, keep: bool, result: anyhow::Result<T>) -> anyhow::Result<T> {
         if !keep {
             self.drop_schema().await?;
         }
@@ -147,26 +150,25 @@ impl Place {
     }
 }
 
-pub(super) fn default_settings(place: &Place) -> anyhow::Result<Settings> {
+pub(crate) fn default_settings(place: &Place) -> anyhow::Result<Settings> {
     // With the URL, so the defaults that depend on the database (the pool's size) are its.
-    let over = Overrides { database_url: Some(place.url.as_str().to_owned()), ..Default::default() };
-    let mut settings = Settings::resolve(over, FileConfig::default())?;
+    let mut settings = Settings::for_database(&place.url)?;
     settings.ledger_key_dir = place.key_dir.clone();
     Ok(settings)
 }
 
 /// Seeds the demo district and `cases` demo cases (as `civgrid demo --seed-only` does).
-pub(super) async fn seed_demo(place: &Place, cases: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub(crate) async fn seed_demo(place: &Place, cases: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
     let settings = default_settings(place)?;
-    let db = crate::app::open_database(&place.url, &settings).await?;
-    let state = crate::app::state(db.clone(), &settings).await?;
-    super::seed(&state.territory, &state.staff, &state.cases).await?;
-    super::seed_cases(&state.territory, &state.staff, &state.cases, cases, now).await?;
+    let db = civgrid::app::open_database(&place.url, &settings).await?;
+    let state = civgrid::app::state(db.clone(), &settings).await?;
+    civgrid::demo::seed(&state.territory, &state.staff, &state.cases).await?;
+    civgrid::demo::seed_cases(&state.territory, &state.staff, &state.cases, cases, now).await?;
     db.close().await;
     Ok(())
 }
 
-pub(super) async fn database_version(db: &Db) -> String {
+pub(crate) async fn database_version(db: &Db) -> String {
     let q = match db.backend() {
         Backend::Sqlite => "select 'SQLite ' || sqlite_version()",
         Backend::Postgres => "select 'PostgreSQL ' || current_setting('server_version')",
@@ -189,19 +191,19 @@ pub(super) async fn database_version(db: &Db) -> String {
 
 /// Seeds a fresh demo district, serves it from this executable in a separate process, drives
 /// it, and measures the raw-insert ceiling of the same database with civgrid's own pool.
-pub async fn bench_intake(a: &IntakeArgs) -> anyhow::Result<civgrid_bench::intake::IntakeReport> {
+pub async fn bench_intake(a: &IntakeArgs) -> anyhow::Result<crate::intake::IntakeReport> {
     let place = Place::create(&a.backend, &a.work, "intake").await?;
     let result = run_intake(a, &place).await;
     place.finish(false, result).await
 }
 
-async fn run_intake(a: &IntakeArgs, place: &Place) -> anyhow::Result<civgrid_bench::intake::IntakeReport> {
+async fn run_intake(a: &IntakeArgs, place: &Place) -> anyhow::Result<crate::intake::IntakeReport> {
     let t = Instant::now();
     seed_demo(place, 400, Utc::now()).await?;
     println!("seeded the demo district with 400 cases in {:.1} s", t.elapsed().as_secs_f64());
     let backend = place.backend.as_str().to_owned();
-    let options = civgrid_bench::intake::IntakeOptions {
-        exe: std::env::current_exe()?,
+    let options = crate::intake::IntakeOptions {
+        exe: crate::server_bin(a.server_bin.as_deref())?,
         database_url: place.url.as_str().to_owned(),
         backend: backend.clone(),
         rates: a.rates.clone(),
@@ -211,7 +213,7 @@ async fn run_intake(a: &IntakeArgs, place: &Place) -> anyhow::Result<civgrid_ben
         max_in_flight: a.max_in_flight,
         worker_share: 0.1,
         worker_username: "gw_440604010001".into(),
-        worker_password: super::DEMO_PASSWORD.into(),
+        worker_password: civgrid::demo::DEMO_PASSWORD.into(),
         worker_community: "440604010001".into(),
         server_log: a.work.join(format!("serve-{backend}.log")),
         // The load generator stands for the office's reverse proxy, naming each citizen in
@@ -223,7 +225,7 @@ async fn run_intake(a: &IntakeArgs, place: &Place) -> anyhow::Result<civgrid_ben
             .collect(),
         seed: 3,
     };
-    let mut report = civgrid_bench::intake::run(&options).await?;
+    let mut report = crate::intake::run(&options).await?;
     let mut settings = default_settings(place)?;
     if let Some(n) = a.server_pool {
         settings.db_max_connections = n;
@@ -236,13 +238,9 @@ async fn run_intake(a: &IntakeArgs, place: &Place) -> anyhow::Result<civgrid_ben
         settings.db_max_connections
     ));
     println!("measuring the raw-insert ceiling …");
-    report.ceilings = civgrid_bench::intake::raw_insert_ceiling(
-        db.pool(),
-        &backend,
-        a.ceiling_seconds,
-        settings.db_max_connections as usize,
-    )
-    .await?;
+    report.ceilings =
+        crate::intake::raw_insert_ceiling(db.pool(), &backend, a.ceiling_seconds, settings.db_max_connections as usize)
+            .await?;
     db.close().await;
     Ok(report)
 }
@@ -260,10 +258,10 @@ pub struct IndicatorTiming {
     pub max_ms: f64,
 }
 
-/// What `civgrid bench indicators` measured.
+/// What `civgrid-bench indicators` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct IndicatorReport {
-    pub machine: civgrid_bench::MachineInfo,
+    pub machine: crate::MachineInfo,
     pub database: String,
     pub cases: i64,
     pub transitions: i64,
@@ -310,9 +308,9 @@ pub async fn bench_indicators(a: &IndicatorArgs) -> anyhow::Result<IndicatorRepo
 /// A database of `cases` cases made from `templates` demo cases replayed through the workflow
 /// (then copied inside the database), with the case loop's indicator rows rebuilt, and how long
 /// each step took.
-pub(super) struct Loaded {
+pub(crate) struct Loaded {
     pub db: Db,
-    pub state: crate::web::AppState,
+    pub state: civgrid::web::AppState,
     pub now: DateTime<Utc>,
     pub cases: i64,
     pub seed_seconds: f64,
@@ -320,7 +318,7 @@ pub(super) struct Loaded {
     pub rebuild_seconds: f64,
 }
 
-pub(super) async fn load_cases(place: &Place, templates: usize, cases: usize) -> anyhow::Result<Loaded> {
+pub(crate) async fn load_cases(place: &Place, templates: usize, cases: usize) -> anyhow::Result<Loaded> {
     let now = Utc::now();
     let t = Instant::now();
     seed_demo(place, templates, now).await?;
@@ -328,14 +326,14 @@ pub(super) async fn load_cases(place: &Place, templates: usize, cases: usize) ->
     println!("replayed {templates} cases through the workflow in {seed_seconds:.1} s");
 
     let settings = default_settings(place)?;
-    let db = crate::app::open_database(&place.url, &settings).await?;
+    let db = civgrid::app::open_database(&place.url, &settings).await?;
     let t = Instant::now();
     copy_cases(&db, cases).await?;
     let copy_seconds = t.elapsed().as_secs_f64();
     let cases: i64 = sqlx::query_scalar("select count(*) from case_record").fetch_one(db.pool()).await?;
     println!("{cases} cases after {copy_seconds:.1} s of copying");
 
-    let state = crate::app::state(db.clone(), &settings).await?;
+    let state = civgrid::app::state(db.clone(), &settings).await?;
     // The copies were written behind the case loop's back: rebuild its rows from the records.
     let t = Instant::now();
     state.cases.rebuild_indicators().await?;
@@ -385,7 +383,7 @@ async fn run_indicators(a: &IndicatorArgs, place: &Place) -> anyhow::Result<Indi
     let database = database_version(&db).await;
     db.close().await;
     Ok(IndicatorReport {
-        machine: civgrid_bench::MachineInfo::current(),
+        machine: crate::MachineInfo::current(),
         database,
         cases,
         transitions,
@@ -398,10 +396,10 @@ async fn run_indicators(a: &IndicatorArgs, place: &Place) -> anyhow::Result<Indi
 }
 
 /// Runs `query` once untimed, then `repeat` times timed: the first answer and the timings.
-pub(super) async fn timed<T, E, F>(
+pub(crate) async fn timed<T, E, F>(
     repeat: usize,
     mut query: impl FnMut() -> F,
-) -> Result<(T, civgrid_bench::intake::Latency), E>
+) -> Result<(T, crate::intake::Latency), E>
 where
     F: std::future::Future<Output = Result<T, E>>,
 {
@@ -412,12 +410,12 @@ where
         query().await?;
         micros.push(t.elapsed().as_micros() as u64);
     }
-    Ok((first, civgrid_bench::intake::Latency::from_micros(micros)))
+    Ok((first, crate::intake::Latency::from_micros(micros)))
 }
 
 /// SQL for a stored timestamp `col` moved back by `weeks` (an SQL integer expression; negative
 /// moves forward) weeks, in the stored format (`YYYY-MM-DDTHH:MM:SS.mmmZ`); NULL stays NULL.
-pub(super) fn shifted_sql(backend: Backend, col: &str, weeks: &str) -> String {
+pub(crate) fn shifted_sql(backend: Backend, col: &str, weeks: &str) -> String {
     match backend {
         Backend::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%fZ', {col}, printf('%+d days', -(({weeks}) * 7)))"),
         Backend::Postgres => format!(
@@ -428,7 +426,7 @@ pub(super) fn shifted_sql(backend: Backend, col: &str, weeks: &str) -> String {
 }
 
 /// The case number (`YYYYMMDD` of the report day + the id, at least six digits) in SQL.
-pub(super) fn number_sql(backend: Backend, created: &str, id: &str) -> String {
+pub(crate) fn number_sql(backend: Backend, created: &str, id: &str) -> String {
     let day = format!("replace(substr({created}, 1, 10), '-', '')");
     match backend {
         Backend::Sqlite => format!("{day} || printf('%06d', {id})"),
@@ -438,7 +436,7 @@ pub(super) fn number_sql(backend: Backend, created: &str, id: &str) -> String {
 
 /// A pseudo-random number in `0..modulus` (an SQL expression) for copy `k.n` of the template
 /// with id `id`, as SQL over the copy numbers of [`copy_in_batches`].
-pub(super) fn copy_hash_sql(id: &str, modulus: &str) -> String {
+pub(crate) fn copy_hash_sql(id: &str, modulus: &str) -> String {
     format!("((({id}) * 7919 + k.n * 104729) % ({modulus}))")
 }
 
@@ -446,7 +444,7 @@ pub(super) fn copy_hash_sql(id: &str, modulus: &str) -> String {
 /// database: `statements` gives the SQL for a batch of copies, each statement starting with the
 /// common table expression it is handed (`k(n)`, the batch's copy numbers). One transaction per
 /// batch of about 20,000 rows.
-pub(super) async fn copy_in_batches(
+pub(crate) async fn copy_in_batches(
     db: &Db,
     copies: i64,
     per_copy: i64,
@@ -474,7 +472,7 @@ pub(super) async fn copy_in_batches(
 }
 
 /// After copies with explicit ids: moves a PostgreSQL identity past them (SQLite needs nothing).
-pub(super) async fn advance_identity(db: &Db, table: &str) -> anyhow::Result<()> {
+pub(crate) async fn advance_identity(db: &Db, table: &str) -> anyhow::Result<()> {
     if db.backend() == Backend::Postgres {
         sqlx::query(&format!("select setval(pg_get_serial_sequence('{table}', 'id'), (select max(id) from {table}))"))
             .execute(db.pool())
@@ -485,7 +483,7 @@ pub(super) async fn advance_identity(db: &Db, table: &str) -> anyhow::Result<()>
 
 /// As a maintained installation would be: statistics and, on PostgreSQL, the visibility map
 /// that index-only scans rely on (autovacuum's work; ANALYZE or `pragma optimize` on SQLite).
-pub(super) async fn maintain(db: &Db) -> anyhow::Result<()> {
+pub(crate) async fn maintain(db: &Db) -> anyhow::Result<()> {
     let maintain = if db.backend() == Backend::Postgres { "vacuum analyze" } else { "analyze" };
     sqlx::query(maintain).execute(db.pool()).await?;
     Ok(())
@@ -494,7 +492,7 @@ pub(super) async fn maintain(db: &Db) -> anyhow::Result<()> {
 /// Copies the existing cases (the templates, with their departments and transitions) inside
 /// the database until there are `target`: copy *k* of template *t* gets id `t + k·stride` and
 /// is moved back by 1–156 weeks, a pseudo-random function of (t, k), over three years.
-pub(super) async fn copy_cases(db: &Db, target: usize) -> anyhow::Result<()> {
+pub(crate) async fn copy_cases(db: &Db, target: usize) -> anyhow::Result<()> {
     let b = db.backend();
     let templates: i64 = sqlx::query_scalar("select count(*) from case_record").fetch_one(db.pool()).await?;
     let stride: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from case_record").fetch_one(db.pool()).await?;

@@ -1,10 +1,10 @@
-//! `civgrid bench services` (issue 5): a year of a busy district's one-window services —
+//! `civgrid-bench services` (issue 5): a year of a busy district's one-window services —
 //! 1,500,000 applications by default — on SQLite or in a scratch PostgreSQL schema; statistics
 //! queries timed through `Services::statistics`, and acceptance with material reuse timed over
 //! loopback HTTP against this executable serving the prepared database.
 //!
 //! **How the applications are made** (as the indicator benchmark makes its cases, see
-//! [`super::bulk`]). A few hundred to a few thousand applications are replayed through the real
+//! [`crate::bulk`]). A few hundred to a few thousand applications are replayed through the real
 //! service at past instants over the last year, in order ([`replay`]): submissions at windows and
 //! online, with materials attached from the applicant's e-licences and earlier applications,
 //! one-time missing-materials notices and the complete submission after them, refusals,
@@ -36,27 +36,30 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
 
-use super::bulk::{
+use crate::bulk::{
     advance_identity, copy_hash_sql, copy_in_batches, database_version, default_settings, maintain, number_sql,
     seed_demo, shifted_sql, timed, Place,
 };
-use super::cases::{account, pick, weighted, working_instant};
-use super::{DEMO_PASSWORD, DISTRICT_CODE};
-use crate::cases::calendar::Calendar;
-use crate::db::{Backend, Db};
-use crate::identity::{CreditCode, ResidentId};
-use crate::services::applications::{ApplicantInput, Channel, MaterialInput, NewApplication, NewRefusal, Outcome};
-use crate::services::approvals::{CheckInput, DecisionInput, SuspendInput};
-use crate::services::catalogue::{ApplicantType, MaterialSpec, ServiceItem};
-use crate::services::ratings::{AppealDecisionInput, AppealInput, NewRating};
-use crate::services::statistics::GroupBy;
-use crate::services::store::local_day_sql;
-use crate::staff::{Principal, Role};
-use crate::web::AppState;
+use civgrid::cases::calendar::Calendar;
+use civgrid::db::{Backend, Db};
+use civgrid::demo::{account, pick, weighted, working_instant};
+use civgrid::demo::{DEMO_PASSWORD, DISTRICT_CODE};
+use civgrid::identity::{CreditCode, ResidentId};
+use civgrid::services::applications::{ApplicantInput, Channel, MaterialInput, NewApplication, NewRefusal, Outcome};
+use civgrid::services::approvals::{CheckInput, DecisionInput, SuspendInput};
+use civgrid::services::catalogue::{ApplicantType, MaterialSpec, ServiceItem};
+use civgrid::services::ratings::{AppealDecisionInput, AppealInput, NewRating};
+use civgrid::services::statistics::GroupBy;
+use civgrid::services::store::local_day_sql;
+use civgrid::staff::{Principal, Role};
+use civgrid::web::AppState;
 
-/// `civgrid bench services`.
+/// `civgrid-bench services`.
 #[derive(Debug, Clone, Args)]
 pub struct ServicesArgs {
+    /// The `civgrid` server binary to start (default: `civgrid` beside this executable).
+    #[arg(long, env = "CIVGRID_SERVER_BIN")]
+    pub server_bin: Option<PathBuf>,
     /// `sqlite`, or a postgres:// URL (scratch schema, dropped afterwards unless --keep).
     #[arg(long, default_value = "sqlite")]
     pub backend: String,
@@ -131,13 +134,13 @@ pub struct AcceptanceTiming {
     pub materials_reused: usize,
     /// Materials handed in with each request.
     pub materials_submitted: usize,
-    pub latency: civgrid_bench::intake::Latency,
+    pub latency: crate::intake::Latency,
 }
 
-/// What `civgrid bench services` measured.
+/// What `civgrid-bench services` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServicesReport {
-    pub machine: civgrid_bench::MachineInfo,
+    pub machine: crate::MachineInfo,
     pub database: String,
     pub applications: i64,
     pub materials: i64,
@@ -258,8 +261,8 @@ async fn run(a: &ServicesArgs, place: &Place) -> anyhow::Result<ServicesReport> 
     let t = Instant::now();
     seed_demo(place, 0, now).await?;
     let settings = default_settings(place)?;
-    let db = crate::app::open_database(&place.url, &settings).await?;
-    let state = crate::app::state(db.clone(), &settings).await?;
+    let db = civgrid::app::open_database(&place.url, &settings).await?;
+    let state = civgrid::app::state(db.clone(), &settings).await?;
     let replayed = replay(&state, a.templates, now).await?;
     let seed_seconds = t.elapsed().as_secs_f64();
     println!("replayed {} applications through the service in {seed_seconds:.1} s: {replayed:?}", a.templates);
@@ -282,7 +285,7 @@ async fn run(a: &ServicesArgs, place: &Place) -> anyhow::Result<ServicesReport> 
     let acceptance = if a.requests > 0 { Some(time_acceptance(a, place, &state).await?) } else { None };
     let database = database_version(&db).await;
     let report = ServicesReport {
-        machine: civgrid_bench::MachineInfo::current(),
+        machine: crate::MachineInfo::current(),
         database,
         applications,
         materials: count("service_material").await?,
@@ -449,12 +452,12 @@ fn checklist(item: &ServiceItem, step: usize, department: &str, approve: bool) -
 
 /// The demo's accounts by username, to act as them.
 struct Accounts<'a> {
-    staff: &'a crate::staff::Staff,
+    staff: &'a civgrid::staff::Staff,
     ids: HashMap<String, i64>,
 }
 
 impl<'a> Accounts<'a> {
-    async fn load(staff: &'a crate::staff::Staff) -> anyhow::Result<Accounts<'a>> {
+    async fn load(staff: &'a civgrid::staff::Staff) -> anyhow::Result<Accounts<'a>> {
         let ids = staff.list().await?.into_iter().map(|s| (s.staff.username.clone(), s.staff.id)).collect();
         Ok(Accounts { staff, ids })
     }
@@ -496,10 +499,10 @@ async fn replay(state: &AppState, count: usize, now: DateTime<Utc>) -> anyhow::R
     }
     let mut approvers = HashMap::new();
     approvers.insert("scjg".to_owned(), accounts.principal("approver").await?);
-    for (username, _, dept) in super::services::APPROVERS {
+    for (username, _, dept) in civgrid::demo::services::APPROVERS {
         approvers.insert(dept.to_owned(), accounts.principal(username).await?);
     }
-    let today = now.with_timezone(&crate::services::cst()).date_naive();
+    let today = now.with_timezone(&civgrid::demo::services::cst()).date_naive();
     let mut r = Replay {
         state,
         calendar: state.cases.calendar().await?,
@@ -529,6 +532,11 @@ async fn replay(state: &AppState, count: usize, now: DateTime<Utc>) -> anyhow::R
     Ok(r.summary)
 }
 
+/// A timestamp as the services store it (RFC 3339, milliseconds, UTC).
+fn stored_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 impl Replay<'_> {
     /// An instant `days_ago` days back: in office hours on a working day at a window, any time
     /// online.
@@ -542,10 +550,9 @@ impl Replay<'_> {
     /// An item and an eligible applicant for it: often someone holding an e-licence the item
     /// takes in place of a material, or someone who applied before.
     fn choose(&mut self, at: DateTime<Utc>) -> (usize, usize) {
-        let today = at.with_timezone(&crate::services::cst()).date_naive();
+        let today = at.with_timezone(&civgrid::demo::services::cst()).date_naive();
         let fits = |item: &ServiceItem, a: &Applicant| {
-            item.spec.applicant_type == a.kind
-                && crate::services::applications::check_eligibility(item, &a.id, today).is_ok()
+            item.spec.applicant_type == a.kind && civgrid::demo::services::eligible(item, &a.id, today)
         };
         if self.rng.gen_bool(0.35) {
             let mut pairs = Vec::new();
@@ -826,9 +833,8 @@ async fn copy_applications(db: &Db, target: usize, now: DateTime<Utc>) -> anyhow
     let copies = ((target as i64 - total).max(0) + concluded - 1) / concluded;
     anyhow::ensure!(copies < 100_000, "{copies} copies: replay more templates (notice numbers hold 5 digits of copy)");
     let overriding = if b == Backend::Postgres { "overriding system value" } else { "" };
-    let start = crate::services::text(now - Duration::days(YEAR_DAYS));
-    let (settled, done) =
-        (crate::services::text(now - Duration::days(4)), crate::services::text(now - Duration::days(1)));
+    let start = stored_time(now - Duration::days(YEAR_DAYS));
+    let (settled, done) = (stored_time(now - Duration::days(4)), stored_time(now - Duration::days(1)));
     let wa = spread_sql(b, "a.id", "a.accepted_at", "a.concluded_at", &start, &settled);
     let wv = spread_sql(b, "v.id", "v.at", "v.at", &start, &done);
     let wn = spread_sql(b, "coalesce(n.visit_id, 0)", "n.issued_at", "n.issued_at", &start, &done);
@@ -1035,7 +1041,7 @@ async fn time_acceptance(a: &ServicesArgs, place: &Place, state: &AppState) -> a
     let (clerk, approver) = (accounts.principal("clerk").await?, accounts.principal("approver").await?);
     let registration_item = state.services.item(&registration, None).await?;
     let mut rng = StdRng::seed_from_u64(302);
-    let today = Utc::now().with_timezone(&crate::services::cst()).date_naive();
+    let today = Utc::now().with_timezone(&civgrid::demo::services::cst()).date_naive();
     let holders = people(&mut rng, a.warmup + a.requests, 0, today)?;
     let t = Instant::now();
     for h in &holders {
@@ -1067,8 +1073,8 @@ async fn time_acceptance(a: &ServicesArgs, place: &Place, state: &AppState) -> a
 
     let backend = place.backend.as_str().to_owned();
     // The server is started as the intake benchmark starts it; only these options apply.
-    let options = civgrid_bench::intake::IntakeOptions {
-        exe: std::env::current_exe()?,
+    let options = crate::intake::IntakeOptions {
+        exe: crate::server_bin(a.server_bin.as_deref())?,
         database_url: place.url.as_str().to_owned(),
         backend: backend.clone(),
         rates: Vec::new(),
@@ -1088,11 +1094,11 @@ async fn time_acceptance(a: &ServicesArgs, place: &Place, state: &AppState) -> a
             .collect(),
         seed: 0,
     };
-    let mut server = civgrid_bench::intake::Server::start(&options)?;
+    let mut server = crate::intake::Server::start(&options)?;
     let client = reqwest::Client::builder().timeout(StdDuration::from_secs(30)).tcp_nodelay(true).build()?;
     let base = server.base.clone();
-    civgrid_bench::intake::wait_healthy(&client, &base, &mut server).await?;
-    let token = civgrid_bench::intake::login(&client, &base, "clerk", DEMO_PASSWORD).await?;
+    crate::intake::wait_healthy(&client, &base, &mut server).await?;
+    let token = crate::intake::login(&client, &base, "clerk", DEMO_PASSWORD).await?;
     let submitted = ["floor_plan", "food_safety_rules", "application_form"];
     let mut micros = Vec::with_capacity(a.requests);
     let mut reused = 0;
@@ -1130,7 +1136,7 @@ async fn time_acceptance(a: &ServicesArgs, place: &Place, state: &AppState) -> a
         }
     }
     server.stop();
-    let latency = civgrid_bench::intake::Latency::from_micros(micros);
+    let latency = crate::intake::Latency::from_micros(micros);
     println!(
         "acceptance with reuse: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         latency.p50_ms, latency.p99_ms, latency.max_ms
@@ -1187,7 +1193,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn copies_move_by_whole_weeks_inside_the_year() {
         let dir = tempfile::tempdir().unwrap();
-        let url: crate::db::DatabaseUrl = format!("sqlite://{}", dir.path().join("s.db").display()).parse().unwrap();
+        let url: civgrid::db::DatabaseUrl = format!("sqlite://{}", dir.path().join("s.db").display()).parse().unwrap();
         let db = Db::connect(&url, 1).await.unwrap();
         let b = Backend::Sqlite;
         let one = |sql: String| {
@@ -1224,7 +1230,7 @@ mod tests {
     fn sample_files_prove_their_format() {
         for f in ["pdf", "png", "jpg", "ofd"] {
             let b = sample_file(f, "x");
-            assert_eq!(crate::services::applications::sniff_format(&b), Some(f));
+            assert_eq!(civgrid::services::applications::sniff_format(&b), Some(f));
         }
     }
 }
