@@ -174,8 +174,7 @@ fn messages(source: &str, lang: Lang) -> Result<Vec<(String, String)>, Vec<Strin
             ids.push(m.id.name.to_owned());
         }
     }
-    let langid: LanguageIdentifier =
-        lang.html().parse().map_err(|e| vec![format!("language {}: {e}", lang.html())])?;
+    let langid: LanguageIdentifier = lang.html().parse().map_err(|e| vec![format!("language {}: {e}", lang.html())])?;
     let mut bundle = FluentBundle::new(vec![langid]);
     // Fluent wraps each placeable in FSI/PDI isolation marks by default; the pages' words
     // must come out exactly as written (placeables here are only escaped braces and blanks).
@@ -220,10 +219,10 @@ mod tests {
     /// A broken entry is an error, not a message quietly left out.
     #[test]
     fn a_broken_fluent_source_is_refused() {
-        assert_eq!(messages("a-b = x\nc = {\"{\"}y{\" \"}\n", Lang::En).unwrap(), [
-            ("a.b".to_owned(), "x".to_owned()),
-            ("c".to_owned(), "{y ".to_owned())
-        ]);
+        assert_eq!(
+            messages("a-b = x\nc = {\"{\"}y{\" \"}\n", Lang::En).unwrap(),
+            [("a.b".to_owned(), "x".to_owned()), ("c".to_owned(), "{y ".to_owned())]
+        );
         for broken in ["a = x\nb = {\n", "a = x\na = y\n", "a =\n", "a = x\n    .title = y\n", "a = {b}\n"] {
             assert!(messages(broken, Lang::En).is_err(), "{broken:?}");
         }
