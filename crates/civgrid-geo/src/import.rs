@@ -691,7 +691,6 @@ fn parse_geometry(
     Some(mp)
 }
 
-
 /// Reports pairs of features of the same file that overlap by more than the tolerance.
 fn check_overlaps_within(features: &[GridFeature], out: &mut Collector) {
     for (i, j) in candidate_pairs(features.iter().map(|f| &f.geometry)) {

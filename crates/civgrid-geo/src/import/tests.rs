@@ -69,8 +69,7 @@ fn all_problems_are_collected() {
         feature("badpos", json!([[[113.0], [113.1, 23.0], [113.1, 23.1], [113.0]]])),           // 10
     ]);
     let r = parse(&file).unwrap_err();
-    let by =
-        |i: usize| -> Vec<&str> { r.problems.iter().filter(|p| p.feature == Some(i)).map(|p| p.code).collect() };
+    let by = |i: usize| -> Vec<&str> { r.problems.iter().filter(|p| p.feature == Some(i)).map(|p| p.code).collect() };
     assert_eq!(by(1), ["missing_geometry"]);
     assert_eq!(by(2), ["unsupported_geometry"]);
     assert!(r.problems.iter().any(|p| p.feature == Some(2) && p.message.contains("LineString")));

@@ -151,11 +151,7 @@ fn every_kind_of_tampering_is_refused_with_its_code() {
         p.iter().map(|h| json!(b64::encode(h))).collect::<Vec<_>>()
     };
     let cases: Vec<(&str, Value, &str)> = vec![
-        (
-            "content field changed",
-            with(&|v| v["content"]["holder"]["name"] = json!("李四")),
-            "content_hash_mismatch",
-        ),
+        ("content field changed", with(&|v| v["content"]["holder"]["name"] = json!("李四")), "content_hash_mismatch"),
         ("content field added", with(&|v| v["content"]["extra"] = json!(true)), "content_hash_mismatch"),
         ("content number changed", with(&|v| v["content"]["serial"] = json!(124)), "content_hash_mismatch"),
         ("content fraction", with(&|v| v["content"]["serial"] = json!(123.5)), "content_not_canonical"),
@@ -229,8 +225,7 @@ fn every_kind_of_tampering_is_refused_with_its_code() {
             with(&|v| {
                 let other = Checkpoint::new(ORIGIN, 12, [0; 32]).unwrap();
                 let forged = w.witnesses[0].1.cosign(&other.to_text(), 1).unwrap();
-                v["checkpoint"] =
-                    json!(add_signature_lines(&without_line(w.witnesses[0].1.name()), &forged).unwrap())
+                v["checkpoint"] = json!(add_signature_lines(&without_line(w.witnesses[0].1.name()), &forged).unwrap())
             }),
             "cosignature_invalid",
         ),
