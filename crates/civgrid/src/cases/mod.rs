@@ -5,6 +5,8 @@
 //! [`CaseError`]. SQL lives in [`store`].
 
 pub mod calendar;
+mod catalogue;
+mod error;
 pub mod indicators;
 mod intake;
 pub mod mask;
@@ -45,6 +47,7 @@ use crate::push::{CaseEvent, Hub};
 use crate::staff::{Principal, Role};
 use crate::territory::{Located, Territory, TerritoryError};
 use calendar::{Calendar, DayKind};
+pub use error::CaseError;
 pub use reporter::{ReporterRating, MAX_RATING_COMMENT_CHARS, REPORTER_ACTOR, REPORTER_ROLE};
 use sight::{areas_of, seen_by_area, CASE_PHOTO_PURPOSE, CASE_READ_PURPOSE, PHOTO_AREA_ROLES};
 pub use sight::{CaseItem, ReporterView, Sight, CASE_LOOP_AREA_ROLES, OVERSIGHT_AREA_ROLES};
@@ -101,132 +104,6 @@ pub fn valid_media_url(u: &str) -> bool {
 
 /// Longest description accepted (Open311 clients are told the same limit).
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
-
-#[derive(Debug, thiserror::Error)]
-pub enum CaseError {
-    #[error("case {0} does not exist or is not visible to you")]
-    NotFound(i64),
-    #[error(
-        "description must be 1–{MAX_DESCRIPTION_CHARS} characters, with line breaks but no other control characters"
-    )]
-    InvalidDescription,
-    #[error("a location (lng, lat) is required for reports from channel `{0}`")]
-    MissingLocation(String),
-    #[error("lng and lat must be given together")]
-    PartialLocation,
-    #[error("unknown channel `{0}`; expected one of web, app, open311, hotline, wechat, sms, patrol, sensor")]
-    UnknownChannel(String),
-    #[error("unknown or inactive class `{0}`")]
-    UnknownClass(String),
-    #[error("department {0} does not exist")]
-    UnknownDepartment(String),
-    #[error("the case has no class yet: give class_code")]
-    ClassRequired,
-    #[error("the case has no location in the territory yet: give lng and lat")]
-    LocationRequired,
-    #[error("{0}")]
-    Transition(#[from] TransitionError),
-    #[error("the verifier must be someone other than the handler who gave the feedback")]
-    VerifierIsHandler,
-    #[error("class {0} does not allow self-handling by the grid worker")]
-    SelfHandleNotAllowed(String),
-    #[error("duplicate_of must name another open case")]
-    InvalidDuplicate,
-    #[error("no extension has been requested")]
-    NoExtensionRequested,
-    #[error("{0}")]
-    InvalidField(String),
-    #[error("the case is already at the city level")]
-    AlreadyAtTop,
-    #[error("photos must be readable JPEG, PNG or WebP images of at most 5 MiB, and the content must match the declared type")]
-    InvalidPhoto,
-    #[error("a case carries at most {MAX_PHOTOS_PER_CASE} photos")]
-    TooManyPhotos,
-    #[error("the photos of case {0} are shown only to those who act on the case")]
-    PhotosWithheld(i64),
-    #[error("photos are added only by those who act on the case in its current state (its grid worker, the intake operator, shift leader or dispatcher of its area, or a handler of its lead department)")]
-    PhotoNotPermitted(i64),
-    #[error("case {0} was changed by someone else meanwhile; reload it and try again")]
-    Changed(i64),
-    #[error("no case has the number `{0}`")]
-    NumberNotFound(String),
-    #[error("`rating` must be 1–5")]
-    InvalidRating,
-    #[error("the case has been rated already; a case takes one rating")]
-    AlreadyRated,
-    #[error("only a closed case can be rated")]
-    NotClosed,
-    #[error("the comment must be at most {MAX_RATING_COMMENT_CHARS} characters, with line breaks but no other control characters")]
-    InvalidComment,
-    #[error("give the phone number or e-mail address you left with the report")]
-    ContactRequired,
-    #[error("the case was reported without a contact, so it cannot be rated online; the callback operator rates it")]
-    NoReporterContact,
-    #[error("that is not the contact left with the report")]
-    ContactMismatch,
-    #[error("too many wrong contacts for this case; try again in {retry_after_s} s")]
-    ReporterCheckThrottled { retry_after_s: i64 },
-    #[error("send the photo key given with the report in the `X-Photo-Key` header")]
-    PhotoKeyRequired,
-    #[error("that is not the photo key given with this case's report")]
-    PhotoKeyMismatch,
-    #[error(
-        "photos can be added with the report's key for {PHOTO_KEY_HOURS} hours after reporting; that time has passed"
-    )]
-    PhotoKeyExpired,
-    #[error("no owner-of-last-resort department is set for the case's community, subdistrict or district ({0})")]
-    NoLastResort(String),
-    #[error(transparent)]
-    Territory(#[from] TerritoryError),
-    #[error(transparent)]
-    Store(#[from] sqlx::Error),
-    #[error(transparent)]
-    Ledger(#[from] crate::ledger::LogError),
-}
-
-impl CaseError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            CaseError::NotFound(_) => "case_not_found",
-            CaseError::InvalidDescription => "invalid_description",
-            CaseError::MissingLocation(_) => "missing_location",
-            CaseError::PartialLocation => "partial_location",
-            CaseError::UnknownChannel(_) => "unknown_channel",
-            CaseError::UnknownClass(_) => "unknown_class",
-            CaseError::UnknownDepartment(_) => "unknown_department",
-            CaseError::ClassRequired => "class_required",
-            CaseError::LocationRequired => "location_required",
-            CaseError::Transition(t) => t.code(),
-            CaseError::VerifierIsHandler => "verifier_is_handler",
-            CaseError::SelfHandleNotAllowed(_) => "self_handle_not_allowed",
-            CaseError::InvalidDuplicate => "invalid_duplicate",
-            CaseError::NoExtensionRequested => "no_extension_requested",
-            CaseError::InvalidField(_) => "invalid_field",
-            CaseError::AlreadyAtTop => "already_at_top",
-            CaseError::InvalidPhoto => "invalid_photo",
-            CaseError::TooManyPhotos => "too_many_photos",
-            CaseError::PhotosWithheld(_) => "case_photos_withheld",
-            CaseError::PhotoNotPermitted(_) => "photo_not_permitted",
-            CaseError::NoLastResort(_) => "no_last_resort_department",
-            CaseError::NumberNotFound(_) => "case_not_found",
-            CaseError::InvalidRating => "invalid_rating",
-            CaseError::AlreadyRated => "already_rated",
-            CaseError::NotClosed => "case_not_closed",
-            CaseError::InvalidComment => "invalid_comment",
-            CaseError::ContactRequired => "contact_required",
-            CaseError::NoReporterContact => "no_reporter_contact",
-            CaseError::ContactMismatch => "contact_mismatch",
-            CaseError::ReporterCheckThrottled { .. } => "too_many_attempts",
-            CaseError::PhotoKeyRequired => "photo_key_required",
-            CaseError::PhotoKeyMismatch => "photo_key_mismatch",
-            CaseError::PhotoKeyExpired => "photo_key_expired",
-            CaseError::Changed(_) => "case_changed",
-            CaseError::Territory(e) => e.code(),
-            CaseError::Store(_) => "internal",
-            CaseError::Ledger(e) => e.code(),
-        }
-    }
-}
 
 /// Intake channels. Free-text channels may arrive without class or location; an intake
 /// operator structures them.
@@ -453,125 +330,6 @@ impl Cases {
     /// The same service acting at a given instant (for replaying history).
     pub fn at(&self, t: DateTime<Utc>) -> Cases {
         Cases { clock: Clock::At(t), ..self.clone() }
-    }
-
-    pub async fn classes(&self) -> Result<Vec<CaseClass>, CaseError> {
-        Ok(store::current_classes(&self.db).await?)
-    }
-
-    /// Adds a new version of a class (or its first). Earlier cases keep the version they had.
-    pub async fn put_class(&self, by: &str, mut class: CaseClass) -> Result<CaseClass, CaseError> {
-        let ok_code = (2..=16).contains(&class.code.len()) && class.code.bytes().all(|b| b.is_ascii_alphanumeric());
-        if !ok_code {
-            return Err(CaseError::InvalidField("class code must be 2–16 letters or digits".into()));
-        }
-        if !matches!(class.kind.as_str(), "event" | "component") {
-            return Err(CaseError::InvalidField("kind must be event or component".into()));
-        }
-        if !matches!(class.time_limit_unit.as_str(), "working_hours" | "working_days") || class.time_limit <= 0 {
-            return Err(CaseError::InvalidField(
-                "time limit must be a positive number of working_hours or working_days".into(),
-            ));
-        }
-        if !(class.duplicate_radius_m >= 0.0 && class.duplicate_radius_m <= 5000.0) || class.duplicate_window_hours < 0
-        {
-            return Err(CaseError::InvalidField(
-                "duplicate radius must be 0–5000 m and the window non-negative".into(),
-            ));
-        }
-        let mut tx = self.db.begin().await?;
-        if crate::staff::find_department(&mut tx, &class.department_code).await?.is_none() {
-            return Err(CaseError::UnknownDepartment(class.department_code));
-        }
-        class.version = store::current_class(&mut tx, &class.code).await?.map_or(1, |c| c.version + 1);
-        store::insert_class(&mut tx, &class, by).await?;
-        tx.commit().await?;
-        Ok(class)
-    }
-
-    /// The owner of last resort for a grid: its community's, else its subdistrict's, else the
-    /// district's (area codes are prefixes of the grid code: 12, 9 and 6 digits).
-    async fn last_resort(&self, tx: &mut crate::db::Tx<'_>, grid: &str) -> Result<String, CaseError> {
-        for len in [12, 9, 6] {
-            if let Some(area) = grid.get(..len) {
-                if let Some(d) = store::last_resort_for(tx, area).await? {
-                    return Ok(d);
-                }
-            }
-        }
-        Err(CaseError::NoLastResort(grid.to_owned()))
-    }
-
-    /// Every area's owner of last resort.
-    pub async fn last_resorts(&self) -> Result<Vec<(String, String)>, CaseError> {
-        Ok(store::last_resort_departments(&self.db).await?)
-    }
-
-    /// Sets (or with `None` clears) an area's owner of last resort, with its change record.
-    pub async fn put_last_resort(
-        &self,
-        actor: &crate::audit::Actor,
-        area: &str,
-        department: Option<&str>,
-        request_id: Option<&str>,
-    ) -> Result<(), CaseError> {
-        // Areas are districts, subdistricts and communities; a grid code is refused here.
-        self.territory.area(area).await?;
-        let mut tx = self.db.begin().await?;
-        if let Some(d) = department {
-            if crate::staff::find_department(&mut tx, d).await?.is_none() {
-                return Err(CaseError::UnknownDepartment(d.chars().take(32).collect()));
-            }
-        }
-        let before = store::last_resort_for(&mut tx, area).await?;
-        let now = crate::db::now_text();
-        store::put_last_resort(&mut tx, area, department, actor.label(), &now).await?;
-        crate::audit::record(
-            &mut tx,
-            crate::audit::Change {
-                actor,
-                action: if department.is_some() { "last_resort.set" } else { "last_resort.clear" },
-                entity: "last_resort_department",
-                entity_id: area,
-                before: before.map(|d| serde_json::json!({"department_code": d})),
-                after: department.map(|d| serde_json::json!({"department_code": d})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn calendar(&self) -> Result<Calendar, CaseError> {
-        let days = store::calendar_days(&self.db).await?;
-        Ok(Calendar::new(days.into_iter().filter_map(|(d, k, _)| {
-            let day = NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?;
-            Some((day, if k == "holiday" { DayKind::Holiday } else { DayKind::Workday }))
-        })))
-    }
-
-    pub async fn calendar_days(&self) -> Result<Vec<(String, String, String)>, CaseError> {
-        Ok(store::calendar_days(&self.db).await?)
-    }
-
-    /// Marks a day as a holiday or a make-up working day; `kind = None` removes the exception.
-    pub async fn put_calendar_day(&self, day: &str, kind: Option<&str>, note: &str) -> Result<(), CaseError> {
-        let d = NaiveDate::parse_from_str(day, "%Y-%m-%d")
-            .map_err(|_| CaseError::InvalidField(format!("`{day}` is not a date (YYYY-MM-DD)")))?;
-        let day = d.format("%Y-%m-%d").to_string();
-        let mut tx = self.db.begin().await?;
-        match kind {
-            Some(k @ ("holiday" | "workday")) => store::put_calendar_day(&mut tx, &day, k, note.trim()).await?,
-            None => {
-                store::delete_calendar_day(&mut tx, &day).await?;
-            }
-            Some(other) => {
-                return Err(CaseError::InvalidField(format!("day kind `{other}` is not holiday or workday")))
-            }
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Takes a report: validates it, routes it (point → grid, class → department later at
