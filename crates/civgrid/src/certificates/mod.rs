@@ -152,7 +152,7 @@ impl Certificates {
     /// API issues only through an approved application, [`Certificates::issue_licence_in`]).
     pub async fn issue_licence(&self, l: &LicenceRequest<'_>) -> Result<CertificateView, CertificateError> {
         let mut tx = self.db.begin().await?;
-        if crate::staff::store::find_department(&mut tx, l.department).await?.is_none() {
+        if crate::staff::find_department(&mut tx, l.department).await?.is_none() {
             return Err(CertificateError::NoDepartment);
         }
         let view = self.issue_licence_in(&mut tx, l).await?;

@@ -11,7 +11,7 @@
 //! HMAC-SHA256 of `"<timestamp>.<body>"` under the shared secret, so the gateway can reject
 //! forgeries and replays.
 
-pub mod store;
+mod store;
 
 use std::time::Duration;
 

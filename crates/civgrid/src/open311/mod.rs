@@ -9,9 +9,9 @@
 //! * A case is `open` or `closed` as [`State::is_open`] says; `status_notes` carries the Chinese
 //!   stage label and, for refused or merged cases, why.
 //!
-//! Handlers and the JSON/XML rendering live in `web/open311.rs`; SQL in [`store`].
+//! Handlers and the JSON/XML rendering live in `web/open311.rs`; SQL in `store` (private).
 
-pub mod store;
+mod store;
 
 use std::collections::HashMap;
 

@@ -5,16 +5,23 @@
 //! docs/SERVICES.md describes the whole flow.
 //!
 //! Public face: [`Services`] and [`ServiceError`]; the catalogue types in [`catalogue`]. SQL
-//! lives in [`store`]; ledger contents in [`trace`].
+//! lives in `store` (private); ledger contents in [`trace`].
 
 pub mod applications;
 pub mod approvals;
 pub mod catalogue;
 pub mod licences;
+mod lookup;
 pub mod notice;
 pub mod ratings;
 pub mod statistics;
-pub mod store;
+// Private: callers go through `Services`. Crate-visible only for the benchmarks in demo/ (which
+// use `store::local_day_sql`) until they move out of the crate.
+#[expect(
+    dead_code,
+    reason = "store functions nothing calls (item_departments, notices_between, applications_between, material_counts_between, ratings_between), once reachable only as `pub`: for the store split to drop"
+)]
+pub(crate) mod store;
 pub mod trace;
 
 use chrono::{DateTime, Utc};
@@ -26,6 +33,7 @@ use crate::db::Db;
 use crate::identity::IdError;
 use crate::staff::{Principal, Role};
 pub use catalogue::{ItemSpec, ServiceItem};
+pub use store::{RatingRow, RectificationRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -304,7 +312,7 @@ pub async fn put_item(
     let mut tx = db.begin().await?;
     let mut area = None;
     for d in spec.departments() {
-        match crate::staff::store::find_department(&mut tx, d).await? {
+        match crate::staff::find_department(&mut tx, d).await? {
             None => return Err(ServiceError::UnknownDepartment(d.chars().take(32).collect())),
             Some(row) if d == spec.department_code => area = Some(row.area_code),
             Some(_) => {}

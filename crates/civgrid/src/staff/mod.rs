@@ -6,12 +6,13 @@
 //! auditor reads the records — see [`Role::administers`] and [`Principal::manages`].
 //!
 //! Public face: [`Staff`] (the service), [`Principal`] (who is calling, with `can`), [`Role`],
-//! [`StaffError`]. SQL lives in [`store`].
+//! [`StaffError`]. SQL lives in `store` (private; other contexts check a department through
+//! [`find_department`]).
 
 pub mod password;
 pub mod roles;
 pub mod session;
-pub mod store;
+mod store;
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,8 @@ use sha2::Digest;
 use crate::audit::{self, Actor, Change};
 use crate::db::{self, now_ms, Db};
 use crate::territory::codes::{AreaCode, GridCode};
-use crate::territory::store as territory_store;
 pub use roles::Role;
+pub use store::DepartmentRow;
 
 pub use session::{MAX_GUESSES_PER_ADDRESS, MAX_GUESSES_PER_PAIR, MAX_GUESSES_PER_USER, THROTTLE_WINDOW_MS};
 
@@ -433,7 +434,7 @@ impl Staff {
             return Err(forbidden("managing departments in this area"));
         }
         let mut tx = self.db.begin().await?;
-        if crate::territory::store::find_area(&mut tx, area.as_str()).await?.is_none() {
+        if !crate::territory::area_exists(&mut tx, area.as_str()).await? {
             return Err(StaffError::AreaNotFound(area.to_string()));
         }
         let before = store::find_department(&mut tx, code).await?;
@@ -571,7 +572,7 @@ impl Staff {
             return Err(forbidden("creating accounts in this area"));
         }
         let mut tx = self.db.begin().await?;
-        if crate::territory::store::find_area(&mut tx, &area).await?.is_none() {
+        if !crate::territory::area_exists(&mut tx, &area).await? {
             return Err(StaffError::AreaNotFound(area));
         }
         if let Some(d) = &new.department_code {
@@ -663,7 +664,7 @@ impl Staff {
         let active = patch.active.unwrap_or(before.active);
         let roles_after = patch.roles.clone().unwrap_or_else(|| before_roles.clone());
         check_department_roles(&roles_after, department.as_deref())?;
-        let grids_before = territory_store::assignments_of(&mut tx, id).await?;
+        let grids_before = crate::territory::assignments_of(&mut tx, id).await?;
         let grids_after = match &patch.grids {
             Some(grids) => Some(check_grids(&mut tx, grids, &roles_after).await?),
             None => None,
@@ -675,10 +676,10 @@ impl Staff {
         }
         if let Some(grids) = &grids_after {
             for (code, _) in grids_before.iter().filter(|(c, _)| !grids.iter().any(|g| &g.code == c)) {
-                territory_store::unassign_worker(&mut tx, code, id).await?;
+                crate::territory::unassign_worker_in(&mut tx, code, id).await?;
             }
             for g in grids {
-                territory_store::assign_worker(&mut tx, &g.code, id, &g.kind).await?;
+                crate::territory::assign_worker_in(&mut tx, &g.code, id, &g.kind).await?;
             }
         }
         let (mut sessions_revoked, mut tokens_revoked) = (0, 0);
@@ -692,7 +693,7 @@ impl Staff {
         let after = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
         let after_roles = grants(store::roles_tx(&mut tx, id).await?);
         let view = StaffView { staff: after, roles: after_roles };
-        let grids_now = territory_store::assignments_of(&mut tx, id).await?;
+        let grids_now = crate::territory::assignments_of(&mut tx, id).await?;
         let listed = |gs: &[(String, String)]| -> Vec<GridAssignment> {
             gs.iter().map(|(code, kind)| GridAssignment { code: code.clone(), kind: kind.clone() }).collect()
         };
@@ -896,7 +897,7 @@ async fn check_grids(
         if !matches!(g.kind.as_str(), "full_time" | "part_time") {
             return Err(StaffError::InvalidWorkerKind);
         }
-        if territory_store::find_grid_tx(tx, code.as_str()).await?.is_none() {
+        if !crate::territory::grid_exists(tx, code.as_str()).await? {
             return Err(StaffError::GridNotFound(code.to_string()));
         }
         if !out.iter().any(|o| o.code == code.as_str()) {
@@ -910,7 +911,7 @@ async fn check_grants(tx: &mut db::Tx<'_>, roles: &[RoleGrant]) -> Result<Vec<(S
     let mut out = Vec::with_capacity(roles.len());
     for g in roles {
         let area = AreaCode::parse(&g.area_code)?;
-        if crate::territory::store::find_area(tx, area.as_str()).await?.is_none() {
+        if !crate::territory::area_exists(tx, area.as_str()).await? {
             return Err(StaffError::AreaNotFound(area.to_string()));
         }
         let pair = (g.role.as_str().to_owned(), area.to_string());
@@ -919,6 +920,12 @@ async fn check_grants(tx: &mut db::Tx<'_>, roles: &[RoleGrant]) -> Result<Vec<(S
         }
     }
     Ok(out)
+}
+
+/// The department with this code, read in the caller's transaction: cases, services and
+/// certificates check a department they are about to name in the same transaction.
+pub async fn find_department(tx: &mut db::Tx<'_>, code: &str) -> Result<Option<DepartmentRow>, sqlx::Error> {
+    store::find_department(tx, code).await
 }
 
 #[cfg(test)]

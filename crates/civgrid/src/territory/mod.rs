@@ -3,11 +3,16 @@
 //!
 //! Public face: [`Territory`] (the service every other context calls), the validated codes in
 //! [`codes`], and [`TerritoryError`]. Geometry itself (datums, validation, the locator) lives in
-//! the `civgrid-geo` crate; SQL lives in [`store`].
+//! the `civgrid-geo` crate; SQL lives in `store` (private: other contexts call the service, or
+//! the few functions below that take their transaction).
 
 pub mod codes;
 mod index;
-pub mod store;
+#[expect(
+    dead_code,
+    reason = "store functions nothing calls (set_boundary), once reachable only as `pub`: for the store split to drop"
+)]
+mod store;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -692,4 +697,37 @@ impl Territory {
 fn sha256_hex(s: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+// The staff context changes an account's areas and grid assignments in the account's own
+// transaction (atomically with the account), so it reads and writes these through `tx`.
+
+/// Whether the area exists, read in the caller's transaction.
+pub async fn area_exists(tx: &mut crate::db::Tx<'_>, code: &str) -> Result<bool, sqlx::Error> {
+    Ok(store::find_area(tx, code).await?.is_some())
+}
+
+/// Whether the grid exists, read in the caller's transaction.
+pub async fn grid_exists(tx: &mut crate::db::Tx<'_>, code: &str) -> Result<bool, sqlx::Error> {
+    Ok(store::find_grid_tx(tx, code).await?.is_some())
+}
+
+/// A staff member's grid assignments: (grid code, kind), by grid code.
+pub async fn assignments_of(tx: &mut crate::db::Tx<'_>, staff_id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
+    store::assignments_of(tx, staff_id).await
+}
+
+/// Assigns a grid worker (`kind`: full_time or part_time) in the caller's transaction.
+pub async fn assign_worker_in(
+    tx: &mut crate::db::Tx<'_>,
+    grid: &str,
+    staff_id: i64,
+    kind: &str,
+) -> Result<(), sqlx::Error> {
+    store::assign_worker(tx, grid, staff_id, kind).await
+}
+
+/// Ends a grid worker's assignment in the caller's transaction.
+pub async fn unassign_worker_in(tx: &mut crate::db::Tx<'_>, grid: &str, staff_id: i64) -> Result<u64, sqlx::Error> {
+    store::unassign_worker(tx, grid, staff_id).await
 }

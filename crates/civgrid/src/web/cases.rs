@@ -233,11 +233,8 @@ struct MapQuery {
 /// `{"fields": ["id", …], "cases": [[…], …]}`. The rows come from the database as JSON text
 /// and are passed through.
 async fn map_cases(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<MapQuery>) -> ApiResult<Response> {
-    use crate::cases::store::{live_visible_json, Visibility, MAP_CASE_FIELDS};
-    let seen = Visibility::of(&auth.0);
-    let rows =
-        live_visible_json(&state.db, &seen, q.limit.unwrap_or(10_000)).await.map_err(crate::cases::CaseError::from)?;
-    let fields = json!(MAP_CASE_FIELDS);
+    let rows = state.cases.map_json(&auth.0, q.limit.unwrap_or(10_000)).await?;
+    let fields = json!(crate::cases::MAP_CASE_FIELDS);
     Ok(([(header::CONTENT_TYPE, "application/json")], format!("{{\"fields\":{fields},\"cases\":{rows}}}"))
         .into_response())
 }

@@ -45,7 +45,7 @@ impl Interest {
     /// Hears of the cases the caller may read (`Visibility::of`, the rule of `Cases::list`):
     /// a window clerk, an approver or a witness hears of none.
     fn of(p: &Principal, grids: Vec<String>) -> Interest {
-        let sight = crate::cases::store::Visibility::of(p);
+        let sight = crate::cases::Visibility::of(p);
         Interest {
             area_prefixes: sight.areas.into_iter().chain(sight.oversight_areas).collect(),
             department: sight.department,

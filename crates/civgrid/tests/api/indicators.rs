@@ -286,14 +286,14 @@ async fn a_stale_case_is_never_written_back(b: Backend) {
     civgrid::demo::seed_cases(&s.territory, &s.staff, &s.cases, 10, Utc::now()).await.expect("seed cases");
     let id: i64 = sqlx::query_scalar("select min(id) from case_record").fetch_one(s.db.pool()).await.expect("id");
     let mut tx = s.db.begin_read().await.expect("begin");
-    let mut stale = civgrid::cases::store::find_case(&mut tx, id).await.expect("read").expect("case");
+    let mut stale = civgrid::cases::stale_write::find_case(&mut tx, id).await.expect("read").expect("case");
     sqlx::query("update case_record set updated_at = '2099-01-01T00:00:00.000Z' where id = $1")
         .bind(id)
         .execute(s.db.pool())
         .await
         .expect("the other writer");
     stale.rating = Some(1);
-    let written = civgrid::cases::store::update_case(&mut tx, &stale, "2026-12-06T00:00:00.000Z").await;
+    let written = civgrid::cases::stale_write::update_case(&mut tx, &stale, "2026-12-06T00:00:00.000Z").await;
     assert!(!matches!(written, Ok(true)), "{written:?}");
     drop(tx);
     let rating: Option<i64> = sqlx::query_scalar("select rating from case_record where id = $1")

@@ -484,8 +484,8 @@ pub struct RectLine {
 
 pub(super) fn rect_line(
     l: Tr,
-    r: crate::services::store::RectificationRow,
-    rating: Option<crate::services::store::RatingRow>,
+    r: crate::services::RectificationRow,
+    rating: Option<crate::services::RatingRow>,
 ) -> RectLine {
     let open = matches!(r.state.as_str(), "open" | "replied" | "appealed");
     RectLine {
