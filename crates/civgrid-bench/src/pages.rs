@@ -210,7 +210,7 @@ async fn run(a: &PagesArgs, place: &Place) -> anyhow::Result<PagesReport> {
         load_cases(place, a.templates, a.cases).await?;
     let live_cases: i64 = sqlx::query_scalar(&format!(
         "select count(*) from case_record where state in ({})",
-        civgrid::cases::store::LIVE_STATES.map(|s| format!("'{s}'")).join(", ")
+        civgrid::cases::LIVE_STATES.map(|s| format!("'{s}'")).join(", ")
     ))
     .fetch_one(db.pool())
     .await?;

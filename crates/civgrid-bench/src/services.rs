@@ -41,7 +41,12 @@ use crate::bulk::{
     seed_demo, shifted_sql, timed, Place,
 };
 use civgrid::cases::calendar::Calendar;
-use civgrid::db::{Backend, Db};
+use civgrid::db::{Backend, Db, LocalTime};
+
+/// The SQL of the local (UTC+8) day of a stored timestamp, as the server's stores write it.
+fn local_day_sql(dialect: Backend, expr: &str) -> String {
+    dialect.local_time(expr, LocalTime::Day)
+}
 use civgrid::demo::{account, pick, weighted, working_instant};
 use civgrid::demo::{DEMO_PASSWORD, DISTRICT_CODE};
 use civgrid::identity::{CreditCode, ResidentId};
@@ -50,7 +55,6 @@ use civgrid::services::approvals::{CheckInput, DecisionInput, SuspendInput};
 use civgrid::services::catalogue::{ApplicantType, MaterialSpec, ServiceItem};
 use civgrid::services::ratings::{AppealDecisionInput, AppealInput, NewRating};
 use civgrid::services::statistics::GroupBy;
-use civgrid::services::store::local_day_sql;
 use civgrid::staff::{Principal, Role};
 use civgrid::web::AppState;
 

@@ -17,13 +17,8 @@ mod reporter;
 pub mod rollup;
 mod sight;
 pub mod state;
-// Private: other contexts and the web layer go through `Cases`. Crate-visible only for the
-// benchmarks in demo/ (which read `store::LIVE_STATES`) until they move out of the crate.
-#[expect(
-    dead_code,
-    reason = "store functions nothing calls (invalidate_stats), once reachable only as `pub`: for the store split to drop"
-)]
-pub(crate) mod store;
+// Private: other contexts and the web layer go through the service.
+mod store;
 
 /// The store's read and optimistic write of a case row, for the API tests' race check
 /// (tests/api/indicators.rs `a_stale_case_is_never_written_back`), which holds a stale snapshot
@@ -45,13 +40,13 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::push::{CaseEvent, Hub};
 use crate::staff::{Principal, Role};
-use crate::territory::{Located, Territory, TerritoryError};
+use crate::territory::{Located, Territory};
 use calendar::{Calendar, DayKind};
 pub use error::CaseError;
 pub use reporter::{ReporterRating, MAX_RATING_COMMENT_CHARS, REPORTER_ACTOR, REPORTER_ROLE};
 use sight::{areas_of, seen_by_area, CASE_PHOTO_PURPOSE, CASE_READ_PURPOSE, PHOTO_AREA_ROLES};
 pub use sight::{CaseItem, ReporterView, Sight, CASE_LOOP_AREA_ROLES, OVERSIGHT_AREA_ROLES};
-use state::{Action, State, TransitionError};
+use state::{Action, State};
 pub use store::{CaseClass, CaseRow, Only, PageAt, TransitionRow, Visibility, LIVE_STATES, MAP_CASE_FIELDS};
 use transition::Move;
 

@@ -15,13 +15,8 @@ mod lookup;
 pub mod notice;
 pub mod ratings;
 pub mod statistics;
-// Private: callers go through `Services`. Crate-visible only for the benchmarks in demo/ (which
-// use `store::local_day_sql`) until they move out of the crate.
-#[expect(
-    dead_code,
-    reason = "store functions nothing calls (item_departments, notices_between, applications_between, material_counts_between, ratings_between), once reachable only as `pub`: for the store split to drop"
-)]
-pub(crate) mod store;
+// Private: other contexts and the web layer go through the service.
+mod store;
 pub mod trace;
 
 use chrono::{DateTime, Utc};

@@ -8,10 +8,6 @@
 
 pub mod codes;
 mod index;
-#[expect(
-    dead_code,
-    reason = "store functions nothing calls (set_boundary), once reachable only as `pub`: for the store split to drop"
-)]
 mod store;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

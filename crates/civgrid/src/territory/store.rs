@@ -97,16 +97,6 @@ pub async fn rename_area(tx: &mut Tx<'_>, code: &str, name: &str) -> Result<u64,
     Ok(r.rows_affected())
 }
 
-pub async fn set_boundary(tx: &mut Tx<'_>, code: &str, boundary: &str) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query("update area set boundary = $1, updated_at = $2 where code = $3")
-        .bind(boundary)
-        .bind(now_text())
-        .bind(code)
-        .execute(&mut **tx)
-        .await?;
-    Ok(r.rows_affected())
-}
-
 /// The district (there is one territory per installation) with its outline, if set.
 pub async fn district(tx: &mut Tx<'_>) -> Result<Option<(String, String, Option<String>)>, sqlx::Error> {
     let row = sqlx::query("select code, name, boundary from area where level = 'district' order by code limit 1")

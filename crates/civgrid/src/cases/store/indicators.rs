@@ -130,12 +130,6 @@ pub async fn finish_stats_rebuild(tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Marks the rows as needing a rebuild (after cases were written behind the loop's back).
-pub async fn invalidate_stats(db: &Db) -> Result<(), sqlx::Error> {
-    sqlx::query("update case_stat_state set built = 0 where id = 1").execute(db.pool()).await?;
-    Ok(())
-}
-
 /// Handled cases without a stored handling time: (id, dispatched_at, handled_at).
 pub async fn untimed_feedback(tx: &mut Tx<'_>) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     let rows = sqlx::query(

@@ -253,17 +253,6 @@ pub async fn mark_overdue(tx: &mut Tx<'_>, id: i64, now: &str) -> Result<bool, s
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn applications_between(db: &Db, from: &str, to: &str) -> Result<Vec<ApplicationRow>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "select {APP_COLUMNS} from service_application where accepted_at >= $1 and accepted_at < $2"
-    ))
-    .bind(from)
-    .bind(to)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(app_from).collect()
-}
-
 pub async fn all_applications(db: &Db) -> Result<Vec<ApplicationRow>, sqlx::Error> {
     let rows =
         sqlx::query(&format!("select {APP_COLUMNS} from service_application order by id")).fetch_all(db.pool()).await?;

@@ -77,17 +77,6 @@ pub async fn insert_item(tx: &mut Tx<'_>, item: &ServiceItem) -> Result<(), sqlx
     Ok(())
 }
 
-/// item code → department, over every version (for grouping notices in statistics).
-pub async fn item_departments(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let rows = sqlx::query("select distinct code, department_code from service_item").fetch_all(db.pool()).await?;
-    rows.iter().map(|r| Ok((r.try_get("code")?, r.try_get("department_code")?))).collect()
-}
-
-/// `YYYY-MM-DD` of the local (UTC+8) day of a stored timestamp (SQL expression `expr`), in SQL.
-pub fn local_day_sql(dialect: Dialect, expr: &str) -> String {
-    dialect.local_time(expr, LocalTime::Day)
-}
-
 /// `YYYY-MM-DDTHH` of the local (UTC+8) hour of a stored timestamp, in SQL.
 pub fn local_hour_sql(dialect: Dialect, expr: &str) -> String {
     dialect.local_time(expr, LocalTime::Hour)

@@ -147,17 +147,3 @@ pub async fn all_materials(db: &Db) -> Result<Vec<MaterialRow>, sqlx::Error> {
             .await?;
     rows.iter().map(material_from).collect()
 }
-
-/// (application id, source, count) for applications accepted in `[from, to)`.
-pub async fn material_counts_between(db: &Db, from: &str, to: &str) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select m.application_id, m.source, count(*) as n from service_material m
-           join service_application a on a.id = m.application_id
-         where a.accepted_at >= $1 and a.accepted_at < $2 group by m.application_id, m.source",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(|r| Ok((r.try_get("application_id")?, r.try_get("source")?, r.try_get("n")?))).collect()
-}

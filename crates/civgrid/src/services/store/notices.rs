@@ -72,16 +72,6 @@ pub async fn find_notice(db: &Db, number: &str) -> Result<Option<NoticeRow>, sql
     row.as_ref().map(notice_from).transpose()
 }
 
-pub async fn notices_between(db: &Db, from: &str, to: &str) -> Result<Vec<NoticeRow>, sqlx::Error> {
-    let rows =
-        sqlx::query(&format!("select {NOTICE_COLUMNS} from service_notice where issued_at >= $1 and issued_at < $2"))
-            .bind(from)
-            .bind(to)
-            .fetch_all(db.pool())
-            .await?;
-    rows.iter().map(notice_from).collect()
-}
-
 pub async fn applicant_name(db: &Db, id_number: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("select name from service_applicant where id_number = $1")
         .bind(id_number)

@@ -79,16 +79,6 @@ pub async fn void_rating(tx: &mut Tx<'_>, id: i64) -> Result<bool, sqlx::Error> 
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn ratings_between(db: &Db, from: &str, to: &str) -> Result<Vec<RatingRow>, sqlx::Error> {
-    let rows =
-        sqlx::query(&format!("select {RATING_COLUMNS} from service_rating where rated_at >= $1 and rated_at < $2"))
-            .bind(from)
-            .bind(to)
-            .fetch_all(db.pool())
-            .await?;
-    rows.iter().map(rating_from).collect()
-}
-
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RectificationRow {
     pub id: i64,
