@@ -19,7 +19,7 @@ use sqlx::{AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 pub use dialect::{Dialect, LocalTime};
-pub use row::flag;
+pub use row::{at, at_opt, at_text, flag, parse_at};
 
 /// Which engine a URL points at: its [`Dialect`].
 pub type Backend = Dialect;
@@ -482,7 +482,7 @@ pub fn affected(r: &AnyQueryResult) -> u64 {
 
 /// Now as the RFC 3339 UTC text every table stores.
 pub fn now_text() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    at_text(&chrono::Utc::now())
 }
 
 pub fn now_ms() -> i64 {

@@ -282,17 +282,6 @@ struct IndicatorQuery {
     to: String,
 }
 
-fn parse_instant(s: &str, name: &str) -> ApiResult<chrono::DateTime<chrono::Utc>> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        ApiError::bad_request(ErrorCode::InvalidQuery, format!("`{name}` must be YYYY-MM-DD or RFC 3339"))
-    })?;
-    let local = day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(8);
-    Ok(chrono::DateTime::from_naive_utc_and_offset(local, chrono::Utc))
-}
-
 /// `GET /api/v1/indicators?scope=area:440604010&from=2026-11-01&to=2026-12-01`.
 /// District-level supervisory roles see every scope; others only their own area or themselves.
 async fn indicators(
@@ -319,7 +308,7 @@ async fn indicators(
     if !allowed {
         return Err(ApiError::forbidden("reading these indicators"));
     }
-    let (from, to) = (parse_instant(&q.from, "from")?, parse_instant(&q.to, "to")?);
+    let (from, to) = (super::wire::instant(&q.from, "from")?, super::wire::instant(&q.to, "to")?);
     let ind = state.cases.indicators(&scope, from, to).await?;
     Ok(Json(json!({"scope": q.scope, "from": from, "to": to, "indicators": ind})))
 }

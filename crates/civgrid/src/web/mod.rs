@@ -16,6 +16,7 @@ mod pages;
 mod services;
 mod staff;
 mod territory;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,7 +7,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -368,21 +367,6 @@ struct StatsQuery {
     department: Option<String>,
 }
 
-/// RFC 3339, or a date meaning its local (UTC+8) midnight.
-fn instant(s: &str, what: &str) -> ApiResult<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        ApiError::bad_request(ErrorCode::InvalidQuery, format!("`{what}` must be a date or an RFC 3339 time"))
-    })?;
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| ApiError::internal(&"offset"))?;
-    cst.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidQuery, format!("`{what}` is not a local date")))
-}
-
 async fn statistics(
     State(state): State<AppState>,
     auth: Auth,
@@ -395,7 +379,7 @@ async fn statistics(
     let by = GroupBy::parse(&q.by).ok_or_else(|| {
         ApiError::bad_request(ErrorCode::InvalidQuery, "`by` must be item, department, window or clerk")
     })?;
-    let (from, to) = (instant(&q.from, "from")?, instant(&q.to, "to")?);
+    let (from, to) = (super::wire::instant(&q.from, "from")?, super::wire::instant(&q.to, "to")?);
     let department = q.department.as_deref().map(str::trim).filter(|d| !d.is_empty());
     if department.is_some_and(|d| d.len() > 32) {
         return Err(ApiError::bad_request(
