@@ -2,10 +2,10 @@
 //! transaction as the change itself, with who made it, when, and the state before and after.
 //! The trust ledger (issue 4) will chain these rows into its Merkle log.
 
-use serde::Serialize;
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::db::{now_text, Db, Tx};
+use crate::db::{at, now_text, Db, Tx};
 
 /// Who is acting: a staff member, an API token, the command line, or the platform itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +75,10 @@ pub async fn record(tx: &mut Tx<'_>, change: Change<'_>) -> Result<(), sqlx::Err
 }
 
 /// A change record as read back.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ChangeRecord {
     pub id: i64,
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
     pub entity: String,
@@ -115,7 +115,7 @@ pub async fn list(db: &Db, f: &ChangeFilter) -> Result<Vec<ChangeRecord>, sqlx::
             let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
             Ok(ChangeRecord {
                 id: r.try_get("id")?,
-                at: r.try_get("at")?,
+                at: at(r, "at")?,
                 actor: r.try_get("actor")?,
                 action: r.try_get("action")?,
                 entity: r.try_get("entity")?,
@@ -195,10 +195,10 @@ pub async fn record_access(db: &Db, access: Access<'_>) -> Result<(), sqlx::Erro
 }
 
 /// An access record as read back.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AccessRecord {
     pub id: i64,
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub actor: String,
     pub purpose: String,
     pub subject_kind: String,
@@ -235,7 +235,7 @@ pub async fn list_access(db: &Db, f: &AccessFilter) -> Result<Vec<AccessRecord>,
         .map(|r| {
             Ok(AccessRecord {
                 id: r.try_get("id")?,
-                at: r.try_get("at")?,
+                at: at(r, "at")?,
                 actor: r.try_get("actor")?,
                 purpose: r.try_get("purpose")?,
                 subject_kind: r.try_get("subject_kind")?,

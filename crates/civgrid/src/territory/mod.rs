@@ -16,14 +16,14 @@ use std::sync::Arc;
 use civgrid_geo::import::{self, FeatureProblem, ImportLimits};
 use civgrid_geo::{Datum, LngLat, MultiPolygon};
 use geo::BoundingRect;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor, Change};
-use crate::db::Db;
+use crate::db::{BoxFuture, Db};
 use codes::{AreaCode, AreaLevel, CodeError, GridCode};
 use index::IndexCache;
 pub use index::{Located, NamedCode};
+pub use store::{AreaRow, GridRow, WorkerRow};
 
 /// Everything that can go wrong in the territory context. `code()` is the stable API code.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +96,7 @@ pub enum ExistingGrids {
 }
 
 /// What an accepted import did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ImportSummary {
     pub created: usize,
     pub replaced: usize,
@@ -126,6 +126,18 @@ fn located(index: &index::TerritoryIndex, p: LngLat) -> Result<Located, Territor
         None if index.is_empty() => Err(TerritoryError::NoTerritory),
         None => Err(TerritoryError::OutsideTerritory { lng: p.lng(), lat: p.lat() }),
     }
+}
+
+/// An area as the change record keeps it (the row's columns, times as stored).
+fn area_record(a: &AreaRow) -> serde_json::Value {
+    json!({
+        "code": a.code,
+        "level": a.level,
+        "parent_code": a.parent_code,
+        "name": a.name,
+        "created_at": crate::db::at_text(&a.created_at),
+        "updated_at": crate::db::at_text(&a.updated_at),
+    })
 }
 
 /// The territory service.
@@ -224,30 +236,37 @@ impl Territory {
             import::parse_boundary(boundary_geojson, datum).map_err(|r| TerritoryError::ImportRefused(r.problems))?;
         let outline_text = serde_json::to_string(&import::to_geojson_geometry(&outline))
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-        let mut tx = self.db.begin().await?;
-        if let Some((existing, _, _)) = store::district(&mut tx).await? {
-            if existing != code.as_str() {
-                return Err(TerritoryError::SecondDistrict(existing));
-            }
-            return Err(TerritoryError::AreaExists(existing));
-        }
-        let row = store::insert_area(&mut tx, code.as_str(), "district", None, &name, Some(&outline_text)).await?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: "area.create",
-                entity: "area",
-                entity_id: code.as_str(),
-                before: None,
-                after: Some(json!({"area": row, "boundary_m2": civgrid_geo::measure::area_m2(&outline)})),
-                request_id,
-            },
-        )
-        .await?;
-        store::bump_revision(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        let boundary_m2 = civgrid_geo::measure::area_m2(&outline);
+        let (actor, request_id) = (actor.clone(), request_id.map(str::to_owned));
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<(), TerritoryError>> {
+                Box::pin(async move {
+                    if let Some((existing, _, _)) = store::district(tx).await? {
+                        if existing != code.as_str() {
+                            return Err(TerritoryError::SecondDistrict(existing));
+                        }
+                        return Err(TerritoryError::AreaExists(existing));
+                    }
+                    let row =
+                        store::insert_area(tx, code.as_str(), "district", None, &name, Some(&outline_text)).await?;
+                    audit::record(
+                        tx,
+                        Change {
+                            actor: &actor,
+                            action: "area.create",
+                            entity: "area",
+                            entity_id: code.as_str(),
+                            before: None,
+                            after: Some(json!({"area": area_record(&row), "boundary_m2": boundary_m2})),
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    store::bump_revision(tx).await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Creates a subdistrict or community under an existing parent.
@@ -267,30 +286,35 @@ impl Territory {
                 digits: 9,
             }));
         };
-        let mut tx = self.db.begin().await?;
-        if store::find_area(&mut tx, code.as_str()).await?.is_some() {
-            return Err(TerritoryError::AreaExists(code.to_string()));
-        }
-        if store::find_area(&mut tx, parent.as_str()).await?.is_none() {
-            return Err(TerritoryError::ParentMissing(parent.to_string()));
-        }
-        let row = store::insert_area(&mut tx, code.as_str(), code.level().as_str(), Some(parent.as_str()), &name, None)
-            .await?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: "area.create",
-                entity: "area",
-                entity_id: code.as_str(),
-                before: None,
-                after: Some(json!(row)),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(row)
+        let (actor, request_id) = (actor.clone(), request_id.map(str::to_owned));
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<AreaRow, TerritoryError>> {
+                Box::pin(async move {
+                    if store::find_area(tx, code.as_str()).await?.is_some() {
+                        return Err(TerritoryError::AreaExists(code.to_string()));
+                    }
+                    if store::find_area(tx, parent.as_str()).await?.is_none() {
+                        return Err(TerritoryError::ParentMissing(parent.to_string()));
+                    }
+                    let level = code.level().as_str();
+                    let row = store::insert_area(tx, code.as_str(), level, Some(parent.as_str()), &name, None).await?;
+                    audit::record(
+                        tx,
+                        Change {
+                            actor: &actor,
+                            action: "area.create",
+                            entity: "area",
+                            entity_id: code.as_str(),
+                            before: None,
+                            after: Some(area_record(&row)),
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    Ok(row)
+                })
+            })
+            .await
     }
 
     pub async fn rename_area(
@@ -302,31 +326,33 @@ impl Territory {
     ) -> Result<store::AreaRow, TerritoryError> {
         let code = AreaCode::parse(code)?;
         let name = validate_name(name)?;
-        let mut tx = self.db.begin().await?;
-        let before = store::find_area(&mut tx, code.as_str())
-            .await?
-            .ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))?;
-        store::rename_area(&mut tx, code.as_str(), &name).await?;
-        let after = store::find_area(&mut tx, code.as_str())
-            .await?
-            .ok_or_else(|| TerritoryError::AreaNotFound(code.to_string()))?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: "area.rename",
-                entity: "area",
-                entity_id: code.as_str(),
-                before: Some(json!(before)),
-                after: Some(json!(after)),
-                request_id,
-            },
-        )
-        .await?;
-        // Locate answers carry area names.
-        store::bump_revision(&mut tx).await?;
-        tx.commit().await?;
-        Ok(after)
+        let (actor, request_id) = (actor.clone(), request_id.map(str::to_owned));
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<AreaRow, TerritoryError>> {
+                Box::pin(async move {
+                    let missing = || TerritoryError::AreaNotFound(code.to_string());
+                    let before = store::find_area(tx, code.as_str()).await?.ok_or_else(missing)?;
+                    store::rename_area(tx, code.as_str(), &name).await?;
+                    let after = store::find_area(tx, code.as_str()).await?.ok_or_else(missing)?;
+                    audit::record(
+                        tx,
+                        Change {
+                            actor: &actor,
+                            action: "area.rename",
+                            entity: "area",
+                            entity_id: code.as_str(),
+                            before: Some(area_record(&before)),
+                            after: Some(area_record(&after)),
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    // Locate answers carry area names.
+                    store::bump_revision(tx).await?;
+                    Ok(after)
+                })
+            })
+            .await
     }
 
     pub async fn rename_grid(
@@ -338,27 +364,32 @@ impl Territory {
     ) -> Result<(), TerritoryError> {
         let code = GridCode::parse(code)?;
         let name = validate_name(name)?;
-        let mut tx = self.db.begin().await?;
-        let before = store::find_grid_tx(&mut tx, code.as_str())
-            .await?
-            .ok_or_else(|| TerritoryError::GridNotFound(code.to_string()))?;
-        store::rename_grid(&mut tx, code.as_str(), &name).await?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: "grid.rename",
-                entity: "grid",
-                entity_id: code.as_str(),
-                before: Some(json!({"name": before.name})),
-                after: Some(json!({"name": name})),
-                request_id,
-            },
-        )
-        .await?;
-        store::bump_revision(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        let (actor, request_id) = (actor.clone(), request_id.map(str::to_owned));
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<(), TerritoryError>> {
+                Box::pin(async move {
+                    let before = store::find_grid_tx(tx, code.as_str())
+                        .await?
+                        .ok_or_else(|| TerritoryError::GridNotFound(code.to_string()))?;
+                    store::rename_grid(tx, code.as_str(), &name).await?;
+                    audit::record(
+                        tx,
+                        Change {
+                            actor: &actor,
+                            action: "grid.rename",
+                            entity: "grid",
+                            entity_id: code.as_str(),
+                            before: Some(json!({"name": before.name})),
+                            after: Some(json!({"name": name})),
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    store::bump_revision(tx).await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     pub async fn areas(&self) -> Result<Vec<store::AreaRow>, TerritoryError> {
@@ -405,32 +436,35 @@ impl Territory {
         if !matches!(kind, "full_time" | "part_time") {
             return Err(TerritoryError::InvalidWorkerKind);
         }
-        let mut tx = self.db.begin().await?;
-        if store::find_grid_tx(&mut tx, grid.as_str()).await?.is_none() {
-            return Err(TerritoryError::GridNotFound(grid.to_string()));
-        }
-        let exists: Option<i64> =
-            sqlx::query_scalar("select id from staff where id = $1").bind(staff_id).fetch_optional(&mut **tx).await?;
-        if exists.is_none() {
-            return Err(TerritoryError::StaffNotFound(staff_id));
-        }
-        store::assign_worker(&mut tx, grid.as_str(), staff_id, kind).await?;
-        let id = format!("{grid}/{staff_id}");
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: "grid.assign_worker",
-                entity: "grid_assignment",
-                entity_id: &id,
-                before: None,
-                after: Some(json!({"grid": grid.as_str(), "staff_id": staff_id, "kind": kind})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let (actor, kind, request_id) = (actor.clone(), kind.to_owned(), request_id.map(str::to_owned));
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<(), TerritoryError>> {
+                Box::pin(async move {
+                    if store::find_grid_tx(tx, grid.as_str()).await?.is_none() {
+                        return Err(TerritoryError::GridNotFound(grid.to_string()));
+                    }
+                    if !store::staff_exists(tx, staff_id).await? {
+                        return Err(TerritoryError::StaffNotFound(staff_id));
+                    }
+                    store::assign_worker(tx, grid.as_str(), staff_id, &kind).await?;
+                    let id = format!("{grid}/{staff_id}");
+                    audit::record(
+                        tx,
+                        Change {
+                            actor: &actor,
+                            action: "grid.assign_worker",
+                            entity: "grid_assignment",
+                            entity_id: &id,
+                            before: None,
+                            after: Some(json!({"grid": grid.as_str(), "staff_id": staff_id, "kind": kind})),
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     pub async fn unassign_worker(
@@ -441,26 +475,31 @@ impl Territory {
         request_id: Option<&str>,
     ) -> Result<(), TerritoryError> {
         let grid = GridCode::parse(grid)?;
-        let mut tx = self.db.begin().await?;
-        if store::unassign_worker(&mut tx, grid.as_str(), staff_id).await? == 0 {
-            return Err(TerritoryError::StaffNotFound(staff_id));
-        }
-        let id = format!("{grid}/{staff_id}");
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: "grid.unassign_worker",
-                entity: "grid_assignment",
-                entity_id: &id,
-                before: Some(json!({"grid": grid.as_str(), "staff_id": staff_id})),
-                after: None,
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let (actor, request_id) = (actor.clone(), request_id.map(str::to_owned));
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<(), TerritoryError>> {
+                Box::pin(async move {
+                    if store::unassign_worker(tx, grid.as_str(), staff_id).await? == 0 {
+                        return Err(TerritoryError::StaffNotFound(staff_id));
+                    }
+                    let id = format!("{grid}/{staff_id}");
+                    audit::record(
+                        tx,
+                        Change {
+                            actor: &actor,
+                            action: "grid.unassign_worker",
+                            entity: "grid_assignment",
+                            entity_id: &id,
+                            before: Some(json!({"grid": grid.as_str(), "staff_id": staff_id})),
+                            after: None,
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Imports a GeoJSON FeatureCollection of grids, all or nothing.
@@ -468,6 +507,10 @@ impl Territory {
     /// Every problem found is reported (which feature, what is wrong); if there is any, nothing
     /// is written. Missing subdistricts and communities are created when the feature names them
     /// (`subdistrict_name`, `community_name`).
+    ///
+    /// The file is checked against a snapshot of the territory outside the write (the geometry
+    /// checks take long, and on SQLite a write holds up every other writer), and written only if
+    /// the territory revision is still the snapshot's; otherwise it is checked again.
     pub async fn import_grids(
         &self,
         actor: &Actor,
@@ -478,11 +521,41 @@ impl Territory {
     ) -> Result<ImportSummary, TerritoryError> {
         let features = import::parse_grid_collection(bytes, datum, &ImportLimits::default())
             .map_err(|r| TerritoryError::ImportRefused(r.problems))?;
+        for _ in 0..IMPORT_ATTEMPTS {
+            let plan = self.plan_import(&features, datum, existing).await?;
+            let (actor, request_id) = (actor.clone(), request_id.map(str::to_owned));
+            let written = self
+                .db
+                .write(move |tx| -> BoxFuture<'_, Result<Option<ImportSummary>, TerritoryError>> {
+                    Box::pin(async move { write_import(tx, plan, &actor, request_id.as_deref()).await })
+                })
+                .await?;
+            if let Some(summary) = written {
+                return Ok(summary);
+            }
+        }
+        Err(TerritoryError::Store(sqlx::Error::Protocol(format!(
+            "the territory changed during each of {IMPORT_ATTEMPTS} attempts to import; try again"
+        ))))
+    }
 
-        let mut tx = self.db.begin().await?;
+    /// Checks the features against the stored territory and says what to write.
+    async fn plan_import(
+        &self,
+        features: &[import::GridFeature],
+        datum: Datum,
+        existing: ExistingGrids,
+    ) -> Result<ImportPlan, TerritoryError> {
+        // One snapshot: the revision and everything checked against it.
+        let mut tx = self.db.begin_read().await?;
+        let revision = store::revision_tx(&mut tx).await?;
         let Some((district_code, _, boundary)) = store::district(&mut tx).await? else {
             return Err(TerritoryError::NoTerritory);
         };
+        let areas: HashMap<String, String> =
+            store::list_areas_tx(&mut tx).await?.into_iter().map(|a| (a.code, a.name)).collect();
+        let stored = store::all_grids_tx(&mut tx).await?;
+        tx.rollback().await?;
         let district_outline: Option<MultiPolygon<f64>> = match boundary {
             Some(text) => Some(
                 import::parse_boundary(text.as_bytes(), Datum::Gcj02)
@@ -490,9 +563,6 @@ impl Territory {
             ),
             None => None,
         };
-        let areas: HashMap<String, String> =
-            store::list_areas_tx(&mut tx).await?.into_iter().map(|a| (a.code, a.name)).collect();
-        let stored = store::all_grids_tx(&mut tx).await?;
         let stored_codes: HashSet<&str> = stored.iter().map(|g| g.code.as_str()).collect();
 
         let mut problems = Vec::new();
@@ -500,7 +570,7 @@ impl Territory {
         let mut plans = Vec::with_capacity(features.len());
         // Areas to create: code → (name, level); BTreeMap so parents come before children.
         let mut new_areas: BTreeMap<String, String> = BTreeMap::new();
-        for f in &features {
+        for f in features {
             let problem = |code: &'static str, message: String| FeatureProblem {
                 feature: Some(f.index),
                 feature_id: f.id.clone(),
@@ -614,30 +684,15 @@ impl Territory {
             return Err(TerritoryError::ImportRefused(problems));
         }
 
-        let mut areas_created = 0;
-        for (code, name) in &new_areas {
-            let code = AreaCode::parse(code)?;
+        let mut new_area_rows = Vec::with_capacity(new_areas.len());
+        for (code, name) in new_areas {
+            let code = AreaCode::parse(&code)?;
             let parent = code.parent().map(|p| p.to_string());
-            let row = store::insert_area(&mut tx, code.as_str(), code.level().as_str(), parent.as_deref(), name, None)
-                .await?;
-            audit::record(
-                &mut tx,
-                Change {
-                    actor,
-                    action: "area.create",
-                    entity: "area",
-                    entity_id: code.as_str(),
-                    before: None,
-                    after: Some(json!(row)),
-                    request_id,
-                },
-            )
-            .await?;
-            areas_created += 1;
+            new_area_rows.push(NewArea { level: code.level().as_str(), code: code.to_string(), parent, name });
         }
-        let (mut created, mut replaced_n) = (0, 0);
         let by_code: HashMap<&str, &store::GridRow> = stored.iter().map(|g| (g.code.as_str(), g)).collect();
-        for (f, code, name) in &plans {
+        let mut grids = Vec::with_capacity(plans.len());
+        for (f, code, name) in plans {
             let geometry = import::to_geojson_geometry(&f.geometry);
             let geometry_text = serde_json::to_string(&geometry).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
             let area_m2 = civgrid_geo::measure::area_m2(&f.geometry);
@@ -650,44 +705,125 @@ impl Territory {
                 max_lng: rect.max().x,
                 max_lat: rect.max().y,
             };
-            store::upsert_grid(
-                &mut tx,
-                code.as_str(),
-                code.community().as_str(),
-                name,
-                Datum::Gcj02.as_str(),
-                &geometry_text,
-                area_m2,
-                bbox,
-            )
-            .await?;
             let before = by_code
                 .get(code.as_str())
                 .map(|g| json!({"name": g.name, "area_m2": g.area_m2, "geometry_sha256": sha256_hex(&g.geometry)}));
-            if before.is_some() {
-                replaced_n += 1;
-            } else {
-                created += 1;
-            }
-            audit::record(
-                &mut tx,
-                Change {
-                    actor,
-                    action: if before.is_some() { "grid.replace" } else { "grid.create" },
-                    entity: "grid",
-                    entity_id: code.as_str(),
-                    before,
-                    after: Some(json!({"name": name, "area_m2": area_m2, "source_datum": datum.as_str(), "geometry_sha256": sha256_hex(&geometry_text)})),
-                    request_id,
-                },
-            )
-            .await?;
+            let after = json!({"name": name, "area_m2": area_m2, "source_datum": datum.as_str(), "geometry_sha256": sha256_hex(&geometry_text)});
+            grids.push(PlannedGrid {
+                community: code.community().to_string(),
+                code: code.to_string(),
+                name,
+                geometry_text,
+                area_m2,
+                bbox,
+                before,
+                after,
+            });
         }
-        store::bump_revision(&mut tx).await?;
-        tx.commit().await?;
-        let revision = store::revision(&self.db).await?;
-        Ok(ImportSummary { created, replaced: replaced_n, areas_created, revision })
+        Ok(ImportPlan { revision, new_areas: new_area_rows, grids })
     }
+}
+
+/// How many times an import is checked again when the territory changed under it.
+const IMPORT_ATTEMPTS: usize = 5;
+
+/// An area an import creates.
+#[derive(Debug)]
+struct NewArea {
+    code: String,
+    level: &'static str,
+    parent: Option<String>,
+    name: String,
+}
+
+/// A checked grid, ready to write, with its change record.
+#[derive(Debug)]
+struct PlannedGrid {
+    code: String,
+    community: String,
+    name: String,
+    geometry_text: String,
+    area_m2: f64,
+    bbox: store::Bbox,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+}
+
+/// What a checked import writes, valid while the territory is at `revision`.
+#[derive(Debug)]
+struct ImportPlan {
+    revision: i64,
+    new_areas: Vec<NewArea>,
+    grids: Vec<PlannedGrid>,
+}
+
+/// Writes a plan; `None` (nothing written) when the territory moved on since it was checked.
+async fn write_import(
+    tx: &mut crate::db::Tx<'_>,
+    plan: ImportPlan,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> Result<Option<ImportSummary>, TerritoryError> {
+    if store::revision_tx(tx).await? != plan.revision {
+        return Ok(None);
+    }
+    let mut areas_created = 0;
+    for a in &plan.new_areas {
+        // Creating an area does not move the revision: one made meanwhile is simply there.
+        if store::find_area(tx, &a.code).await?.is_some() {
+            continue;
+        }
+        let row = store::insert_area(tx, &a.code, a.level, a.parent.as_deref(), &a.name, None).await?;
+        audit::record(
+            tx,
+            Change {
+                actor,
+                action: "area.create",
+                entity: "area",
+                entity_id: &a.code,
+                before: None,
+                after: Some(area_record(&row)),
+                request_id,
+            },
+        )
+        .await?;
+        areas_created += 1;
+    }
+    let (mut created, mut replaced) = (0, 0);
+    for g in plan.grids {
+        store::upsert_grid(
+            tx,
+            &g.code,
+            &g.community,
+            &g.name,
+            Datum::Gcj02.as_str(),
+            &g.geometry_text,
+            g.area_m2,
+            g.bbox,
+        )
+        .await?;
+        if g.before.is_some() {
+            replaced += 1;
+        } else {
+            created += 1;
+        }
+        audit::record(
+            tx,
+            Change {
+                actor,
+                action: if g.before.is_some() { "grid.replace" } else { "grid.create" },
+                entity: "grid",
+                entity_id: &g.code,
+                before: g.before,
+                after: Some(g.after),
+                request_id,
+            },
+        )
+        .await?;
+    }
+    store::bump_revision(tx).await?;
+    let revision = store::revision_tx(tx).await?;
+    Ok(Some(ImportSummary { created, replaced, areas_created, revision }))
 }
 
 fn sha256_hex(s: &str) -> String {

@@ -1,20 +1,21 @@
 //! SQL for the territory context. Every function takes an executor or the caller's
 //! transaction; none decides transaction boundaries.
 
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::db::{now_text, Db, Tx};
+use crate::db::{at, now_text, Db, Tx};
 
 /// An area row as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct AreaRow {
     pub code: String,
     pub level: String,
     pub parent_code: Option<String>,
     pub name: String,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 fn area_from(r: &AnyRow) -> Result<AreaRow, sqlx::Error> {
@@ -23,8 +24,8 @@ fn area_from(r: &AnyRow) -> Result<AreaRow, sqlx::Error> {
         level: r.try_get("level")?,
         parent_code: r.try_get("parent_code")?,
         name: r.try_get("name")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+        created_at: at(r, "created_at")?,
+        updated_at: at(r, "updated_at")?,
     })
 }
 
@@ -64,7 +65,9 @@ pub async fn insert_area(
     name: &str,
     boundary: Option<&str>,
 ) -> Result<AreaRow, sqlx::Error> {
-    let now = now_text();
+    // Stored to the millisecond, and answered as stored.
+    let text = now_text();
+    let now = crate::db::parse_at("created_at", &text)?;
     sqlx::query(
         "insert into area (code, level, parent_code, name, boundary, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $6)",
@@ -74,7 +77,7 @@ pub async fn insert_area(
     .bind(parent)
     .bind(name)
     .bind(boundary)
-    .bind(&now)
+    .bind(&text)
     .execute(&mut **tx)
     .await?;
     Ok(AreaRow {
@@ -82,7 +85,7 @@ pub async fn insert_area(
         level: level.to_owned(),
         parent_code: parent.map(str::to_owned),
         name: name.to_owned(),
-        created_at: now.clone(),
+        created_at: now,
         updated_at: now,
     })
 }
@@ -113,8 +116,8 @@ pub struct GridRow {
     pub name: String,
     pub geometry: String,
     pub area_m2: f64,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 fn grid_from(r: &AnyRow) -> Result<GridRow, sqlx::Error> {
@@ -124,8 +127,8 @@ fn grid_from(r: &AnyRow) -> Result<GridRow, sqlx::Error> {
         name: r.try_get("name")?,
         geometry: r.try_get("geometry")?,
         area_m2: r.try_get("area_m2")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+        created_at: at(r, "created_at")?,
+        updated_at: at(r, "updated_at")?,
     })
 }
 
@@ -219,6 +222,17 @@ pub async fn revision(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(&format!("select {REVISION_SQL}")).fetch_one(db.pool()).await
 }
 
+pub async fn revision_tx(tx: &mut Tx<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!("select {REVISION_SQL}")).fetch_one(&mut **tx).await
+}
+
+/// Whether a staff account exists.
+pub async fn staff_exists(tx: &mut Tx<'_>, staff_id: i64) -> Result<bool, sqlx::Error> {
+    let id: Option<i64> =
+        sqlx::query_scalar("select id from staff where id = $1").bind(staff_id).fetch_optional(&mut **tx).await?;
+    Ok(id.is_some())
+}
+
 /// Moves the revision on, so every node rebuilds its locator.
 pub async fn bump_revision(tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
     sqlx::query("update territory_revision set revision = revision + 1 where id = 1").execute(&mut **tx).await?;
@@ -249,7 +263,7 @@ pub async fn unassign_worker(tx: &mut Tx<'_>, grid: &str, staff_id: i64) -> Resu
 }
 
 /// A grid worker assignment with the worker's names.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct WorkerRow {
     pub staff_id: i64,
     pub username: String,
@@ -277,7 +291,6 @@ pub async fn grid_workers(db: &Db, grid: &str) -> Result<Vec<WorkerRow>, sqlx::E
         .collect()
 }
 
-/// Grids a staff member is assigned to as a grid worker.
 /// A staff member's grid assignments: (grid code, kind), by grid code.
 pub async fn assignments_of(tx: &mut Tx<'_>, staff_id: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
     let rows = sqlx::query("select grid_code, kind from grid_assignment where staff_id = $1 order by grid_code")

@@ -197,7 +197,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
     use utoipa::OpenApi;
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(ops::routes())
-        .merge(territory::routes().into())
+        .merge(territory::routes())
         .merge(staff::routes().into())
         .merge(cases::routes().into())
         .merge(events::routes())
