@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Json;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,17 +18,24 @@ use super::AppState;
 use crate::ledger::LogError;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
         .routes(routes!(checkpoint))
         .routes(routes!(vkey))
         .routes(routes!(trust))
-        // A tile path spans segments (`{*rest}`), which `routes!` cannot register; the table in
-        // web/openapi.rs documents it as `{tile_path}`.
+        // A tile path spans segments (`{*rest}`), which `routes!` cannot register: it is routed
+        // here and documented from the handler's own `#[utoipa::path]` as `{tile_path}`.
         .route("/ledger/tile/{*rest}", get(tile))
         .routes(routes!(inclusion))
         .routes(routes!(consistency))
-        .routes(routes!(entry))
+        .routes(routes!(entry));
+    router.get_openapi_mut().merge(TileDoc::openapi());
+    router
 }
+
+/// The operation of the catch-all tile route, which the router cannot document itself.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(tile))]
+struct TileDoc;
 
 /// `GET /api/v1/ledger/proof/inclusion`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -159,6 +166,12 @@ async fn trust(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /ledger/tile/<L>/<N>[.p/<W>]` and `/ledger/tile/entries/<N>[.p/<W>]`.
+#[utoipa::path(get, path = "/ledger/tile/{tile_path}", tag = "ledger",
+    summary = "C2SP tlog-tiles hash tile or entry bundle",
+    params(("tile_path" = String, Path, allow_reserved,
+        description = "`<L>/<N>[.p/<W>]` (a hash tile) or `entries/<N>[.p/<W>]` (an entry bundle); spans segments")),
+    responses((status = 200, description = "the tile; immutable, cached for a year",
+        content_type = "application/octet-stream", body = Vec<u8>)))]
 async fn tile(State(state): State<AppState>, Path(rest): Path<String>) -> ApiResult<Response> {
     let path = format!("tile/{rest}");
     let body = state.ledger.tile(&path).await?;

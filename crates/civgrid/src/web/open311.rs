@@ -15,8 +15,7 @@ use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -32,21 +31,31 @@ use crate::open311::{self, KeyError, Keys, Open311Error, Params, ServiceRequest}
 use crate::staff::Role;
 use crate::territory::TerritoryError;
 
-/// GeoReport v2 answers JSON or XML by the resource's extension and has its own discovery
-/// document; the admin key endpoints are part of the JSON API and its OpenAPI document.
+mod georeport;
+
+use georeport::{
+    CreateQuery, CreatedRequest, Discovery, GeoReportError, GeoService, GeoServiceRequest, JurisdictionQuery,
+    NewServiceRequest, RequestToken, RequestsQuery, ServiceDefinition,
+};
+
+/// GeoReport v2 answers JSON or XML by the resource's extension: each resource has a handler
+/// per extension (one operation each in the document), except those whose last segment is an
+/// id with its extension (`{file}`), which answer both. Anything else under `/open311/v2/`
+/// (any method) is the spec's 404 in the format asked for.
 pub fn routes() -> OpenApiRouter<AppState> {
-    let georeport = Router::new()
-        .route("/open311/v2/discovery.json", get(discovery))
-        .route("/open311/v2/discovery.xml", get(discovery))
-        .route("/open311/v2/services.json", get(services))
-        .route("/open311/v2/services.xml", get(services))
-        .route("/open311/v2/services/{file}", get(service_definition))
-        .route("/open311/v2/requests.json", get(list_requests).post(create_request))
-        .route("/open311/v2/requests.xml", get(list_requests).post(create_request))
-        .route("/open311/v2/requests/{file}", get(find_request))
-        .route("/open311/v2/tokens/{file}", get(find_token))
-        .route("/open311/v2/{*rest}", axum::routing::any(unknown_resource));
-    OpenApiRouter::from(georeport).routes(routes!(list_keys, issue_key)).routes(routes!(revoke_key))
+    OpenApiRouter::new()
+        .routes(routes!(georeport_discovery_json))
+        .routes(routes!(georeport_discovery_xml))
+        .routes(routes!(georeport_services_json))
+        .routes(routes!(georeport_services_xml))
+        .routes(routes!(georeport_service_definition))
+        .routes(routes!(georeport_requests_json, georeport_create_request_json))
+        .routes(routes!(georeport_requests_xml, georeport_create_request_xml))
+        .routes(routes!(georeport_request))
+        .routes(routes!(georeport_token))
+        .route("/open311/v2/{*rest}", axum::routing::any(unknown_resource))
+        .routes(routes!(list_keys, issue_key))
+        .routes(routes!(revoke_key))
 }
 
 /// An Open311 API key as listed (never the key itself).
@@ -527,6 +536,138 @@ async fn unknown_resource(uri: axum::http::Uri) -> Failure {
         StatusCode::NOT_FOUND,
         "no such GeoReport v2 resource; see discovery.xml (discovery, services, requests, tokens)",
     )
+}
+
+// ---- the documented operations: one per resource and format ----------------------------------
+//
+// Errors are GeoReport's, not the API's envelope: a list of {code, description} (4XX), and
+// nothing but the status when the answer cannot be rendered (5XX).
+
+#[utoipa::path(get, path = "/open311/v2/discovery.json", tag = "open311", summary = "GeoReport v2 discovery (JSON)",
+    responses((status = 200, description = "the discovery document", body = Discovery),
+        (status = "4XX", description = "GeoReport errors", body = [GeoReportError]),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_discovery_json(state: State<AppState>, headers: HeaderMap, call: Call) -> Result<Response, Failure> {
+    discovery(state, headers, call).await
+}
+
+#[utoipa::path(get, path = "/open311/v2/discovery.xml", tag = "open311", summary = "GeoReport v2 discovery (XML)",
+    responses((status = 200, description = "`<discovery>`: the fields of the JSON form as elements",
+            content_type = "text/xml", body = String),
+        (status = "4XX", description = "`<errors><error><code/><description/></error></errors>`",
+            content_type = "text/xml", body = String),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_discovery_xml(state: State<AppState>, headers: HeaderMap, call: Call) -> Result<Response, Failure> {
+    discovery(state, headers, call).await
+}
+
+#[utoipa::path(get, path = "/open311/v2/services.json", tag = "open311", summary = "GeoReport v2 service list (JSON)",
+    params(JurisdictionQuery),
+    responses((status = 200, description = "the active services", body = [GeoService]),
+        (status = "4XX", description = "GeoReport errors", body = [GeoReportError]),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_services_json(state: State<AppState>, call: Call) -> Result<Response, Failure> {
+    services(state, call).await
+}
+
+#[utoipa::path(get, path = "/open311/v2/services.xml", tag = "open311", summary = "GeoReport v2 service list (XML)",
+    params(JurisdictionQuery),
+    responses((status = 200, description = "`<services><service>…</service></services>`",
+            content_type = "text/xml", body = String),
+        (status = "4XX", description = "`<errors><error><code/><description/></error></errors>`",
+            content_type = "text/xml", body = String),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_services_xml(state: State<AppState>, call: Call) -> Result<Response, Failure> {
+    services(state, call).await
+}
+
+#[utoipa::path(get, path = "/open311/v2/services/{file}", tag = "open311",
+    summary = "GeoReport v2 service definition (JSON or XML by extension)",
+    params(("file" = String, Path, description = "`<service_code>.json` or `<service_code>.xml`"), JurisdictionQuery),
+    responses((status = 200, description = "the definition (no attributes); XML: `<service_definition>`",
+            content((ServiceDefinition = "application/json"), (String = "text/xml"))),
+        (status = "4XX", description = "GeoReport errors; XML: `<errors><error>…`",
+            content(([GeoReportError] = "application/json"), (String = "text/xml"))),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_service_definition(state: State<AppState>, call: Call) -> Result<Response, Failure> {
+    service_definition(state, call).await
+}
+
+#[utoipa::path(get, path = "/open311/v2/requests.json", tag = "open311", summary = "GeoReport v2 service requests (JSON)",
+    params(RequestsQuery),
+    responses((status = 200, description = "service requests, newest first", body = [GeoServiceRequest]),
+        (status = "4XX", description = "GeoReport errors", body = [GeoReportError]),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_requests_json(state: State<AppState>, call: Call) -> Result<Response, Failure> {
+    list_requests(state, call).await
+}
+
+#[utoipa::path(get, path = "/open311/v2/requests.xml", tag = "open311", summary = "GeoReport v2 service requests (XML)",
+    params(RequestsQuery),
+    responses((status = 200, description = "`<service_requests><request>…</request></service_requests>`",
+            content_type = "text/xml", body = String),
+        (status = "4XX", description = "`<errors><error><code/><description/></error></errors>`",
+            content_type = "text/xml", body = String),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_requests_xml(state: State<AppState>, call: Call) -> Result<Response, Failure> {
+    list_requests(state, call).await
+}
+
+#[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311",
+    summary = "GeoReport v2: file a service request with an api_key (JSON answer)",
+    params(CreateQuery),
+    request_body(content = NewServiceRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "the new request's id and notice", body = [CreatedRequest]),
+        (status = "4XX", description = "GeoReport errors (403 for a missing or bad api_key)", body = [GeoReportError]),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_create_request_json(
+    state: State<AppState>,
+    call: Call,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response, Failure> {
+    create_request(state, call, form).await
+}
+
+#[utoipa::path(post, path = "/open311/v2/requests.xml", tag = "open311",
+    summary = "GeoReport v2: file a service request with an api_key (XML answer)",
+    params(CreateQuery),
+    request_body(content = NewServiceRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "`<service_requests><request><service_request_id/><service_notice/>…`",
+            content_type = "text/xml", body = String),
+        (status = "4XX", description = "`<errors><error><code/><description/></error></errors>` (403 for a missing or bad api_key)",
+            content_type = "text/xml", body = String),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_create_request_xml(
+    state: State<AppState>,
+    call: Call,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response, Failure> {
+    create_request(state, call, form).await
+}
+
+#[utoipa::path(get, path = "/open311/v2/requests/{file}", tag = "open311",
+    summary = "GeoReport v2: one service request (JSON or XML by extension)",
+    params(("file" = String, Path, description = "`<service_request_id>.json` or `<service_request_id>.xml`"),
+        JurisdictionQuery),
+    responses((status = 200, description = "a list of one; XML: `<service_requests><request>…`",
+            content(([GeoServiceRequest] = "application/json"), (String = "text/xml"))),
+        (status = "4XX", description = "GeoReport errors; XML: `<errors><error>…`",
+            content(([GeoReportError] = "application/json"), (String = "text/xml"))),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_request(state: State<AppState>, call: Call) -> Result<Response, Failure> {
+    find_request(state, call).await
+}
+
+#[utoipa::path(get, path = "/open311/v2/tokens/{file}", tag = "open311",
+    summary = "GeoReport v2: the request of a token (the case number; JSON or XML by extension)",
+    params(("file" = String, Path, description = "`<token>.json` or `<token>.xml`"), JurisdictionQuery),
+    responses((status = 200, description = "a list of one; XML: `<service_requests><request>…`",
+            content(([RequestToken] = "application/json"), (String = "text/xml"))),
+        (status = "4XX", description = "GeoReport errors; XML: `<errors><error>…`",
+            content(([GeoReportError] = "application/json"), (String = "text/xml"))),
+        (status = "5XX", description = "the answer could not be rendered (no body)")))]
+async fn georeport_token(state: State<AppState>, call: Call) -> Result<Response, Failure> {
+    find_token(state, call).await
 }
 
 // ---- admin: API keys -----------------------------------------------------------------------

@@ -124,6 +124,7 @@ pub fn routed() -> BTreeSet<(String, String)> {
     let mut files = Vec::new();
     walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web"), &mut files);
     let mut out = BTreeSet::new();
+    let mut catch_alls = BTreeSet::new();
     for f in files {
         let text = std::fs::read_to_string(&f).expect("read source");
         // Handlers registered with `routes!` carry their method and path in `#[utoipa::path]`.
@@ -149,6 +150,9 @@ pub fn routed() -> BTreeSet<(String, String)> {
                 match ch {
                     '(' => {
                         if depth == 0 && ["get", "post", "put", "patch", "delete", "any"].contains(&word.as_str()) {
+                            if path.contains("{*") {
+                                catch_alls.insert((word.clone(), path.clone()));
+                            }
                             out.insert((word.clone(), path.clone()));
                         }
                         depth += 1;
@@ -165,6 +169,11 @@ pub fn routed() -> BTreeSet<(String, String)> {
             }
         }
     }
+    // A catch-all route (`{*rest}`) is documented by its handler's `#[utoipa::path]` under a
+    // named parameter (`{tile_path}`): one endpoint, known by its routed path.
+    out.retain(|(m, p)| {
+        !catch_alls.iter().any(|(cm, cp)| cm == m && cp != p && !p.contains("{*") && shape(cp) == shape(p))
+    });
     out
 }
 
