@@ -170,8 +170,8 @@ async fn trust(State(state): State<AppState>) -> Response {
     summary = "C2SP tlog-tiles hash tile or entry bundle",
     params(("tile_path" = String, Path, allow_reserved,
         description = "`<L>/<N>[.p/<W>]` (a hash tile) or `entries/<N>[.p/<W>]` (an entry bundle); spans segments")),
-    responses((status = 200, description = "the tile; immutable, cached for a year",
-        content_type = "application/octet-stream", body = Vec<u8>)))]
+    responses((status = 200, description = "the tile's bytes (C2SP tlog-tiles); immutable, cached for a year",
+        content_type = "application/octet-stream")))]
 async fn tile(State(state): State<AppState>, Path(rest): Path<String>) -> ApiResult<Response> {
     let path = format!("tile/{rest}");
     let body = state.ledger.tile(&path).await?;
