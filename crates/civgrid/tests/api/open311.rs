@@ -300,7 +300,8 @@ async fn a_posted_request_is_tracked_until_closed(b: Backend) {
     assert_eq!(v[0]["status_notes"], "已结案");
     let (_, staff_view) = app.get_as(&format!("/api/v1/cases/{id}"), &intake).await;
     let closed_at = staff_view["closed_at"].as_str().expect("closed_at");
-    assert_eq!(v[0]["updated_datetime"], civgrid::open311::w3c(closed_at), "updated = when it was closed");
+    let closed_at = chrono::DateTime::parse_from_rfc3339(closed_at).expect("RFC 3339").with_timezone(&chrono::Utc);
+    assert_eq!(v[0]["updated_datetime"], civgrid::open311::w3c(&closed_at), "updated = when it was closed");
 
     // A request without description takes the service name; the case channel is counted.
     let (s, body) =
