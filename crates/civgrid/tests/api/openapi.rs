@@ -43,8 +43,7 @@ fn every_operation_declares_its_answers_and_parameters() {
                 }
             } else {
                 for range in ["4XX", "5XX"] {
-                    if responses[range]["content"]["application/json"]["schema"]["$ref"]
-                        != "#/components/schemas/Error"
+                    if responses[range]["content"]["application/json"]["schema"]["$ref"] != "#/components/schemas/Error"
                     {
                         problems.push(format!("{at}: no error envelope for {range}"));
                     }
