@@ -187,10 +187,15 @@ pub(crate) fn shape(path: &str) -> String {
     path.split('/').map(|s| if s.starts_with('{') { "{}" } else { s }).collect::<Vec<_>>().join("/")
 }
 
-/// Whether a path is part of the JSON API the OpenAPI document describes (pages, the
-/// certificate check page and Open311, which has its own discovery document, are not).
+/// Whether a path is part of what the OpenAPI document describes: the JSON API, the ledger and
+/// Open311 GeoReport's resources (not pages, the certificate check page, nor GeoReport's
+/// catch-all 404, which answers any method and is no operation).
 pub(crate) fn in_openapi_scope(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/ledger/") || path == "/healthz" || path == "/metrics"
+    path.starts_with("/api/")
+        || path.starts_with("/ledger/")
+        || path == "/healthz"
+        || path == "/metrics"
+        || (path.starts_with("/open311/v2/") && !path.contains("{*"))
 }
 
 #[test]
