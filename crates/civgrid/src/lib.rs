@@ -42,6 +42,9 @@ pub mod services;
 pub mod staff;
 /// Log set-up.
 pub mod telemetry;
+/// Bearer tokens (staff API tokens, Open311 keys): generated once, stored as hashes, verified,
+/// revoked — one mechanism, one table.
+pub mod tokens;
 /// Areas, grids, grid workers, point → grid routing.
 pub mod territory;
 /// HTTP: router, middleware, handlers, the error envelope.
