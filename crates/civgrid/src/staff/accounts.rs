@@ -136,31 +136,44 @@ impl Staff {
         check_duties(&new.roles)?;
         let hash = password::hash(new.password.clone()).await?;
         let actor = actor.clone();
-let request_id = request_id.map(str::to_owned);
-self.db.write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> { Box::pin(async move {
-        let department = match &new.department_code {
-            Some(d) => Some(
-                store::find_department(tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?,
-            ),
-            None => None,
-        };
-        let grants = check_grants(tx, &new.roles).await?;
-        check_department_roles(&new.roles, new.department_code.as_deref())?;
-        // The account belongs to its broadest role's area, else its department's.
-        let area = grants
-            .iter()
-            .map(|(_, a)| a.clone())
-            .min_by_key(String::len)
-            .or_else(|| department.map(|d| d.area_code))
-            .ok_or(StaffError::AreaRequired)?;
-        let id =
-            insert_account(tx, &new.username, &display_name, Some(&hash), new.department_code.as_deref(), &area)
-                .await?;
-        store::replace_roles(tx, id, &grants).await?;
-        let staff = store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let view = StaffView { staff, roles: new.roles.clone() };
-        record_created(tx, &actor, id, &view, request_id.as_deref()).await?;
-        Ok(view) }) }).await
+        let request_id = request_id.map(str::to_owned);
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> {
+                Box::pin(async move {
+                    let department = match &new.department_code {
+                        Some(d) => Some(
+                            store::find_department(tx, d)
+                                .await?
+                                .ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?,
+                        ),
+                        None => None,
+                    };
+                    let grants = check_grants(tx, &new.roles).await?;
+                    check_department_roles(&new.roles, new.department_code.as_deref())?;
+                    // The account belongs to its broadest role's area, else its department's.
+                    let area = grants
+                        .iter()
+                        .map(|(_, a)| a.clone())
+                        .min_by_key(String::len)
+                        .or_else(|| department.map(|d| d.area_code))
+                        .ok_or(StaffError::AreaRequired)?;
+                    let id = insert_account(
+                        tx,
+                        &new.username,
+                        &display_name,
+                        Some(&hash),
+                        new.department_code.as_deref(),
+                        &area,
+                    )
+                    .await?;
+                    store::replace_roles(tx, id, &grants).await?;
+                    let staff = store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
+                    let view = StaffView { staff, roles: new.roles.clone() };
+                    record_created(tx, &actor, id, &view, request_id.as_deref()).await?;
+                    Ok(view)
+                })
+            })
+            .await
     }
 
     /// An administrator creates an account in one of their areas: no password and no roles —
@@ -189,24 +202,31 @@ self.db.write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> { Box::p
             return Err(forbidden("creating accounts in this area"));
         }
         let by = by.clone();
-let request_id = request_id.map(str::to_owned);
-self.db.write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> { Box::pin(async move {
-        if !crate::territory::area_exists(tx, &area).await? {
-            return Err(StaffError::AreaNotFound(area));
-        }
-        if let Some(d) = &new.department_code {
-            let dept =
-                store::find_department(tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
-            if !by.can(Role::Admin, &dept.area_code) {
-                return Err(forbidden("placing accounts in a department outside your areas"));
-            }
-        }
-        let id =
-            insert_account(tx, &new.username, &display_name, None, new.department_code.as_deref(), &area).await?;
-        let staff = store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let view = StaffView { staff, roles: vec![] };
-        record_created(tx, &by.actor(), id, &view, request_id.as_deref()).await?;
-        Ok(view) }) }).await
+        let request_id = request_id.map(str::to_owned);
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> {
+                Box::pin(async move {
+                    if !crate::territory::area_exists(tx, &area).await? {
+                        return Err(StaffError::AreaNotFound(area));
+                    }
+                    if let Some(d) = &new.department_code {
+                        let dept = store::find_department(tx, d)
+                            .await?
+                            .ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
+                        if !by.can(Role::Admin, &dept.area_code) {
+                            return Err(forbidden("placing accounts in a department outside your areas"));
+                        }
+                    }
+                    let id =
+                        insert_account(tx, &new.username, &display_name, None, new.department_code.as_deref(), &area)
+                            .await?;
+                    let staff = store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
+                    let view = StaffView { staff, roles: vec![] };
+                    record_created(tx, &by.actor(), id, &view, request_id.as_deref()).await?;
+                    Ok(view)
+                })
+            })
+            .await
     }
 
     /// Changes an account. The organisation's part (name, department, active, grids) is the
@@ -256,70 +276,74 @@ self.db.write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> { Box::p
             None => None,
         };
         let by = by.clone();
-let request_id = request_id.map(str::to_owned);
-self.db.write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> { Box::pin(async move {
-        let before = store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let before_roles = grants(store::roles_tx(tx, id).await?);
-        // Read again inside the transaction: the account may have changed since the check.
-        if before_roles != before_view.roles || before.area_code != before_view.staff.area_code {
-            return Err(forbidden("changing an account that changed meanwhile; read it again"));
-        }
-        let display_name = match &patch.display_name {
-            Some(n) => validate_display_name(n)?,
-            None => before.display_name.clone(),
-        };
-        let department = match &patch.department_code {
-            Some(Some(d)) => {
-                let dept = store::find_department(tx, d)
-                    .await?
-                    .ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
-                if !by.can(Role::Admin, &dept.area_code) {
-                    return Err(forbidden("placing accounts in a department outside your areas"));
-                }
-                Some(d.clone())
-            }
-            Some(None) => None,
-            None => before.department_code.clone(),
-        };
-        let active = patch.active.unwrap_or(before.active);
-        let roles_after = patch.roles.clone().unwrap_or_else(|| before_roles.clone());
-        check_department_roles(&roles_after, department.as_deref())?;
-        let grids_before = crate::territory::assignments_of(tx, id).await?;
-        let grids_after = match &patch.grids {
-            Some(grids) => Some(check_grids(tx, grids, &roles_after).await?),
-            None => None,
-        };
-        store::update_staff(tx, id, &display_name, department.as_deref(), active).await?;
-        if let Some(roles) = &patch.roles {
-            let g = check_grants(tx, roles).await?;
-            store::replace_roles(tx, id, &g).await?;
-        }
-        if let Some(grids) = &grids_after {
-            for (code, _) in grids_before.iter().filter(|(c, _)| !grids.iter().any(|g| &g.code == c)) {
-                crate::territory::unassign_worker_in(tx, code, id).await?;
-            }
-            for g in grids {
-                crate::territory::assign_worker_in(tx, &g.code, id, &g.kind).await?;
-            }
-        }
-        let (mut sessions_revoked, mut tokens_revoked) = (0, 0);
-        if let Some(h) = &new_hash {
-            store::set_password(tx, id, h, true).await?;
-        }
-        if new_hash.is_some() || !active {
-            sessions_revoked = store::revoke_sessions_of(tx, id).await?;
-            tokens_revoked = crate::tokens::revoke_of_staff(tx, id).await?;
-        }
-        let after = store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let after_roles = grants(store::roles_tx(tx, id).await?);
-        let view = StaffView { staff: after, roles: after_roles };
-        let grids_now = crate::territory::assignments_of(tx, id).await?;
-        let listed = |gs: &[(String, String)]| -> Vec<GridAssignment> {
-            gs.iter().map(|(code, kind)| GridAssignment { code: code.clone(), kind: kind.clone() }).collect()
-        };
-        let mut before_json = json!(StaffView { staff: before, roles: before_roles });
-        before_json["grids"] = json!(listed(&grids_before));
-        audit::record(
+        let request_id = request_id.map(str::to_owned);
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> {
+                Box::pin(async move {
+                    let before = store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
+                    let before_roles = grants(store::roles_tx(tx, id).await?);
+                    // Read again inside the transaction: the account may have changed since the check.
+                    if before_roles != before_view.roles || before.area_code != before_view.staff.area_code {
+                        return Err(forbidden("changing an account that changed meanwhile; read it again"));
+                    }
+                    let display_name = match &patch.display_name {
+                        Some(n) => validate_display_name(n)?,
+                        None => before.display_name.clone(),
+                    };
+                    let department = match &patch.department_code {
+                        Some(Some(d)) => {
+                            let dept = store::find_department(tx, d)
+                                .await?
+                                .ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
+                            if !by.can(Role::Admin, &dept.area_code) {
+                                return Err(forbidden("placing accounts in a department outside your areas"));
+                            }
+                            Some(d.clone())
+                        }
+                        Some(None) => None,
+                        None => before.department_code.clone(),
+                    };
+                    let active = patch.active.unwrap_or(before.active);
+                    let roles_after = patch.roles.clone().unwrap_or_else(|| before_roles.clone());
+                    check_department_roles(&roles_after, department.as_deref())?;
+                    let grids_before = crate::territory::assignments_of(tx, id).await?;
+                    let grids_after = match &patch.grids {
+                        Some(grids) => Some(check_grids(tx, grids, &roles_after).await?),
+                        None => None,
+                    };
+                    store::update_staff(tx, id, &display_name, department.as_deref(), active).await?;
+                    if let Some(roles) = &patch.roles {
+                        let g = check_grants(tx, roles).await?;
+                        store::replace_roles(tx, id, &g).await?;
+                    }
+                    if let Some(grids) = &grids_after {
+                        for (code, _) in grids_before.iter().filter(|(c, _)| !grids.iter().any(|g| &g.code == c)) {
+                            crate::territory::unassign_worker_in(tx, code, id).await?;
+                        }
+                        for g in grids {
+                            crate::territory::assign_worker_in(tx, &g.code, id, &g.kind).await?;
+                        }
+                    }
+                    let (mut sessions_revoked, mut tokens_revoked) = (0, 0);
+                    if let Some(h) = &new_hash {
+                        store::set_password(tx, id, h, true).await?;
+                    }
+                    if new_hash.is_some() || !active {
+                        sessions_revoked = store::revoke_sessions_of(tx, id).await?;
+                        tokens_revoked = crate::tokens::revoke_of_staff(tx, id).await?;
+                    }
+                    let after = store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
+                    let after_roles = grants(store::roles_tx(tx, id).await?);
+                    let view = StaffView { staff: after, roles: after_roles };
+                    let grids_now = crate::territory::assignments_of(tx, id).await?;
+                    let listed = |gs: &[(String, String)]| -> Vec<GridAssignment> {
+                        gs.iter()
+                            .map(|(code, kind)| GridAssignment { code: code.clone(), kind: kind.clone() })
+                            .collect()
+                    };
+                    let mut before_json = json!(StaffView { staff: before, roles: before_roles });
+                    before_json["grids"] = json!(listed(&grids_before));
+                    audit::record(
             tx,
             Change {
                 actor: &by.actor(),
@@ -333,7 +357,10 @@ self.db.write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> { Box::p
             },
         )
         .await?;
-        Ok(view) }) }).await
+                    Ok(view)
+                })
+            })
+            .await
     }
 
     /// Ends every session of an account (e.g. a lost phone): the security admin's.
@@ -343,24 +370,29 @@ self.db.write(move |tx| -> BoxFuture<'_, Result<StaffView, StaffError>> { Box::p
             return Err(forbidden("ending this account's sessions (the security administrator's duty)"));
         }
         let by = by.clone();
-let request_id = request_id.map(str::to_owned);
-self.db.write(move |tx| -> BoxFuture<'_, Result<u64, StaffError>> { Box::pin(async move {
-        store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let n = store::revoke_sessions_of(tx, id).await?;
-        audit::record(
-            tx,
-            Change {
-                actor: &by.actor(),
-                action: "staff.revoke_sessions",
-                entity: "staff",
-                entity_id: &id.to_string(),
-                before: None,
-                after: Some(json!({"sessions_revoked": n})),
-                request_id: request_id.as_deref(),
-            },
-        )
-        .await?;
-        Ok(n) }) }).await
+        let request_id = request_id.map(str::to_owned);
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<u64, StaffError>> {
+                Box::pin(async move {
+                    store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
+                    let n = store::revoke_sessions_of(tx, id).await?;
+                    audit::record(
+                        tx,
+                        Change {
+                            actor: &by.actor(),
+                            action: "staff.revoke_sessions",
+                            entity: "staff",
+                            entity_id: &id.to_string(),
+                            before: None,
+                            after: Some(json!({"sessions_revoked": n})),
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    Ok(n)
+                })
+            })
+            .await
     }
 }
 

@@ -23,13 +23,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::Actor;
 use crate::db::Db;
+/// Secrets handed out once and their hashes: the one mechanism of [`crate::tokens`].
+pub(crate) use crate::tokens::{hash as token_hash, OnceKey};
 pub use accounts::{GridAssignment, NewAccount, NewStaff, StaffPatch};
 pub use api_tokens::{IssuedToken, API_TOKEN_MAX_DAYS};
 pub use departments::{find_department, DepartmentRow};
 pub use roles::Role;
 pub use store::StaffRow;
-/// Secrets handed out once and their hashes: the one mechanism of [`crate::tokens`].
-pub(crate) use crate::tokens::{hash as token_hash, OnceKey};
 
 pub use session::{MAX_GUESSES_PER_ADDRESS, MAX_GUESSES_PER_PAIR, MAX_GUESSES_PER_USER, THROTTLE_WINDOW_MS};
 
@@ -223,7 +223,6 @@ pub struct StaffView {
     pub staff: store::StaffRow,
     pub roles: Vec<RoleGrant>,
 }
-
 
 /// Roles whose work is a department's (a handler's cases, an approver's steps): an account
 /// holding one needs a department.

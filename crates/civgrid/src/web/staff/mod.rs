@@ -149,7 +149,11 @@ async fn list_staff(State(state): State<AppState>, auth: Auth) -> ApiResult<Json
     security(("bearer" = []), ("cookie" = [])),
     params(("id" = i64, Path, description = "the account's id")),
     responses((status = 200, description = "the account", body = StaffAccount)))]
-async fn find_staff(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<StaffAccount>> {
+async fn find_staff(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<StaffAccount>> {
     require_administrator(&auth)?;
     Ok(Json(StaffAccount::from(state.staff.get_for(&auth.0, id).await?)))
 }

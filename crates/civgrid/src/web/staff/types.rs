@@ -177,7 +177,9 @@ pub struct NewToken {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum CredentialView {
     Session,
-    ApiToken { token_id: i64 },
+    ApiToken {
+        token_id: i64,
+    },
     /// The demo seeder acting in a staff member's name.
     DemoSeed,
 }
