@@ -44,6 +44,9 @@ pub mod staff;
 pub mod telemetry;
 /// Areas, grids, grid workers, point → grid routing.
 pub mod territory;
+/// Bearer tokens (staff API tokens, Open311 keys): generated once, stored as hashes, verified,
+/// revoked — one mechanism, one table.
+pub mod tokens;
 /// HTTP: router, middleware, handlers, the error envelope.
 pub mod web;
 /// The ledger's witness server and client (C2SP tlog-witness), `civgrid verify` and

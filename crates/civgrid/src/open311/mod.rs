@@ -9,30 +9,21 @@
 //! * A case is `open` or `closed` as [`State::is_open`] says; `status_notes` carries the Chinese
 //!   stage label and, for refused or merged cases, why.
 //!
-//! Handlers and the JSON/XML rendering live in `web/open311.rs`; SQL in `store` (private).
+//! Handlers and the JSON/XML rendering live in `web/open311.rs`; the key service in `keys.rs`,
+//! over the one bearer-token mechanism ([`crate::tokens`]).
 
-mod store;
+mod keys;
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use serde_json::json;
-use sha2::Digest;
 
-use crate::audit::{self, Actor, Change};
 use crate::cases::public::PublicCase;
 use crate::cases::state::State;
 use crate::cases::{CaseClass, NewReport, MAX_DESCRIPTION_CHARS};
-use crate::db::Db;
 use civgrid_geo::{Datum, LngLat};
-pub use store::KeyRow;
+pub use keys::{hash_key, ApiKey, KeyError, KeyRow, Keys, DEMO_KEY_NAME, GENERATED_DEMO_KEY_NAME, KEY_PREFIX};
 
-/// Issued keys start with this, so a leaked one is recognisable in logs and scanners.
-pub const KEY_PREFIX: &str = "cgo_";
-/// Name of the key set with `civgrid demo --open311-key KEY`.
-pub const DEMO_KEY_NAME: &str = "demo";
-/// Name of the key the demo generates when no key is given.
-pub const GENERATED_DEMO_KEY_NAME: &str = "demo-generated";
 /// GET requests: the default and widest window (days), and the most requests returned.
 pub const WINDOW_DAYS: i64 = 90;
 pub const MAX_REQUESTS: i64 = crate::cases::public::MAX_ROWS;
@@ -40,191 +31,6 @@ pub const MAX_REQUESTS: i64 = crate::cases::public::MAX_ROWS;
 const MAX_LIST: usize = 1000;
 /// China Standard Time: every datetime is returned with this offset (the spec allows any).
 const CST_SECONDS: i32 = 8 * 3600;
-
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("name must be 1–64 printable characters")]
-    InvalidName,
-    #[error("an Open311 API key must be 8–128 printable ASCII characters without spaces")]
-    InvalidKey,
-    #[error("Open311 key {0} does not exist or is already revoked")]
-    NotFound(i64),
-    #[error("this Open311 API key was revoked; choose another one")]
-    Revoked,
-    #[error(transparent)]
-    Store(#[from] sqlx::Error),
-}
-
-impl KeyError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            KeyError::InvalidName => "invalid_name",
-            KeyError::InvalidKey => "invalid_key",
-            KeyError::NotFound(_) => "open311_key_not_found",
-            KeyError::Revoked => "open311_key_revoked",
-            KeyError::Store(_) => "internal",
-        }
-    }
-}
-
-/// A live key that authenticated a request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiKey {
-    pub id: i64,
-    pub name: String,
-}
-
-impl ApiKey {
-    /// Who the case is reported by.
-    pub fn reporter(&self) -> String {
-        format!("open311:{}", self.name)
-    }
-}
-
-pub fn hash_key(key: &str) -> String {
-    hex::encode(sha2::Sha256::digest(key.as_bytes()))
-}
-
-fn new_key() -> String {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    format!("{KEY_PREFIX}{}", hex::encode(bytes))
-}
-
-fn valid_name(name: &str) -> Result<String, KeyError> {
-    let n = name.trim();
-    if n.is_empty() || n.chars().count() > 64 || n.chars().any(char::is_control) {
-        return Err(KeyError::InvalidName);
-    }
-    Ok(n.to_owned())
-}
-
-/// The Open311 key service.
-#[derive(Debug, Clone)]
-pub struct Keys {
-    db: Db,
-}
-
-impl Keys {
-    pub fn new(db: Db) -> Keys {
-        Keys { db }
-    }
-
-    /// Issues a key; the key is returned here only.
-    pub async fn issue(&self, actor: &Actor, name: &str, request_id: Option<&str>) -> Result<(i64, String), KeyError> {
-        let name = valid_name(name)?;
-        let key = new_key();
-        let mut tx = self.db.begin().await?;
-        let id = store::insert_key(&mut tx, &name, &hash_key(&key)).await?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: "open311_key.issue",
-                entity: "open311_key",
-                entity_id: &id.to_string(),
-                before: None,
-                after: Some(json!({"name": name})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((id, key))
-    }
-
-    pub async fn revoke(&self, actor: &Actor, id: i64, request_id: Option<&str>) -> Result<(), KeyError> {
-        let mut tx = self.db.begin().await?;
-        if store::revoke_key(&mut tx, id).await? == 0 {
-            return Err(KeyError::NotFound(id));
-        }
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: "open311_key.revoke",
-                entity: "open311_key",
-                entity_id: &id.to_string(),
-                before: Some(json!({"revoked": false})),
-                after: Some(json!({"revoked": true})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn list(&self) -> Result<Vec<KeyRow>, KeyError> {
-        Ok(store::list_keys(&self.db).await?)
-    }
-
-    /// The live key behind `key`, if any.
-    pub async fn verify(&self, key: &str) -> Result<Option<ApiKey>, KeyError> {
-        if key.is_empty() || key.len() > 256 {
-            return Ok(None);
-        }
-        Ok(store::live_key(&self.db, &hash_key(key)).await?.map(|(id, name)| ApiKey { id, name }))
-    }
-
-    /// The demo's key. Given one (`--open311-key`), stores its hash unless already there, so a
-    /// restart changes nothing. Without one, generates a key (to print), revoking the key the
-    /// previous start generated, which nobody can know any more.
-    pub async fn ensure_demo_key(&self, given: Option<&str>) -> Result<String, KeyError> {
-        let actor = Actor::system("demo");
-        let mut tx = self.db.begin().await?;
-        let key = match given {
-            Some(k) => {
-                let ok = (8..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic());
-                if !ok {
-                    return Err(KeyError::InvalidKey);
-                }
-                match store::key_by_hash(&mut tx, &hash_key(k)).await? {
-                    Some((_, _, true)) => return Err(KeyError::Revoked),
-                    Some((_, _, false)) => return Ok(k.to_owned()),
-                    None => {}
-                }
-                k.to_owned()
-            }
-            None => {
-                for id in store::live_keys_named(&mut tx, GENERATED_DEMO_KEY_NAME).await? {
-                    store::revoke_key(&mut tx, id).await?;
-                    audit::record(
-                        &mut tx,
-                        Change {
-                            actor: &actor,
-                            action: "open311_key.revoke",
-                            entity: "open311_key",
-                            entity_id: &id.to_string(),
-                            before: Some(json!({"revoked": false})),
-                            after: Some(json!({"revoked": true})),
-                            request_id: None,
-                        },
-                    )
-                    .await?;
-                }
-                new_key()
-            }
-        };
-        let name = if given.is_some() { DEMO_KEY_NAME } else { GENERATED_DEMO_KEY_NAME };
-        let id = store::insert_key(&mut tx, name, &hash_key(&key)).await?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor: &actor,
-                action: "open311_key.issue",
-                entity: "open311_key",
-                entity_id: &id.to_string(),
-                before: None,
-                after: Some(json!({"name": name})),
-                request_id: None,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(key)
-    }
-}
 
 /// What went wrong, in GeoReport's terms: the HTTP status (400, 403 or 404) and a description
 /// for people.

@@ -7,23 +7,29 @@
 //!
 //! Public face: [`Staff`] (the service), [`Principal`] (who is calling, with `can`), [`Role`],
 //! [`StaffError`]. SQL lives in `store` (private; other contexts check a department through
-//! [`find_department`]).
+//! [`find_department`]). Rooms: `accounts.rs` (accounts and their changes), `departments.rs`,
+//! `api_tokens.rs` (over the one bearer-token mechanism, [`crate::tokens`]), `session.rs`
+//! (signing in).
 
+mod accounts;
+mod api_tokens;
+mod departments;
 pub mod password;
 pub mod roles;
 pub mod session;
 mod store;
 
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use sha2::Digest;
 
-use crate::audit::{self, Actor, Change};
-use crate::db::{self, now_ms, Db};
-use crate::territory::codes::{AreaCode, GridCode};
+use crate::audit::Actor;
+use crate::db::Db;
+/// Secrets handed out once and their hashes: the one mechanism of [`crate::tokens`].
+pub(crate) use crate::tokens::{hash as token_hash, OnceKey};
+pub use accounts::{GridAssignment, NewAccount, NewStaff, StaffPatch};
+pub use api_tokens::{IssuedToken, API_TOKEN_MAX_DAYS};
+pub use departments::{find_department, DepartmentRow};
 pub use roles::Role;
-pub use store::DepartmentRow;
+pub use store::StaffRow;
 
 pub use session::{MAX_GUESSES_PER_ADDRESS, MAX_GUESSES_PER_PAIR, MAX_GUESSES_PER_USER, THROTTLE_WINDOW_MS};
 
@@ -124,8 +130,7 @@ pub struct RoleGrant {
 }
 
 /// How the caller proved who they are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     Session,
     ApiToken {
@@ -136,7 +141,7 @@ pub enum Credential {
 }
 
 /// The authenticated caller.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Principal {
     pub staff_id: i64,
     pub username: String,
@@ -201,82 +206,22 @@ impl Principal {
 }
 
 /// What a successful login hands back. The token is shown once.
-#[derive(educe::Educe, Clone, Serialize)]
+#[derive(educe::Educe, Clone)]
 #[educe(Debug)]
 pub struct LoginOutcome {
     #[educe(Debug(method(crate::secret::redacted)))]
     pub token: String,
-    pub expires_at: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
     pub principal: Principal,
 }
 
-/// A staff account with its roles, as the admin API shows it.
+/// A staff account with its roles. Serialised only into the change record (`staff.create`,
+/// `staff.update`); the API answers with its own view (web/staff.rs).
 #[derive(Debug, Clone, Serialize)]
 pub struct StaffView {
     #[serde(flatten)]
     pub staff: store::StaffRow,
     pub roles: Vec<RoleGrant>,
-}
-
-/// A new staff account.
-#[derive(educe::Educe, Clone, Deserialize)]
-#[educe(Debug)]
-#[serde(deny_unknown_fields)]
-pub struct NewStaff {
-    pub username: String,
-    pub display_name: String,
-    #[educe(Debug(method(crate::secret::redacted)))]
-    pub password: String,
-    #[serde(default)]
-    pub department_code: Option<String>,
-    #[serde(default)]
-    pub roles: Vec<RoleGrant>,
-}
-
-/// A new account as an administrator creates it: who it is and where it belongs. Its roles
-/// and password are the security administrator's to give; a body carrying them is refused
-/// by name rather than as an unknown field.
-#[derive(educe::Educe, Clone, Deserialize)]
-#[educe(Debug)]
-#[serde(deny_unknown_fields)]
-pub struct NewAccount {
-    pub username: String,
-    pub display_name: String,
-    #[serde(default)]
-    pub department_code: Option<String>,
-    /// The area whose administrators manage the account (default: the creator's broadest).
-    #[serde(default)]
-    pub area_code: Option<String>,
-    #[serde(default)]
-    #[educe(Debug(method(crate::secret::redacted)))]
-    pub password: Option<serde_json::Value>,
-    #[serde(default)]
-    pub roles: Option<serde_json::Value>,
-}
-
-/// A change to a staff account; absent fields stay as they are.
-#[derive(educe::Educe, Clone, Default, Deserialize)]
-#[educe(Debug)]
-#[serde(deny_unknown_fields)]
-pub struct StaffPatch {
-    pub display_name: Option<String>,
-    /// `Some(None)` (JSON null) removes the department.
-    #[serde(default, with = "double_option")]
-    pub department_code: Option<Option<String>>,
-    pub active: Option<bool>,
-    #[educe(Debug(method(crate::secret::redacted)))]
-    pub password: Option<String>,
-    pub roles: Option<Vec<RoleGrant>>,
-    /// The grids the account works in (网格员), replacing its assignments.
-    pub grids: Option<Vec<GridAssignment>>,
-}
-
-/// A grid worker's assignment to a grid: full-time or part-time (兼职网格员).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GridAssignment {
-    pub code: String,
-    pub kind: String,
 }
 
 /// Roles whose work is a department's (a handler's cases, an approver's steps): an account
@@ -290,46 +235,6 @@ fn check_department_roles(roles: &[RoleGrant], department: Option<&str>) -> Resu
     }
 }
 
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
-}
-
-/// SHA-256 (hex) of a secret handed out once (a session, an API token, a reporter's photo
-/// key): all that is stored of it.
-pub(crate) fn token_hash(token: &str) -> String {
-    hex::encode(sha2::Sha256::digest(token.as_bytes()))
-}
-
-/// A random secret handed to a citizen once, in an answer — a reporter's photo key, an
-/// applicant's access key — with its SHA-256 ([`token_hash`]), which is all that is stored.
-#[derive(educe::Educe, Clone)]
-#[educe(Debug)]
-pub(crate) struct OnceKey {
-    #[educe(Debug(method(crate::secret::redacted)))]
-    pub key: String,
-    pub sha256: String,
-}
-
-impl OnceKey {
-    pub(crate) fn new() -> OnceKey {
-        let key = hex::encode(rand::random::<[u8; 16]>());
-        let sha256 = token_hash(&key);
-        OnceKey { key, sha256 }
-    }
-}
-
-fn new_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("{prefix}{}", hex::encode(bytes))
-}
-
-const SESSION_PREFIX: &str = "cgs_";
-const API_TOKEN_PREFIX: &str = "cgt_";
-
 fn validate_username(u: &str) -> Result<(), StaffError> {
     let ok = (3..=32).contains(&u.len())
         && u.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
@@ -339,6 +244,10 @@ fn validate_username(u: &str) -> Result<(), StaffError> {
         Err(StaffError::InvalidUsername)
     }
 }
+
+/// What session tokens start with; API tokens and Open311 keys carry their kind's prefix
+/// ([`crate::tokens::Kind::prefix`]).
+const SESSION_PREFIX: &str = "cgs_";
 
 fn validate_display_name(n: &str) -> Result<String, StaffError> {
     let n = n.trim();
@@ -382,9 +291,6 @@ pub struct Staff {
     session_ttl_hours: i64,
 }
 
-/// Longest an API token may live.
-pub const API_TOKEN_MAX_DAYS: i64 = 365;
-
 fn forbidden(what: &str) -> StaffError {
     StaffError::Forbidden(what.to_owned())
 }
@@ -406,530 +312,15 @@ impl Staff {
             username: s.username,
             display_name: s.display_name,
             department_code: s.department_code,
-            roles: grants(store::roles(&self.db, staff_id).await?),
+            roles: accounts::grants(store::roles(&self.db, staff_id).await?),
             credential,
         })
     }
-
-    pub async fn departments(&self) -> Result<Vec<store::DepartmentRow>, StaffError> {
-        Ok(store::list_departments(&self.db).await?)
-    }
-
-    /// Creates or renames a department (keyed by its code) within an area. With `by`, an
-    /// administrator acting through the API: the department's area, before and after, must
-    /// be theirs (a subdistrict admin cannot take over a district department).
-    pub async fn put_department(
-        &self,
-        actor: &Actor,
-        by: Option<&Principal>,
-        code: &str,
-        name: &str,
-        area_code: &str,
-        request_id: Option<&str>,
-    ) -> Result<store::DepartmentRow, StaffError> {
-        validate_department_code(code)?;
-        let name = validate_display_name(name)?;
-        let area = AreaCode::parse(area_code)?;
-        if by.is_some_and(|p| !p.can(Role::Admin, area.as_str())) {
-            return Err(forbidden("managing departments in this area"));
-        }
-        let mut tx = self.db.begin().await?;
-        if !crate::territory::area_exists(&mut tx, area.as_str()).await? {
-            return Err(StaffError::AreaNotFound(area.to_string()));
-        }
-        let before = store::find_department(&mut tx, code).await?;
-        if let (Some(p), Some(b)) = (by, &before) {
-            if !p.can(Role::Admin, &b.area_code) {
-                return Err(forbidden("changing a department outside your areas"));
-            }
-        }
-        match &before {
-            Some(_) => store::update_department(&mut tx, code, &name, area.as_str()).await?,
-            None => store::insert_department(&mut tx, code, &name, area.as_str()).await?,
-        }
-        let after =
-            store::find_department(&mut tx, code).await?.ok_or_else(|| StaffError::DepartmentNotFound(code.into()))?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor,
-                action: if before.is_some() { "department.update" } else { "department.create" },
-                entity: "department",
-                entity_id: code,
-                before: before.map(|b| json!(b)),
-                after: Some(json!(after)),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(after)
-    }
-
-    /// The accounts an administrator (admin or security admin) sees: those whose home area
-    /// lies in one of their areas.
-    pub async fn list_for(&self, by: &Principal) -> Result<Vec<StaffView>, StaffError> {
-        let areas = by.administered_areas();
-        let mut out = Vec::new();
-        for id in store::staff_ids_under(&self.db, &areas).await? {
-            out.push(self.get(id).await?);
-        }
-        Ok(out)
-    }
-
-    /// One account as an administrator sees it; outside their areas it does not exist.
-    pub async fn get_for(&self, by: &Principal, id: i64) -> Result<StaffView, StaffError> {
-        let view = self.get(id).await?;
-        if by.sees_account(&view) {
-            Ok(view)
-        } else {
-            Err(StaffError::StaffNotFound(id))
-        }
-    }
-
-    /// Every account, unscoped: for the demo seeder and the command line (requests read
-    /// through [`Staff::list_for`]).
-    pub async fn list(&self) -> Result<Vec<StaffView>, StaffError> {
-        let mut out = Vec::new();
-        for s in store::list_staff(&self.db).await? {
-            let roles = grants(store::roles(&self.db, s.id).await?);
-            out.push(StaffView { staff: s, roles });
-        }
-        Ok(out)
-    }
-
-    /// One account, unscoped (requests read through [`Staff::get_for`]).
-    pub async fn get(&self, id: i64) -> Result<StaffView, StaffError> {
-        let s = store::find_staff_db(&self.db, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let roles = grants(store::roles(&self.db, id).await?);
-        Ok(StaffView { staff: s, roles })
-    }
-
-    /// Creates a staff account with its password and roles in one transaction: the demo
-    /// seeder and the command line only (an administrator's account is made with
-    /// [`Staff::create_account`], its roles and password then given by the security admin).
-    pub async fn create(
-        &self,
-        actor: &Actor,
-        new: NewStaff,
-        request_id: Option<&str>,
-    ) -> Result<StaffView, StaffError> {
-        validate_username(&new.username)?;
-        let display_name = validate_display_name(&new.display_name)?;
-        validate_password(&new.password, &new.username)?;
-        check_duties(&new.roles)?;
-        let hash = password::hash(new.password.clone()).await?;
-        let mut tx = self.db.begin().await?;
-        let department = match &new.department_code {
-            Some(d) => Some(
-                store::find_department(&mut tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?,
-            ),
-            None => None,
-        };
-        let grants = check_grants(&mut tx, &new.roles).await?;
-        check_department_roles(&new.roles, new.department_code.as_deref())?;
-        // The account belongs to its broadest role's area, else its department's.
-        let area = grants
-            .iter()
-            .map(|(_, a)| a.clone())
-            .min_by_key(String::len)
-            .or_else(|| department.map(|d| d.area_code))
-            .ok_or(StaffError::AreaRequired)?;
-        let id =
-            insert_account(&mut tx, &new.username, &display_name, Some(&hash), new.department_code.as_deref(), &area)
-                .await?;
-        store::replace_roles(&mut tx, id, &grants).await?;
-        let staff = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let view = StaffView { staff, roles: new.roles.clone() };
-        record_created(&mut tx, actor, id, &view, request_id).await?;
-        tx.commit().await?;
-        Ok(view)
-    }
-
-    /// An administrator creates an account in one of their areas: no password and no roles —
-    /// those are the security administrator's to give.
-    pub async fn create_account(
-        &self,
-        by: &Principal,
-        new: NewAccount,
-        request_id: Option<&str>,
-    ) -> Result<StaffView, StaffError> {
-        if new.password.is_some() {
-            return Err(forbidden(
-                "setting passwords: the security administrator (安全管理员) sets a one-time password",
-            ));
-        }
-        if new.roles.is_some() {
-            return Err(forbidden("granting roles: the security administrator (安全管理员) grants them"));
-        }
-        validate_username(&new.username)?;
-        let display_name = validate_display_name(&new.display_name)?;
-        let area = match &new.area_code {
-            Some(a) => AreaCode::parse(a)?.to_string(),
-            None => by.areas_of(Role::Admin).into_iter().min_by_key(String::len).ok_or(StaffError::AreaRequired)?,
-        };
-        if !by.can(Role::Admin, &area) {
-            return Err(forbidden("creating accounts in this area"));
-        }
-        let mut tx = self.db.begin().await?;
-        if !crate::territory::area_exists(&mut tx, &area).await? {
-            return Err(StaffError::AreaNotFound(area));
-        }
-        if let Some(d) = &new.department_code {
-            let dept =
-                store::find_department(&mut tx, d).await?.ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
-            if !by.can(Role::Admin, &dept.area_code) {
-                return Err(forbidden("placing accounts in a department outside your areas"));
-            }
-        }
-        let id =
-            insert_account(&mut tx, &new.username, &display_name, None, new.department_code.as_deref(), &area).await?;
-        let staff = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let view = StaffView { staff, roles: vec![] };
-        record_created(&mut tx, &by.actor(), id, &view, request_id).await?;
-        tx.commit().await?;
-        Ok(view)
-    }
-
-    /// Changes an account. The organisation's part (name, department, active, grids) is the
-    /// system admin's; roles and passwords are the security admin's. Nobody changes their
-    /// own account here or one holding a role they do not administer. A password set here is
-    /// one-time; setting it or deactivating the account ends its sessions and API tokens.
-    pub async fn update(
-        &self,
-        by: &Principal,
-        id: i64,
-        patch: StaffPatch,
-        request_id: Option<&str>,
-    ) -> Result<StaffView, StaffError> {
-        if id == by.staff_id {
-            return Err(forbidden("changing your own account (change your password at /api/v1/auth/password)"));
-        }
-        let organisation = patch.display_name.is_some()
-            || patch.department_code.is_some()
-            || patch.active.is_some()
-            || patch.grids.is_some();
-        let security = patch.roles.is_some() || patch.password.is_some();
-        if let Some(roles) = &patch.roles {
-            check_duties(roles)?;
-            for g in roles {
-                if !(by.can(Role::SecurityAdmin, &g.area_code) && Role::SecurityAdmin.administers(g.role)) {
-                    return Err(forbidden(&format!("granting {} in {}", g.role.as_str(), g.area_code)));
-                }
-            }
-        }
-        let before_view = self.get_for(by, id).await?;
-        if organisation && !by.manages(Role::Admin, &before_view) {
-            return Err(forbidden("managing this account (the system administrator's duty, in their areas)"));
-        }
-        if security && !by.manages(Role::SecurityAdmin, &before_view) {
-            return Err(forbidden("roles and passwords of this account (the security administrator's duty)"));
-        }
-        if let Some(p) = &patch.password {
-            validate_password(p, &before_view.staff.username)?;
-        }
-        for g in patch.grids.iter().flatten() {
-            if !by.can(Role::Admin, g.code.trim()) {
-                return Err(forbidden(&format!("assigning grid {}", g.code.trim())));
-            }
-        }
-        let new_hash = match &patch.password {
-            Some(p) => Some(password::hash(p.clone()).await?),
-            None => None,
-        };
-        let mut tx = self.db.begin().await?;
-        let before = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let before_roles = grants(store::roles_tx(&mut tx, id).await?);
-        // Read again inside the transaction: the account may have changed since the check.
-        if before_roles != before_view.roles || before.area_code != before_view.staff.area_code {
-            return Err(forbidden("changing an account that changed meanwhile; read it again"));
-        }
-        let display_name = match &patch.display_name {
-            Some(n) => validate_display_name(n)?,
-            None => before.display_name.clone(),
-        };
-        let department = match &patch.department_code {
-            Some(Some(d)) => {
-                let dept = store::find_department(&mut tx, d)
-                    .await?
-                    .ok_or_else(|| StaffError::DepartmentNotFound(d.clone()))?;
-                if !by.can(Role::Admin, &dept.area_code) {
-                    return Err(forbidden("placing accounts in a department outside your areas"));
-                }
-                Some(d.clone())
-            }
-            Some(None) => None,
-            None => before.department_code.clone(),
-        };
-        let active = patch.active.unwrap_or(before.active);
-        let roles_after = patch.roles.clone().unwrap_or_else(|| before_roles.clone());
-        check_department_roles(&roles_after, department.as_deref())?;
-        let grids_before = crate::territory::assignments_of(&mut tx, id).await?;
-        let grids_after = match &patch.grids {
-            Some(grids) => Some(check_grids(&mut tx, grids, &roles_after).await?),
-            None => None,
-        };
-        store::update_staff(&mut tx, id, &display_name, department.as_deref(), active).await?;
-        if let Some(roles) = &patch.roles {
-            let g = check_grants(&mut tx, roles).await?;
-            store::replace_roles(&mut tx, id, &g).await?;
-        }
-        if let Some(grids) = &grids_after {
-            for (code, _) in grids_before.iter().filter(|(c, _)| !grids.iter().any(|g| &g.code == c)) {
-                crate::territory::unassign_worker_in(&mut tx, code, id).await?;
-            }
-            for g in grids {
-                crate::territory::assign_worker_in(&mut tx, &g.code, id, &g.kind).await?;
-            }
-        }
-        let (mut sessions_revoked, mut tokens_revoked) = (0, 0);
-        if let Some(h) = &new_hash {
-            store::set_password(&mut tx, id, h, true).await?;
-        }
-        if new_hash.is_some() || !active {
-            sessions_revoked = store::revoke_sessions_of(&mut tx, id).await?;
-            tokens_revoked = store::revoke_api_tokens_of(&mut tx, id).await?;
-        }
-        let after = store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let after_roles = grants(store::roles_tx(&mut tx, id).await?);
-        let view = StaffView { staff: after, roles: after_roles };
-        let grids_now = crate::territory::assignments_of(&mut tx, id).await?;
-        let listed = |gs: &[(String, String)]| -> Vec<GridAssignment> {
-            gs.iter().map(|(code, kind)| GridAssignment { code: code.clone(), kind: kind.clone() }).collect()
-        };
-        let mut before_json = json!(StaffView { staff: before, roles: before_roles });
-        before_json["grids"] = json!(listed(&grids_before));
-        audit::record(
-            &mut tx,
-            Change {
-                actor: &by.actor(),
-                action: "staff.update",
-                entity: "staff",
-                entity_id: &id.to_string(),
-                before: Some(before_json),
-                after: Some(json!({"staff": view, "grids": listed(&grids_now), "password_changed": new_hash.is_some(),
-                                   "sessions_revoked": sessions_revoked, "api_tokens_revoked": tokens_revoked})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(view)
-    }
-
-    /// Ends every session of an account (e.g. a lost phone): the security admin's.
-    pub async fn revoke_sessions(&self, by: &Principal, id: i64, request_id: Option<&str>) -> Result<u64, StaffError> {
-        let view = self.get_for(by, id).await?;
-        if !by.manages(Role::SecurityAdmin, &view) {
-            return Err(forbidden("ending this account's sessions (the security administrator's duty)"));
-        }
-        let mut tx = self.db.begin().await?;
-        store::find_staff(&mut tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
-        let n = store::revoke_sessions_of(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor: &by.actor(),
-                action: "staff.revoke_sessions",
-                entity: "staff",
-                entity_id: &id.to_string(),
-                before: None,
-                after: Some(json!({"sessions_revoked": n})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(n)
-    }
-
-    /// Issues an API token acting as `staff_id` (with that account's roles, nothing more) for
-    /// `valid_days` (at most a year): the security admin's, for accounts they administer that
-    /// hold no administrative role — a token is a system's key, never an administrator's.
-    /// Returns (id, token, expiry in ms); the token is shown once, only its hash is kept.
-    pub async fn issue_api_token(
-        &self,
-        by: &Principal,
-        staff_id: i64,
-        name: &str,
-        valid_days: i64,
-        request_id: Option<&str>,
-    ) -> Result<(i64, String, i64), StaffError> {
-        let name = validate_display_name(name)?;
-        if !(1..=API_TOKEN_MAX_DAYS).contains(&valid_days) {
-            return Err(StaffError::InvalidTokenLifetime);
-        }
-        let view = self.get_for(by, staff_id).await?;
-        if !by.manages(Role::SecurityAdmin, &view) {
-            return Err(forbidden("issuing API tokens for this account (the security administrator's duty)"));
-        }
-        if view.roles.iter().any(|g| g.role.is_administrative()) {
-            return Err(forbidden("API tokens for an administrator's or auditor's account"));
-        }
-        if !view.staff.active {
-            return Err(forbidden("API tokens for a deactivated account"));
-        }
-        let token = new_token(API_TOKEN_PREFIX);
-        let expires_ms = now_ms() + valid_days * 24 * 3600 * 1000;
-        let mut tx = self.db.begin().await?;
-        store::find_staff(&mut tx, staff_id).await?.ok_or(StaffError::StaffNotFound(staff_id))?;
-        let id = store::insert_api_token(&mut tx, &name, &token_hash(&token), staff_id, expires_ms).await?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor: &by.actor(),
-                action: "api_token.issue",
-                entity: "api_token",
-                entity_id: &id.to_string(),
-                before: None,
-                after: Some(json!({"name": name, "staff_id": staff_id, "expires_ms": expires_ms})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((id, token, expires_ms))
-    }
-
-    /// Revokes an API token of an account the security admin administers (others' tokens do
-    /// not exist for them).
-    pub async fn revoke_api_token(&self, by: &Principal, id: i64, request_id: Option<&str>) -> Result<(), StaffError> {
-        let owner = {
-            let mut tx = self.db.begin_read().await?;
-            let owner = store::api_token_owner(&mut tx, id).await?;
-            tx.commit().await?;
-            owner.ok_or(StaffError::TokenNotFound(id))?
-        };
-        let view = self.get_for(by, owner).await.map_err(|_| StaffError::TokenNotFound(id))?;
-        if !by.manages(Role::SecurityAdmin, &view) {
-            return Err(StaffError::TokenNotFound(id));
-        }
-        let mut tx = self.db.begin().await?;
-        if store::revoke_api_token(&mut tx, id).await? == 0 {
-            return Err(StaffError::TokenNotFound(id));
-        }
-        audit::record(
-            &mut tx,
-            Change {
-                actor: &by.actor(),
-                action: "api_token.revoke",
-                entity: "api_token",
-                entity_id: &id.to_string(),
-                before: Some(json!({"revoked": false})),
-                after: Some(json!({"revoked": true})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-async fn insert_account(
-    tx: &mut db::Tx<'_>,
-    username: &str,
-    display_name: &str,
-    hash: Option<&str>,
-    department: Option<&str>,
-    area: &str,
-) -> Result<i64, StaffError> {
-    match store::insert_staff(tx, username, display_name, hash, department, area).await {
-        Ok(id) => Ok(id),
-        Err(e) if db::is_unique_violation(&e) => Err(StaffError::UsernameTaken(username.to_owned())),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn record_created(
-    tx: &mut db::Tx<'_>,
-    actor: &Actor,
-    id: i64,
-    view: &StaffView,
-    request_id: Option<&str>,
-) -> Result<(), StaffError> {
-    audit::record(
-        tx,
-        Change {
-            actor,
-            action: "staff.create",
-            entity: "staff",
-            entity_id: &id.to_string(),
-            before: None,
-            after: Some(json!(view)),
-            request_id,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-/// 三权分立: one account holds at most one of the administrative roles.
-fn check_duties(roles: &[RoleGrant]) -> Result<(), StaffError> {
-    let mut kinds: Vec<Role> = roles.iter().map(|g| g.role).filter(|r| r.is_administrative()).collect();
-    kinds.sort();
-    kinds.dedup();
-    if kinds.len() > 1 {
-        return Err(StaffError::DutiesCombined);
-    }
-    Ok(())
-}
-
-fn grants(rows: Vec<(String, String)>) -> Vec<RoleGrant> {
-    rows.into_iter()
-        .filter_map(|(role, area_code)| Role::parse(&role).map(|role| RoleGrant { role, area_code }))
-        .collect()
-}
-
-/// The grids an account is to work in: each an existing grid, of a known kind, listed once,
-/// and only for an account holding the grid worker role.
-async fn check_grids(
-    tx: &mut db::Tx<'_>,
-    grids: &[GridAssignment],
-    roles: &[RoleGrant],
-) -> Result<Vec<GridAssignment>, StaffError> {
-    if !grids.is_empty() && !roles.iter().any(|g| g.role == Role::GridWorker) {
-        return Err(StaffError::NotGridWorker);
-    }
-    let mut out: Vec<GridAssignment> = Vec::with_capacity(grids.len());
-    for g in grids {
-        let code = GridCode::parse(g.code.trim())?;
-        if !matches!(g.kind.as_str(), "full_time" | "part_time") {
-            return Err(StaffError::InvalidWorkerKind);
-        }
-        if !crate::territory::grid_exists(tx, code.as_str()).await? {
-            return Err(StaffError::GridNotFound(code.to_string()));
-        }
-        if !out.iter().any(|o| o.code == code.as_str()) {
-            out.push(GridAssignment { code: code.to_string(), kind: g.kind.clone() });
-        }
-    }
-    Ok(out)
-}
-
-async fn check_grants(tx: &mut db::Tx<'_>, roles: &[RoleGrant]) -> Result<Vec<(String, String)>, StaffError> {
-    let mut out = Vec::with_capacity(roles.len());
-    for g in roles {
-        let area = AreaCode::parse(&g.area_code)?;
-        if !crate::territory::area_exists(tx, area.as_str()).await? {
-            return Err(StaffError::AreaNotFound(area.to_string()));
-        }
-        let pair = (g.role.as_str().to_owned(), area.to_string());
-        if !out.contains(&pair) {
-            out.push(pair);
-        }
-    }
-    Ok(out)
-}
-
-/// The department with this code, read in the caller's transaction: cases, services and
-/// certificates check a department they are about to name in the same transaction.
-pub async fn find_department(tx: &mut db::Tx<'_>, code: &str) -> Result<Option<DepartmentRow>, sqlx::Error> {
-    store::find_department(tx, code).await
 }
 
 #[cfg(test)]
 mod tests {
+    use super::accounts::check_duties;
     use super::*;
 
     fn principal(roles: &[(Role, &str)]) -> Principal {
@@ -963,8 +354,8 @@ mod tests {
                 area_code: Some(area.into()),
                 active: true,
                 must_change_password: false,
-                created_at: String::new(),
-                updated_at: String::new(),
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                updated_at: chrono::DateTime::UNIX_EPOCH,
             },
             roles: roles.iter().map(|(r, a)| RoleGrant { role: *r, area_code: (*a).into() }).collect(),
         }

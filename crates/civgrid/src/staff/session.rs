@@ -9,9 +9,10 @@
 
 use serde_json::json;
 
-use super::{new_token, password, store, token_hash, Credential, LoginOutcome, Staff, StaffError, SESSION_PREFIX};
+use super::{password, store, Credential, LoginOutcome, Principal, Staff, StaffError, SESSION_PREFIX};
 use crate::audit::{self, Actor, Change};
-use crate::db::{now_ms, now_text, Tx};
+use crate::db::{now_ms, BoxFuture, Tx};
+use crate::tokens::{self, Kind};
 
 /// How the lockout is counted. Three counters, each over a fixed window:
 ///
@@ -49,6 +50,7 @@ fn throttle_keys(username: &str, ip: &str) -> [(String, i64); 3] {
 }
 
 /// A guess that was counted and may be evaluated.
+#[derive(Debug, Clone)]
 struct Guess {
     username: String,
     ip: String,
@@ -60,20 +62,28 @@ impl Staff {
     /// past its limit — even for the right password: that is what stops guessing.
     async fn count_guess(&self, username: &str, ip: &str) -> Result<Guess, StaffError> {
         let now = now_ms();
-        let mut tx = self.db.begin().await?;
-        store::forget_old_guesses(&mut tx, now - THROTTLE_WINDOW_MS).await?;
-        let mut locked_until: Option<i64> = None;
-        for (key, max) in throttle_keys(username, ip) {
-            let (n, window_start) = store::count_guess(&mut tx, &key, now, THROTTLE_WINDOW_MS).await?;
-            if n > max {
-                locked_until = locked_until.max(Some(window_start + THROTTLE_WINDOW_MS));
-            }
-        }
-        let attempt_id = store::record_attempt(&mut tx, username, ip, now, false).await?;
-        tx.commit().await?;
+        let (username, ip) = (username.to_owned(), ip.to_owned());
+        let (u, i) = (username.clone(), ip.clone());
+        let (locked_until, attempt_id) = self
+            .db
+            .write(move |tx| -> BoxFuture<'_, Result<(Option<i64>, i64), StaffError>> {
+                Box::pin(async move {
+                    store::forget_old_guesses(tx, now - THROTTLE_WINDOW_MS).await?;
+                    let mut locked_until: Option<i64> = None;
+                    for (key, max) in throttle_keys(&u, &i) {
+                        let (n, window_start) = store::count_guess(tx, &key, now, THROTTLE_WINDOW_MS).await?;
+                        if n > max {
+                            locked_until = locked_until.max(Some(window_start + THROTTLE_WINDOW_MS));
+                        }
+                    }
+                    let attempt_id = store::record_attempt(tx, &u, &i, now, false).await?;
+                    Ok((locked_until, attempt_id))
+                })
+            })
+            .await?;
         match locked_until {
             Some(until) => Err(StaffError::Throttled { retry_after_s: ((until - now) / 1000).max(1) }),
-            None => Ok(Guess { username: username.to_owned(), ip: ip.to_owned(), attempt_id }),
+            None => Ok(Guess { username, ip, attempt_id }),
         }
     }
 
@@ -109,19 +119,27 @@ impl Staff {
         let username: String = username.trim().chars().take(64).collect();
         let guess = self.count_guess(&username, client_ip).await?;
         let creds = self.check_password(&guess, password).await?;
-        let token = new_token(SESSION_PREFIX);
-        let expires_at = (chrono::Utc::now() + chrono::Duration::hours(self.session_ttl_hours))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut tx = self.db.begin().await?;
-        Self::forgive(&mut tx, &guess).await?;
-        if creds.must_change_password {
-            tx.commit().await?;
+        let token = tokens::generate(SESSION_PREFIX);
+        let hash = tokens::hash(&token);
+        let expires_at = chrono::Utc::now() + chrono::Duration::hours(self.session_ttl_hours);
+        let (staff_id, must_change) = (creds.id, creds.must_change_password);
+        // Forgiving the guess is kept even when no session opens (a one-time password).
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<(), StaffError>> {
+                Box::pin(async move {
+                    Self::forgive(tx, &guess).await?;
+                    if !must_change {
+                        store::insert_session(tx, &hash, staff_id, &expires_at, now_ms()).await?;
+                        store::end_oldest_sessions(tx, staff_id, MAX_SESSIONS).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        if must_change {
             return Err(StaffError::PasswordChangeRequired);
         }
-        store::insert_session(&mut tx, &token_hash(&token), creds.id, &expires_at, now_ms()).await?;
-        store::end_oldest_sessions(&mut tx, creds.id, MAX_SESSIONS, &now_text()).await?;
-        tx.commit().await?;
-        let principal = self.principal(creds.id, Credential::Session).await?;
+        let principal = self.principal(staff_id, Credential::Session).await?;
         Ok(LoginOutcome { token, expires_at, principal })
     }
 
@@ -142,48 +160,53 @@ impl Staff {
         }
         let guess = self.count_guess(&username, client_ip).await?;
         let creds = self.check_password(&guess, old_password).await?;
+        // Hashing (argon2) is slow: done before the write, never inside it.
         let hash = password::hash(new_password.to_owned()).await?;
-        let mut tx = self.db.begin().await?;
-        Self::forgive(&mut tx, &guess).await?;
-        store::set_password(&mut tx, creds.id, &hash, false).await?;
-        let sessions = store::revoke_sessions_of(&mut tx, creds.id).await?;
-        let tokens = store::revoke_api_tokens_of(&mut tx, creds.id).await?;
-        audit::record(
-            &mut tx,
-            Change {
-                actor: &Actor::staff(creds.id, &username),
-                action: "staff.change_password",
-                entity: "staff",
-                entity_id: &creds.id.to_string(),
-                before: Some(json!({"must_change_password": creds.must_change_password})),
-                after: Some(
-                    json!({"must_change_password": false, "sessions_revoked": sessions, "api_tokens_revoked": tokens}),
-                ),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let request_id = request_id.map(str::to_owned);
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<(), StaffError>> {
+                Box::pin(async move {
+                    Self::forgive(tx, &guess).await?;
+                    store::set_password(tx, creds.id, &hash, false).await?;
+                    let sessions = store::revoke_sessions_of(tx, creds.id).await?;
+                    let tokens = tokens::revoke_of_staff(tx, creds.id).await?;
+                    audit::record(
+                        tx,
+                        Change {
+                            actor: &Actor::staff(creds.id, &username),
+                            action: "staff.change_password",
+                            entity: "staff",
+                            entity_id: &creds.id.to_string(),
+                            before: Some(json!({"must_change_password": creds.must_change_password})),
+                            after: Some(json!({"must_change_password": false, "sessions_revoked": sessions,
+                                               "api_tokens_revoked": tokens})),
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// The staff id behind a live session, and when it was last used.
     async fn live_session(&self, hash: &str) -> Result<(i64, i64), StaffError> {
-        let now = now_ms();
-        store::session_staff(&self.db, hash, &now_text(), now - SESSION_IDLE_MS)
+        let now = chrono::Utc::now();
+        store::session_staff(&self.db, hash, &now, now.timestamp_millis() - SESSION_IDLE_MS)
             .await?
             .ok_or(StaffError::Unauthenticated)
     }
 
     /// Resolves a session (marking it used) or an API token to the caller.
-    pub async fn authenticate(&self, token: &str) -> Result<super::Principal, StaffError> {
-        let hash = token_hash(token);
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, StaffError> {
         if token.starts_with(SESSION_PREFIX) {
+            let hash = tokens::hash(token);
             let (id, last_seen) = self.live_session(&hash).await?;
             let now = now_ms();
             if now - last_seen > SESSION_TOUCH_MS {
                 self.db
-                    .write(move |tx| -> crate::db::BoxFuture<'_, Result<(), sqlx::Error>> {
+                    .write(move |tx| -> BoxFuture<'_, Result<(), sqlx::Error>> {
                         Box::pin(async move { store::touch_session(tx, &hash, now).await })
                     })
                     .await?;
@@ -196,15 +219,19 @@ impl Staff {
 
     /// Resolves a session or API token without marking it used: what a long-lived event
     /// stream re-checks, so an open stream does not keep an idle session alive.
-    pub async fn resolve_unused(&self, token: &str) -> Result<super::Principal, StaffError> {
-        let hash = token_hash(token);
+    pub async fn resolve_unused(&self, token: &str) -> Result<Principal, StaffError> {
         if token.starts_with(SESSION_PREFIX) {
-            let (id, _) = self.live_session(&hash).await?;
+            let (id, _) = self.live_session(&tokens::hash(token)).await?;
             self.principal(id, Credential::Session).await
-        } else if token.starts_with(super::API_TOKEN_PREFIX) {
-            let (token_id, id) =
-                store::api_token_staff(&self.db, &hash, now_ms()).await?.ok_or(StaffError::Unauthenticated)?;
-            self.principal(id, Credential::ApiToken { token_id }).await
+        } else if token.starts_with(Kind::ApiToken.prefix()) {
+            let bearer = tokens::verify(&self.db, Kind::ApiToken, token).await?.ok_or(StaffError::Unauthenticated)?;
+            let staff_id = bearer.staff_id.ok_or(StaffError::Unauthenticated)?;
+            // A token acts for its account only while the account may sign in.
+            let account = store::find_staff_db(&self.db, staff_id).await?.ok_or(StaffError::Unauthenticated)?;
+            if !account.active || account.must_change_password {
+                return Err(StaffError::Unauthenticated);
+            }
+            self.principal(staff_id, Credential::ApiToken { token_id: bearer.id }).await
         } else {
             Err(StaffError::Unauthenticated)
         }
@@ -212,7 +239,12 @@ impl Staff {
 
     /// Ends the session behind a token. Unknown tokens are not an error (logout is idempotent).
     pub async fn logout(&self, token: &str) -> Result<(), StaffError> {
-        store::revoke_session(&self.db, &token_hash(token)).await?;
+        let hash = tokens::hash(token);
+        self.db
+            .write(move |tx| -> BoxFuture<'_, Result<u64, sqlx::Error>> {
+                Box::pin(async move { store::revoke_session(tx, &hash).await })
+            })
+            .await?;
         Ok(())
     }
 }

@@ -1,17 +1,27 @@
-//! SQL for departments, staff, roles, sessions, API tokens and login attempts.
+//! SQL for departments, staff, roles, sessions and login attempts (API tokens: `crate::tokens`).
 
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::db::{now_text, Db, Tx};
+use crate::db::{self, now_text, Db, Tx};
 
+/// A department. Serialised only into the change record (`department.create`/`.update`), with
+/// its times as stored; the API answers with its own view (web/staff.rs).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DepartmentRow {
     pub code: String,
     pub name: String,
     pub area_code: String,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(serialize_with = "stored_at")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "stored_at")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A time in the change record as the table stores it, so a record reads as it always did.
+fn stored_at<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&db::at_text(t))
 }
 
 fn department_from(r: &AnyRow) -> Result<DepartmentRow, sqlx::Error> {
@@ -19,8 +29,8 @@ fn department_from(r: &AnyRow) -> Result<DepartmentRow, sqlx::Error> {
         code: r.try_get("code")?,
         name: r.try_get("name")?,
         area_code: r.try_get("area_code")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+        created_at: db::at(r, "created_at")?,
+        updated_at: db::at(r, "updated_at")?,
     })
 }
 
@@ -62,7 +72,8 @@ pub async fn update_department(tx: &mut Tx<'_>, code: &str, name: &str, area: &s
     Ok(())
 }
 
-/// A staff row without the password hash.
+/// A staff row without the password hash. Serialised only into the change record, inside
+/// [`super::StaffView`].
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StaffRow {
     pub id: i64,
@@ -74,8 +85,10 @@ pub struct StaffRow {
     pub active: bool,
     /// The password was set by someone else and must be changed before signing in.
     pub must_change_password: bool,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(serialize_with = "stored_at")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "stored_at")]
+    pub updated_at: DateTime<Utc>,
 }
 
 fn staff_from(r: &AnyRow) -> Result<StaffRow, sqlx::Error> {
@@ -85,10 +98,10 @@ fn staff_from(r: &AnyRow) -> Result<StaffRow, sqlx::Error> {
         display_name: r.try_get("display_name")?,
         department_code: r.try_get("department_code")?,
         area_code: r.try_get("area_code")?,
-        active: crate::db::flag(r, "active")?,
-        must_change_password: crate::db::flag(r, "must_change_password")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
+        active: db::flag(r, "active")?,
+        must_change_password: db::flag(r, "must_change_password")?,
+        created_at: db::at(r, "created_at")?,
+        updated_at: db::at(r, "updated_at")?,
     })
 }
 
@@ -134,8 +147,8 @@ pub async fn credentials(db: &Db, username: &str) -> Result<Option<Credentials>,
         Ok(Credentials {
             id: r.try_get("id")?,
             password_hash: r.try_get("password_hash")?,
-            active: crate::db::flag(&r, "active")?,
-            must_change_password: crate::db::flag(&r, "must_change_password")?,
+            active: db::flag(&r, "active")?,
+            must_change_password: db::flag(&r, "must_change_password")?,
         })
     })
     .transpose()
@@ -228,7 +241,7 @@ pub async fn insert_session(
     tx: &mut Tx<'_>,
     hash: &str,
     staff_id: i64,
-    expires_at: &str,
+    expires_at: &DateTime<Utc>,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -237,7 +250,7 @@ pub async fn insert_session(
     .bind(hash)
     .bind(staff_id)
     .bind(now_text())
-    .bind(expires_at)
+    .bind(db::at_text(expires_at))
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
@@ -249,7 +262,7 @@ pub async fn insert_session(
 pub async fn session_staff(
     db: &Db,
     hash: &str,
-    now: &str,
+    now: &DateTime<Utc>,
     idle_since_ms: i64,
 ) -> Result<Option<(i64, i64)>, sqlx::Error> {
     let row = sqlx::query(
@@ -258,7 +271,7 @@ pub async fn session_staff(
            and u.active = 1 and u.must_change_password = 0",
     )
     .bind(hash)
-    .bind(now)
+    .bind(db::at_text(now))
     .bind(idle_since_ms)
     .fetch_optional(db.pool())
     .await?;
@@ -276,14 +289,14 @@ pub async fn touch_session(tx: &mut Tx<'_>, hash: &str, now_ms: i64) -> Result<(
 }
 
 /// Ends all but the `keep` most recently opened live sessions of an account.
-pub async fn end_oldest_sessions(tx: &mut Tx<'_>, staff_id: i64, keep: i64, now: &str) -> Result<u64, sqlx::Error> {
+pub async fn end_oldest_sessions(tx: &mut Tx<'_>, staff_id: i64, keep: i64) -> Result<u64, sqlx::Error> {
     let r = sqlx::query(
         "update session set revoked_at = $1
          where staff_id = $2 and revoked_at is null and token_hash not in (
              select token_hash from session where staff_id = $2 and revoked_at is null and expires_at > $1
              order by created_at desc, last_seen_ms desc limit $3)",
     )
-    .bind(now)
+    .bind(now_text())
     .bind(staff_id)
     .bind(keep)
     .execute(&mut **tx)
@@ -291,11 +304,11 @@ pub async fn end_oldest_sessions(tx: &mut Tx<'_>, staff_id: i64, keep: i64, now:
     Ok(r.rows_affected())
 }
 
-pub async fn revoke_session(db: &Db, hash: &str) -> Result<u64, sqlx::Error> {
+pub async fn revoke_session(tx: &mut Tx<'_>, hash: &str) -> Result<u64, sqlx::Error> {
     let r = sqlx::query("update session set revoked_at = $1 where token_hash = $2 and revoked_at is null")
         .bind(now_text())
         .bind(hash)
-        .execute(db.pool())
+        .execute(&mut **tx)
         .await?;
     Ok(r.rows_affected())
 }
@@ -304,66 +317,6 @@ pub async fn revoke_sessions_of(tx: &mut Tx<'_>, staff_id: i64) -> Result<u64, s
     let r = sqlx::query("update session set revoked_at = $1 where staff_id = $2 and revoked_at is null")
         .bind(now_text())
         .bind(staff_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(r.rows_affected())
-}
-
-pub async fn insert_api_token(
-    tx: &mut Tx<'_>,
-    name: &str,
-    hash: &str,
-    staff_id: i64,
-    expires_ms: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into api_token (name, token_hash, staff_id, created_at, expires_ms) values ($1, $2, $3, $4, $5)
-         returning id",
-    )
-    .bind(name)
-    .bind(hash)
-    .bind(staff_id)
-    .bind(now_text())
-    .bind(expires_ms)
-    .fetch_one(&mut **tx)
-    .await
-}
-
-/// (token id, staff id) behind a live, unexpired API token of an active account.
-pub async fn api_token_staff(db: &Db, hash: &str, now_ms: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    let row = sqlx::query(
-        "select t.id, t.staff_id from api_token t join staff u on u.id = t.staff_id
-         where t.token_hash = $1 and t.revoked_at is null and t.expires_ms > $2
-           and u.active = 1 and u.must_change_password = 0",
-    )
-    .bind(hash)
-    .bind(now_ms)
-    .fetch_optional(db.pool())
-    .await?;
-    row.map(|r| Ok((r.try_get("id")?, r.try_get("staff_id")?))).transpose()
-}
-
-/// The account a live API token acts as.
-pub async fn api_token_owner(tx: &mut Tx<'_>, id: i64) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("select staff_id from api_token where id = $1 and revoked_at is null")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
-}
-
-pub async fn revoke_api_tokens_of(tx: &mut Tx<'_>, staff_id: i64) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query("update api_token set revoked_at = $1 where staff_id = $2 and revoked_at is null")
-        .bind(now_text())
-        .bind(staff_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(r.rows_affected())
-}
-
-pub async fn revoke_api_token(tx: &mut Tx<'_>, id: i64) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query("update api_token set revoked_at = $1 where id = $2 and revoked_at is null")
-        .bind(now_text())
-        .bind(id)
         .execute(&mut **tx)
         .await?;
     Ok(r.rows_affected())

@@ -198,7 +198,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(ops::routes())
         .merge(territory::routes())
-        .merge(staff::routes().into())
+        .merge(staff::routes())
         .merge(cases::routes().into())
         .merge(events::routes())
         .merge(open311::routes())

@@ -63,9 +63,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct Open311Key {
     pub id: i64,
     pub name: String,
-    pub created_at: String,
+    #[serde(serialize_with = "super::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// Null while the key works.
-    pub revoked_at: Option<String>,
+    #[serde(serialize_with = "super::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `GET /api/v1/admin/open311-keys`.

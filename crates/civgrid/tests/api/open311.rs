@@ -522,11 +522,12 @@ async fn keys_are_issued_revoked_and_recorded(b: Backend) {
     let p = inside_wgs84(&app, GRID).await;
     let (id, key) = issue_key(&app, "街道App").await;
     assert!(key.starts_with("cgo_") && key.len() > 60);
-    let stored: String = sqlx::query_scalar("select key_hash from open311_key where id = $1")
-        .bind(id)
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("row");
+    let stored: String =
+        sqlx::query_scalar("select token_hash from bearer_token where kind = 'open311_key' and id = $1")
+            .bind(id)
+            .fetch_one(app.state.db.pool())
+            .await
+            .expect("row");
     assert_eq!(stored, civgrid::open311::hash_key(&key), "only the hash is stored");
     assert!(!stored.contains(&key[4..]));
     file(&app, &key, "0101", p, "有效的 key").await;
@@ -570,7 +571,7 @@ async fn keys_are_issued_revoked_and_recorded(b: Backend) {
     let keys = civgrid::open311::Keys::new(app.state.db.clone());
     assert_eq!(keys.ensure_demo_key(Some("demo-open311-key")).await.expect("key"), "demo-open311-key");
     keys.ensure_demo_key(Some("demo-open311-key")).await.expect("idempotent");
-    let n: i64 = sqlx::query_scalar("select count(*) from open311_key where name = 'demo'")
+    let n: i64 = sqlx::query_scalar("select count(*) from bearer_token where kind = 'open311_key' and name = 'demo'")
         .fetch_one(app.state.db.pool())
         .await
         .expect("count");
