@@ -35,7 +35,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use civgrid_geo::{Datum, LngLat};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::db::Db;
 use crate::push::{CaseEvent, Hub};
@@ -47,7 +47,7 @@ pub use reporter::{ReporterRating, MAX_RATING_COMMENT_CHARS, REPORTER_ACTOR, REP
 use sight::{areas_of, seen_by_area, CASE_PHOTO_PURPOSE, CASE_READ_PURPOSE, PHOTO_AREA_ROLES};
 pub use sight::{CaseItem, ReporterView, Sight, CASE_LOOP_AREA_ROLES, OVERSIGHT_AREA_ROLES};
 use state::{Action, State};
-pub use store::{CaseClass, CaseRow, Only, PageAt, TransitionRow, Visibility, LIVE_STATES, MAP_CASE_FIELDS};
+pub use store::{CaseClass, CaseRow, PhotoMeta, Only, PageAt, TransitionRow, Visibility, LIVE_STATES, MAP_CASE_FIELDS};
 use transition::Move;
 
 /// Verification (核查) is due this many working hours after the handler's feedback.
@@ -124,14 +124,14 @@ pub struct NewReport {
 }
 
 /// A possible duplicate of a new report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DuplicateCandidate {
     pub id: i64,
     pub number: String,
     pub distance_m: f64,
 }
 
-#[derive(educe::Educe, Clone, Serialize)]
+#[derive(educe::Educe, Clone)]
 #[educe(Debug)]
 pub struct ReportOutcome {
     pub case: CaseRow,
@@ -141,7 +141,6 @@ pub struct ReportOutcome {
     /// Given only with the first answer to a report made without a session: the key to attach
     /// photos with (`POST /api/v1/public/cases/{number}/photos`, header `X-Photo-Key`) for
     /// [`PHOTO_KEY_HOURS`] hours.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[educe(Debug(method(crate::secret::redacted)))]
     pub photo_key: Option<String>,
 }
@@ -170,16 +169,14 @@ pub struct TransitionRequest {
 }
 
 /// A case with its departments and history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CaseView {
-    #[serde(flatten)]
     pub case: CaseRow,
     pub state_label: &'static str,
     pub departments: Vec<(String, String)>,
     pub transitions: Vec<TransitionRow>,
     pub next_actions: Vec<Action>,
     /// The reporter's name and contact, for those who work the case (see [`Cases::get`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter: Option<ReporterView>,
 }
 

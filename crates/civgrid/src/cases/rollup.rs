@@ -25,7 +25,7 @@ pub(crate) const FINEST: Grain = Grain::Day;
 const AREA_LEVELS: [usize; 6] = [2, 4, 6, 9, 12, 14];
 
 /// The numerators and denominators of the indicators (docs/INDICATORS.md), as the API shows them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Counts {
     pub filed: i64,
     pub closed: i64,
@@ -38,9 +38,7 @@ pub struct Counts {
     pub verified: i64,
     pub verified_on_time: i64,
     /// Σ working hours from dispatch to the latest feedback, over `handling_spans` cases.
-    #[serde(skip)]
     pub handling_hours: f64,
-    #[serde(skip)]
     pub handling_spans: i64,
 }
 

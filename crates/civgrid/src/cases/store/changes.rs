@@ -95,7 +95,7 @@ pub async fn raise_escalation(tx: &mut Tx<'_>, id: i64, from: i64, to: i64, now:
 }
 
 /// A stored photo's metadata.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct PhotoMeta {
     pub id: i64,
     pub content_type: String,

@@ -3,7 +3,7 @@
 use super::*;
 
 /// A case as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct CaseRow {
     pub id: i64,
     pub number: String,
@@ -17,9 +17,7 @@ pub struct CaseRow {
     pub grid_code: Option<String>,
     pub address: Option<String>,
     pub media_url: Option<String>,
-    #[serde(skip)]
     pub reporter_name: Option<String>,
-    #[serde(skip)]
     pub reporter_contact: Option<String>,
     pub lead_department: Option<String>,
     pub handle_deadline: Option<String>,
@@ -41,7 +39,6 @@ pub struct CaseRow {
     pub closed_at: Option<String>,
     /// Working hours from dispatch to the latest feedback, on the calendar in force at that
     /// feedback (for the average handling time; NULL on rows handled before it was stored).
-    #[serde(skip)]
     pub handling_working_hours: Option<f64>,
 }
 
@@ -354,7 +351,7 @@ pub async fn all_cases(db: &Db) -> Result<std::collections::HashMap<i64, CaseRow
     rows.iter().map(|r| case_from(r).map(|c| (c.id, c))).collect()
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct TransitionRow {
     pub at: String,
     pub actor: String,
