@@ -308,6 +308,13 @@ impl Clock {
             Clock::At(t) => t,
         }
     }
+
+    /// Now to the millisecond, as the tables store times: a time set on a row in memory then
+    /// equals the one read back (the indicators compare the two).
+    pub fn now_stored(self) -> DateTime<Utc> {
+        use chrono::SubsecRound;
+        self.now().trunc_subsecs(3)
+    }
 }
 
 fn text(t: DateTime<Utc>) -> String {
@@ -355,6 +362,7 @@ impl Cases {
                  at most {MAX_MEDIA_URL_CHARS} characters"
             )));
         }
+        use chrono::SubsecRound;
         let now_dt = self.clock.now();
         let Routed { located, class, duplicates } = self.route(point, r.class_code.as_deref(), now_dt).await?;
         let class = match (&r.class_code, class) {
@@ -380,7 +388,7 @@ impl Cases {
                 reporter_contact,
                 reported_by: reported_by.to_owned(),
                 idempotency_key: key,
-                now: text(now_dt),
+                now: now_dt.trunc_subsecs(3),
                 duplicates,
                 photo_key: (reported_by == REPORTER_ACTOR).then(PhotoKey::new),
                 covered: None,
@@ -501,11 +509,10 @@ impl Cases {
         for c in cases.iter().filter(|c| DUPLICATE_STATES.contains(&c.state.as_str())) {
             let class = classes.iter().find(|k| Some(&k.code) == c.class_code.as_ref());
             let (Some(class), Some(x), Some(y)) = (class, c.lng, c.lat) else { continue };
-            let Ok(at) = DateTime::parse_from_rfc3339(&c.created_at) else { continue };
             if class.duplicate_radius_m <= 0.0 {
                 continue;
             }
-            let look = DuplicateLook::around(class, (x, y), at.with_timezone(&Utc));
+            let look = DuplicateLook::around(class, (x, y), c.created_at);
             probes.push(store::Probe {
                 case_id: c.id,
                 class_code: class.code.clone(),
@@ -605,9 +612,8 @@ impl Cases {
         for (id, code, version, deadline, level, state) in store::overdue_cases(&self.db, &now).await? {
             let mut tx = self.db.begin().await?;
             let Some(class) = store::class_version(&mut tx, &code, version).await? else { continue };
-            let Ok(deadline) = DateTime::parse_from_rfc3339(&deadline) else { continue };
             let limit = u32::try_from(class.time_limit).unwrap_or(u32::MAX);
-            let (mut due, mut target) = (deadline.with_timezone(&Utc), 0_i64);
+            let (mut due, mut target) = (deadline, 0_i64);
             while due < now_dt && target < 3 {
                 target += 1;
                 due = if class.time_limit_unit == "working_hours" {

@@ -93,8 +93,7 @@ impl Cases {
         if stored.as_deref() != Some(crate::staff::token_hash(key).as_str()) {
             return Err(CaseError::PhotoKeyMismatch);
         }
-        let reported = DateTime::parse_from_rfc3339(&case.created_at).map_err(|_| CaseError::PhotoKeyExpired)?;
-        if self.clock.now() - reported.with_timezone(&Utc) > chrono::Duration::hours(PHOTO_KEY_HOURS) {
+        if self.clock.now() - case.created_at > chrono::Duration::hours(PHOTO_KEY_HOURS) {
             return Err(CaseError::PhotoKeyExpired);
         }
         let uploader = Uploader { actor: REPORTER_ACTOR, role: REPORTER_ROLE, staff_id: None };
@@ -116,7 +115,8 @@ impl Cases {
         }
         use sha2::Digest;
         let sha = hex::encode(sha2::Sha256::digest(bytes));
-        let now = text(self.clock.now());
+        let now_dt = self.clock.now_stored();
+        let now = text(now_dt);
         let photo_id = store::insert_photo(&mut tx, id, sniffed, bytes, &sha, by.actor, &now).await?;
         if let Some(staff_id) = by.staff_id {
             // The uploader has now acted on the case: it counts in their indicators.
@@ -143,7 +143,7 @@ impl Cases {
             sha256: sha,
             size: bytes.len() as i64,
             uploaded_by: by.actor.into(),
-            created_at: now,
+            created_at: now_dt,
         })
     }
 

@@ -83,7 +83,7 @@ impl Cases {
         }
         let counted_before = rollup::Filed::from(&case);
         case.rating = Some(rating);
-        let now = text(self.clock.now());
+        let now = text(self.clock.now_stored());
         let record = Move {
             action: Action::Rate,
             from,

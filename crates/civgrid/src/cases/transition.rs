@@ -21,7 +21,6 @@ struct Step<'a> {
     calendar: &'a Calendar,
     located: Option<&'a Located>,
     now_dt: DateTime<Utc>,
-    now: &'a str,
 }
 
 impl Cases {
@@ -44,10 +43,10 @@ impl Cases {
         let from = State::parse(&case.state).unwrap_or(State::Received);
         let holder = Holder::of(&mut tx, p, &case).await?;
         let to = state::check(action, from, |role| holder.holds(p, role), note.as_deref())?;
-        let now_dt = self.clock.now();
+        let now_dt = self.clock.now_stored();
         let now = text(now_dt);
 
-        let step = Step { req: &req, p, calendar: &calendar, located: located.as_ref(), now_dt, now: &now };
+        let step = Step { req: &req, p, calendar: &calendar, located: located.as_ref(), now_dt };
         self.apply(&mut tx, action, &mut case, &step).await?;
         case.state = to.as_str().to_owned();
         let actor = p.actor();
@@ -71,13 +70,13 @@ impl Cases {
         match action {
             Action::Accept => accept(tx, case, s).await?,
             Action::Merge => merge(tx, case, s.req).await?,
-            Action::SelfHandle => self_handle(tx, case, s.now).await?,
-            Action::File => case.filed_at = Some(s.now.to_owned()),
+            Action::SelfHandle => self_handle(tx, case, s.now_dt).await?,
+            Action::File => case.filed_at = Some(s.now_dt),
             Action::Dispatch => self.dispatch(tx, case, s).await?,
             Action::Return => case.return_count += 1,
             Action::Feedback => feedback(case, s),
             Action::Pass | Action::Fail => verify(tx, case, action, s).await?,
-            Action::Close => case.closed_at = Some(s.now.to_owned()),
+            Action::Close => case.closed_at = Some(s.now_dt),
             Action::RequestExtension => case.extension_requested = true,
             Action::DecideExtension => decide_extension(case, s)?,
             Action::Supervise => case.supervised = true,
@@ -123,8 +122,8 @@ impl Cases {
             s.calendar.add_working_days(s.now_dt, limit)
         };
         case.lead_department = Some(lead_dept);
-        case.handle_deadline = Some(deadline.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        case.dispatched_at = Some(s.now.to_owned());
+        case.handle_deadline = Some(deadline);
+        case.dispatched_at = Some(s.now_dt);
         Ok(())
     }
 
@@ -260,26 +259,22 @@ async fn class_of(tx: &mut Tx<'_>, case: &CaseRow) -> Result<super::CaseClass, C
 }
 
 /// Self-handle: only for classes that allow it; handled and closed at once.
-async fn self_handle(tx: &mut Tx<'_>, case: &mut CaseRow, now: &str) -> Result<(), CaseError> {
+async fn self_handle(tx: &mut Tx<'_>, case: &mut CaseRow, now: DateTime<Utc>) -> Result<(), CaseError> {
     let class = class_of(tx, case).await?;
     if !class.self_handle_allowed {
         return Err(CaseError::SelfHandleNotAllowed(class.code));
     }
-    case.handled_at = Some(now.to_owned());
-    case.closed_at = Some(now.to_owned());
+    case.handled_at = Some(now);
+    case.closed_at = Some(now);
     Ok(())
 }
 
 /// Feedback: handled now, in so many working hours, to be verified within the limit.
 fn feedback(case: &mut CaseRow, s: &Step<'_>) {
-    case.handled_at = Some(s.now.to_owned());
+    case.handled_at = Some(s.now_dt);
     // Stored so that the average handling time is a sum in SQL (docs/INDICATORS.md).
-    case.handling_working_hours = case
-        .dispatched_at
-        .as_deref()
-        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-        .map(|d| s.calendar.working_hours_between(d.with_timezone(&Utc), s.now_dt));
-    case.verify_deadline = Some(text(s.calendar.add_working_hours(s.now_dt, VERIFY_LIMIT_WORKING_HOURS)));
+    case.handling_working_hours = case.dispatched_at.map(|d| s.calendar.working_hours_between(d, s.now_dt));
+    case.verify_deadline = Some(s.calendar.add_working_hours(s.now_dt, VERIFY_LIMIT_WORKING_HOURS));
 }
 
 /// Pass or fail: by someone other than whoever gave the feedback.
@@ -288,7 +283,7 @@ async fn verify(tx: &mut Tx<'_>, case: &mut CaseRow, action: Action, s: &Step<'_
         return Err(CaseError::VerifierIsHandler);
     }
     // verified_at is the latest verification, passed or failed (按时核查率 counts both).
-    case.verified_at = Some(s.now.to_owned());
+    case.verified_at = Some(s.now_dt);
     if action == Action::Fail {
         case.rework_count += 1;
     }
@@ -305,13 +300,8 @@ fn decide_extension(case: &mut CaseRow, s: &Step<'_>) -> Result<(), CaseError> {
         let days = s.req.extension_days.filter(|d| (1..=30).contains(d)).ok_or_else(|| {
             CaseError::InvalidField("`extension_days` (1–30 working days) is required to approve".into())
         })?;
-        let base = case
-            .handle_deadline
-            .as_deref()
-            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-            .map_or(s.now_dt, |d| d.with_timezone(&Utc));
-        case.handle_deadline =
-            Some(s.calendar.add_working_days(base, days).to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let base = case.handle_deadline.unwrap_or(s.now_dt);
+        case.handle_deadline = Some(s.calendar.add_working_days(base, days));
     }
     case.extension_requested = false;
     Ok(())

@@ -2,6 +2,7 @@
 //! row. Each answer keeps the JSON keys the API has always had; the reporter's name and contact
 //! appear only in the views of those who work a case (`reporter`, see cases/sight.rs).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -214,7 +215,9 @@ pub struct CaseFields {
     pub address: Option<String>,
     pub media_url: Option<String>,
     pub lead_department: Option<String>,
-    pub handle_deadline: Option<String>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub handle_deadline: Option<DateTime<Utc>>,
     pub escalation_level: i64,
     pub supervised: bool,
     pub extension_requested: bool,
@@ -223,14 +226,30 @@ pub struct CaseFields {
     pub rework_count: i64,
     pub return_count: i64,
     pub reported_by: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub filed_at: Option<String>,
-    pub dispatched_at: Option<String>,
-    pub handled_at: Option<String>,
-    pub verified_at: Option<String>,
-    pub verify_deadline: Option<String>,
-    pub closed_at: Option<String>,
+    #[serde(serialize_with = "crate::web::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::web::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub filed_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub dispatched_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub handled_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub verified_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub verify_deadline: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 impl From<CaseRow> for CaseFields {
@@ -337,7 +356,9 @@ pub struct MapCases {
 /// One recorded move of a case.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransitionView {
-    pub at: String,
+    #[serde(serialize_with = "crate::web::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: DateTime<Utc>,
     pub actor: String,
     pub role: String,
     pub action: String,
@@ -564,9 +585,9 @@ pub struct IndicatorsAnswer {
     pub scope: String,
     /// The period's start as parsed (chrono's RFC 3339 form, as always answered here).
     #[schema(value_type = String, format = DateTime)]
-    pub from: chrono::DateTime<chrono::Utc>,
+    pub from: DateTime<Utc>,
     #[schema(value_type = String, format = DateTime)]
-    pub to: chrono::DateTime<chrono::Utc>,
+    pub to: DateTime<Utc>,
     pub indicators: IndicatorValues,
 }
 
@@ -579,7 +600,9 @@ pub struct Photo {
     pub sha256: String,
     pub size: i64,
     pub uploaded_by: String,
-    pub created_at: String,
+    #[serde(serialize_with = "crate::web::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
 }
 
 impl From<PhotoMeta> for Photo {
