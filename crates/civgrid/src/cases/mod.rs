@@ -47,7 +47,7 @@ pub use reporter::{ReporterRating, MAX_RATING_COMMENT_CHARS, REPORTER_ACTOR, REP
 use sight::{areas_of, seen_by_area, CASE_PHOTO_PURPOSE, CASE_READ_PURPOSE, PHOTO_AREA_ROLES};
 pub use sight::{CaseItem, ReporterView, Sight, CASE_LOOP_AREA_ROLES, OVERSIGHT_AREA_ROLES};
 use state::{Action, State};
-pub use store::{CaseClass, CaseRow, PhotoMeta, Only, PageAt, TransitionRow, Visibility, LIVE_STATES, MAP_CASE_FIELDS};
+pub use store::{CaseClass, CaseRow, Only, PageAt, PhotoMeta, TransitionRow, Visibility, LIVE_STATES, MAP_CASE_FIELDS};
 use transition::Move;
 
 /// Verification (核查) is due this many working hours after the handler's feedback.
@@ -610,45 +610,54 @@ impl Cases {
         let calendar = self.calendar().await?;
         let mut raised = 0;
         for (id, code, version, deadline, level, state) in store::overdue_cases(&self.db, &now).await? {
-            let mut tx = self.db.begin().await?;
-            let Some(class) = store::class_version(&mut tx, &code, version).await? else { continue };
-            let limit = u32::try_from(class.time_limit).unwrap_or(u32::MAX);
-            let (mut due, mut target) = (deadline, 0_i64);
-            while due < now_dt && target < 3 {
-                target += 1;
-                due = if class.time_limit_unit == "working_hours" {
-                    calendar.add_working_hours(due, limit)
-                } else {
-                    calendar.add_working_days(due, limit)
-                };
+            let (calendar, now) = (calendar.clone(), now.clone());
+            // One write unit per case; `None` when there was nothing to raise (nothing written).
+            let raised_one = self
+                .db
+                .write(move |tx| -> crate::db::BoxFuture<'_, Result<Option<CaseEvent>, CaseError>> {
+                    Box::pin(async move {
+                        let Some(class) = store::class_version(tx, &code, version).await? else { return Ok(None) };
+                        let limit = u32::try_from(class.time_limit).unwrap_or(u32::MAX);
+                        let (mut due, mut target) = (deadline, 0_i64);
+                        while due < now_dt && target < 3 {
+                            target += 1;
+                            due = if class.time_limit_unit == "working_hours" {
+                                calendar.add_working_hours(due, limit)
+                            } else {
+                                calendar.add_working_days(due, limit)
+                            };
+                        }
+                        if target <= level || !store::raise_escalation(tx, id, level, target, &now).await? {
+                            return Ok(None);
+                        }
+                        let note = format!(
+                            "超期自动升级：{} → {}",
+                            LEVELS[level.clamp(0, 3) as usize],
+                            LEVELS[target.clamp(0, 3) as usize]
+                        );
+                        let record = store::NewTransition {
+                            case_id: id,
+                            actor: "system:escalation",
+                            role: "system",
+                            action: "escalate",
+                            from: Some(&state),
+                            to: &state,
+                            note: Some(&note),
+                            at: &now,
+                            // The level was raised in SQL: the row is read back.
+                            after: store::After::ReadBack,
+                        };
+                        trace::record(tx, &record).await?;
+                        let case = store::find_case(tx, id).await?.ok_or(CaseError::NotFound(id))?;
+                        let departments = store::departments_of(tx, id).await?.into_iter().map(|(d, _)| d).collect();
+                        Ok(Some(event_of(&case, "escalate", departments, &now)))
+                    })
+                })
+                .await?;
+            if let Some(event) = raised_one {
+                self.hub.after_commit(event);
+                raised += 1;
             }
-            if target <= level || !store::raise_escalation(&mut tx, id, level, target, &now).await? {
-                continue;
-            }
-            let note = format!(
-                "超期自动升级：{} → {}",
-                LEVELS[level.clamp(0, 3) as usize],
-                LEVELS[target.clamp(0, 3) as usize]
-            );
-            let record = store::NewTransition {
-                case_id: id,
-                actor: "system:escalation",
-                role: "system",
-                action: "escalate",
-                from: Some(&state),
-                to: &state,
-                note: Some(&note),
-                at: &now,
-                // The level was raised in SQL: the row is read back.
-                after: store::After::ReadBack,
-            };
-            trace::record(&mut tx, &record).await?;
-            let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-            let departments = store::departments_of(&mut tx, id).await?.into_iter().map(|(d, _)| d).collect();
-            let event = event_of(&case, "escalate", departments, &now);
-            tx.commit().await?;
-            self.hub.after_commit(event);
-            raised += 1;
         }
         Ok(raised)
     }

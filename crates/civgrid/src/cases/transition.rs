@@ -1,5 +1,5 @@
 //! A case's move by one action (`Cases::transition`): check who may take it, apply what the
-//! action changes on the case row, then write it all in one transaction (`Cases::write_move`).
+//! action changes on the case row, then write it all in one transaction (`write_move`).
 //! Each action's own changes are a named step below, so the service method reads in one screen.
 
 use chrono::{DateTime, Utc};
@@ -34,34 +34,45 @@ impl Cases {
             None => None,
         };
 
-        let mut tx = self.db.begin().await?;
-        let mut case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if self.sight(&mut tx, p, &case).await?.is_none() {
-            return Err(CaseError::NotFound(id));
-        }
-        let counted_before = rollup::Filed::from(&case);
-        let from = State::parse(&case.state).unwrap_or(State::Received);
-        let holder = Holder::of(&mut tx, p, &case).await?;
-        let to = state::check(action, from, |role| holder.holds(p, role), note.as_deref())?;
-        let now_dt = self.clock.now_stored();
-        let now = text(now_dt);
+        // Read, checked and written in one unit of the write queue (nothing in it writes
+        // through another connection); the event is published once it is committed.
+        let (this, p_owned) = (self.clone(), p.clone());
+        let (case, departments, event) = self
+            .db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<Moved, CaseError>> {
+                Box::pin(async move {
+                    let p = &p_owned;
+                    let mut case = store::find_case(tx, id).await?.ok_or(CaseError::NotFound(id))?;
+                    if this.sight(tx, p, &case).await?.is_none() {
+                        return Err(CaseError::NotFound(id));
+                    }
+                    let counted_before = rollup::Filed::from(&case);
+                    let from = State::parse(&case.state).unwrap_or(State::Received);
+                    let holder = Holder::of(tx, p, &case).await?;
+                    let to = state::check(action, from, |role| holder.holds(p, role), note.as_deref())?;
+                    let now_dt = this.clock.now_stored();
+                    let now = text(now_dt);
 
-        let step = Step { req: &req, p, calendar: &calendar, located: located.as_ref(), now_dt };
-        self.apply(&mut tx, action, &mut case, &step).await?;
-        case.state = to.as_str().to_owned();
-        let actor = p.actor();
-        let record = Move {
-            action,
-            from,
-            to,
-            actor: actor.label(),
-            role: state::rule(action).role.as_str(),
-            staff_id: Some(p.staff_id),
-            note: note.as_deref(),
-            counted_before,
-            now: &now,
-        };
-        let (case, departments) = self.write_move(tx, case, record).await?;
+                    let step = Step { req: &req, p, calendar: &calendar, located: located.as_ref(), now_dt };
+                    this.apply(tx, action, &mut case, &step).await?;
+                    case.state = to.as_str().to_owned();
+                    let actor = p.actor();
+                    let record = Move {
+                        action,
+                        from,
+                        to,
+                        actor: actor.label(),
+                        role: state::rule(action).role.as_str(),
+                        staff_id: Some(p.staff_id),
+                        note: note.as_deref(),
+                        counted_before,
+                        now: &now,
+                    };
+                    write_move(tx, case, record).await
+                })
+            })
+            .await?;
+        self.hub.after_commit(event);
         self.view(case, departments).await
     }
 
@@ -126,53 +137,49 @@ impl Cases {
         case.dispatched_at = Some(s.now_dt);
         Ok(())
     }
-
-    /// Writes a case whose move has been decided: the row (refused if someone changed it
-    /// meanwhile), the indicators' share, the transition with its ledger entry and the
-    /// reporter's message, then commits and publishes the event.
-    pub(super) async fn write_move(
-        &self,
-        mut tx: crate::db::WriteTx,
-        case: CaseRow,
-        m: Move<'_>,
-    ) -> Result<(CaseRow, Vec<(String, String)>), CaseError> {
-        let id = case.id;
-        if !store::update_case(&mut tx, &case, m.now).await? {
-            return Err(CaseError::Changed(id));
-        }
-        if let (Action::Feedback, Some(hours)) = (m.action, case.handling_working_hours) {
-            store::set_handling_hours(&mut tx, id, hours).await?;
-        }
-        rollup::count_in(&mut tx, id, &m.counted_before, &rollup::Filed::from(&case), m.staff_id).await?;
-        let action_name =
-            serde_json::to_value(m.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let record = store::NewTransition {
-            case_id: id,
-            actor: m.actor,
-            role: m.role,
-            action: &action_name,
-            from: Some(m.from.as_str()),
-            to: m.to.as_str(),
-            note: m.note,
-            at: m.now,
-            after: store::After::Row(&case),
-        };
-        trace::record(&mut tx, &record).await?;
-        let departments = store::departments_of(&mut tx, id).await?;
-        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if let (Some(contact), true) = (&case.reporter_contact, m.from != m.to) {
-            // Every public status change reaches the reporter; internal notes are not sent.
-            let public_note = matches!(m.to, State::Refused | State::Closed).then_some(m.note).flatten();
-            crate::notify::enqueue_in(&mut tx, id, &case.number, contact, m.to.label_zh(), public_note, m.now).await?;
-        }
-        let event = event_of(&case, &action_name, departments.iter().map(|(d, _)| d.clone()).collect(), m.now);
-        tx.commit().await?;
-        self.hub.after_commit(event);
-        Ok((case, departments))
-    }
 }
 
-/// A decided move of a case, as [`Cases::write_move`] records it.
+/// A case as moved, its departments, and the event to publish once the move is committed.
+pub(super) type Moved = (CaseRow, Vec<(String, String)>, crate::push::CaseEvent);
+
+/// Writes a case whose move has been decided, in the caller's write unit: the row (refused if
+/// someone changed it meanwhile), the indicators' share, the transition with its ledger entry
+/// and the reporter's message. The caller publishes the event after the commit.
+pub(super) async fn write_move(tx: &mut Tx<'_>, case: CaseRow, m: Move<'_>) -> Result<Moved, CaseError> {
+    let id = case.id;
+    if !store::update_case(tx, &case, m.now).await? {
+        return Err(CaseError::Changed(id));
+    }
+    if let (Action::Feedback, Some(hours)) = (m.action, case.handling_working_hours) {
+        store::set_handling_hours(tx, id, hours).await?;
+    }
+    rollup::count_in(tx, id, &m.counted_before, &rollup::Filed::from(&case), m.staff_id).await?;
+    let action_name =
+        serde_json::to_value(m.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let record = store::NewTransition {
+        case_id: id,
+        actor: m.actor,
+        role: m.role,
+        action: &action_name,
+        from: Some(m.from.as_str()),
+        to: m.to.as_str(),
+        note: m.note,
+        at: m.now,
+        after: store::After::Row(&case),
+    };
+    trace::record(tx, &record).await?;
+    let departments = store::departments_of(tx, id).await?;
+    let case = store::find_case(tx, id).await?.ok_or(CaseError::NotFound(id))?;
+    if let (Some(contact), true) = (&case.reporter_contact, m.from != m.to) {
+        // Every public status change reaches the reporter; internal notes are not sent.
+        let public_note = matches!(m.to, State::Refused | State::Closed).then_some(m.note).flatten();
+        crate::notify::enqueue_in(tx, id, &case.number, contact, m.to.label_zh(), public_note, m.now).await?;
+    }
+    let event = event_of(&case, &action_name, departments.iter().map(|(d, _)| d.clone()).collect(), m.now);
+    Ok((case, departments, event))
+}
+
+/// A decided move of a case, as [`write_move`] records it.
 pub(super) struct Move<'a> {
     pub(super) action: Action,
     pub(super) from: State,
