@@ -28,14 +28,19 @@ impl Cases {
                 "duplicate radius must be 0–5000 m and the window non-negative".into(),
             ));
         }
-        let mut tx = self.db.begin().await?;
-        if crate::staff::find_department(&mut tx, &class.department_code).await?.is_none() {
-            return Err(CaseError::UnknownDepartment(class.department_code));
-        }
-        class.version = store::current_class(&mut tx, &class.code).await?.map_or(1, |c| c.version + 1);
-        store::insert_class(&mut tx, &class, by).await?;
-        tx.commit().await?;
-        Ok(class)
+        let by = by.to_owned();
+        self.db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<CaseClass, CaseError>> {
+                Box::pin(async move {
+                    if crate::staff::find_department(tx, &class.department_code).await?.is_none() {
+                        return Err(CaseError::UnknownDepartment(class.department_code));
+                    }
+                    class.version = store::current_class(tx, &class.code).await?.map_or(1, |c| c.version + 1);
+                    store::insert_class(tx, &class, &by).await?;
+                    Ok(class)
+                })
+            })
+            .await
     }
 
     /// The owner of last resort for a grid: its community's, else its subdistrict's, else the
@@ -66,30 +71,37 @@ impl Cases {
     ) -> Result<(), CaseError> {
         // Areas are districts, subdistricts and communities; a grid code is refused here.
         self.territory.area(area).await?;
-        let mut tx = self.db.begin().await?;
-        if let Some(d) = department {
-            if crate::staff::find_department(&mut tx, d).await?.is_none() {
-                return Err(CaseError::UnknownDepartment(d.chars().take(32).collect()));
-            }
-        }
-        let before = store::last_resort_for(&mut tx, area).await?;
-        let now = crate::db::now_text();
-        store::put_last_resort(&mut tx, area, department, actor.label(), &now).await?;
-        crate::audit::record(
-            &mut tx,
-            crate::audit::Change {
-                actor,
-                action: if department.is_some() { "last_resort.set" } else { "last_resort.clear" },
-                entity: "last_resort_department",
-                entity_id: area,
-                before: before.map(|d| serde_json::json!({"department_code": d})),
-                after: department.map(|d| serde_json::json!({"department_code": d})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let (actor, area) = (actor.clone(), area.to_owned());
+        let (department, request_id) = (department.map(str::to_owned), request_id.map(str::to_owned));
+        self.db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<(), CaseError>> {
+                Box::pin(async move {
+                    let (area, department) = (area.as_str(), department.as_deref());
+                    if let Some(d) = department {
+                        if crate::staff::find_department(tx, d).await?.is_none() {
+                            return Err(CaseError::UnknownDepartment(d.chars().take(32).collect()));
+                        }
+                    }
+                    let before = store::last_resort_for(tx, area).await?;
+                    let now = crate::db::now_text();
+                    store::put_last_resort(tx, area, department, actor.label(), &now).await?;
+                    crate::audit::record(
+                        tx,
+                        crate::audit::Change {
+                            actor: &actor,
+                            action: if department.is_some() { "last_resort.set" } else { "last_resort.clear" },
+                            entity: "last_resort_department",
+                            entity_id: area,
+                            before: before.map(|d| serde_json::json!({"department_code": d})),
+                            after: department.map(|d| serde_json::json!({"department_code": d})),
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     pub async fn calendar(&self) -> Result<Calendar, CaseError> {
@@ -109,17 +121,26 @@ impl Cases {
         let d = NaiveDate::parse_from_str(day, "%Y-%m-%d")
             .map_err(|_| CaseError::InvalidField(format!("`{day}` is not a date (YYYY-MM-DD)")))?;
         let day = d.format("%Y-%m-%d").to_string();
-        let mut tx = self.db.begin().await?;
-        match kind {
-            Some(k @ ("holiday" | "workday")) => store::put_calendar_day(&mut tx, &day, k, note.trim()).await?,
-            None => {
-                store::delete_calendar_day(&mut tx, &day).await?;
-            }
+        let kind = match kind {
+            Some(k @ ("holiday" | "workday")) => Some(k.to_owned()),
+            None => None,
             Some(other) => {
                 return Err(CaseError::InvalidField(format!("day kind `{other}` is not holiday or workday")))
             }
-        }
-        tx.commit().await?;
-        Ok(())
+        };
+        let note = note.trim().to_owned();
+        self.db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<(), CaseError>> {
+                Box::pin(async move {
+                    match kind {
+                        Some(k) => store::put_calendar_day(tx, &day, &k, &note).await?,
+                        None => {
+                            store::delete_calendar_day(tx, &day).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 }

@@ -21,7 +21,6 @@
 //! deadline counts extensions granted by the dispatcher.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::rollup::{self, Counts};
 use super::store;
@@ -52,9 +51,8 @@ impl Scope {
 }
 
 /// Counts and rates for one scope and period.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Indicators {
-    #[serde(flatten)]
     pub counts: Counts,
     pub closure_rate: Option<f64>,
     pub on_time_closure_rate: Option<f64>,

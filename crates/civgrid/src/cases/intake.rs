@@ -36,7 +36,7 @@ pub(crate) struct Prepared {
     pub reporter_contact: Option<String>,
     pub reported_by: String,
     pub idempotency_key: Option<String>,
-    pub now: String,
+    pub now: chrono::DateTime<chrono::Utc>,
     pub duplicates: Vec<DuplicateCandidate>,
     /// For a report made without a session: the key to attach photos with, and its SHA-256.
     pub photo_key: Option<super::PhotoKey>,
@@ -60,7 +60,7 @@ impl Prepared {
             reporter_contact: self.reporter_contact.as_deref(),
             reported_by: &self.reported_by,
             idempotency_key: self.idempotency_key.as_deref(),
-            created_at: &self.now,
+            created_at: self.now,
             reporter_photo_key: self.photo_key.as_ref().map(|k| k.sha256.as_str()),
         }
     }
@@ -153,10 +153,11 @@ async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Writ
     let rows: Vec<InsertCase<'_>> = reports.iter().map(Prepared::insert_case).collect();
     // `None` where the idempotency key was already taken: nothing was written for that report.
     let made: Vec<Option<CaseRow>> = store::insert_cases(tx, &rows).await?;
+    let nows: Vec<String> = reports.iter().map(|r| crate::db::at_text(&r.now)).collect();
     let firsts: Vec<NewTransition<'_>> = made
         .iter()
-        .zip(reports)
-        .filter_map(|(case, r)| {
+        .zip(reports.iter().zip(&nows))
+        .filter_map(|(case, (r, now))| {
             let case = case.as_ref()?;
             Some(NewTransition {
                 case_id: case.id,
@@ -166,7 +167,7 @@ async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Writ
                 from: None,
                 to: "received",
                 note: None,
-                at: &r.now,
+                at: now,
                 after: match &r.covered {
                     Some(v) => store::After::Covered(v),
                     None => store::After::Row(case),
@@ -177,14 +178,14 @@ async fn write_in(tx: &mut Tx<'static>, reports: &[Prepared]) -> Result<Vec<Writ
     trace::record_all(tx, &firsts).await?;
     let mut earlier: HashMap<String, CaseRow> = HashMap::new();
     let mut out = Vec::with_capacity(reports.len());
-    for (case, r) in made.into_iter().zip(reports) {
+    for ((case, r), now) in made.into_iter().zip(reports).zip(&nows) {
         match case {
             Some(case) => {
                 if let Some(contact) = &case.reporter_contact {
-                    crate::notify::enqueue_in(tx, case.id, &case.number, contact, "已登记，等待受理", None, &r.now)
+                    crate::notify::enqueue_in(tx, case.id, &case.number, contact, "已登记，等待受理", None, now)
                         .await?;
                 }
-                let event = event_of(&case, "report", vec![], &r.now);
+                let event = event_of(&case, "report", vec![], now);
                 let photo_key = r.photo_key.as_ref().map(|k| k.key.clone());
                 out.push((
                     ReportOutcome { case, created: true, duplicates: r.duplicates.clone(), photo_key },
@@ -227,7 +228,7 @@ mod tests {
             reporter_contact: n.is_multiple_of(5).then(|| format!("r{n}@example.cn")),
             reported_by: "citizen".into(),
             idempotency_key: key.map(str::to_owned),
-            now: format!("2026-12-06T08:{:02}:00.000Z", n % 60),
+            now: format!("2026-12-06T08:{:02}:00.000Z", n % 60).parse().expect("a time"),
             duplicates: vec![],
             photo_key: None,
             covered: None,

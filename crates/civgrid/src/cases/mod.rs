@@ -35,7 +35,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use civgrid_geo::{Datum, LngLat};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::db::Db;
 use crate::push::{CaseEvent, Hub};
@@ -47,7 +47,7 @@ pub use reporter::{ReporterRating, MAX_RATING_COMMENT_CHARS, REPORTER_ACTOR, REP
 use sight::{areas_of, seen_by_area, CASE_PHOTO_PURPOSE, CASE_READ_PURPOSE, PHOTO_AREA_ROLES};
 pub use sight::{CaseItem, ReporterView, Sight, CASE_LOOP_AREA_ROLES, OVERSIGHT_AREA_ROLES};
 use state::{Action, State};
-pub use store::{CaseClass, CaseRow, Only, PageAt, TransitionRow, Visibility, LIVE_STATES, MAP_CASE_FIELDS};
+pub use store::{CaseClass, CaseRow, Only, PageAt, PhotoMeta, TransitionRow, Visibility, LIVE_STATES, MAP_CASE_FIELDS};
 use transition::Move;
 
 /// Verification (核查) is due this many working hours after the handler's feedback.
@@ -124,14 +124,14 @@ pub struct NewReport {
 }
 
 /// A possible duplicate of a new report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DuplicateCandidate {
     pub id: i64,
     pub number: String,
     pub distance_m: f64,
 }
 
-#[derive(educe::Educe, Clone, Serialize)]
+#[derive(educe::Educe, Clone)]
 #[educe(Debug)]
 pub struct ReportOutcome {
     pub case: CaseRow,
@@ -141,7 +141,6 @@ pub struct ReportOutcome {
     /// Given only with the first answer to a report made without a session: the key to attach
     /// photos with (`POST /api/v1/public/cases/{number}/photos`, header `X-Photo-Key`) for
     /// [`PHOTO_KEY_HOURS`] hours.
-    #[serde(skip_serializing_if = "Option::is_none")]
     #[educe(Debug(method(crate::secret::redacted)))]
     pub photo_key: Option<String>,
 }
@@ -170,16 +169,14 @@ pub struct TransitionRequest {
 }
 
 /// A case with its departments and history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CaseView {
-    #[serde(flatten)]
     pub case: CaseRow,
     pub state_label: &'static str,
     pub departments: Vec<(String, String)>,
     pub transitions: Vec<TransitionRow>,
     pub next_actions: Vec<Action>,
     /// The reporter's name and contact, for those who work the case (see [`Cases::get`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter: Option<ReporterView>,
 }
 
@@ -311,6 +308,13 @@ impl Clock {
             Clock::At(t) => t,
         }
     }
+
+    /// Now to the millisecond, as the tables store times: a time set on a row in memory then
+    /// equals the one read back (the indicators compare the two).
+    pub fn now_stored(self) -> DateTime<Utc> {
+        use chrono::SubsecRound;
+        self.now().trunc_subsecs(3)
+    }
 }
 
 fn text(t: DateTime<Utc>) -> String {
@@ -358,6 +362,7 @@ impl Cases {
                  at most {MAX_MEDIA_URL_CHARS} characters"
             )));
         }
+        use chrono::SubsecRound;
         let now_dt = self.clock.now();
         let Routed { located, class, duplicates } = self.route(point, r.class_code.as_deref(), now_dt).await?;
         let class = match (&r.class_code, class) {
@@ -383,7 +388,7 @@ impl Cases {
                 reporter_contact,
                 reported_by: reported_by.to_owned(),
                 idempotency_key: key,
-                now: text(now_dt),
+                now: now_dt.trunc_subsecs(3),
                 duplicates,
                 photo_key: (reported_by == REPORTER_ACTOR).then(PhotoKey::new),
                 covered: None,
@@ -504,11 +509,10 @@ impl Cases {
         for c in cases.iter().filter(|c| DUPLICATE_STATES.contains(&c.state.as_str())) {
             let class = classes.iter().find(|k| Some(&k.code) == c.class_code.as_ref());
             let (Some(class), Some(x), Some(y)) = (class, c.lng, c.lat) else { continue };
-            let Ok(at) = DateTime::parse_from_rfc3339(&c.created_at) else { continue };
             if class.duplicate_radius_m <= 0.0 {
                 continue;
             }
-            let look = DuplicateLook::around(class, (x, y), at.with_timezone(&Utc));
+            let look = DuplicateLook::around(class, (x, y), c.created_at);
             probes.push(store::Probe {
                 case_id: c.id,
                 class_code: class.code.clone(),
@@ -606,46 +610,54 @@ impl Cases {
         let calendar = self.calendar().await?;
         let mut raised = 0;
         for (id, code, version, deadline, level, state) in store::overdue_cases(&self.db, &now).await? {
-            let mut tx = self.db.begin().await?;
-            let Some(class) = store::class_version(&mut tx, &code, version).await? else { continue };
-            let Ok(deadline) = DateTime::parse_from_rfc3339(&deadline) else { continue };
-            let limit = u32::try_from(class.time_limit).unwrap_or(u32::MAX);
-            let (mut due, mut target) = (deadline.with_timezone(&Utc), 0_i64);
-            while due < now_dt && target < 3 {
-                target += 1;
-                due = if class.time_limit_unit == "working_hours" {
-                    calendar.add_working_hours(due, limit)
-                } else {
-                    calendar.add_working_days(due, limit)
-                };
+            let (calendar, now) = (calendar.clone(), now.clone());
+            // One write unit per case; `None` when there was nothing to raise (nothing written).
+            let raised_one = self
+                .db
+                .write(move |tx| -> crate::db::BoxFuture<'_, Result<Option<CaseEvent>, CaseError>> {
+                    Box::pin(async move {
+                        let Some(class) = store::class_version(tx, &code, version).await? else { return Ok(None) };
+                        let limit = u32::try_from(class.time_limit).unwrap_or(u32::MAX);
+                        let (mut due, mut target) = (deadline, 0_i64);
+                        while due < now_dt && target < 3 {
+                            target += 1;
+                            due = if class.time_limit_unit == "working_hours" {
+                                calendar.add_working_hours(due, limit)
+                            } else {
+                                calendar.add_working_days(due, limit)
+                            };
+                        }
+                        if target <= level || !store::raise_escalation(tx, id, level, target, &now).await? {
+                            return Ok(None);
+                        }
+                        let note = format!(
+                            "超期自动升级：{} → {}",
+                            LEVELS[level.clamp(0, 3) as usize],
+                            LEVELS[target.clamp(0, 3) as usize]
+                        );
+                        let record = store::NewTransition {
+                            case_id: id,
+                            actor: "system:escalation",
+                            role: "system",
+                            action: "escalate",
+                            from: Some(&state),
+                            to: &state,
+                            note: Some(&note),
+                            at: &now,
+                            // The level was raised in SQL: the row is read back.
+                            after: store::After::ReadBack,
+                        };
+                        trace::record(tx, &record).await?;
+                        let case = store::find_case(tx, id).await?.ok_or(CaseError::NotFound(id))?;
+                        let departments = store::departments_of(tx, id).await?.into_iter().map(|(d, _)| d).collect();
+                        Ok(Some(event_of(&case, "escalate", departments, &now)))
+                    })
+                })
+                .await?;
+            if let Some(event) = raised_one {
+                self.hub.after_commit(event);
+                raised += 1;
             }
-            if target <= level || !store::raise_escalation(&mut tx, id, level, target, &now).await? {
-                continue;
-            }
-            let note = format!(
-                "超期自动升级：{} → {}",
-                LEVELS[level.clamp(0, 3) as usize],
-                LEVELS[target.clamp(0, 3) as usize]
-            );
-            let record = store::NewTransition {
-                case_id: id,
-                actor: "system:escalation",
-                role: "system",
-                action: "escalate",
-                from: Some(&state),
-                to: &state,
-                note: Some(&note),
-                at: &now,
-                // The level was raised in SQL: the row is read back.
-                after: store::After::ReadBack,
-            };
-            trace::record(&mut tx, &record).await?;
-            let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-            let departments = store::departments_of(&mut tx, id).await?.into_iter().map(|(d, _)| d).collect();
-            let event = event_of(&case, "escalate", departments, &now);
-            tx.commit().await?;
-            self.hub.after_commit(event);
-            raised += 1;
         }
         Ok(raised)
     }

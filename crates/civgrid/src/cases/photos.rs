@@ -6,22 +6,24 @@
 use super::*;
 
 /// Who attaches a photo: the trace's actor and role, and the staff member it counts for.
-struct Uploader<'a> {
-    actor: &'a str,
-    role: &'a str,
+struct Uploader {
+    actor: String,
+    role: &'static str,
     staff_id: Option<i64>,
 }
 
-/// The photo's type and the photo as stored — without its metadata (EXIF GPS and the like,
-/// [`photo`]) — if the bytes are a readable JPEG, PNG or WebP of at most [`MAX_PHOTO_BYTES`]
+/// The photo's type, the photo as stored — without its metadata (EXIF GPS and the like,
+/// [`photo`]) — and its SHA-256 (hex; computed here, outside the write unit), if the bytes are a readable JPEG, PNG or WebP of at most [`MAX_PHOTO_BYTES`]
 /// and match the type declared.
-fn checked_photo(declared: &str, bytes: &[u8]) -> Result<(&'static str, Vec<u8>), CaseError> {
+fn checked_photo(declared: &str, bytes: &[u8]) -> Result<(&'static str, Vec<u8>, String), CaseError> {
     let sniffed = sniff_image(bytes).ok_or(CaseError::InvalidPhoto)?;
     if bytes.len() > MAX_PHOTO_BYTES || declared.split(';').next().map(str::trim) != Some(sniffed) {
         return Err(CaseError::InvalidPhoto);
     }
     let stripped = photo::without_metadata(sniffed, bytes).ok_or(CaseError::InvalidPhoto)?;
-    Ok((sniffed, stripped))
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(&stripped));
+    Ok((sniffed, stripped, sha))
 }
 
 impl Cases {
@@ -60,18 +62,24 @@ impl Cases {
         declared: &str,
         bytes: &[u8],
     ) -> Result<store::PhotoMeta, CaseError> {
-        let (sniffed, bytes) = checked_photo(declared, bytes)?;
-        let mut tx = self.db.begin().await?;
-        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if self.sight(&mut tx, p, &case).await?.is_none() {
-            return Err(CaseError::NotFound(id));
-        }
-        if !self.may_add_photos(&mut tx, p, &case).await? {
-            return Err(CaseError::PhotoNotPermitted(id));
-        }
-        let actor = p.actor();
-        let uploader = Uploader { actor: actor.label(), role: "staff", staff_id: Some(p.staff_id) };
-        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
+        let (sniffed, bytes, sha) = checked_photo(declared, bytes)?;
+        let (this, p) = (self.clone(), p.clone());
+        self.db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<store::PhotoMeta, CaseError>> {
+                Box::pin(async move {
+                    let case = store::find_case(tx, id).await?.ok_or(CaseError::NotFound(id))?;
+                    if this.sight(tx, &p, &case).await?.is_none() {
+                        return Err(CaseError::NotFound(id));
+                    }
+                    if !this.may_add_photos(tx, &p, &case).await? {
+                        return Err(CaseError::PhotoNotPermitted(id));
+                    }
+                    let uploader =
+                        Uploader { actor: p.actor().label().to_owned(), role: "staff", staff_id: Some(p.staff_id) };
+                    this.attach_photo(tx, &case, sniffed, (&bytes, sha), uploader).await
+                })
+            })
+            .await
     }
 
     /// A citizen who reported without a session attaches a photo to their case, showing the
@@ -84,49 +92,55 @@ impl Cases {
         bytes: &[u8],
     ) -> Result<store::PhotoMeta, CaseError> {
         let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or(CaseError::PhotoKeyRequired)?;
-        let (sniffed, bytes) = checked_photo(declared, bytes)?;
-        let number = number.trim();
-        let mut tx = self.db.begin().await?;
-        let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
-        let case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
-        let stored = store::reporter_photo_key(&mut tx, case.id).await?;
-        if stored.as_deref() != Some(crate::staff::token_hash(key).as_str()) {
-            return Err(CaseError::PhotoKeyMismatch);
-        }
-        let reported = DateTime::parse_from_rfc3339(&case.created_at).map_err(|_| CaseError::PhotoKeyExpired)?;
-        if self.clock.now() - reported.with_timezone(&Utc) > chrono::Duration::hours(PHOTO_KEY_HOURS) {
-            return Err(CaseError::PhotoKeyExpired);
-        }
-        let uploader = Uploader { actor: REPORTER_ACTOR, role: REPORTER_ROLE, staff_id: None };
-        self.attach_photo(tx, &case, sniffed, &bytes, uploader).await
+        let (sniffed, bytes, sha) = checked_photo(declared, bytes)?;
+        let number = number.trim().to_owned();
+        let key_hash = crate::staff::token_hash(key);
+        let this = self.clone();
+        self.db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<store::PhotoMeta, CaseError>> {
+                Box::pin(async move {
+                    let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
+                    let case = store::find_case_by_number(tx, &number).await?.ok_or_else(not_found)?;
+                    let stored = store::reporter_photo_key(tx, case.id).await?;
+                    if stored.as_deref() != Some(key_hash.as_str()) {
+                        return Err(CaseError::PhotoKeyMismatch);
+                    }
+                    if this.clock.now() - case.created_at > chrono::Duration::hours(PHOTO_KEY_HOURS) {
+                        return Err(CaseError::PhotoKeyExpired);
+                    }
+                    let uploader = Uploader { actor: REPORTER_ACTOR.to_owned(), role: REPORTER_ROLE, staff_id: None };
+                    this.attach_photo(tx, &case, sniffed, (&bytes, sha), uploader).await
+                })
+            })
+            .await
     }
 
-    /// Stores a checked photo on a case the uploader may add to, with its trace.
+    /// Stores a checked photo on a case the uploader may add to, with its trace, in the
+    /// caller's write unit.
     async fn attach_photo(
         &self,
-        mut tx: crate::db::WriteTx,
+        tx: &mut crate::db::Tx<'_>,
         case: &CaseRow,
         sniffed: &'static str,
-        bytes: &[u8],
-        by: Uploader<'_>,
+        (bytes, sha): (&[u8], String),
+        by: Uploader,
     ) -> Result<store::PhotoMeta, CaseError> {
         let id = case.id;
-        if store::photo_count(&mut tx, id).await? >= MAX_PHOTOS_PER_CASE {
+        if store::photo_count(tx, id).await? >= MAX_PHOTOS_PER_CASE {
             return Err(CaseError::TooManyPhotos);
         }
-        use sha2::Digest;
-        let sha = hex::encode(sha2::Sha256::digest(bytes));
-        let now = text(self.clock.now());
-        let photo_id = store::insert_photo(&mut tx, id, sniffed, bytes, &sha, by.actor, &now).await?;
+        let now_dt = self.clock.now_stored();
+        let now = text(now_dt);
+        let photo_id = store::insert_photo(tx, id, sniffed, bytes, &sha, &by.actor, &now).await?;
         if let Some(staff_id) = by.staff_id {
             // The uploader has now acted on the case: it counts in their indicators.
             let counted = rollup::Filed::from(case);
-            rollup::count_in(&mut tx, id, &counted, &counted, Some(staff_id)).await?;
+            rollup::count_in(tx, id, &counted, &counted, Some(staff_id)).await?;
         }
         let note = format!("photo {photo_id} sha256 {sha}");
         let record = store::NewTransition {
             case_id: id,
-            actor: by.actor,
+            actor: &by.actor,
             role: by.role,
             action: "attach_photo",
             from: Some(&case.state),
@@ -135,15 +149,14 @@ impl Cases {
             at: &now,
             after: store::After::Row(case),
         };
-        trace::record(&mut tx, &record).await?;
-        tx.commit().await?;
+        trace::record(tx, &record).await?;
         Ok(store::PhotoMeta {
             id: photo_id,
             content_type: sniffed.into(),
             sha256: sha,
             size: bytes.len() as i64,
-            uploaded_by: by.actor.into(),
-            created_at: now,
+            uploaded_by: by.actor,
+            created_at: now_dt,
         })
     }
 

@@ -54,47 +54,60 @@ impl Cases {
         if contact.is_empty() {
             return Err(CaseError::ContactRequired);
         }
-        let mut tx = self.db.begin().await?;
-        let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
-        let mut case = store::find_case_by_number(&mut tx, number).await?.ok_or_else(not_found)?;
-        // What the public case view shows anyone (state, rated, whether a contact was left) is
-        // checked first: a refusal for those reasons tells nothing about the contact given.
-        let from = State::parse(&case.state).unwrap_or(State::Received);
-        if !state::rule(Action::Rate).from.contains(&from) {
-            return Err(CaseError::NotClosed);
-        }
-        unrated(&case)?;
-        let stored = case.reporter_contact.clone().ok_or(CaseError::NoReporterContact)?;
-        // A few wrong contacts per case and window, counted on every node: enough for a typo,
-        // too few to find a reporter's number by trying one after another. Refused even with
-        // the right contact while throttled, as logins are. Read and counted in this
-        // transaction: it never waits for a second connection while holding one.
-        let now_ms = crate::db::now_ms();
-        let (failures, oldest) =
-            store::reporter_check_failures(&mut tx, case.id, now_ms - REPORTER_CHECK_WINDOW_MS).await?;
-        if let (true, Some(oldest)) = (failures >= MAX_REPORTER_CHECK_FAILURES, oldest) {
-            let retry_after_s = ((oldest + REPORTER_CHECK_WINDOW_MS - now_ms) / 1000).max(1);
-            return Err(CaseError::ReporterCheckThrottled { retry_after_s });
-        }
-        if !same_contact(&stored, contact) {
-            store::record_reporter_check_failure(&mut tx, case.id, now_ms).await?;
-            tx.commit().await?;
-            return Err(CaseError::ContactMismatch);
-        }
-        let counted_before = rollup::Filed::from(&case);
-        case.rating = Some(rating);
-        let now = text(self.clock.now());
-        let record = Move {
-            action: Action::Rate,
-            from,
-            to: from,
-            actor: REPORTER_ACTOR,
-            role: REPORTER_ROLE,
-            staff_id: None,
-            note: comment,
-            counted_before,
-            now: &now,
-        };
-        Ok(self.write_move(tx, case, record).await?.0)
+        let (number, contact, comment, clock) =
+            (number.to_owned(), contact.to_owned(), comment.map(str::to_owned), self.clock);
+        // `None`: a wrong contact, whose count is committed even though the rating is refused
+        // (that is what throttles guessing).
+        let moved = self
+            .db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<Option<super::transition::Moved>, CaseError>> {
+                Box::pin(async move {
+                    let (number, contact, comment) = (number.as_str(), contact.as_str(), comment.as_deref());
+                    let not_found = || CaseError::NumberNotFound(number.chars().take(32).collect());
+                    let mut case = store::find_case_by_number(tx, number).await?.ok_or_else(not_found)?;
+                    // What the public case view shows anyone (state, rated, whether a contact was left) is
+                    // checked first: a refusal for those reasons tells nothing about the contact given.
+                    let from = State::parse(&case.state).unwrap_or(State::Received);
+                    if !state::rule(Action::Rate).from.contains(&from) {
+                        return Err(CaseError::NotClosed);
+                    }
+                    unrated(&case)?;
+                    let stored = case.reporter_contact.clone().ok_or(CaseError::NoReporterContact)?;
+                    // A few wrong contacts per case and window, counted on every node: enough for a typo,
+                    // too few to find a reporter's number by trying one after another. Refused even with
+                    // the right contact while throttled, as logins are. Read and counted in this
+                    // transaction: it never waits for a second connection while holding one.
+                    let now_ms = crate::db::now_ms();
+                    let (failures, oldest) =
+                        store::reporter_check_failures(tx, case.id, now_ms - REPORTER_CHECK_WINDOW_MS).await?;
+                    if let (true, Some(oldest)) = (failures >= MAX_REPORTER_CHECK_FAILURES, oldest) {
+                        let retry_after_s = ((oldest + REPORTER_CHECK_WINDOW_MS - now_ms) / 1000).max(1);
+                        return Err(CaseError::ReporterCheckThrottled { retry_after_s });
+                    }
+                    if !same_contact(&stored, contact) {
+                        store::record_reporter_check_failure(tx, case.id, now_ms).await?;
+                        return Ok(None);
+                    }
+                    let counted_before = rollup::Filed::from(&case);
+                    case.rating = Some(rating);
+                    let now = text(clock.now_stored());
+                    let record = Move {
+                        action: Action::Rate,
+                        from,
+                        to: from,
+                        actor: REPORTER_ACTOR,
+                        role: REPORTER_ROLE,
+                        staff_id: None,
+                        note: comment,
+                        counted_before,
+                        now: &now,
+                    };
+                    Ok(Some(super::transition::write_move(tx, case, record).await?))
+                })
+            })
+            .await?;
+        let (case, _, event) = moved.ok_or(CaseError::ContactMismatch)?;
+        self.hub.after_commit(event);
+        Ok(case)
     }
 }

@@ -25,7 +25,7 @@ pub(crate) const FINEST: Grain = Grain::Day;
 const AREA_LEVELS: [usize; 6] = [2, 4, 6, 9, 12, 14];
 
 /// The numerators and denominators of the indicators (docs/INDICATORS.md), as the API shows them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Counts {
     pub filed: i64,
     pub closed: i64,
@@ -38,9 +38,7 @@ pub struct Counts {
     pub verified: i64,
     pub verified_on_time: i64,
     /// Σ working hours from dispatch to the latest feedback, over `handling_spans` cases.
-    #[serde(skip)]
     pub handling_hours: f64,
-    #[serde(skip)]
     pub handling_spans: i64,
 }
 
@@ -62,15 +60,15 @@ pub(crate) const INTEGER_COLUMNS: [&str; 11] = [
 /// What of a case the indicators read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filed {
-    pub filed_at: Option<String>,
+    pub filed_at: Option<DateTime<Utc>>,
     pub grid_code: Option<String>,
     pub lead_department: Option<String>,
-    pub dispatched_at: Option<String>,
-    pub handled_at: Option<String>,
-    pub handle_deadline: Option<String>,
-    pub closed_at: Option<String>,
-    pub verified_at: Option<String>,
-    pub verify_deadline: Option<String>,
+    pub dispatched_at: Option<DateTime<Utc>>,
+    pub handled_at: Option<DateTime<Utc>>,
+    pub handle_deadline: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub verify_deadline: Option<DateTime<Utc>>,
     pub rework_count: i64,
     pub return_count: i64,
     pub handling_working_hours: Option<f64>,
@@ -79,15 +77,15 @@ pub struct Filed {
 impl From<&CaseRow> for Filed {
     fn from(c: &CaseRow) -> Filed {
         Filed {
-            filed_at: c.filed_at.clone(),
+            filed_at: c.filed_at,
             grid_code: c.grid_code.clone(),
             lead_department: c.lead_department.clone(),
-            dispatched_at: c.dispatched_at.clone(),
-            handled_at: c.handled_at.clone(),
-            handle_deadline: c.handle_deadline.clone(),
-            closed_at: c.closed_at.clone(),
-            verified_at: c.verified_at.clone(),
-            verify_deadline: c.verify_deadline.clone(),
+            dispatched_at: c.dispatched_at,
+            handled_at: c.handled_at,
+            handle_deadline: c.handle_deadline,
+            closed_at: c.closed_at,
+            verified_at: c.verified_at,
+            verify_deadline: c.verify_deadline,
             rework_count: c.rework_count,
             return_count: c.return_count,
             handling_working_hours: c.handling_working_hours,
@@ -95,9 +93,8 @@ impl From<&CaseRow> for Filed {
     }
 }
 
-/// `at <= deadline` for stored times (UTC RFC 3339 text of one fixed format: comparing the
-/// text compares the instants); false when either is missing.
-fn by(at: &Option<String>, deadline: &Option<String>) -> bool {
+/// `at <= deadline`; false when either is missing.
+fn by(at: &Option<DateTime<Utc>>, deadline: &Option<DateTime<Utc>>) -> bool {
     matches!((at, deadline), (Some(a), Some(d)) if a <= d)
 }
 
@@ -202,8 +199,7 @@ fn scopes(c: &Filed, persons: &BTreeSet<i64>) -> Vec<String> {
 pub(crate) type Cell = (String, Grain, String);
 
 fn filed_time(c: &Filed) -> Option<DateTime<Utc>> {
-    let t = c.filed_at.as_deref()?;
-    DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc))
+    c.filed_at
 }
 
 /// Adds `sign` × the case's share to every row it counts in.
@@ -251,10 +247,7 @@ pub(crate) async fn count_in(
 pub(crate) async fn rebuild(tx: &mut Tx<'_>, backend: Backend, calendar: &Calendar) -> Result<(), sqlx::Error> {
     store::begin_stats_rebuild(tx, backend).await?;
     for (id, dispatched, handled) in store::untimed_feedback(tx).await? {
-        let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc));
-        if let (Some(a), Some(b)) = (parse(&dispatched), parse(&handled)) {
-            store::set_handling_hours(tx, id, calendar.working_hours_between(a, b)).await?;
-        }
+        store::set_handling_hours(tx, id, calendar.working_hours_between(dispatched, handled)).await?;
     }
     let mut persons: HashMap<i64, BTreeSet<i64>> = HashMap::new();
     store::each_case_staff(tx, |case_id, staff_id| {
@@ -273,9 +266,13 @@ pub(crate) async fn rebuild(tx: &mut Tx<'_>, backend: Backend, calendar: &Calend
 mod tests {
     use super::*;
 
+    fn t(text: &str) -> DateTime<Utc> {
+        text.parse().expect("an RFC 3339 time")
+    }
+
     fn case(filed: &str) -> Filed {
         Filed {
-            filed_at: Some(filed.into()),
+            filed_at: Some(t(filed)),
             grid_code: Some("44060401000101".into()),
             lead_department: Some("cgj".into()),
             ..Filed::default()
@@ -286,7 +283,7 @@ mod tests {
     fn an_unfiled_case_counts_nowhere() {
         let mut c = case("2026-11-16T01:00:00.000Z");
         c.filed_at = None;
-        c.closed_at = Some("2026-11-17T01:00:00.000Z".into());
+        c.closed_at = Some(t("2026-11-17T01:00:00.000Z"));
         assert_eq!(Counts::of(&c), Counts::default());
         let mut rows = BTreeMap::new();
         tally(&mut rows, &c, &BTreeSet::from([6]), 1);
@@ -296,13 +293,13 @@ mod tests {
     #[test]
     fn the_definitions_case_by_case() {
         let mut c = case("2026-11-16T01:00:00.000Z");
-        c.dispatched_at = Some("2026-11-16T02:00:00.000Z".into());
-        c.handle_deadline = Some("2026-11-18T10:00:00.000Z".into());
-        c.handled_at = Some("2026-11-18T10:00:00.000Z".into());
+        c.dispatched_at = Some(t("2026-11-16T02:00:00.000Z"));
+        c.handle_deadline = Some(t("2026-11-18T10:00:00.000Z"));
+        c.handled_at = Some(t("2026-11-18T10:00:00.000Z"));
         c.handling_working_hours = Some(12.5);
-        c.verified_at = Some("2026-11-18T15:00:00.000Z".into());
-        c.verify_deadline = Some("2026-11-18T14:00:00.000Z".into());
-        c.closed_at = Some("2026-11-18T16:00:00.000Z".into());
+        c.verified_at = Some(t("2026-11-18T15:00:00.000Z"));
+        c.verify_deadline = Some(t("2026-11-18T14:00:00.000Z"));
+        c.closed_at = Some(t("2026-11-18T16:00:00.000Z"));
         c.rework_count = 1;
         let k = Counts::of(&c);
         // Handled exactly at the deadline is on time; verified an hour late is not.
@@ -314,7 +311,7 @@ mod tests {
         assert_eq!((k.handling_hours, k.handling_spans), (12.5, 1));
         // Returned once, handled late, never dispatched: each changes its own counts only.
         c.return_count = 1;
-        c.handled_at = Some("2026-11-18T10:00:00.001Z".into());
+        c.handled_at = Some(t("2026-11-18T10:00:00.001Z"));
         let k = Counts::of(&c);
         assert_eq!((k.closed_on_time, k.handled_on_time, k.dispatched_without_return), (0, 0, 0));
         c.dispatched_at = None;

@@ -35,7 +35,7 @@ pub enum Sight {
 }
 
 /// The reporter of a case as shown to those who work it (read recorded, 查阅留痕).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ReporterView {
     pub name: Option<String>,
     pub contact: Option<String>,
@@ -49,11 +49,9 @@ impl ReporterView {
 }
 
 /// A case as a list shows it: for those who work it, with the reporter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CaseItem {
-    #[serde(flatten)]
     pub case: CaseRow,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter: Option<ReporterView>,
 }
 

@@ -117,7 +117,8 @@ impl State {
 }
 
 /// What someone does to a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+/// Serialised by name (snake_case): the names are the API's and the trace's, hence the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Accept,

@@ -63,7 +63,8 @@ pub fn covered(case: &CaseRow, salt: &str) -> Value {
         // As text: canonical content holds no fractional numbers (shortest round-trip form).
         "lng": case.lng.map(|v| v.to_string()), "lat": case.lat.map(|v| v.to_string()),
         "grid_code": case.grid_code,
-        "lead_department": case.lead_department, "handle_deadline": case.handle_deadline,
+        "lead_department": case.lead_department,
+        "handle_deadline": case.handle_deadline.as_ref().map(crate::db::at_text),
         "rating": case.rating, "duplicate_of": case.duplicate_of,
         "reported_sha256": hex::encode(sha2::Sha256::digest(reported.to_string().as_bytes())),
         "salt": salt,

@@ -1,5 +1,5 @@
 //! A case's move by one action (`Cases::transition`): check who may take it, apply what the
-//! action changes on the case row, then write it all in one transaction (`Cases::write_move`).
+//! action changes on the case row, then write it all in one transaction (`write_move`).
 //! Each action's own changes are a named step below, so the service method reads in one screen.
 
 use chrono::{DateTime, Utc};
@@ -21,7 +21,6 @@ struct Step<'a> {
     calendar: &'a Calendar,
     located: Option<&'a Located>,
     now_dt: DateTime<Utc>,
-    now: &'a str,
 }
 
 impl Cases {
@@ -35,34 +34,45 @@ impl Cases {
             None => None,
         };
 
-        let mut tx = self.db.begin().await?;
-        let mut case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if self.sight(&mut tx, p, &case).await?.is_none() {
-            return Err(CaseError::NotFound(id));
-        }
-        let counted_before = rollup::Filed::from(&case);
-        let from = State::parse(&case.state).unwrap_or(State::Received);
-        let holder = Holder::of(&mut tx, p, &case).await?;
-        let to = state::check(action, from, |role| holder.holds(p, role), note.as_deref())?;
-        let now_dt = self.clock.now();
-        let now = text(now_dt);
+        // Read, checked and written in one unit of the write queue (nothing in it writes
+        // through another connection); the event is published once it is committed.
+        let (this, p_owned) = (self.clone(), p.clone());
+        let (case, departments, event) = self
+            .db
+            .write(move |tx| -> crate::db::BoxFuture<'_, Result<Moved, CaseError>> {
+                Box::pin(async move {
+                    let p = &p_owned;
+                    let mut case = store::find_case(tx, id).await?.ok_or(CaseError::NotFound(id))?;
+                    if this.sight(tx, p, &case).await?.is_none() {
+                        return Err(CaseError::NotFound(id));
+                    }
+                    let counted_before = rollup::Filed::from(&case);
+                    let from = State::parse(&case.state).unwrap_or(State::Received);
+                    let holder = Holder::of(tx, p, &case).await?;
+                    let to = state::check(action, from, |role| holder.holds(p, role), note.as_deref())?;
+                    let now_dt = this.clock.now_stored();
+                    let now = text(now_dt);
 
-        let step = Step { req: &req, p, calendar: &calendar, located: located.as_ref(), now_dt, now: &now };
-        self.apply(&mut tx, action, &mut case, &step).await?;
-        case.state = to.as_str().to_owned();
-        let actor = p.actor();
-        let record = Move {
-            action,
-            from,
-            to,
-            actor: actor.label(),
-            role: state::rule(action).role.as_str(),
-            staff_id: Some(p.staff_id),
-            note: note.as_deref(),
-            counted_before,
-            now: &now,
-        };
-        let (case, departments) = self.write_move(tx, case, record).await?;
+                    let step = Step { req: &req, p, calendar: &calendar, located: located.as_ref(), now_dt };
+                    this.apply(tx, action, &mut case, &step).await?;
+                    case.state = to.as_str().to_owned();
+                    let actor = p.actor();
+                    let record = Move {
+                        action,
+                        from,
+                        to,
+                        actor: actor.label(),
+                        role: state::rule(action).role.as_str(),
+                        staff_id: Some(p.staff_id),
+                        note: note.as_deref(),
+                        counted_before,
+                        now: &now,
+                    };
+                    write_move(tx, case, record).await
+                })
+            })
+            .await?;
+        self.hub.after_commit(event);
         self.view(case, departments).await
     }
 
@@ -71,13 +81,13 @@ impl Cases {
         match action {
             Action::Accept => accept(tx, case, s).await?,
             Action::Merge => merge(tx, case, s.req).await?,
-            Action::SelfHandle => self_handle(tx, case, s.now).await?,
-            Action::File => case.filed_at = Some(s.now.to_owned()),
+            Action::SelfHandle => self_handle(tx, case, s.now_dt).await?,
+            Action::File => case.filed_at = Some(s.now_dt),
             Action::Dispatch => self.dispatch(tx, case, s).await?,
             Action::Return => case.return_count += 1,
             Action::Feedback => feedback(case, s),
             Action::Pass | Action::Fail => verify(tx, case, action, s).await?,
-            Action::Close => case.closed_at = Some(s.now.to_owned()),
+            Action::Close => case.closed_at = Some(s.now_dt),
             Action::RequestExtension => case.extension_requested = true,
             Action::DecideExtension => decide_extension(case, s)?,
             Action::Supervise => case.supervised = true,
@@ -123,57 +133,53 @@ impl Cases {
             s.calendar.add_working_days(s.now_dt, limit)
         };
         case.lead_department = Some(lead_dept);
-        case.handle_deadline = Some(deadline.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        case.dispatched_at = Some(s.now.to_owned());
+        case.handle_deadline = Some(deadline);
+        case.dispatched_at = Some(s.now_dt);
         Ok(())
-    }
-
-    /// Writes a case whose move has been decided: the row (refused if someone changed it
-    /// meanwhile), the indicators' share, the transition with its ledger entry and the
-    /// reporter's message, then commits and publishes the event.
-    pub(super) async fn write_move(
-        &self,
-        mut tx: crate::db::WriteTx,
-        case: CaseRow,
-        m: Move<'_>,
-    ) -> Result<(CaseRow, Vec<(String, String)>), CaseError> {
-        let id = case.id;
-        if !store::update_case(&mut tx, &case, m.now).await? {
-            return Err(CaseError::Changed(id));
-        }
-        if let (Action::Feedback, Some(hours)) = (m.action, case.handling_working_hours) {
-            store::set_handling_hours(&mut tx, id, hours).await?;
-        }
-        rollup::count_in(&mut tx, id, &m.counted_before, &rollup::Filed::from(&case), m.staff_id).await?;
-        let action_name =
-            serde_json::to_value(m.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let record = store::NewTransition {
-            case_id: id,
-            actor: m.actor,
-            role: m.role,
-            action: &action_name,
-            from: Some(m.from.as_str()),
-            to: m.to.as_str(),
-            note: m.note,
-            at: m.now,
-            after: store::After::Row(&case),
-        };
-        trace::record(&mut tx, &record).await?;
-        let departments = store::departments_of(&mut tx, id).await?;
-        let case = store::find_case(&mut tx, id).await?.ok_or(CaseError::NotFound(id))?;
-        if let (Some(contact), true) = (&case.reporter_contact, m.from != m.to) {
-            // Every public status change reaches the reporter; internal notes are not sent.
-            let public_note = matches!(m.to, State::Refused | State::Closed).then_some(m.note).flatten();
-            crate::notify::enqueue_in(&mut tx, id, &case.number, contact, m.to.label_zh(), public_note, m.now).await?;
-        }
-        let event = event_of(&case, &action_name, departments.iter().map(|(d, _)| d.clone()).collect(), m.now);
-        tx.commit().await?;
-        self.hub.after_commit(event);
-        Ok((case, departments))
     }
 }
 
-/// A decided move of a case, as [`Cases::write_move`] records it.
+/// A case as moved, its departments, and the event to publish once the move is committed.
+pub(super) type Moved = (CaseRow, Vec<(String, String)>, crate::push::CaseEvent);
+
+/// Writes a case whose move has been decided, in the caller's write unit: the row (refused if
+/// someone changed it meanwhile), the indicators' share, the transition with its ledger entry
+/// and the reporter's message. The caller publishes the event after the commit.
+pub(super) async fn write_move(tx: &mut Tx<'_>, case: CaseRow, m: Move<'_>) -> Result<Moved, CaseError> {
+    let id = case.id;
+    if !store::update_case(tx, &case, m.now).await? {
+        return Err(CaseError::Changed(id));
+    }
+    if let (Action::Feedback, Some(hours)) = (m.action, case.handling_working_hours) {
+        store::set_handling_hours(tx, id, hours).await?;
+    }
+    rollup::count_in(tx, id, &m.counted_before, &rollup::Filed::from(&case), m.staff_id).await?;
+    let action_name =
+        serde_json::to_value(m.action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let record = store::NewTransition {
+        case_id: id,
+        actor: m.actor,
+        role: m.role,
+        action: &action_name,
+        from: Some(m.from.as_str()),
+        to: m.to.as_str(),
+        note: m.note,
+        at: m.now,
+        after: store::After::Row(&case),
+    };
+    trace::record(tx, &record).await?;
+    let departments = store::departments_of(tx, id).await?;
+    let case = store::find_case(tx, id).await?.ok_or(CaseError::NotFound(id))?;
+    if let (Some(contact), true) = (&case.reporter_contact, m.from != m.to) {
+        // Every public status change reaches the reporter; internal notes are not sent.
+        let public_note = matches!(m.to, State::Refused | State::Closed).then_some(m.note).flatten();
+        crate::notify::enqueue_in(tx, id, &case.number, contact, m.to.label_zh(), public_note, m.now).await?;
+    }
+    let event = event_of(&case, &action_name, departments.iter().map(|(d, _)| d.clone()).collect(), m.now);
+    Ok((case, departments, event))
+}
+
+/// A decided move of a case, as [`write_move`] records it.
 pub(super) struct Move<'a> {
     pub(super) action: Action,
     pub(super) from: State,
@@ -260,26 +266,22 @@ async fn class_of(tx: &mut Tx<'_>, case: &CaseRow) -> Result<super::CaseClass, C
 }
 
 /// Self-handle: only for classes that allow it; handled and closed at once.
-async fn self_handle(tx: &mut Tx<'_>, case: &mut CaseRow, now: &str) -> Result<(), CaseError> {
+async fn self_handle(tx: &mut Tx<'_>, case: &mut CaseRow, now: DateTime<Utc>) -> Result<(), CaseError> {
     let class = class_of(tx, case).await?;
     if !class.self_handle_allowed {
         return Err(CaseError::SelfHandleNotAllowed(class.code));
     }
-    case.handled_at = Some(now.to_owned());
-    case.closed_at = Some(now.to_owned());
+    case.handled_at = Some(now);
+    case.closed_at = Some(now);
     Ok(())
 }
 
 /// Feedback: handled now, in so many working hours, to be verified within the limit.
 fn feedback(case: &mut CaseRow, s: &Step<'_>) {
-    case.handled_at = Some(s.now.to_owned());
+    case.handled_at = Some(s.now_dt);
     // Stored so that the average handling time is a sum in SQL (docs/INDICATORS.md).
-    case.handling_working_hours = case
-        .dispatched_at
-        .as_deref()
-        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-        .map(|d| s.calendar.working_hours_between(d.with_timezone(&Utc), s.now_dt));
-    case.verify_deadline = Some(text(s.calendar.add_working_hours(s.now_dt, VERIFY_LIMIT_WORKING_HOURS)));
+    case.handling_working_hours = case.dispatched_at.map(|d| s.calendar.working_hours_between(d, s.now_dt));
+    case.verify_deadline = Some(s.calendar.add_working_hours(s.now_dt, VERIFY_LIMIT_WORKING_HOURS));
 }
 
 /// Pass or fail: by someone other than whoever gave the feedback.
@@ -288,7 +290,7 @@ async fn verify(tx: &mut Tx<'_>, case: &mut CaseRow, action: Action, s: &Step<'_
         return Err(CaseError::VerifierIsHandler);
     }
     // verified_at is the latest verification, passed or failed (按时核查率 counts both).
-    case.verified_at = Some(s.now.to_owned());
+    case.verified_at = Some(s.now_dt);
     if action == Action::Fail {
         case.rework_count += 1;
     }
@@ -305,13 +307,8 @@ fn decide_extension(case: &mut CaseRow, s: &Step<'_>) -> Result<(), CaseError> {
         let days = s.req.extension_days.filter(|d| (1..=30).contains(d)).ok_or_else(|| {
             CaseError::InvalidField("`extension_days` (1–30 working days) is required to approve".into())
         })?;
-        let base = case
-            .handle_deadline
-            .as_deref()
-            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
-            .map_or(s.now_dt, |d| d.with_timezone(&Utc));
-        case.handle_deadline =
-            Some(s.calendar.add_working_days(base, days).to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let base = case.handle_deadline.unwrap_or(s.now_dt);
+        case.handle_deadline = Some(s.calendar.add_working_days(base, days));
     }
     case.extension_requested = false;
     Ok(())

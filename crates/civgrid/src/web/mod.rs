@@ -199,7 +199,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .merge(ops::routes())
         .merge(territory::routes())
         .merge(staff::routes())
-        .merge(cases::routes().into())
+        .merge(cases::routes())
         .merge(events::routes())
         .merge(open311::routes())
         .merge(ledger::routes())

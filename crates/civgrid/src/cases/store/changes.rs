@@ -22,7 +22,7 @@ pub async fn update_case(tx: &mut Tx<'_>, c: &CaseRow, now: &str) -> Result<bool
     .bind(c.lng)
     .bind(c.lat)
     .bind(&c.lead_department)
-    .bind(&c.handle_deadline)
+    .bind(c.handle_deadline.as_ref().map(at_text))
     .bind(c.escalation_level)
     .bind(i64::from(c.supervised))
     .bind(i64::from(c.extension_requested))
@@ -30,15 +30,15 @@ pub async fn update_case(tx: &mut Tx<'_>, c: &CaseRow, now: &str) -> Result<bool
     .bind(c.rating)
     .bind(c.rework_count)
     .bind(c.return_count)
-    .bind(&c.filed_at)
-    .bind(&c.dispatched_at)
-    .bind(&c.handled_at)
-    .bind(&c.verified_at)
-    .bind(&c.verify_deadline)
-    .bind(&c.closed_at)
+    .bind(c.filed_at.as_ref().map(at_text))
+    .bind(c.dispatched_at.as_ref().map(at_text))
+    .bind(c.handled_at.as_ref().map(at_text))
+    .bind(c.verified_at.as_ref().map(at_text))
+    .bind(c.verify_deadline.as_ref().map(at_text))
+    .bind(c.closed_at.as_ref().map(at_text))
     .bind(now)
     .bind(c.id)
-    .bind(&c.updated_at)
+    .bind(at_text(&c.updated_at))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -57,7 +57,10 @@ pub async fn set_handling_hours(tx: &mut Tx<'_>, id: i64, hours: f64) -> Result<
 }
 
 /// Cases with the department whose handling deadline has passed: (id, class, version, deadline, level, state).
-pub async fn overdue_cases(db: &Db, now: &str) -> Result<Vec<(i64, String, i64, String, i64, String)>, sqlx::Error> {
+pub async fn overdue_cases(
+    db: &Db,
+    now: &str,
+) -> Result<Vec<(i64, String, i64, DateTime<Utc>, i64, String)>, sqlx::Error> {
     let rows = sqlx::query(
         "select id, class_code, class_version, handle_deadline, escalation_level, state from case_record
          where state in ('dispatched', 'handling', 'rework') and handle_deadline < $1 and escalation_level < 3
@@ -72,7 +75,7 @@ pub async fn overdue_cases(db: &Db, now: &str) -> Result<Vec<(i64, String, i64, 
                 r.try_get("id")?,
                 r.try_get("class_code")?,
                 r.try_get("class_version")?,
-                r.try_get("handle_deadline")?,
+                at(r, "handle_deadline")?,
                 r.try_get("escalation_level")?,
                 r.try_get("state")?,
             ))
@@ -95,14 +98,14 @@ pub async fn raise_escalation(tx: &mut Tx<'_>, id: i64, from: i64, to: i64, now:
 }
 
 /// A stored photo's metadata.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct PhotoMeta {
     pub id: i64,
     pub content_type: String,
     pub sha256: String,
     pub size: i64,
     pub uploaded_by: String,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
 }
 
 pub async fn photo_count(tx: &mut Tx<'_>, case_id: i64) -> Result<i64, sqlx::Error> {
@@ -148,7 +151,7 @@ pub async fn photos(db: &Db, case_id: i64) -> Result<Vec<PhotoMeta>, sqlx::Error
                 sha256: r.try_get("sha256")?,
                 size: r.try_get("size")?,
                 uploaded_by: r.try_get("uploaded_by")?,
-                created_at: r.try_get("created_at")?,
+                created_at: at(r, "created_at")?,
             })
         })
         .collect()

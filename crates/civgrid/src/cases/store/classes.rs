@@ -3,7 +3,7 @@
 use super::*;
 
 /// A catalogue entry (one version of a minor class).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CaseClass {
     pub code: String,
     pub version: i64,

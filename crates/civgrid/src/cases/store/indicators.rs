@@ -63,15 +63,15 @@ const FILED_COLUMNS: &str = "filed_at, grid_code, lead_department, dispatched_at
 
 fn filed_from(r: &AnyRow) -> Result<Filed, sqlx::Error> {
     Ok(Filed {
-        filed_at: r.try_get("filed_at")?,
+        filed_at: at_opt(r, "filed_at")?,
         grid_code: r.try_get("grid_code")?,
         lead_department: r.try_get("lead_department")?,
-        dispatched_at: r.try_get("dispatched_at")?,
-        handled_at: r.try_get("handled_at")?,
-        handle_deadline: r.try_get("handle_deadline")?,
-        closed_at: r.try_get("closed_at")?,
-        verified_at: r.try_get("verified_at")?,
-        verify_deadline: r.try_get("verify_deadline")?,
+        dispatched_at: at_opt(r, "dispatched_at")?,
+        handled_at: at_opt(r, "handled_at")?,
+        handle_deadline: at_opt(r, "handle_deadline")?,
+        closed_at: at_opt(r, "closed_at")?,
+        verified_at: at_opt(r, "verified_at")?,
+        verify_deadline: at_opt(r, "verify_deadline")?,
         rework_count: r.try_get("rework_count")?,
         return_count: r.try_get("return_count")?,
         handling_working_hours: r.try_get("handling_working_hours")?,
@@ -131,14 +131,14 @@ pub async fn finish_stats_rebuild(tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
 }
 
 /// Handled cases without a stored handling time: (id, dispatched_at, handled_at).
-pub async fn untimed_feedback(tx: &mut Tx<'_>) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+pub async fn untimed_feedback(tx: &mut Tx<'_>) -> Result<Vec<(i64, DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
     let rows = sqlx::query(
         "select id, dispatched_at, handled_at from case_record
          where dispatched_at is not null and handled_at is not null and handling_working_hours is null",
     )
     .fetch_all(&mut **tx)
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("dispatched_at")?, r.try_get("handled_at")?))).collect()
+    rows.iter().map(|r| Ok((r.try_get("id")?, at(r, "dispatched_at")?, at(r, "handled_at")?))).collect()
 }
 
 /// Calls `f` with every (case, staff member who acted on it), streamed, repeats included (the

@@ -1,12 +1,13 @@
 //! SQL for the case loop.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::indicators::{next_prefix, Scope};
 use super::rollup::{Cell, Counts, Filed, INTEGER_COLUMNS};
-use crate::db::{flag, now_text, Db, Dialect, Tx};
+use crate::db::{at, at_opt, at_text, flag, now_text, Db, Dialect, Tx};
 use crate::periods::Grain;
 
 mod changes;

@@ -3,7 +3,7 @@
 use super::*;
 
 /// A case as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct CaseRow {
     pub id: i64,
     pub number: String,
@@ -17,12 +17,10 @@ pub struct CaseRow {
     pub grid_code: Option<String>,
     pub address: Option<String>,
     pub media_url: Option<String>,
-    #[serde(skip)]
     pub reporter_name: Option<String>,
-    #[serde(skip)]
     pub reporter_contact: Option<String>,
     pub lead_department: Option<String>,
-    pub handle_deadline: Option<String>,
+    pub handle_deadline: Option<DateTime<Utc>>,
     pub escalation_level: i64,
     pub supervised: bool,
     pub extension_requested: bool,
@@ -31,17 +29,16 @@ pub struct CaseRow {
     pub rework_count: i64,
     pub return_count: i64,
     pub reported_by: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub filed_at: Option<String>,
-    pub dispatched_at: Option<String>,
-    pub handled_at: Option<String>,
-    pub verified_at: Option<String>,
-    pub verify_deadline: Option<String>,
-    pub closed_at: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub filed_at: Option<DateTime<Utc>>,
+    pub dispatched_at: Option<DateTime<Utc>>,
+    pub handled_at: Option<DateTime<Utc>>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub verify_deadline: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
     /// Working hours from dispatch to the latest feedback, on the calendar in force at that
     /// feedback (for the average handling time; NULL on rows handled before it was stored).
-    #[serde(skip)]
     pub handling_working_hours: Option<f64>,
 }
 
@@ -67,7 +64,7 @@ pub fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
         reporter_name: r.try_get("reporter_name")?,
         reporter_contact: r.try_get("reporter_contact")?,
         lead_department: r.try_get("lead_department")?,
-        handle_deadline: r.try_get("handle_deadline")?,
+        handle_deadline: at_opt(r, "handle_deadline")?,
         escalation_level: r.try_get("escalation_level")?,
         supervised: flag(r, "supervised")?,
         extension_requested: flag(r, "extension_requested")?,
@@ -76,15 +73,15 @@ pub fn case_from(r: &AnyRow) -> Result<CaseRow, sqlx::Error> {
         rework_count: r.try_get("rework_count")?,
         return_count: r.try_get("return_count")?,
         reported_by: r.try_get("reported_by")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        filed_at: r.try_get("filed_at")?,
-        dispatched_at: r.try_get("dispatched_at")?,
-        handled_at: r.try_get("handled_at")?,
-        verified_at: r.try_get("verified_at")?,
-        verify_deadline: r.try_get("verify_deadline")?,
+        created_at: at(r, "created_at")?,
+        updated_at: at(r, "updated_at")?,
+        filed_at: at_opt(r, "filed_at")?,
+        dispatched_at: at_opt(r, "dispatched_at")?,
+        handled_at: at_opt(r, "handled_at")?,
+        verified_at: at_opt(r, "verified_at")?,
+        verify_deadline: at_opt(r, "verify_deadline")?,
         handling_working_hours: r.try_get("handling_working_hours")?,
-        closed_at: r.try_get("closed_at")?,
+        closed_at: at_opt(r, "closed_at")?,
     })
 }
 
@@ -127,7 +124,7 @@ pub struct InsertCase<'a> {
     pub reporter_contact: Option<&'a str>,
     pub reported_by: &'a str,
     pub idempotency_key: Option<&'a str>,
-    pub created_at: &'a str,
+    pub created_at: DateTime<Utc>,
     /// SHA-256 (hex) of the key a reporter without a session attaches photos with.
     pub reporter_photo_key: Option<&'a str>,
 }
@@ -151,7 +148,7 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
         .iter()
         .zip(&ids)
         .map(|(c, id)| {
-            let day: String = c.created_at.chars().filter(char::is_ascii_digit).take(8).collect();
+            let day = c.created_at.format("%Y%m%d");
             format!("{day}{id:06}")
         })
         .collect();
@@ -186,8 +183,8 @@ pub async fn insert_cases(tx: &mut Tx<'_>, cases: &[InsertCase<'_>]) -> Result<V
                 .bind(c.reporter_contact)
                 .bind(c.reported_by)
                 .bind(c.idempotency_key)
-                .bind(c.created_at)
-                .bind(c.created_at)
+                .bind(at_text(&c.created_at))
+                .bind(at_text(&c.created_at))
                 .bind(c.media_url)
                 .bind(c.reporter_photo_key);
         }
@@ -243,8 +240,8 @@ pub(in crate::cases) fn new_case_row(id: i64, number: String, c: &InsertCase<'_>
         rework_count: 0,
         return_count: 0,
         reported_by: c.reported_by.into(),
-        created_at: c.created_at.into(),
-        updated_at: c.created_at.into(),
+        created_at: c.created_at,
+        updated_at: c.created_at,
         filed_at: None,
         dispatched_at: None,
         handled_at: None,
@@ -354,9 +351,9 @@ pub async fn all_cases(db: &Db) -> Result<std::collections::HashMap<i64, CaseRow
     rows.iter().map(|r| case_from(r).map(|c| (c.id, c))).collect()
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct TransitionRow {
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub actor: String,
     pub role: String,
     pub action: String,
@@ -375,7 +372,7 @@ pub async fn transitions(db: &Db, case_id: i64) -> Result<Vec<TransitionRow>, sq
     rows.iter()
         .map(|r| {
             Ok(TransitionRow {
-                at: r.try_get("at")?,
+                at: at(r, "at")?,
                 actor: r.try_get("actor")?,
                 role: r.try_get("role")?,
                 action: r.try_get("action")?,

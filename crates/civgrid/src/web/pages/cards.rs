@@ -94,13 +94,20 @@ impl Labels {
     }
 }
 
-/// RFC 3339 UTC text as China Standard Time, to the minute.
+/// RFC 3339 UTC text as China Standard Time, to the minute (for rows that still carry their
+/// times as text; a case row carries `DateTime`s and is shown with [`local_at`]).
 pub(super) fn local_time(s: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .and_then(|t| chrono::FixedOffset::east_opt(8 * 3600).map(|cst| t.with_timezone(&cst)))
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|| s.to_owned())
+        .map(|t| local_at(&t.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|_| s.to_owned())
+}
+
+/// A time as China Standard Time, to the minute.
+pub(super) fn local_at(t: &chrono::DateTime<chrono::Utc>) -> String {
+    match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(cst) => t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string(),
+        None => crate::db::at_text(t),
+    }
 }
 
 pub(super) fn action_name(a: Action) -> &'static str {
@@ -175,7 +182,7 @@ pub(super) fn card(l: Tr, p: &Principal, labels: &Labels, c: &CaseRow, offered: 
     let class_label = class.map(|k| format!("{} › {}", k.major_name, k.minor_name)).unwrap_or_default();
     let lead = c.lead_department.clone().or_else(|| class.map(|k| k.department_code.clone())).unwrap_or_default();
     let with_department = CaseState::parse(&c.state).is_some_and(CaseState::with_department);
-    let overdue = with_department && c.handle_deadline.as_deref().is_some_and(|d| d < crate::db::now_text().as_str());
+    let overdue = with_department && c.handle_deadline.is_some_and(|d| d < chrono::Utc::now());
     let forms = forms_for(l, p, c, offered);
     CaseCard {
         id: c.id,
@@ -189,9 +196,9 @@ pub(super) fn card(l: Tr, p: &Principal, labels: &Labels, c: &CaseRow, offered: 
         address: c.address.clone().unwrap_or_default(),
         department: c.lead_department.as_deref().map(|d| labels.department(d)).unwrap_or_default(),
         department_code: lead,
-        deadline: c.handle_deadline.as_deref().map(local_time).unwrap_or_default(),
+        deadline: c.handle_deadline.as_ref().map(local_at).unwrap_or_default(),
         overdue,
-        reported: local_time(&c.created_at),
+        reported: local_at(&c.created_at),
         can_merge: forms.iter().any(|f| f.action == "merge"),
         forms,
         duplicates: Vec::new(),
