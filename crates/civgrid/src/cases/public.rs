@@ -8,6 +8,7 @@
 //! Its own SQL, read-only; the state list behind `open`/`closed` comes from [`State::is_open`],
 //! so the transition table stays the one source of truth.
 
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -38,10 +39,10 @@ pub struct PublicCase {
     pub media_url: Option<String>,
     /// Name of the lead department, once dispatched.
     pub agency: Option<String>,
-    pub handle_deadline: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub closed_at: Option<String>,
+    pub handle_deadline: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
     /// For refused or merged cases: the note of the transition that ended the case.
     pub end_note: Option<String>,
     /// For merged cases: the number of the case this one duplicates.
@@ -102,10 +103,10 @@ fn public_from(r: &AnyRow) -> Result<PublicCase, sqlx::Error> {
         address: masked_opt(r.try_get("address")?),
         media_url: r.try_get("media_url")?,
         agency: r.try_get("agency")?,
-        handle_deadline: r.try_get("handle_deadline")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        closed_at: r.try_get("closed_at")?,
+        handle_deadline: crate::db::at_opt(r, "handle_deadline")?,
+        created_at: crate::db::at(r, "created_at")?,
+        updated_at: crate::db::at(r, "updated_at")?,
+        closed_at: crate::db::at_opt(r, "closed_at")?,
         end_note: masked_opt(r.try_get("end_note")?),
         duplicate_of_number: r.try_get("duplicate_of_number")?,
         rated: crate::db::flag(r, "rated")?,

@@ -131,9 +131,9 @@ pub(super) async fn track(
             class_label: format!("{} › {}", c.group_name, c.class_name),
             description: c.description,
             agency: c.agency.unwrap_or_default(),
-            reported: local_time(&c.created_at),
-            updated: local_time(&c.updated_at),
-            closed: c.closed_at.as_deref().map(local_time).unwrap_or_default(),
+            reported: local_at(&c.created_at),
+            updated: local_at(&c.updated_at),
+            closed: c.closed_at.as_ref().map(local_at).unwrap_or_default(),
             end_note: c.end_note.unwrap_or_default(),
             rating,
         }))
