@@ -19,7 +19,7 @@ use crate::identity::{CreditCode, ResidentId};
 use crate::staff::{Principal, Role};
 
 /// Who the applicant is.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicantInput {
     pub id_number: String,
@@ -30,7 +30,7 @@ pub struct ApplicantInput {
 
 /// A submitted material: electronic (base64 content, format proven from the bytes) or paper
 /// (seen by the clerk at the window).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaterialInput {
     pub code: String,
@@ -43,7 +43,7 @@ pub struct MaterialInput {
     pub copies: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
     pub item_code: String,
@@ -54,7 +54,7 @@ pub struct NewApplication {
     pub window: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRefusal {
     pub item_code: String,
@@ -131,6 +131,14 @@ pub struct ApplicationView {
     pub materials: Vec<MaterialRow>,
     pub steps: Vec<StepView>,
     pub events: Vec<EventRow>,
+}
+
+/// An application in a list: the row and where it stands.
+#[derive(Debug, Clone)]
+pub struct ListedApplication {
+    pub application: ApplicationRow,
+    pub state_label: &'static str,
+    pub sla: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -19,7 +19,7 @@ use crate::staff::{Principal, Role};
 /// An application with less working time than this left is flagged `warning`.
 pub const WARN_WORKING_HOURS: f64 = 7.0;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInput {
     pub code: String,
@@ -27,7 +27,7 @@ pub struct CheckInput {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
     /// The step index (0-based) being decided.
@@ -38,7 +38,7 @@ pub struct DecisionInput {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspendInput {
     pub special_step: String,

@@ -22,7 +22,7 @@ pub fn grade_label(g: i64) -> &'static str {
     GRADES.iter().find(|(n, _)| *n == g).map_or("", |(_, l)| l)
 }
 
-#[derive(educe::Educe, Clone, Deserialize)]
+#[derive(educe::Educe, Clone, Deserialize, utoipa::ToSchema)]
 #[educe(Debug)]
 #[serde(deny_unknown_fields)]
 pub struct NewRating {
@@ -48,7 +48,7 @@ pub struct RatingOutcome {
     pub rectification: Option<RectificationRow>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyInput {
     pub reply: String,
@@ -56,7 +56,7 @@ pub struct ReplyInput {
     pub callback_note: String,
 }
 
-#[derive(educe::Educe, Clone, Deserialize)]
+#[derive(educe::Educe, Clone, Deserialize, utoipa::ToSchema)]
 #[educe(Debug)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackInput {
@@ -69,13 +69,13 @@ pub struct FeedbackInput {
     pub result: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppealInput {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppealDecisionInput {
     /// True: the rating was mistaken or false and is voided.
