@@ -165,7 +165,8 @@ pub struct ResultSpec {
     pub valid_years: Option<i64>,
 }
 
-/// An item as an administrator submits it.
+/// An item as an administrator submits it. Serialize and Deserialize (with its parts): the
+/// definition is stored as JSON (`service_item.definition`) and read back from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemSpec {
@@ -200,13 +201,12 @@ fn no_sub() -> String {
 }
 
 /// One stored version of an item.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ServiceItem {
     pub code: String,
     pub version: i64,
     pub basic_code: String,
     pub item_type_name: String,
-    #[serde(flatten)]
     pub spec: ItemSpec,
     pub created_at: String,
     pub created_by: String,

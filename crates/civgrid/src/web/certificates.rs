@@ -25,13 +25,13 @@ use crate::staff::{Principal, Role};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(issue))
-        .routes(routes!(verify))
-        .routes(routes!(find))
-        .routes(routes!(revoke))
-        .routes(routes!(bundle))
-        .routes(routes!(check))
-        .routes(routes!(qr))
+        .routes(routes!(issue_certificate))
+        .routes(routes!(verify_bundle))
+        .routes(routes!(find_certificate))
+        .routes(routes!(revoke_certificate))
+        .routes(routes!(certificate_bundle))
+        .routes(routes!(check_certificate))
+        .routes(routes!(certificate_qr))
         // The verification page is a page, not part of the API document.
         .route("/verify", get(page))
         .route("/verify/{number}", get(page))
@@ -156,7 +156,7 @@ struct IssueBody {
     summary = "Issue (again, after a revocation) the e-licence of an approved application (approver of the item's department)",
     security(("bearer" = []), ("cookie" = [])), request_body = IssueBody,
     responses((status = 201, description = "the issued certificate", body = CertificateData)))]
-async fn issue(
+async fn issue_certificate(
     State(state): State<AppState>,
     auth: Auth,
     rid: RequestId,
@@ -174,7 +174,7 @@ async fn issue(
     params(("number" = String, Path, description = NUMBER),
         ("X-Access-Key" = Option<String>, Header, description = "the access key the application's acceptance handed out (once)")),
     responses((status = 200, description = "the certificate", body = CertificateData)))]
-async fn find(
+async fn find_certificate(
     State(state): State<AppState>,
     MaybeAuth(principal): MaybeAuth,
     headers: HeaderMap,
@@ -213,7 +213,7 @@ struct RevokeBody {
     security(("bearer" = []), ("cookie" = [])), params(("number" = String, Path, description = NUMBER)),
     request_body = RevokeBody,
     responses((status = 200, description = "the revoked certificate", body = CertificateData)))]
-async fn revoke(
+async fn revoke_certificate(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(number): ApiPath<String>,
@@ -230,7 +230,7 @@ async fn revoke(
     params(("number" = String, Path, description = NUMBER),
         ("X-Access-Key" = Option<String>, Header, description = "the access key the application's acceptance handed out (once)")),
     responses((status = 200, description = "the bundle, as a file", content_type = "application/json", body = Object)))]
-async fn bundle(
+async fn certificate_bundle(
     State(state): State<AppState>,
     MaybeAuth(principal): MaybeAuth,
     headers: HeaderMap,
@@ -256,7 +256,7 @@ async fn bundle(
     summary = "Verify an uploaded bundle (≤ 1 MiB)",
     request_body(content = Object, content_type = "application/json", description = "a civgrid certificate bundle (≤ 1 MiB)"),
     responses((status = 200, description = "the verdict", body = VerificationView)))]
-async fn verify(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<VerificationView>> {
+async fn verify_bundle(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<VerificationView>> {
     Ok(Json(state.certificates.verify(&body).await?.into()))
 }
 
@@ -266,7 +266,10 @@ async fn verify(State(state): State<AppState>, body: Bytes) -> ApiResult<Json<Ve
     summary = "Verify the current bundle of a number (QR target): validity only, nothing about the holder",
     params(("number" = String, Path, description = NUMBER)),
     responses((status = 200, description = "the verdict", body = VerificationView)))]
-async fn check(State(state): State<AppState>, ApiPath(number): ApiPath<String>) -> ApiResult<Json<VerificationView>> {
+async fn check_certificate(
+    State(state): State<AppState>,
+    ApiPath(number): ApiPath<String>,
+) -> ApiResult<Json<VerificationView>> {
     Ok(Json(state.certificates.check(&number).await?.into()))
 }
 
@@ -274,7 +277,7 @@ async fn check(State(state): State<AppState>, ApiPath(number): ApiPath<String>) 
 #[utoipa::path(get, path = "/api/v1/certificates/{number}/qr.svg", tag = "certificates",
     summary = "QR code of the verification page", params(("number" = String, Path, description = NUMBER)),
     responses((status = 200, description = "the QR code", content_type = "image/svg+xml", body = String)))]
-async fn qr(
+async fn certificate_qr(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(number): ApiPath<String>,

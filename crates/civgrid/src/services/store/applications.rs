@@ -2,9 +2,8 @@
 
 use super::*;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct ApplicationRow {
-    #[serde(skip)]
     pub id: i64,
     pub number: String,
     pub item_code: String,
@@ -12,12 +11,10 @@ pub struct ApplicationRow {
     pub department_code: String,
     pub applicant_id: String,
     pub applicant_name: String,
-    #[serde(skip)]
     pub contact: Option<String>,
     pub channel: String,
     pub window_code: Option<String>,
     pub clerk: Option<String>,
-    #[serde(skip)]
     pub visit_id: Option<i64>,
     pub state: String,
     pub current_step: i64,
@@ -33,7 +30,6 @@ pub struct ApplicationRow {
     pub licence_number: Option<String>,
     pub updated_at: String,
     /// SHA-256 of the access key handed to the applicant once (none before issue 14).
-    #[serde(skip)]
     pub access_key_hash: Option<String>,
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct NoticeRow {
     pub number: String,
     pub kind: String,

@@ -2,12 +2,11 @@
 
 use super::*;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct RatingRow {
     pub id: i64,
     pub target_kind: String,
     pub target_ref: String,
-    #[serde(skip)]
     pub applicant_id: String,
     pub grade: i64,
     pub comment: Option<String>,
@@ -79,7 +78,7 @@ pub async fn void_rating(tx: &mut Tx<'_>, id: i64) -> Result<bool, sqlx::Error> 
     Ok(r.rows_affected() == 1)
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct RectificationRow {
     pub id: i64,
     pub rating_id: i64,

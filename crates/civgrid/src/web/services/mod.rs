@@ -29,26 +29,26 @@ pub use views::*;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_items))
-        .routes(routes!(find_item))
-        .routes(routes!(put_item))
-        .routes(routes!(sweep))
-        .routes(routes!(submit, list_applications))
+        .routes(routes!(list_service_items))
+        .routes(routes!(find_service_item))
+        .routes(routes!(put_service_item))
+        .routes(routes!(sweep_service_deadlines))
+        .routes(routes!(submit_application, list_applications))
         .routes(routes!(find_application))
-        .routes(routes!(decide))
-        .routes(routes!(suspend))
-        .routes(routes!(resume))
-        .routes(routes!(refuse))
-        .routes(routes!(notice))
-        .routes(routes!(library))
-        .routes(routes!(applications_of))
-        .routes(routes!(rate))
-        .routes(routes!(rectifications))
-        .routes(routes!(reply))
-        .routes(routes!(feedback))
-        .routes(routes!(appeal))
-        .routes(routes!(appeal_decision))
-        .routes(routes!(statistics))
+        .routes(routes!(decide_application))
+        .routes(routes!(suspend_application))
+        .routes(routes!(resume_application))
+        .routes(routes!(refuse_application))
+        .routes(routes!(service_notice))
+        .routes(routes!(licence_library))
+        .routes(routes!(applications_of_applicant))
+        .routes(routes!(rate_service))
+        .routes(routes!(list_rectifications))
+        .routes(routes!(reply_rectification))
+        .routes(routes!(rectification_feedback))
+        .routes(routes!(appeal_rating))
+        .routes(routes!(decide_appeal))
+        .routes(routes!(service_statistics))
 }
 
 impl From<ServiceError> for ApiError {
@@ -121,7 +121,7 @@ const NUMBER: &str = "the application number";
 #[utoipa::path(get, path = "/api/v1/service-items", tag = "services",
     summary = "The service item catalogue (newest version of each item)",
     responses((status = 200, description = "the items", body = ItemList)))]
-async fn list_items(State(state): State<AppState>) -> ApiResult<Json<ItemList>> {
+async fn list_service_items(State(state): State<AppState>) -> ApiResult<Json<ItemList>> {
     let items = state.services.items().await?.into_iter().map(ItemView::from).collect();
     Ok(Json(ItemList { items }))
 }
@@ -137,7 +137,7 @@ struct VersionQuery {
 #[utoipa::path(get, path = "/api/v1/service-items/{code}", tag = "services", summary = "One service item (?version)",
     params(("code" = String, Path, description = "the item's implementation code"), VersionQuery),
     responses((status = 200, description = "the item", body = ItemView)))]
-async fn find_item(
+async fn find_service_item(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<VersionQuery>,
@@ -158,7 +158,7 @@ async fn require_district_admin(state: &AppState, auth: &Auth) -> ApiResult<()> 
     summary = "Add a new version of a service item (district admin)",
     security(("bearer" = []), ("cookie" = [])), request_body = ItemSpec,
     responses((status = 201, description = "the stored version", body = ItemView)))]
-async fn put_item(
+async fn put_service_item(
     State(state): State<AppState>,
     auth: Auth,
     rid: RequestId,
@@ -173,7 +173,7 @@ async fn put_item(
     summary = "Warn and mark overdue applications now (district admin)",
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "how many were warned and marked", body = SweepResult)))]
-async fn sweep(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<SweepResult>> {
+async fn sweep_service_deadlines(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<SweepResult>> {
     require_district_admin(&state, &auth).await?;
     let (warned, overdue) = state.services.sweep_deadlines().await?;
     Ok(Json(SweepResult { warned, overdue }))
@@ -187,7 +187,7 @@ async fn sweep(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Swee
     responses(
         (status = 201, description = "accepted, with the access key (shown once)", body = Submission),
         (status = 200, description = "a missing-materials notice", body = Submission)))]
-async fn submit(
+async fn submit_application(
     State(state): State<AppState>,
     MaybeAuth(clerk): MaybeAuth,
     addr: ClientAddr,
@@ -275,7 +275,7 @@ async fn find_application(
     security(("bearer" = []), ("cookie" = [])), params(("number" = String, Path, description = NUMBER)),
     request_body = DecisionInput,
     responses((status = 200, description = "the application after the decision", body = ApplicationDetail)))]
-async fn decide(
+async fn decide_application(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(number): ApiPath<String>,
@@ -289,7 +289,7 @@ async fn decide(
     security(("bearer" = []), ("cookie" = [])), params(("number" = String, Path, description = NUMBER)),
     request_body = SuspendInput,
     responses((status = 200, description = "the suspended application", body = ApplicationDetail)))]
-async fn suspend(
+async fn suspend_application(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(number): ApiPath<String>,
@@ -302,7 +302,7 @@ async fn suspend(
     summary = "Resume after a special step (approver)",
     security(("bearer" = []), ("cookie" = [])), params(("number" = String, Path, description = NUMBER)),
     responses((status = 200, description = "the resumed application", body = ApplicationDetail)))]
-async fn resume(
+async fn resume_application(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(number): ApiPath<String>,
@@ -314,7 +314,7 @@ async fn resume(
     summary = "Refuse to accept (不予受理) with a reason (window clerk)",
     security(("bearer" = []), ("cookie" = [])), request_body = NewRefusal,
     responses((status = 201, description = "the refusal notice", body = NoticeData)))]
-async fn refuse(
+async fn refuse_application(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(body): ApiJson<NewRefusal>,
@@ -338,7 +338,7 @@ struct NoticeQuery {
     params(("number" = String, Path, description = "the notice number"), NoticeQuery),
     responses((status = 200, description = "the notice", content(
         (String = "text/html"), (NoticeData = "application/json")))))]
-async fn notice(
+async fn service_notice(
     State(state): State<AppState>,
     ApiPath(number): ApiPath<String>,
     ApiQuery(q): ApiQuery<NoticeQuery>,
@@ -363,7 +363,7 @@ async fn notice(
     security(("bearer" = []), ("cookie" = [])),
     params(("id_number" = String, Path, description = "the applicant's ID number or credit code")),
     responses((status = 200, description = "the licences", body = LicenceList)))]
-async fn library(
+async fn licence_library(
     State(state): State<AppState>,
     auth: Auth,
     rid: RequestId,
@@ -381,7 +381,7 @@ async fn library(
     security(("bearer" = []), ("cookie" = [])),
     params(("id_number" = String, Path, description = "the applicant's ID number or credit code")),
     responses((status = 200, description = "the applications", body = ApplicationList)))]
-async fn applications_of(
+async fn applications_of_applicant(
     State(state): State<AppState>,
     auth: Auth,
     rid: RequestId,
@@ -396,7 +396,7 @@ async fn applications_of(
     summary = "Rate an application (with its access key) or a window visit (with the ID number) (好差评, 1–5)",
     request_body = NewRating,
     responses((status = 201, description = "the rating, and the rectification a bad one opens", body = RatingAnswer)))]
-async fn rate(
+async fn rate_service(
     State(state): State<AppState>,
     addr: ClientAddr,
     ApiJson(body): ApiJson<NewRating>,
@@ -409,7 +409,7 @@ async fn rate(
 #[utoipa::path(get, path = "/api/v1/service-rectifications", tag = "services",
     summary = "Rectification tasks of bad ratings", security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "the tasks the caller may see", body = RectificationList)))]
-async fn rectifications(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<RectificationList>> {
+async fn list_rectifications(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<RectificationList>> {
     let list = state.services.rectifications(&auth.0).await?;
     Ok(Json(RectificationList { rectifications: list.into_iter().map(|r| rectification_view!(r)).collect() }))
 }
@@ -419,7 +419,7 @@ async fn rectifications(State(state): State<AppState>, auth: Auth) -> ApiResult<
     security(("bearer" = []), ("cookie" = [])), params(("id" = i64, Path, description = "the rectification's id")),
     request_body = ReplyInput,
     responses((status = 200, description = "the rectification", body = RectificationView)))]
-async fn reply(
+async fn reply_rectification(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
@@ -432,7 +432,7 @@ async fn reply(
     summary = "The applicant rates the fix (proven as the rating was)",
     params(("id" = i64, Path, description = "the rectification's id")), request_body = FeedbackInput,
     responses((status = 200, description = "the rectification", body = RectificationView)))]
-async fn feedback(
+async fn rectification_feedback(
     State(state): State<AppState>,
     addr: ClientAddr,
     ApiPath(id): ApiPath<i64>,
@@ -447,7 +447,7 @@ async fn feedback(
     security(("bearer" = []), ("cookie" = [])), params(("id" = i64, Path, description = "the rectification's id")),
     request_body = AppealInput,
     responses((status = 200, description = "the rectification", body = RectificationView)))]
-async fn appeal(
+async fn appeal_rating(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
@@ -461,7 +461,7 @@ async fn appeal(
     security(("bearer" = []), ("cookie" = [])), params(("id" = i64, Path, description = "the rectification's id")),
     request_body = AppealDecisionInput,
     responses((status = 200, description = "the rectification", body = RectificationView)))]
-async fn appeal_decision(
+async fn decide_appeal(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
@@ -490,7 +490,7 @@ struct StatsQuery {
     summary = "Statistics per item, department, window or clerk (?by&from&to&department)",
     security(("bearer" = []), ("cookie" = [])), params(StatsQuery),
     responses((status = 200, description = "the figures", body = StatisticsView)))]
-async fn statistics(
+async fn service_statistics(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<StatsQuery>,

@@ -316,8 +316,14 @@ impl From<Missing> for MissingMaterial {
 pub enum Submission {
     /// `access_key` is shown here once: with the number it lets the applicant follow the
     /// application, rate it and fetch the e-licence it issues.
-    Accepted { application: Box<ApplicationDetail>, visit_number: Option<String>, access_key: String },
-    MissingMaterials { notice: Box<NoticeData> },
+    Accepted {
+        application: Box<ApplicationDetail>,
+        visit_number: Option<String>,
+        access_key: String,
+    },
+    MissingMaterials {
+        notice: Box<NoticeData>,
+    },
 }
 
 impl From<Outcome> for Submission {
