@@ -467,7 +467,7 @@ impl Services {
                         missing: serde_json::to_string(&missing).map_err(|e| ServiceError::InvalidField(e.to_string()))?,
                         reason: None,
                         issued_by: clerk.clone().unwrap_or_else(|| "system:online".into()),
-                        issued_at: now.clone(),
+                        issued_at: now_dt,
                         applicant_name: Some(name.clone()),
                     };
                     store::insert_notice(tx, &row).await?;
@@ -488,7 +488,7 @@ impl Services {
                         .await?;
                     }
                     let counts = Counts { missing_notices: 1, ..Counts::default() };
-                    statistics::count_in(tx, &Keys::notice(&row, &item.spec.department_code), &row.issued_at, &counts)
+                    statistics::count_in(tx, &Keys::notice(&row, &item.spec.department_code), row.issued_at, &counts)
                         .await?;
                     return Ok(Written::Missing(Box::new(notice_view(&item, row, visit.map(|v| v.1)))));
                 }
@@ -603,7 +603,7 @@ impl Services {
                     visits_saved: (app.max_visits - i64::from(window.is_some())).max(0) + reused,
                     ..Counts::default()
                 };
-                statistics::count_in(tx, &Keys::application(&app), &app.accepted_at, &counts).await?;
+                statistics::count_in(tx, &Keys::application(&app), app.accepted_at, &counts).await?;
                 Ok(Written::Accepted { app: Box::new(app), visit_number: visit.map(|v| v.1) })
                 })
             })
@@ -672,7 +672,7 @@ impl Services {
                         missing: "[]".into(),
                         reason: Some(reason.clone()),
                         issued_by: actor,
-                        issued_at: now.clone(),
+                        issued_at: now_dt,
                         applicant_name: Some(name.clone()),
                     };
                     store::insert_notice(tx, &row).await?;
@@ -690,7 +690,7 @@ impl Services {
                         .await?;
                     }
                     let counts = Counts { refusals: 1, ..Counts::default() };
-                    statistics::count_in(tx, &Keys::notice(&row, &item.spec.department_code), &row.issued_at, &counts)
+                    statistics::count_in(tx, &Keys::notice(&row, &item.spec.department_code), row.issued_at, &counts)
                         .await?;
                     Ok::<_, ServiceError>((row, visit, item))
                 })
@@ -741,7 +741,7 @@ fn notice_view(item: &ServiceItem, row: NoticeRow, visit_number: Option<String>)
         window_code: row.window_code,
         visit_number,
         reason: row.reason,
-        issued_at: row.issued_at,
+        issued_at: text(row.issued_at),
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::applications::ApplicationView;
 use super::statistics::{self, Keys};
 use super::store::{self, ApplicationRow, Counts};
-use super::{clean_opt, local_date, parse_time, text, trace, ServiceError, Services};
+use super::{clean_opt, local_date, text, trace, ServiceError, Services};
 use crate::certificates::LicenceRequest;
 use crate::staff::{Principal, Role};
 
@@ -215,7 +215,7 @@ impl Services {
                     }
                     if let Some(result) = conclude {
                         app.state = result.into();
-                        app.concluded_at = Some(now.clone());
+                        app.concluded_at = Some(now_dt);
                         if let (true, Some(r)) = (result == "approved", &item.spec.result) {
                             let request =
                                 licence_request(&app, &item, r, &item.spec.department_code, &actor, &now, now_dt);
@@ -257,7 +257,7 @@ impl Services {
                             .await?;
                         }
                     }
-                    app.updated_at = now.clone();
+                    app.updated_at = now_dt;
                     store::update_application(tx, &app).await?;
                     if app.concluded_at.is_some() {
                         crate::ledger::append_in(
@@ -268,20 +268,19 @@ impl Services {
                             &now,
                         )
                         .await?;
-                        let hours =
-                            parse_time(&app.accepted_at).map_or(0.0, |a| calendar.working_hours_between(a, now_dt));
+                        let hours = calendar.working_hours_between(app.accepted_at, now_dt);
                         store::set_handling_hours(tx, app.id, hours).await?;
                         let counts = Counts {
                             concluded: 1,
                             approved: i64::from(app.state == "approved"),
                             rejected: i64::from(app.state == "rejected"),
-                            on_time: i64::from(parse_time(&app.deadline).is_some_and(|d| now_dt <= d)),
+                            on_time: i64::from(now_dt <= app.deadline),
                             handling_hours: hours,
                             ..Counts::default()
                         };
                         let keys = Keys::application(&app);
-                        statistics::count_in(tx, &keys, &app.accepted_at, &counts).await?;
-                        statistics::count_duration_in(tx, &keys, &app.accepted_at, hours).await?;
+                        statistics::count_in(tx, &keys, app.accepted_at, &counts).await?;
+                        statistics::count_duration_in(tx, &keys, app.accepted_at, hours).await?;
                     }
                     Ok::<_, ServiceError>(app)
                 })
@@ -300,7 +299,8 @@ impl Services {
     ) -> Result<ApplicationView, ServiceError> {
         let dept = approver_department(p)?;
         let note = clean_opt(&input.note, 1000, "note")?;
-        let now = text(self.now());
+        let now_dt = self.now();
+        let now = text(now_dt);
         let number = number.to_owned();
         let dept_after = dept.clone();
         let actor = p.actor().label().to_owned();
@@ -323,9 +323,9 @@ impl Services {
                             ServiceError::UnknownSpecialStep(input.special_step.chars().take(50).collect())
                         })?;
                     app.state = "suspended".into();
-                    app.suspended_at = Some(now.clone());
+                    app.suspended_at = Some(now_dt);
                     app.suspended_step = Some(special.name.clone());
-                    app.updated_at = now.clone();
+                    app.updated_at = now_dt;
                     store::update_application(tx, &app).await?;
                     let what = format!(
                         "{}（{}，最长{}个工作日）{}",
@@ -372,24 +372,19 @@ impl Services {
                         .iter()
                         .find(|s| Some(&s.name) == app.suspended_step.as_ref())
                         .is_none_or(|s| s.counts_toward_limit);
-                    let since = app.suspended_at.as_deref().and_then(parse_time).unwrap_or(now_dt);
+                    let since = app.suspended_at.unwrap_or(now_dt);
                     let days = (calendar.working_hours_between(since, now_dt) / 7.0).ceil() as u32;
                     let mut note = format!("恢复计时；特殊环节“{}”", app.suspended_step.clone().unwrap_or_default());
                     if !counts && days > 0 {
                         for d in [&mut app.deadline, &mut app.legal_deadline] {
-                            if let Some(t) = parse_time(d) {
-                                *d = text(calendar.add_working_days(t, days));
-                            }
+                            *d = calendar.add_working_days(*d, days);
                         }
-                        note.push_str(&format!(
-                            "不计时 {days} 个工作日，承诺期限顺延至 {}",
-                            local_date(parse_time(&app.deadline).unwrap_or(now_dt))
-                        ));
+                        note.push_str(&format!("不计时 {days} 个工作日，承诺期限顺延至 {}", local_date(app.deadline)));
                     }
                     app.state = "in_review".into();
                     app.suspended_at = None;
                     app.suspended_step = None;
-                    app.updated_at = now.clone();
+                    app.updated_at = now_dt;
                     store::update_application(tx, &app).await?;
                     store::insert_event(tx, app.id, &now, &actor, "resume", Some(&note)).await?;
                     Ok::<_, ServiceError>(app)
@@ -409,7 +404,7 @@ impl Services {
         let horizon = text(now_dt + chrono::Duration::days(14));
         let (mut warned, mut overdue) = (0, 0);
         for app in store::due_applications(&self.db, &horizon).await? {
-            let Some(deadline) = parse_time(&app.deadline) else { continue };
+            let deadline = app.deadline;
             let late = now_dt > deadline;
             let warn = !late
                 && app.warned_at.is_none()

@@ -54,8 +54,8 @@ impl Services {
 
     /// Where the application stands against its promised deadline.
     pub(crate) async fn sla(&self, app: &ApplicationRow) -> Result<&'static str, ServiceError> {
-        let Some(deadline) = super::parse_time(&app.deadline) else { return Ok("on_time") };
-        if let Some(c) = app.concluded_at.as_deref().and_then(super::parse_time) {
+        let deadline = app.deadline;
+        if let Some(c) = app.concluded_at {
             return Ok(if c <= deadline { "concluded" } else { "concluded_late" });
         }
         if app.state == "suspended" {

@@ -183,10 +183,6 @@ pub(crate) fn text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
-}
-
 pub(crate) use crate::periods::cst;
 
 /// Local (UTC+8) date of an instant as `YYYYMMDD`, for numbers.

@@ -141,7 +141,7 @@ impl Services {
                         item_code: None,
                         window_code: None,
                         clerk: None,
-                        rated_at: now.clone(),
+                        rated_at: now_dt,
                         void: false,
                     };
                     match r.target.as_str() {
@@ -178,7 +178,7 @@ impl Services {
                         (Some(d), true) => Some(store::insert_rectification(tx, rating.id, d, &deadline, &now).await?),
                         _ => None,
                     };
-                    statistics::count_in(tx, &Keys::rating(&rating), &rating.rated_at, &rating_counts(rating.grade, 1))
+                    statistics::count_in(tx, &Keys::rating(&rating), rating.rated_at, &rating_counts(rating.grade, 1))
                         .await?;
                     Ok::<_, ServiceError>((rating, rectification))
                 })
@@ -240,7 +240,7 @@ impl Services {
                     if void_rating && r.state == "voided" && store::void_rating(tx, r.rating_id).await? {
                         // A voided rating no longer counts.
                         if let Some(x) = store::find_rating(tx, r.rating_id).await? {
-                            statistics::count_in(tx, &Keys::rating(&x), &x.rated_at, &rating_counts(x.grade, -1))
+                            statistics::count_in(tx, &Keys::rating(&x), x.rated_at, &rating_counts(x.grade, -1))
                                 .await?;
                         }
                     }

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::store::{self, ApplicationRow, Cell, Counts, NoticeRow, RatingRow};
-use super::{parse_time, text, ServiceError, Services};
+use super::{text, ServiceError, Services};
 use crate::db::Tx;
 use crate::periods::{period, plan, Grain};
 
@@ -249,9 +249,9 @@ impl Keys {
     }
 }
 
-/// The local hour (YYYY-MM-DDTHH) of a stored time.
-fn hour_of(at: &str) -> String {
-    parse_time(at).map(|t| period(t, Grain::Hour)).unwrap_or_default()
+/// The local hour (YYYY-MM-DDTHH) of a time.
+fn hour_of(at: DateTime<Utc>) -> String {
+    period(at, Grain::Hour)
 }
 
 /// The rows a record counts in: its key in each grouping, over its local hour, day and month,
@@ -279,7 +279,7 @@ fn cells(keys: &Keys, hour: &str) -> Vec<Cell> {
 }
 
 /// Adds a record's counts to its rows, in the record's transaction.
-pub(crate) async fn count_in(tx: &mut Tx<'_>, keys: &Keys, at: &str, c: &Counts) -> Result<(), sqlx::Error> {
+pub(crate) async fn count_in(tx: &mut Tx<'_>, keys: &Keys, at: DateTime<Utc>, c: &Counts) -> Result<(), sqlx::Error> {
     store::add_counts(tx, &cells(keys, &hour_of(at)), c).await
 }
 
@@ -287,7 +287,7 @@ pub(crate) async fn count_in(tx: &mut Tx<'_>, keys: &Keys, at: &str, c: &Counts)
 pub(crate) async fn count_duration_in(
     tx: &mut Tx<'_>,
     keys: &Keys,
-    accepted_at: &str,
+    accepted_at: DateTime<Utc>,
     working_hours: f64,
 ) -> Result<(), sqlx::Error> {
     let mut updated = Vec::new();
@@ -421,9 +421,7 @@ impl Services {
                 Box::pin(async move {
                     store::begin_rebuild(tx, backend).await?;
                     for (id, accepted, concluded) in store::untimed_conclusions(tx).await? {
-                        if let (Some(a), Some(c)) = (parse_time(&accepted), parse_time(&concluded)) {
-                            store::set_handling_hours(tx, id, calendar.working_hours_between(a, c)).await?;
-                        }
+                        store::set_handling_hours(tx, id, calendar.working_hours_between(accepted, concluded)).await?;
                     }
                     for by in GroupBy::ALL {
                         store::rebuild_counts(tx, backend, by.as_str(), by.all_departments()).await?;
@@ -509,7 +507,7 @@ mod tests {
     #[test]
     fn a_record_counts_in_its_hour_day_and_month_for_its_department_and_all() {
         let keys = Keys { item: "i".into(), department: "d".into(), window: "w".into(), clerk: "c".into() };
-        let cells = cells(&keys, &hour_of("2026-11-30T17:00:00.000Z"));
+        let cells = cells(&keys, &hour_of("2026-11-30T17:00:00Z".parse().unwrap()));
         assert_eq!(cells.len(), 18);
         let named = |dim: &str| cells.iter().filter(|c| c.dimension == dim).collect::<Vec<_>>();
         assert!(named("item").iter().all(|c| c.key == "i" && c.department == "d"));

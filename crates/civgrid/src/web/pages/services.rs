@@ -14,6 +14,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{error_page, frame, html, lang_of, local_time, not_yours, public_frame, staff_only, Frame, Opt, Tr};
+use crate::db::at_text;
 use crate::services::applications::{ApplicationView, ListedApplication};
 use crate::services::catalogue::ApplicantType;
 use crate::services::{ServiceError, ServiceItem};
@@ -250,9 +251,9 @@ fn detail(
         state: a.state,
         sla_label: l.t(&format!("svc.sla.{}", v.sla)),
         sla: v.sla.to_owned(),
-        accepted: local_time(&a.accepted_at),
-        deadline: local_time(&a.deadline),
-        concluded: a.concluded_at.as_deref().map(local_time).unwrap_or_default(),
+        accepted: local_time(&at_text(&a.accepted_at)),
+        deadline: local_time(&at_text(&a.deadline)),
+        concluded: a.concluded_at.as_ref().map(|t| local_time(&at_text(t))).unwrap_or_default(),
         // The applicant's own e-licence (the API gives it to them too), to verify.
         licence_number: a.licence_number.unwrap_or_default(),
         materials,
@@ -284,8 +285,8 @@ fn summary(l: Tr, v: &ListedApplication) -> AppSummary {
         state: a.state.clone(),
         sla_label: l.t(&format!("svc.sla.{}", v.sla)),
         sla: v.sla.to_owned(),
-        accepted: local_time(&a.accepted_at),
-        deadline: local_time(&a.deadline),
+        accepted: local_time(&at_text(&a.accepted_at)),
+        deadline: local_time(&at_text(&a.deadline)),
     }
 }
 

@@ -3,6 +3,7 @@
 //! applicant's ID number and name appear only in the application views (staff by scope, or the
 //! applicant with the access key); notices show the ID number masked.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -72,17 +73,33 @@ pub struct ApplicationFields {
     pub state: String,
     pub current_step: i64,
     pub max_visits: i64,
-    pub accepted_at: String,
+    #[serde(serialize_with = "crate::web::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub accepted_at: DateTime<Utc>,
     /// The promised deadline.
-    pub deadline: String,
-    pub legal_deadline: String,
-    pub warned_at: Option<String>,
-    pub overdue_at: Option<String>,
-    pub suspended_at: Option<String>,
+    #[serde(serialize_with = "crate::web::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub deadline: DateTime<Utc>,
+    #[serde(serialize_with = "crate::web::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub legal_deadline: DateTime<Utc>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub warned_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub overdue_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub suspended_at: Option<DateTime<Utc>>,
     pub suspended_step: Option<String>,
-    pub concluded_at: Option<String>,
+    #[serde(serialize_with = "crate::web::wire::at_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub concluded_at: Option<DateTime<Utc>>,
     pub licence_number: Option<String>,
-    pub updated_at: String,
+    #[serde(serialize_with = "crate::web::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
 }
 
 /// The row's shown fields; its id, contact, visit and access-key hash stay on the server.
@@ -360,7 +377,9 @@ pub struct RatingView {
     pub item_code: Option<String>,
     pub window_code: Option<String>,
     pub clerk: Option<String>,
-    pub rated_at: String,
+    #[serde(serialize_with = "crate::web::wire::at")]
+    #[schema(value_type = String, format = DateTime)]
+    pub rated_at: DateTime<Utc>,
     pub void: bool,
 }
 
