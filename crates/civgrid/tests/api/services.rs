@@ -946,27 +946,14 @@ async fn statistics_kept_per_hour_agree_with_the_records(b: Backend) {
             for dept in [None, Some("scjg"), Some("xzfw"), Some("xfj")] {
                 let s = services.statistics(by, from, to, dept).await.expect("statistics");
                 let row = |r: &civgrid::services::statistics::Row| {
-                    json!([
-                        r.key,
-                        r.accepted,
-                        r.online,
-                        r.concluded,
-                        r.approved,
-                        r.rejected,
-                        r.in_progress,
-                        r.overdue_open,
-                        r.missing_notices,
-                        r.refusals,
-                        r.avg_handling_working_days,
-                        r.p90_handling_working_days,
-                        r.on_time_rate,
-                        r.materials_reused,
-                        r.materials_asked,
-                        r.visits_saved,
-                        r.ratings,
-                        r.bad_ratings,
-                        r.satisfaction
-                    ])
+                    json!({"key": r.key, "accepted": r.accepted, "online": r.online, "concluded": r.concluded,
+                        "approved": r.approved, "rejected": r.rejected, "in_progress": r.in_progress,
+                        "overdue_open": r.overdue_open, "missing_notices": r.missing_notices,
+                        "refusals": r.refusals, "avg_handling_working_days": r.avg_handling_working_days,
+                        "p90_handling_working_days": r.p90_handling_working_days, "on_time_rate": r.on_time_rate,
+                        "materials_reused": r.materials_reused, "materials_asked": r.materials_asked,
+                        "visits_saved": r.visits_saved, "ratings": r.ratings, "bad_ratings": r.bad_ratings,
+                        "satisfaction": r.satisfaction})
                 };
                 all.push(json!({"rows": s.rows.iter().map(row).collect::<Vec<_>>(), "total": row(&s.total)}));
             }
