@@ -165,8 +165,9 @@ pub struct ResultSpec {
     pub valid_years: Option<i64>,
 }
 
-/// An item as an administrator submits it. Serialize and Deserialize (with its parts): the
-/// definition is stored as JSON (`service_item.definition`) and read back from it.
+/// An item as an administrator submits it.
+// Serialize and Deserialize (with its parts): the definition is stored as JSON
+// (`service_item.definition`) and read back from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemSpec {
