@@ -14,7 +14,6 @@ mod store;
 use std::collections::BTreeMap;
 
 use civgrid_ledger::bundle::{sign_certificate, verify_bundle, Bundle, BundleError};
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::db::Db;
@@ -91,7 +90,7 @@ pub struct Issuer {
 }
 
 /// A certificate as shown to staff.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CertificateView {
     pub number: String,
     pub r#type: String,
@@ -103,8 +102,19 @@ pub struct CertificateView {
     pub revoke_reason: Option<String>,
 }
 
+/// Stores a signed e-licence and logs its content as a `certificate` entry, in `tx`.
+async fn store_licence_in(
+    tx: &mut crate::db::Tx<'_>,
+    row: CertificateRow,
+    content: &Value,
+) -> Result<CertificateView, CertificateError> {
+    store::insert(tx, &row).await?;
+    crate::ledger::append_in(tx, KIND, &row.number, content, &row.issued_at).await?;
+    Ok(view(row))
+}
+
 /// The result of checking a bundle: never "valid" for anything tampered.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Verification {
     pub valid: bool,
     /// `ok`, a bundle error code, `revoked` or `unknown_to_registry`.
@@ -151,13 +161,19 @@ impl Certificates {
     /// Issues an e-licence in a transaction of its own (the demo's sample certificates; the
     /// API issues only through an approved application, [`Certificates::issue_licence_in`]).
     pub async fn issue_licence(&self, l: &LicenceRequest<'_>) -> Result<CertificateView, CertificateError> {
-        let mut tx = self.db.begin().await?;
-        if crate::staff::find_department(&mut tx, l.department).await?.is_none() {
-            return Err(CertificateError::NoDepartment);
-        }
-        let view = self.issue_licence_in(&mut tx, l).await?;
-        tx.commit().await?;
-        Ok(view)
+        // Signed before the write: the transaction only stores and logs it.
+        let (row, content) = self.sign_licence(l)?;
+        let department = l.department.to_owned();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    if crate::staff::find_department(tx, &department).await?.is_none() {
+                        return Err(CertificateError::NoDepartment);
+                    }
+                    store_licence_in(tx, row, &content).await
+                })
+            })
+            .await
     }
 
     /// Issues an item-driven e-licence (电子证照) inside the caller's transaction: the content
@@ -170,6 +186,12 @@ impl Certificates {
         tx: &mut crate::db::Tx<'_>,
         l: &LicenceRequest<'_>,
     ) -> Result<CertificateView, CertificateError> {
+        let (row, content) = self.sign_licence(l)?;
+        store_licence_in(tx, row, &content).await
+    }
+
+    /// The row and the signed content of a new e-licence.
+    fn sign_licence(&self, l: &LicenceRequest<'_>) -> Result<(CertificateRow, Value), CertificateError> {
         let number = random_number();
         let content = json!({
             "number": number,
@@ -199,9 +221,7 @@ impl Certificates {
             revoked_by: None,
             revoke_reason: None,
         };
-        store::insert(tx, &row).await?;
-        crate::ledger::append_in(tx, KIND, &number, &content, l.now).await?;
-        Ok(view(row))
+        Ok((row, content))
     }
 
     /// A holder's e-licence library: their certificates that are neither revoked nor expired on
@@ -249,14 +269,20 @@ impl Certificates {
             return Err(CertificateError::OtherDepartment(cert.department_code));
         }
         let now = crate::db::now_text();
-        let mut tx = self.db.begin().await?;
-        if !store::revoke(&mut tx, number, &now, &by.actor, reason).await? {
-            return Err(CertificateError::AlreadyRevoked(number.to_owned()));
-        }
-        let content = revocation_content(number, &now, &by.actor, reason);
-        crate::ledger::append_in(&mut tx, REVOCATION_KIND, number, &content, &now).await?;
-        let row = store::find(&mut **tx, number).await?.ok_or_else(|| CertificateError::NotFound(number.into()))?;
-        tx.commit().await?;
+        let (number, actor, reason) = (number.to_owned(), by.actor.clone(), reason.to_owned());
+        let row = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !store::revoke(tx, &number, &now, &actor, &reason).await? {
+                        return Err(CertificateError::AlreadyRevoked(number));
+                    }
+                    let content = revocation_content(&number, &now, &actor, &reason);
+                    crate::ledger::append_in(tx, REVOCATION_KIND, &number, &content, &now).await?;
+                    store::find(&mut **tx, &number).await?.ok_or(CertificateError::NotFound(number))
+                })
+            })
+            .await?;
         Ok(view(row))
     }
 

@@ -19,7 +19,7 @@ use crate::identity::{CreditCode, ResidentId};
 use crate::staff::{Principal, Role};
 
 /// Who the applicant is.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicantInput {
     pub id_number: String,
@@ -30,7 +30,7 @@ pub struct ApplicantInput {
 
 /// A submitted material: electronic (base64 content, format proven from the bytes) or paper
 /// (seen by the clerk at the window).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaterialInput {
     pub code: String,
@@ -43,7 +43,7 @@ pub struct MaterialInput {
     pub copies: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
     pub item_code: String,
@@ -54,7 +54,7 @@ pub struct NewApplication {
     pub window: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRefusal {
     pub item_code: String,
@@ -70,7 +70,8 @@ pub enum Channel<'a> {
     Online,
 }
 
-/// A missing material as the notice lists it.
+/// A missing material as the notice lists it. Serialize and Deserialize: a notice stores its
+/// list as JSON (`service_notice.missing`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Missing {
     pub code: String,
@@ -82,7 +83,7 @@ pub struct Missing {
     pub note: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct NoticeView {
     pub number: String,
     pub kind: String,
@@ -101,9 +102,8 @@ pub struct NoticeView {
 }
 
 /// The result of a submission.
-#[derive(educe::Educe, Clone, Serialize)]
+#[derive(educe::Educe, Clone)]
 #[educe(Debug)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// `access_key` is shown here once: with the number it lets the applicant follow the
     /// application, rate it and fetch the e-licence it issues (only its hash is stored).
@@ -119,9 +119,8 @@ pub enum Outcome {
 }
 
 /// An application with its materials, steps and history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ApplicationView {
-    #[serde(flatten)]
     pub application: ApplicationRow,
     pub item_name: String,
     pub state_label: &'static str,
@@ -133,9 +132,16 @@ pub struct ApplicationView {
     pub events: Vec<EventRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An application in a list: the row and where it stands.
+#[derive(Debug, Clone)]
+pub struct ListedApplication {
+    pub application: ApplicationRow,
+    pub state_label: &'static str,
+    pub sla: &'static str,
+}
+
+#[derive(Debug, Clone)]
 pub struct StepView {
-    #[serde(flatten)]
     pub step: StepRow,
     pub checklist: Value,
 }
@@ -321,7 +327,7 @@ fn clean_window(w: &str) -> Result<String, ServiceError> {
 
 impl Services {
     async fn active_item(&self, code: &str) -> Result<ServiceItem, ServiceError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_read().await?;
         let item = store::current_item(&mut tx, code).await?;
         tx.commit().await?;
         let item = item.ok_or_else(|| ServiceError::UnknownItem(code.chars().take(48).collect()))?;
@@ -461,7 +467,7 @@ impl Services {
                         missing: serde_json::to_string(&missing).map_err(|e| ServiceError::InvalidField(e.to_string()))?,
                         reason: None,
                         issued_by: clerk.clone().unwrap_or_else(|| "system:online".into()),
-                        issued_at: now.clone(),
+                        issued_at: now_dt,
                         applicant_name: Some(name.clone()),
                     };
                     store::insert_notice(tx, &row).await?;
@@ -482,7 +488,7 @@ impl Services {
                         .await?;
                     }
                     let counts = Counts { missing_notices: 1, ..Counts::default() };
-                    statistics::count_in(tx, &Keys::notice(&row, &item.spec.department_code), &row.issued_at, &counts)
+                    statistics::count_in(tx, &Keys::notice(&row, &item.spec.department_code), row.issued_at, &counts)
                         .await?;
                     return Ok(Written::Missing(Box::new(notice_view(&item, row, visit.map(|v| v.1)))));
                 }
@@ -597,7 +603,7 @@ impl Services {
                     visits_saved: (app.max_visits - i64::from(window.is_some())).max(0) + reused,
                     ..Counts::default()
                 };
-                statistics::count_in(tx, &Keys::application(&app), &app.accepted_at, &counts).await?;
+                statistics::count_in(tx, &Keys::application(&app), app.accepted_at, &counts).await?;
                 Ok(Written::Accepted { app: Box::new(app), visit_number: visit.map(|v| v.1) })
                 })
             })
@@ -625,60 +631,71 @@ impl Services {
         let now_dt = self.now();
         let now = text(now_dt);
         let actor = clerk.actor().label().to_owned();
-        let mut tx = self.db.begin().await?;
-        store::register_applicant(
-            &mut tx,
-            &applicant_id,
-            item.spec.applicant_type.as_str(),
-            &name,
-            contact.as_deref(),
-            &now,
-            true,
-        )
-        .await?;
-        let visit = store::insert_visit(
-            &mut tx,
-            &store::NewVisit {
-                window_code: &window,
-                clerk: &actor,
-                clerk_department: clerk.department_code.as_deref(),
-                applicant_id: &applicant_id,
-                item_code: &item.code,
-                outcome: "refused",
-                at: &now,
-            },
-            &local_date_compact(now_dt),
-        )
-        .await?;
-        let row = NoticeRow {
-            number: random_number("BY"),
-            kind: "refusal".into(),
-            item_code: item.code.clone(),
-            item_version: item.version,
-            applicant_id,
-            channel: "window".into(),
-            window_code: Some(window),
-            visit_id: Some(visit.0),
-            missing: "[]".into(),
-            reason: Some(reason.clone()),
-            issued_by: actor,
-            issued_at: now.clone(),
-            applicant_name: Some(name.clone()),
-        };
-        store::insert_notice(&mut tx, &row).await?;
-        if let Some(c) = &contact {
-            crate::notify::enqueue_message_in(
-                &mut tx,
-                c,
-                &format!("【不予受理通知】{}", item.spec.name),
-                &format!("您申请的“{}”不予受理。理由：{reason}（通知书编号 {}）。", item.spec.name, row.number),
-                &now,
-            )
+        let clerk_department = clerk.department_code.clone();
+        let (row, visit, item) = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    store::register_applicant(
+                        tx,
+                        &applicant_id,
+                        item.spec.applicant_type.as_str(),
+                        &name,
+                        contact.as_deref(),
+                        &now,
+                        true,
+                    )
+                    .await?;
+                    let visit = store::insert_visit(
+                        tx,
+                        &store::NewVisit {
+                            window_code: &window,
+                            clerk: &actor,
+                            clerk_department: clerk_department.as_deref(),
+                            applicant_id: &applicant_id,
+                            item_code: &item.code,
+                            outcome: "refused",
+                            at: &now,
+                        },
+                        &local_date_compact(now_dt),
+                    )
+                    .await?;
+                    let row = NoticeRow {
+                        number: random_number("BY"),
+                        kind: "refusal".into(),
+                        item_code: item.code.clone(),
+                        item_version: item.version,
+                        applicant_id,
+                        channel: "window".into(),
+                        window_code: Some(window),
+                        visit_id: Some(visit.0),
+                        missing: "[]".into(),
+                        reason: Some(reason.clone()),
+                        issued_by: actor,
+                        issued_at: now_dt,
+                        applicant_name: Some(name.clone()),
+                    };
+                    store::insert_notice(tx, &row).await?;
+                    if let Some(c) = &contact {
+                        crate::notify::enqueue_message_in(
+                            tx,
+                            c,
+                            &format!("【不予受理通知】{}", item.spec.name),
+                            &format!(
+                                "您申请的“{}”不予受理。理由：{reason}（通知书编号 {}）。",
+                                item.spec.name, row.number
+                            ),
+                            &now,
+                        )
+                        .await?;
+                    }
+                    let counts = Counts { refusals: 1, ..Counts::default() };
+                    statistics::count_in(tx, &Keys::notice(&row, &item.spec.department_code), row.issued_at, &counts)
+                        .await?;
+                    Ok::<_, ServiceError>((row, visit, item))
+                })
+            })
             .await?;
-        }
-        let counts = Counts { refusals: 1, ..Counts::default() };
-        statistics::count_in(&mut tx, &Keys::notice(&row, &item.spec.department_code), &row.issued_at, &counts).await?;
-        tx.commit().await?;
         Ok(notice_view(&item, row, Some(visit.1)))
     }
 
@@ -724,7 +741,7 @@ fn notice_view(item: &ServiceItem, row: NoticeRow, visit_number: Option<String>)
         window_code: row.window_code,
         visit_number,
         reason: row.reason,
-        issued_at: row.issued_at,
+        issued_at: text(row.issued_at),
     }
 }
 

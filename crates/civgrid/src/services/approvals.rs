@@ -12,14 +12,14 @@ use serde_json::json;
 use super::applications::ApplicationView;
 use super::statistics::{self, Keys};
 use super::store::{self, ApplicationRow, Counts};
-use super::{clean_opt, local_date, parse_time, text, trace, ServiceError, Services};
+use super::{clean_opt, local_date, text, trace, ServiceError, Services};
 use crate::certificates::LicenceRequest;
 use crate::staff::{Principal, Role};
 
 /// An application with less working time than this left is flagged `warning`.
 pub const WARN_WORKING_HOURS: f64 = 7.0;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInput {
     pub code: String,
@@ -27,7 +27,7 @@ pub struct CheckInput {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
     /// The step index (0-based) being decided.
@@ -38,7 +38,7 @@ pub struct DecisionInput {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspendInput {
     pub special_step: String,
@@ -55,7 +55,6 @@ fn approver_department(p: &Principal) -> Result<String, ServiceError> {
 impl Services {
     /// Locks the application and checks that the caller's department has a step on it.
     async fn locked(
-        &self,
         tx: &mut crate::db::Tx<'_>,
         number: &str,
         dept: &str,
@@ -93,186 +92,201 @@ impl Services {
         let actor = p.actor().label().to_owned();
         let calendar = self.calendar().await?;
 
-        let mut tx = self.db.begin().await?;
-        let (mut app, steps) = self.locked(&mut tx, number, &dept, &now).await?;
-        if app.state == "suspended" {
-            return Err(ServiceError::Suspended(app.number));
-        }
-        let mine = steps
-            .iter()
-            .find(|s| s.department_code == dept && s.step_index == input.step)
-            .ok_or(ServiceError::NoSuchStep(input.step))?;
-        match mine.state.as_str() {
-            "pending" => {}
-            "waiting" => return Err(ServiceError::OutOfTurn { step: input.step }),
-            _ => return Err(ServiceError::AlreadyDecided { step: input.step }),
-        }
-        let item = store::item_version(&mut tx, &app.item_code, app.item_version)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownItem(app.item_code.clone()))?;
-        let spec = item
-            .spec
-            .steps
-            .get(usize::try_from(input.step).unwrap_or(usize::MAX))
-            .ok_or(ServiceError::NoSuchStep(input.step))?;
-        // The checklist: every criterion of the step, exactly once, nothing else.
-        let mut given: BTreeMap<&str, &CheckInput> = BTreeMap::new();
-        let criteria: Vec<_> = spec.checklist_for(&dept).collect();
-        for c in &input.checklist {
-            if !criteria.iter().any(|k| k.code == c.code) {
-                return Err(ServiceError::UnknownCriterion(c.code.chars().take(40).collect()));
-            }
-            if given.insert(c.code.as_str(), c).is_some() {
-                return Err(ServiceError::InvalidField(format!("criterion `{}` is given twice", c.code)));
-            }
-        }
-        let unchecked: Vec<String> =
-            criteria.iter().filter(|k| !given.contains_key(k.code.as_str())).map(|k| k.code.clone()).collect();
-        if !unchecked.is_empty() {
-            return Err(ServiceError::CriterionUnchecked(unchecked));
-        }
-        let mut recorded = Vec::new();
-        let mut unmet = Vec::new();
-        for k in &criteria {
-            let c = given[k.code.as_str()];
-            let cnote = clean_opt(&c.note, 500, "criterion note")?;
-            if !c.met {
-                if cnote.is_none() {
-                    return Err(ServiceError::NoteRequired(k.code.clone()));
-                }
-                unmet.push(k.code.clone());
-            }
-            recorded.push(json!({"code": k.code, "text": k.text, "met": c.met, "note": cnote}));
-        }
-        if approve && !unmet.is_empty() {
-            return Err(ServiceError::CriteriaNotMet(unmet));
-        }
-        if !approve && unmet.is_empty() {
-            return Err(ServiceError::NoUnmetCriterion);
-        }
-        let checklist = serde_json::to_string(&recorded).map_err(|e| ServiceError::InvalidField(e.to_string()))?;
-        let state = if approve { "approved" } else { "rejected" };
-        if !store::decide_step(&mut tx, mine.id, state, &checklist, note.as_deref(), &actor, &now).await? {
-            return Err(ServiceError::AlreadyDecided { step: input.step });
-        }
-        let mut decided = mine.clone();
-        decided.state = state.into();
-        decided.checklist = Some(checklist);
-        decided.note = note.clone();
-        decided.decided_by = Some(actor.clone());
-        decided.decided_at = Some(now.clone());
-        crate::ledger::append_in(
-            &mut tx,
-            trace::DECISION_KIND,
-            &trace::decision_ref(&app.number, &decided),
-            &trace::decision_content(&app.number, &decided),
-            &now,
-        )
-        .await?;
-        store::insert_event(
-            &mut tx,
-            app.id,
-            &now,
-            &actor,
-            if approve { "approve" } else { "reject" },
-            Some(&format!("{}（{}）", spec.name, dept)),
-        )
-        .await?;
+        let number = number.to_owned();
+        let dept_after = dept.clone();
+        let certificates = self.certificates.clone();
+        let app = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (mut app, steps) = Self::locked(tx, &number, &dept, &now).await?;
+                    if app.state == "suspended" {
+                        return Err(ServiceError::Suspended(app.number));
+                    }
+                    let mine = steps
+                        .iter()
+                        .find(|s| s.department_code == dept && s.step_index == input.step)
+                        .ok_or(ServiceError::NoSuchStep(input.step))?;
+                    match mine.state.as_str() {
+                        "pending" => {}
+                        "waiting" => return Err(ServiceError::OutOfTurn { step: input.step }),
+                        _ => return Err(ServiceError::AlreadyDecided { step: input.step }),
+                    }
+                    let item = store::item_version(tx, &app.item_code, app.item_version)
+                        .await?
+                        .ok_or_else(|| ServiceError::UnknownItem(app.item_code.clone()))?;
+                    let spec = item
+                        .spec
+                        .steps
+                        .get(usize::try_from(input.step).unwrap_or(usize::MAX))
+                        .ok_or(ServiceError::NoSuchStep(input.step))?;
+                    // The checklist: every criterion of the step, exactly once, nothing else.
+                    let mut given: BTreeMap<&str, &CheckInput> = BTreeMap::new();
+                    let criteria: Vec<_> = spec.checklist_for(&dept).collect();
+                    for c in &input.checklist {
+                        if !criteria.iter().any(|k| k.code == c.code) {
+                            return Err(ServiceError::UnknownCriterion(c.code.chars().take(40).collect()));
+                        }
+                        if given.insert(c.code.as_str(), c).is_some() {
+                            return Err(ServiceError::InvalidField(format!("criterion `{}` is given twice", c.code)));
+                        }
+                    }
+                    let unchecked: Vec<String> = criteria
+                        .iter()
+                        .filter(|k| !given.contains_key(k.code.as_str()))
+                        .map(|k| k.code.clone())
+                        .collect();
+                    if !unchecked.is_empty() {
+                        return Err(ServiceError::CriterionUnchecked(unchecked));
+                    }
+                    let mut recorded = Vec::new();
+                    let mut unmet = Vec::new();
+                    for k in &criteria {
+                        let c = given[k.code.as_str()];
+                        let cnote = clean_opt(&c.note, 500, "criterion note")?;
+                        if !c.met {
+                            if cnote.is_none() {
+                                return Err(ServiceError::NoteRequired(k.code.clone()));
+                            }
+                            unmet.push(k.code.clone());
+                        }
+                        recorded.push(json!({"code": k.code, "text": k.text, "met": c.met, "note": cnote}));
+                    }
+                    if approve && !unmet.is_empty() {
+                        return Err(ServiceError::CriteriaNotMet(unmet));
+                    }
+                    if !approve && unmet.is_empty() {
+                        return Err(ServiceError::NoUnmetCriterion);
+                    }
+                    let checklist =
+                        serde_json::to_string(&recorded).map_err(|e| ServiceError::InvalidField(e.to_string()))?;
+                    let state = if approve { "approved" } else { "rejected" };
+                    if !store::decide_step(tx, mine.id, state, &checklist, note.as_deref(), &actor, &now).await? {
+                        return Err(ServiceError::AlreadyDecided { step: input.step });
+                    }
+                    let mut decided = mine.clone();
+                    decided.state = state.into();
+                    decided.checklist = Some(checklist);
+                    decided.note = note.clone();
+                    decided.decided_by = Some(actor.clone());
+                    decided.decided_at = Some(now.clone());
+                    crate::ledger::append_in(
+                        tx,
+                        trace::DECISION_KIND,
+                        &trace::decision_ref(&app.number, &decided),
+                        &trace::decision_content(&app.number, &decided),
+                        &now,
+                    )
+                    .await?;
+                    store::insert_event(
+                        tx,
+                        app.id,
+                        &now,
+                        &actor,
+                        if approve { "approve" } else { "reject" },
+                        Some(&format!("{}（{}）", spec.name, dept)),
+                    )
+                    .await?;
 
-        let last = item.spec.steps.len() as i64 - 1;
-        let others_open = steps.iter().any(|s| s.step_index == input.step && s.id != mine.id && s.state == "pending");
-        let mut conclude = None;
-        if !approve {
-            store::set_steps_state(&mut tx, app.id, None, "pending", "cancelled").await?;
-            store::set_steps_state(&mut tx, app.id, None, "waiting", "cancelled").await?;
-            conclude = Some("rejected");
-        } else if !others_open {
-            if input.step >= last {
-                conclude = Some("approved");
-            } else {
-                app.current_step = input.step + 1;
-                store::set_steps_state(&mut tx, app.id, Some(app.current_step), "waiting", "pending").await?;
-                store::insert_event(
-                    &mut tx,
-                    app.id,
-                    &now,
-                    "system",
-                    "advance",
-                    Some(&item.spec.steps[(input.step + 1) as usize].name),
-                )
-                .await?;
-            }
-        }
-        if let Some(result) = conclude {
-            app.state = result.into();
-            app.concluded_at = Some(now.clone());
-            if let (true, Some(r)) = (result == "approved", &item.spec.result) {
-                let request = licence_request(&app, &item, r, &item.spec.department_code, &actor, &now, now_dt);
-                let licence = self.certificates.issue_licence_in(&mut tx, &request).await?;
-                app.licence_number = Some(licence.number);
-            }
-            store::insert_event(
-                &mut tx,
-                app.id,
-                &now,
-                "system",
-                "conclude",
-                Some(if result == "approved" { "办结：准予" } else { "办结：不予" }),
-            )
-            .await?;
-            if let Some(c) = &app.contact {
-                let mut body = format!(
-                    "您申请的“{}”（办件编号 {}）已办结，结果：{}。",
-                    item.spec.name,
-                    app.number,
-                    if result == "approved" { "准予" } else { "不予" }
-                );
-                if let Some(n) = &app.licence_number {
-                    body.push_str(&format!(
+                    let last = item.spec.steps.len() as i64 - 1;
+                    let others_open =
+                        steps.iter().any(|s| s.step_index == input.step && s.id != mine.id && s.state == "pending");
+                    let mut conclude = None;
+                    if !approve {
+                        store::set_steps_state(tx, app.id, None, "pending", "cancelled").await?;
+                        store::set_steps_state(tx, app.id, None, "waiting", "cancelled").await?;
+                        conclude = Some("rejected");
+                    } else if !others_open {
+                        if input.step >= last {
+                            conclude = Some("approved");
+                        } else {
+                            app.current_step = input.step + 1;
+                            store::set_steps_state(tx, app.id, Some(app.current_step), "waiting", "pending").await?;
+                            store::insert_event(
+                                tx,
+                                app.id,
+                                &now,
+                                "system",
+                                "advance",
+                                Some(&item.spec.steps[(input.step + 1) as usize].name),
+                            )
+                            .await?;
+                        }
+                    }
+                    if let Some(result) = conclude {
+                        app.state = result.into();
+                        app.concluded_at = Some(now_dt);
+                        if let (true, Some(r)) = (result == "approved", &item.spec.result) {
+                            let request =
+                                licence_request(&app, &item, r, &item.spec.department_code, &actor, &now, now_dt);
+                            let licence = certificates.issue_licence_in(tx, &request).await?;
+                            app.licence_number = Some(licence.number);
+                        }
+                        store::insert_event(
+                            tx,
+                            app.id,
+                            &now,
+                            "system",
+                            "conclude",
+                            Some(if result == "approved" { "办结：准予" } else { "办结：不予" }),
+                        )
+                        .await?;
+                        if let Some(c) = &app.contact {
+                            let mut body = format!(
+                                "您申请的“{}”（办件编号 {}）已办结，结果：{}。",
+                                item.spec.name,
+                                app.number,
+                                if result == "approved" { "准予" } else { "不予" }
+                            );
+                            if let Some(n) = &app.licence_number {
+                                body.push_str(&format!(
                         "电子证照已签发并存入您的电子证照库（证照编号 {n}），今后办事可直接复用，无需再提交。"
                     ));
-                }
-                if result == "rejected" {
-                    body.push_str(&format!("未满足的审查要点：{}。", unmet.join("、")));
-                }
-                body.push_str("欢迎对本次服务进行评价（好差评）。");
-                crate::notify::enqueue_message_in(
-                    &mut tx,
-                    c,
-                    &format!("【办结通知】{}（办件编号 {}）", item.spec.name, app.number),
-                    &body,
-                    &now,
-                )
-                .await?;
-            }
-        }
-        app.updated_at = now.clone();
-        store::update_application(&mut tx, &app).await?;
-        if app.concluded_at.is_some() {
-            crate::ledger::append_in(
-                &mut tx,
-                trace::CONCLUSION_KIND,
-                &app.number,
-                &trace::conclusion_content(&app),
-                &now,
-            )
+                            }
+                            if result == "rejected" {
+                                body.push_str(&format!("未满足的审查要点：{}。", unmet.join("、")));
+                            }
+                            body.push_str("欢迎对本次服务进行评价（好差评）。");
+                            crate::notify::enqueue_message_in(
+                                tx,
+                                c,
+                                &format!("【办结通知】{}（办件编号 {}）", item.spec.name, app.number),
+                                &body,
+                                &now,
+                            )
+                            .await?;
+                        }
+                    }
+                    app.updated_at = now_dt;
+                    store::update_application(tx, &app).await?;
+                    if app.concluded_at.is_some() {
+                        crate::ledger::append_in(
+                            tx,
+                            trace::CONCLUSION_KIND,
+                            &app.number,
+                            &trace::conclusion_content(&app),
+                            &now,
+                        )
+                        .await?;
+                        let hours = calendar.working_hours_between(app.accepted_at, now_dt);
+                        store::set_handling_hours(tx, app.id, hours).await?;
+                        let counts = Counts {
+                            concluded: 1,
+                            approved: i64::from(app.state == "approved"),
+                            rejected: i64::from(app.state == "rejected"),
+                            on_time: i64::from(now_dt <= app.deadline),
+                            handling_hours: hours,
+                            ..Counts::default()
+                        };
+                        let keys = Keys::application(&app);
+                        statistics::count_in(tx, &keys, app.accepted_at, &counts).await?;
+                        statistics::count_duration_in(tx, &keys, app.accepted_at, hours).await?;
+                    }
+                    Ok::<_, ServiceError>(app)
+                })
+            })
             .await?;
-            let hours = parse_time(&app.accepted_at).map_or(0.0, |a| calendar.working_hours_between(a, now_dt));
-            store::set_handling_hours(&mut tx, app.id, hours).await?;
-            let counts = Counts {
-                concluded: 1,
-                approved: i64::from(app.state == "approved"),
-                rejected: i64::from(app.state == "rejected"),
-                on_time: i64::from(parse_time(&app.deadline).is_some_and(|d| now_dt <= d)),
-                handling_hours: hours,
-                ..Counts::default()
-            };
-            let keys = Keys::application(&app);
-            statistics::count_in(&mut tx, &keys, &app.accepted_at, &counts).await?;
-            statistics::count_duration_in(&mut tx, &keys, &app.accepted_at, hours).await?;
-        }
-        tx.commit().await?;
-        self.view(app, Some(&dept)).await
+        self.view(app, Some(&dept_after)).await
     }
 
     /// Stops the clock for a special step (特殊环节) named in the item. A step that counts
@@ -285,39 +299,47 @@ impl Services {
     ) -> Result<ApplicationView, ServiceError> {
         let dept = approver_department(p)?;
         let note = clean_opt(&input.note, 1000, "note")?;
-        let now = text(self.now());
-        let mut tx = self.db.begin().await?;
-        let (mut app, steps) = self.locked(&mut tx, number, &dept, &now).await?;
-        if app.state == "suspended" {
-            return Err(ServiceError::Suspended(app.number));
-        }
-        if !steps.iter().any(|s| s.department_code == dept && s.state == "pending") {
-            return Err(ServiceError::OutOfTurn { step: app.current_step });
-        }
-        let item = store::item_version(&mut tx, &app.item_code, app.item_version)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownItem(app.item_code.clone()))?;
-        let special = item
-            .spec
-            .special_steps
-            .iter()
-            .find(|s| s.name == input.special_step)
-            .ok_or_else(|| ServiceError::UnknownSpecialStep(input.special_step.chars().take(50).collect()))?;
-        app.state = "suspended".into();
-        app.suspended_at = Some(now.clone());
-        app.suspended_step = Some(special.name.clone());
-        app.updated_at = now.clone();
-        store::update_application(&mut tx, &app).await?;
-        let what = format!(
-            "{}（{}，最长{}个工作日）{}",
-            special.name,
-            if special.counts_toward_limit { "计入办理时限" } else { "不计入办理时限" },
-            special.max_days,
-            note.map(|n| format!("：{n}")).unwrap_or_default()
-        );
-        store::insert_event(&mut tx, app.id, &now, p.actor().label(), "suspend", Some(&what)).await?;
-        tx.commit().await?;
-        self.view(app, Some(&dept)).await
+        let now_dt = self.now();
+        let now = text(now_dt);
+        let number = number.to_owned();
+        let dept_after = dept.clone();
+        let actor = p.actor().label().to_owned();
+        let app = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (mut app, steps) = Self::locked(tx, &number, &dept, &now).await?;
+                    if app.state == "suspended" {
+                        return Err(ServiceError::Suspended(app.number));
+                    }
+                    if !steps.iter().any(|s| s.department_code == dept && s.state == "pending") {
+                        return Err(ServiceError::OutOfTurn { step: app.current_step });
+                    }
+                    let item = store::item_version(tx, &app.item_code, app.item_version)
+                        .await?
+                        .ok_or_else(|| ServiceError::UnknownItem(app.item_code.clone()))?;
+                    let special =
+                        item.spec.special_steps.iter().find(|s| s.name == input.special_step).ok_or_else(|| {
+                            ServiceError::UnknownSpecialStep(input.special_step.chars().take(50).collect())
+                        })?;
+                    app.state = "suspended".into();
+                    app.suspended_at = Some(now_dt);
+                    app.suspended_step = Some(special.name.clone());
+                    app.updated_at = now_dt;
+                    store::update_application(tx, &app).await?;
+                    let what = format!(
+                        "{}（{}，最长{}个工作日）{}",
+                        special.name,
+                        if special.counts_toward_limit { "计入办理时限" } else { "不计入办理时限" },
+                        special.max_days,
+                        note.map(|n| format!("：{n}")).unwrap_or_default()
+                    );
+                    store::insert_event(tx, app.id, &now, &actor, "suspend", Some(&what)).await?;
+                    Ok::<_, ServiceError>(app)
+                })
+            })
+            .await?;
+        self.view(app, Some(&dept_after)).await
     }
 
     /// Resumes after a special step; when the step does not count towards the limit, both
@@ -327,45 +349,49 @@ impl Services {
         let now_dt = self.now();
         let now = text(now_dt);
         let calendar = self.calendar().await?;
-        let mut tx = self.db.begin().await?;
-        let (mut app, steps) = self.locked(&mut tx, number, &dept, &now).await?;
-        if app.state != "suspended" {
-            return Err(ServiceError::NotSuspended(app.number));
-        }
-        if !steps.iter().any(|s| s.department_code == dept && s.state == "pending") {
-            return Err(ServiceError::OutOfTurn { step: app.current_step });
-        }
-        let item = store::item_version(&mut tx, &app.item_code, app.item_version)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownItem(app.item_code.clone()))?;
-        let counts = item
-            .spec
-            .special_steps
-            .iter()
-            .find(|s| Some(&s.name) == app.suspended_step.as_ref())
-            .is_none_or(|s| s.counts_toward_limit);
-        let since = app.suspended_at.as_deref().and_then(parse_time).unwrap_or(now_dt);
-        let days = (calendar.working_hours_between(since, now_dt) / 7.0).ceil() as u32;
-        let mut note = format!("恢复计时；特殊环节“{}”", app.suspended_step.clone().unwrap_or_default());
-        if !counts && days > 0 {
-            for d in [&mut app.deadline, &mut app.legal_deadline] {
-                if let Some(t) = parse_time(d) {
-                    *d = text(calendar.add_working_days(t, days));
-                }
-            }
-            note.push_str(&format!(
-                "不计时 {days} 个工作日，承诺期限顺延至 {}",
-                local_date(parse_time(&app.deadline).unwrap_or(now_dt))
-            ));
-        }
-        app.state = "in_review".into();
-        app.suspended_at = None;
-        app.suspended_step = None;
-        app.updated_at = now.clone();
-        store::update_application(&mut tx, &app).await?;
-        store::insert_event(&mut tx, app.id, &now, p.actor().label(), "resume", Some(&note)).await?;
-        tx.commit().await?;
-        self.view(app, Some(&dept)).await
+        let number = number.to_owned();
+        let dept_after = dept.clone();
+        let actor = p.actor().label().to_owned();
+        let app = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (mut app, steps) = Self::locked(tx, &number, &dept, &now).await?;
+                    if app.state != "suspended" {
+                        return Err(ServiceError::NotSuspended(app.number));
+                    }
+                    if !steps.iter().any(|s| s.department_code == dept && s.state == "pending") {
+                        return Err(ServiceError::OutOfTurn { step: app.current_step });
+                    }
+                    let item = store::item_version(tx, &app.item_code, app.item_version)
+                        .await?
+                        .ok_or_else(|| ServiceError::UnknownItem(app.item_code.clone()))?;
+                    let counts = item
+                        .spec
+                        .special_steps
+                        .iter()
+                        .find(|s| Some(&s.name) == app.suspended_step.as_ref())
+                        .is_none_or(|s| s.counts_toward_limit);
+                    let since = app.suspended_at.unwrap_or(now_dt);
+                    let days = (calendar.working_hours_between(since, now_dt) / 7.0).ceil() as u32;
+                    let mut note = format!("恢复计时；特殊环节“{}”", app.suspended_step.clone().unwrap_or_default());
+                    if !counts && days > 0 {
+                        for d in [&mut app.deadline, &mut app.legal_deadline] {
+                            *d = calendar.add_working_days(*d, days);
+                        }
+                        note.push_str(&format!("不计时 {days} 个工作日，承诺期限顺延至 {}", local_date(app.deadline)));
+                    }
+                    app.state = "in_review".into();
+                    app.suspended_at = None;
+                    app.suspended_step = None;
+                    app.updated_at = now_dt;
+                    store::update_application(tx, &app).await?;
+                    store::insert_event(tx, app.id, &now, &actor, "resume", Some(&note)).await?;
+                    Ok::<_, ServiceError>(app)
+                })
+            })
+            .await?;
+        self.view(app, Some(&dept_after)).await
     }
 
     /// The clock sweep (every node, any time): warns once when less than a working day is
@@ -378,30 +404,38 @@ impl Services {
         let horizon = text(now_dt + chrono::Duration::days(14));
         let (mut warned, mut overdue) = (0, 0);
         for app in store::due_applications(&self.db, &horizon).await? {
-            let Some(deadline) = parse_time(&app.deadline) else { continue };
-            let mut tx = self.db.begin().await?;
-            if now_dt > deadline {
-                if store::mark_overdue(&mut tx, app.id, &now).await? {
-                    store::insert_event(&mut tx, app.id, &now, "system:clock", "overdue", Some("已超过承诺办结时限"))
-                        .await?;
-                    overdue += 1;
-                }
-            } else if app.warned_at.is_none()
-                && calendar.working_hours_between(now_dt, deadline) <= WARN_WORKING_HOURS
-                && store::mark_warned(&mut tx, app.id, &now).await?
-            {
-                store::insert_event(
-                    &mut tx,
-                    app.id,
-                    &now,
-                    "system:clock",
-                    "warning",
-                    Some("距承诺办结时限不足1个工作日"),
-                )
-                .await?;
-                warned += 1;
+            let deadline = app.deadline;
+            let late = now_dt > deadline;
+            let warn = !late
+                && app.warned_at.is_none()
+                && calendar.working_hours_between(now_dt, deadline) <= WARN_WORKING_HOURS;
+            if !(late || warn) {
+                continue;
             }
-            tx.commit().await?;
+            let (id, now) = (app.id, now.clone());
+            let marked = self
+                .db
+                .write(move |tx| {
+                    Box::pin(async move {
+                        if late && store::mark_overdue(tx, id, &now).await? {
+                            store::insert_event(tx, id, &now, "system:clock", "overdue", Some("已超过承诺办结时限"))
+                                .await?;
+                            return Ok::<_, ServiceError>(Some(true));
+                        }
+                        if warn && store::mark_warned(tx, id, &now).await? {
+                            let what = Some("距承诺办结时限不足1个工作日");
+                            store::insert_event(tx, id, &now, "system:clock", "warning", what).await?;
+                            return Ok(Some(false));
+                        }
+                        Ok(None)
+                    })
+                })
+                .await?;
+            match marked {
+                Some(true) => overdue += 1,
+                Some(false) => warned += 1,
+                None => {}
+            }
         }
         Ok((warned, overdue))
     }

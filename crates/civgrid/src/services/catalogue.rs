@@ -45,7 +45,7 @@ fn either() -> String {
     "electronic".into()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicantType {
     /// 自然人: identified by a GB 11643 resident ID.
@@ -64,7 +64,7 @@ impl ApplicantType {
 }
 
 /// Conditions the platform can check by itself (persons only; from the ID number).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Eligibility {
     /// Age in whole years on the day of acceptance.
@@ -76,7 +76,7 @@ pub struct Eligibility {
 }
 
 /// One standard material (申请材料).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaterialSpec {
     /// A code shared across items (`id_card`, `business_licence` …): materials of the same code
@@ -105,7 +105,7 @@ pub struct MaterialSpec {
 }
 
 /// A special step (特殊环节: 现场勘查, 专家评审, 公示, 检验检测 …).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpecialStep {
     pub name: String,
@@ -116,7 +116,7 @@ pub struct SpecialStep {
     pub legal_basis: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fee {
     pub name: String,
@@ -127,7 +127,7 @@ pub struct Fee {
 }
 
 /// One explicit decision criterion (审查要点): no free discretion.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Criterion {
     pub code: String,
@@ -139,7 +139,7 @@ pub struct Criterion {
 }
 
 /// An approval step; several departments approve it in parallel (并联审批) and all must agree.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     pub name: String,
@@ -155,7 +155,7 @@ impl StepSpec {
 }
 
 /// The result document issued on approval, into the applicant's e-licence library.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultSpec {
     pub licence_type: String,
@@ -166,7 +166,9 @@ pub struct ResultSpec {
 }
 
 /// An item as an administrator submits it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Serialize and Deserialize (with its parts): the definition is stored as JSON
+// (`service_item.definition`) and read back from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemSpec {
     pub item_type: String,
@@ -200,13 +202,12 @@ fn no_sub() -> String {
 }
 
 /// One stored version of an item.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ServiceItem {
     pub code: String,
     pub version: i64,
     pub basic_code: String,
     pub item_type_name: String,
-    #[serde(flatten)]
     pub spec: ItemSpec,
     pub created_at: String,
     pub created_by: String,

@@ -121,57 +121,67 @@ impl Services {
             (true, None) => return Err(ServiceError::NoDepartment),
             (true, Some(d)) => d,
         };
-        let not_found = || ServiceError::ApplicationNotFound(number.chars().take(32).collect());
         let now_dt = self.now();
         let now = text(now_dt);
         let today = super::local_date(now_dt);
         let actor = p.actor();
-        let mut tx = self.db.begin().await?;
-        let app = store::lock_application(&mut tx, number, &now).await?.ok_or_else(not_found)?;
-        let item = store::item_version(&mut tx, &app.item_code, app.item_version)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownItem(app.item_code.clone()))?;
-        // Only the department that owns the item (and so its licence type) issues it; others
-        // are told nothing about the application.
-        if item.spec.department_code != dept {
-            return Err(not_found());
-        }
-        if app.state != "approved" {
-            return Err(ServiceError::NotApproved(app.number));
-        }
-        let r = item.spec.result.clone().ok_or_else(|| ServiceError::NoLicenceForItem(app.number.clone()))?;
-        let in_force = Certificates::library_in(&mut tx, &app.applicant_id, &today)
-            .await?
-            .into_iter()
-            .any(|c| c.r#type == r.licence_type && c.content["fields"]["application_number"].as_str() == Some(number));
-        if in_force {
-            return Err(ServiceError::LicenceInForce(app.number));
-        }
-        let request = licence_request(&app, &item, &r, &dept, actor.label(), &now, now_dt);
-        let licence = self.certificates.issue_licence_in(&mut tx, &request).await?;
-        store::insert_event(
-            &mut tx,
-            app.id,
-            &now,
-            actor.label(),
-            "reissue",
-            Some(&format!("重新签发电子证照 {}", licence.number)),
-        )
-        .await?;
-        crate::audit::record(
-            &mut tx,
-            crate::audit::Change {
-                actor: &actor,
-                action: "certificate.issue",
-                entity: "certificate",
-                entity_id: &licence.number,
-                before: None,
-                after: Some(serde_json::json!({"application": app.number, "type": r.licence_type})),
-                request_id,
-            },
-        )
-        .await?;
-        tx.commit().await?;
+        let (number, request_id) = (number.to_owned(), request_id.map(str::to_owned));
+        let certificates = self.certificates.clone();
+        let licence = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let not_found = || ServiceError::ApplicationNotFound(number.chars().take(32).collect());
+                    let app = store::lock_application(tx, &number, &now).await?.ok_or_else(not_found)?;
+                    let item = store::item_version(tx, &app.item_code, app.item_version)
+                        .await?
+                        .ok_or_else(|| ServiceError::UnknownItem(app.item_code.clone()))?;
+                    // Only the department that owns the item (and so its licence type) issues it; others
+                    // are told nothing about the application.
+                    if item.spec.department_code != dept {
+                        return Err(not_found());
+                    }
+                    if app.state != "approved" {
+                        return Err(ServiceError::NotApproved(app.number));
+                    }
+                    let r =
+                        item.spec.result.clone().ok_or_else(|| ServiceError::NoLicenceForItem(app.number.clone()))?;
+                    let in_force =
+                        Certificates::library_in(tx, &app.applicant_id, &today).await?.into_iter().any(|c| {
+                            c.r#type == r.licence_type
+                                && c.content["fields"]["application_number"].as_str() == Some(number.as_str())
+                        });
+                    if in_force {
+                        return Err(ServiceError::LicenceInForce(app.number));
+                    }
+                    let request = licence_request(&app, &item, &r, &dept, actor.label(), &now, now_dt);
+                    let licence = certificates.issue_licence_in(tx, &request).await?;
+                    store::insert_event(
+                        tx,
+                        app.id,
+                        &now,
+                        actor.label(),
+                        "reissue",
+                        Some(&format!("重新签发电子证照 {}", licence.number)),
+                    )
+                    .await?;
+                    crate::audit::record(
+                        tx,
+                        crate::audit::Change {
+                            actor: &actor,
+                            action: "certificate.issue",
+                            entity: "certificate",
+                            entity_id: &licence.number,
+                            before: None,
+                            after: Some(serde_json::json!({"application": app.number, "type": r.licence_type})),
+                            request_id: request_id.as_deref(),
+                        },
+                    )
+                    .await?;
+                    Ok::<_, ServiceError>(licence)
+                })
+            })
+            .await?;
         Ok(licence)
     }
 }

@@ -2,7 +2,7 @@
 //! progress by number and access key (wrong keys counted and throttled), and the materials
 //! library a later application reuses. Every read of an applicant's data is recorded.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::applications::*;
 use super::store::{self, ApplicationRow};
@@ -27,7 +27,7 @@ impl Services {
             })
             .collect();
         let events = store::events_of(&self.db, app.id).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_read().await?;
         let item = store::item_version(&mut tx, &app.item_code, app.item_version).await?;
         tx.commit().await?;
         let sla = self.sla(&app).await?;
@@ -42,10 +42,20 @@ impl Services {
         })
     }
 
+    /// Rows of a list with their clock.
+    async fn listed(&self, rows: Vec<ApplicationRow>) -> Result<Vec<ListedApplication>, ServiceError> {
+        let mut out = Vec::with_capacity(rows.len());
+        for application in rows {
+            let sla = self.sla(&application).await?;
+            out.push(ListedApplication { state_label: state_label(&application.state), sla, application });
+        }
+        Ok(out)
+    }
+
     /// Where the application stands against its promised deadline.
     pub(crate) async fn sla(&self, app: &ApplicationRow) -> Result<&'static str, ServiceError> {
-        let Some(deadline) = super::parse_time(&app.deadline) else { return Ok("on_time") };
-        if let Some(c) = app.concluded_at.as_deref().and_then(super::parse_time) {
+        let deadline = app.deadline;
+        if let Some(c) = app.concluded_at {
             return Ok(if c <= deadline { "concluded" } else { "concluded_late" });
         }
         if app.state == "suspended" {
@@ -175,7 +185,7 @@ impl Services {
         state: Option<&str>,
         limit: i64,
         request_id: Option<&str>,
-    ) -> Result<Vec<Value>, ServiceError> {
+    ) -> Result<Vec<ListedApplication>, ServiceError> {
         let scope = staff_scope(p).ok_or(ServiceError::Forbidden("reading applications"))?;
         if let Some(s) = state {
             if state_label(s).is_empty() {
@@ -192,14 +202,7 @@ impl Services {
         let rows = store::list_applications(&self.db, dept, state, limit.clamp(1, 500)).await?;
         let subjects = rows.iter().map(|a| a.id.to_string()).collect();
         self.record_read(&p.actor(), "application.list", "application", subjects, request_id).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for a in rows {
-            let sla = self.sla(&a).await?;
-            let mut v = json!(a);
-            v["sla"] = json!(sla);
-            v["state_label"] = json!(state_label(&a.state));
-            out.push(v);
-        }
+        let out = self.listed(rows).await?;
         Ok(out)
     }
 
@@ -213,7 +216,7 @@ impl Services {
         after: Option<i64>,
         limit: i64,
         request_id: Option<&str>,
-    ) -> Result<(Vec<Value>, Option<i64>), ServiceError> {
+    ) -> Result<(Vec<ListedApplication>, Option<i64>), ServiceError> {
         let scope = staff_scope(p).ok_or(ServiceError::Forbidden("reading applications"))?;
         if let Some(s) = state {
             if state_label(s).is_empty() {
@@ -232,14 +235,7 @@ impl Services {
         let next = rows.last().map(|a| a.id).filter(|_| more);
         let subjects = rows.iter().map(|a| a.id.to_string()).collect();
         self.record_read(&p.actor(), "application.list", "application", subjects, request_id).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for a in rows {
-            let sla = self.sla(&a).await?;
-            let mut v = json!(a);
-            v["sla"] = json!(sla);
-            v["state_label"] = json!(state_label(&a.state));
-            out.push(v);
-        }
+        let out = self.listed(rows).await?;
         Ok((out, next))
     }
 
@@ -250,7 +246,7 @@ impl Services {
         p: &Principal,
         id_number: &str,
         request_id: Option<&str>,
-    ) -> Result<Vec<Value>, ServiceError> {
+    ) -> Result<Vec<ListedApplication>, ServiceError> {
         if !p.has_role(Role::WindowClerk) {
             return Err(ServiceError::Forbidden("reading an applicant's applications (window clerks only)"));
         }
@@ -258,14 +254,7 @@ impl Services {
         let rows = store::applications_of(&self.db, &id).await?;
         let subjects = rows.iter().map(|a| a.id.to_string()).collect();
         self.record_read(&p.actor(), "application.list_by_applicant", "application", subjects, request_id).await?;
-        let mut out = Vec::new();
-        for a in rows {
-            let sla = self.sla(&a).await?;
-            let mut v = json!(a);
-            v["sla"] = json!(sla);
-            v["state_label"] = json!(state_label(&a.state));
-            out.push(v);
-        }
+        let out = self.listed(rows).await?;
         Ok(out)
     }
 

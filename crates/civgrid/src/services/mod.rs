@@ -183,10 +183,6 @@ pub(crate) fn text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
-}
-
 pub(crate) use crate::periods::cst;
 
 /// Local (UTC+8) date of an instant as `YYYYMMDD`, for numbers.
@@ -275,7 +271,7 @@ impl Services {
 
     /// One item: its newest version, or the version asked for.
     pub async fn item(&self, code: &str, version: Option<i64>) -> Result<ServiceItem, ServiceError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_read().await?;
         let item = match version {
             Some(v) => store::item_version(&mut tx, code, v).await?,
             None => store::current_item(&mut tx, code).await?,
@@ -304,10 +300,20 @@ pub async fn put_item(
     request_id: Option<&str>,
 ) -> Result<ServiceItem, ServiceError> {
     spec.validate()?;
-    let mut tx = db.begin().await?;
+    let (actor, request_id) = (actor.clone(), request_id.map(str::to_owned));
+    db.write(move |tx| Box::pin(async move { put_item_in(tx, &actor, spec, request_id.as_deref()).await })).await
+}
+
+/// [`put_item`] inside the write transaction.
+async fn put_item_in(
+    tx: &mut crate::db::Tx<'static>,
+    actor: &crate::audit::Actor,
+    spec: ItemSpec,
+    request_id: Option<&str>,
+) -> Result<ServiceItem, ServiceError> {
     let mut area = None;
     for d in spec.departments() {
-        match crate::staff::find_department(&mut tx, d).await? {
+        match crate::staff::find_department(tx, d).await? {
             None => return Err(ServiceError::UnknownDepartment(d.chars().take(32).collect())),
             Some(row) if d == spec.department_code => area = Some(row.area_code),
             Some(_) => {}
@@ -330,7 +336,7 @@ pub async fn put_item(
             });
         }
     }
-    let before = store::current_item(&mut tx, &code).await?;
+    let before = store::current_item(tx, &code).await?;
     let item = ServiceItem {
         version: before.as_ref().map_or(1, |b| b.version + 1),
         basic_code: spec.basic_code(),
@@ -340,9 +346,9 @@ pub async fn put_item(
         created_at: crate::db::now_text(),
         created_by: actor.label().to_owned(),
     };
-    store::insert_item(&mut tx, &item).await?;
+    store::insert_item(tx, &item).await?;
     crate::audit::record(
-        &mut tx,
+        tx,
         crate::audit::Change {
             actor,
             action: "service_item.version",
@@ -354,6 +360,5 @@ pub async fn put_item(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(item)
 }

@@ -4,7 +4,7 @@
 //! callback (回访); the applicant rates the fix; a unit may appeal a mistaken rating, and an
 //! administrator decides the appeal (an upheld appeal voids the rating).
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::applications::parse_any_id;
 use super::statistics::{self, Keys};
@@ -22,7 +22,7 @@ pub fn grade_label(g: i64) -> &'static str {
     GRADES.iter().find(|(n, _)| *n == g).map_or("", |(_, l)| l)
 }
 
-#[derive(educe::Educe, Clone, Deserialize)]
+#[derive(educe::Educe, Clone, Deserialize, utoipa::ToSchema)]
 #[educe(Debug)]
 #[serde(deny_unknown_fields)]
 pub struct NewRating {
@@ -41,14 +41,14 @@ pub struct NewRating {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct RatingOutcome {
     pub rating: RatingRow,
     pub grade_label: &'static str,
     pub rectification: Option<RectificationRow>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyInput {
     pub reply: String,
@@ -56,7 +56,7 @@ pub struct ReplyInput {
     pub callback_note: String,
 }
 
-#[derive(educe::Educe, Clone, Deserialize)]
+#[derive(educe::Educe, Clone, Deserialize, utoipa::ToSchema)]
 #[educe(Debug)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackInput {
@@ -69,13 +69,13 @@ pub struct FeedbackInput {
     pub result: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppealInput {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppealDecisionInput {
     /// True: the rating was mistaken or false and is voided.
@@ -122,60 +122,68 @@ impl Services {
         let now_dt = self.now();
         let now = text(now_dt);
         let calendar = self.calendar().await?;
-        let mut tx = self.db.begin().await?;
-        let mut row = RatingRow {
-            id: 0,
-            target_kind: r.target.clone(),
-            target_ref: r.number.clone(),
-            applicant_id: id.clone(),
-            grade: r.grade,
-            comment,
-            responsible_department: None,
-            item_code: None,
-            window_code: None,
-            clerk: None,
-            rated_at: now.clone(),
-            void: false,
-        };
-        match r.target.as_str() {
-            "application" => {
-                let app = store::find_application(&mut tx, &r.number).await?;
-                let app = app.filter(|a| owned.as_ref().is_some_and(|o| o.id == a.id)).ok_or_else(not_found)?;
-                if !app.is_concluded() {
-                    return Err(ServiceError::NotConcluded(app.number));
-                }
-                row.responsible_department = Some(app.department_code);
-                row.item_code = Some(app.item_code);
-                row.window_code = app.window_code;
-                row.clerk = app.clerk;
-            }
-            "visit" => {
-                let v = store::find_visit(&mut tx, &r.number).await?.filter(|v| v.applicant_id == id);
-                let v = v.ok_or_else(not_found)?;
-                // The window's own unit answers for the visit; else the item's department.
-                let dept = match v.clerk_department {
-                    Some(d) => Some(d),
-                    None => store::current_item(&mut tx, &v.item_code).await?.map(|i| i.spec.department_code),
-                };
-                row.responsible_department = dept;
-                row.item_code = Some(v.item_code);
-                row.window_code = Some(v.window_code);
-                row.clerk = Some(v.clerk);
-            }
-            _ => return Err(ServiceError::InvalidField("target must be application or visit".into())),
-        }
-        let rating =
-            store::insert_rating(&mut tx, &row).await?.ok_or_else(|| ServiceError::AlreadyRated(r.number.clone()))?;
-        let rectification = match (&rating.responsible_department, rating.grade <= 2) {
-            (Some(d), true) => {
-                let deadline = text(calendar.add_working_days(now_dt, RECTIFY_WORKING_DAYS));
-                Some(store::insert_rectification(&mut tx, rating.id, d, &deadline, &now).await?)
-            }
-            _ => None,
-        };
-        statistics::count_in(&mut tx, &Keys::rating(&rating), &rating.rated_at, &rating_counts(rating.grade, 1))
+        let deadline = text(calendar.add_working_days(now_dt, RECTIFY_WORKING_DAYS));
+        let owned_id = owned.map(|o| o.id);
+        let number = r.number.clone();
+        let not_found = move || ServiceError::ApplicationNotFound(number.chars().take(32).collect());
+        let (rating, rectification) = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut row = RatingRow {
+                        id: 0,
+                        target_kind: r.target.clone(),
+                        target_ref: r.number.clone(),
+                        applicant_id: id.clone(),
+                        grade: r.grade,
+                        comment,
+                        responsible_department: None,
+                        item_code: None,
+                        window_code: None,
+                        clerk: None,
+                        rated_at: now_dt,
+                        void: false,
+                    };
+                    match r.target.as_str() {
+                        "application" => {
+                            let app = store::find_application(tx, &r.number).await?;
+                            let app = app.filter(|a| owned_id == Some(a.id)).ok_or_else(not_found)?;
+                            if !app.is_concluded() {
+                                return Err(ServiceError::NotConcluded(app.number));
+                            }
+                            row.responsible_department = Some(app.department_code);
+                            row.item_code = Some(app.item_code);
+                            row.window_code = app.window_code;
+                            row.clerk = app.clerk;
+                        }
+                        "visit" => {
+                            let v = store::find_visit(tx, &r.number).await?.filter(|v| v.applicant_id == id);
+                            let v = v.ok_or_else(not_found)?;
+                            // The window's own unit answers for the visit; else the item's department.
+                            let dept = match v.clerk_department {
+                                Some(d) => Some(d),
+                                None => store::current_item(tx, &v.item_code).await?.map(|i| i.spec.department_code),
+                            };
+                            row.responsible_department = dept;
+                            row.item_code = Some(v.item_code);
+                            row.window_code = Some(v.window_code);
+                            row.clerk = Some(v.clerk);
+                        }
+                        _ => return Err(ServiceError::InvalidField("target must be application or visit".into())),
+                    }
+                    let rating = store::insert_rating(tx, &row)
+                        .await?
+                        .ok_or_else(|| ServiceError::AlreadyRated(r.number.clone()))?;
+                    let rectification = match (&rating.responsible_department, rating.grade <= 2) {
+                        (Some(d), true) => Some(store::insert_rectification(tx, rating.id, d, &deadline, &now).await?),
+                        _ => None,
+                    };
+                    statistics::count_in(tx, &Keys::rating(&rating), rating.rated_at, &rating_counts(rating.grade, 1))
+                        .await?;
+                    Ok::<_, ServiceError>((rating, rectification))
+                })
+            })
             .await?;
-        tx.commit().await?;
         Ok(RatingOutcome { grade_label: grade_label(rating.grade), rating, rectification })
     }
 
@@ -195,7 +203,7 @@ impl Services {
         p: &Principal,
     ) -> Result<Vec<(RectificationRow, Option<RatingRow>)>, ServiceError> {
         let tasks = self.rectifications(p).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_read().await?;
         let mut out = Vec::with_capacity(tasks.len());
         for t in tasks {
             let rating = store::find_rating(&mut tx, t.rating_id).await?;
@@ -208,35 +216,43 @@ impl Services {
     async fn change_rectification(
         &self,
         id: i64,
-        expected: &[&str],
-        check: impl FnOnce(&RectificationRow) -> Result<(), ServiceError>,
-        apply: impl FnOnce(&mut RectificationRow),
+        expected: &'static [&'static str],
+        check: impl FnOnce(&RectificationRow) -> Result<(), ServiceError> + Send + 'static,
+        apply: impl FnOnce(&mut RectificationRow) + Send + 'static,
         void_rating: bool,
     ) -> Result<RectificationRow, ServiceError> {
-        let mut tx = self.db.begin().await?;
-        let mut r = store::find_rectification(&mut tx, id).await?.ok_or(ServiceError::RectificationNotFound(id))?;
-        check(&r)?;
-        if !expected.contains(&r.state.as_str()) {
-            return Err(ServiceError::RectificationState(r.state));
-        }
-        let was = r.state.clone();
-        apply(&mut r);
-        r.updated_at = text(self.now());
-        if !store::update_rectification(&mut tx, &r, &was).await? {
-            return Err(ServiceError::RectificationState(was));
-        }
-        if void_rating && r.state == "voided" && store::void_rating(&mut tx, r.rating_id).await? {
-            // A voided rating no longer counts.
-            if let Some(x) = store::find_rating(&mut tx, r.rating_id).await? {
-                statistics::count_in(&mut tx, &Keys::rating(&x), &x.rated_at, &rating_counts(x.grade, -1)).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(r)
+        let now = text(self.now());
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut r =
+                        store::find_rectification(tx, id).await?.ok_or(ServiceError::RectificationNotFound(id))?;
+                    check(&r)?;
+                    if !expected.contains(&r.state.as_str()) {
+                        return Err(ServiceError::RectificationState(r.state));
+                    }
+                    let was = r.state.clone();
+                    apply(&mut r);
+                    r.updated_at = now;
+                    if !store::update_rectification(tx, &r, &was).await? {
+                        return Err(ServiceError::RectificationState(was));
+                    }
+                    if void_rating && r.state == "voided" && store::void_rating(tx, r.rating_id).await? {
+                        // A voided rating no longer counts.
+                        if let Some(x) = store::find_rating(tx, r.rating_id).await? {
+                            statistics::count_in(tx, &Keys::rating(&x), x.rated_at, &rating_counts(x.grade, -1))
+                                .await?;
+                        }
+                    }
+                    Ok(r)
+                })
+            })
+            .await
     }
 
-    fn own_unit(p: &Principal, r: &RectificationRow) -> Result<(), ServiceError> {
-        if unit_of(p) == Some(r.department_code.as_str()) {
+    /// The task, if it is `unit`'s (the caller's department); otherwise as if there were none.
+    fn own_unit(unit: Option<&str>, r: &RectificationRow) -> Result<(), ServiceError> {
+        if unit == Some(r.department_code.as_str()) {
             Ok(())
         } else {
             Err(ServiceError::RectificationNotFound(r.id))
@@ -248,11 +264,12 @@ impl Services {
         let reply = clean_req(&input.reply, 2000, "reply")?;
         let callback = clean_req(&input.callback_note, 2000, "callback_note")?;
         let (actor, now) = (p.actor().label().to_owned(), text(self.now()));
+        let unit = unit_of(p).map(str::to_owned);
         self.change_rectification(
             id,
             &["open"],
-            |r| Self::own_unit(p, r),
-            |r| {
+            move |r| Self::own_unit(unit.as_deref(), r),
+            move |r| {
                 r.state = "replied".into();
                 r.reply = Some(reply);
                 r.callback_note = Some(callback);
@@ -306,7 +323,7 @@ impl Services {
             id,
             &["replied"],
             |_| Ok(()),
-            |r| {
+            move |r| {
                 r.feedback_grade = Some(grade);
                 r.feedback_at = Some(now);
                 if grade == 1 {
@@ -325,11 +342,12 @@ impl Services {
     pub async fn appeal(&self, p: &Principal, id: i64, input: AppealInput) -> Result<RectificationRow, ServiceError> {
         let reason = clean_req(&input.reason, 2000, "reason")?;
         let (actor, now) = (p.actor().label().to_owned(), text(self.now()));
+        let unit = unit_of(p).map(str::to_owned);
         self.change_rectification(
             id,
             &["open", "replied"],
-            |r| Self::own_unit(p, r),
-            |r| {
+            move |r| Self::own_unit(unit.as_deref(), r),
+            move |r| {
                 r.state = "appealed".into();
                 r.appeal_reason = Some(reason);
                 r.appealed_by = Some(actor);
@@ -357,7 +375,7 @@ impl Services {
             id,
             &["appealed"],
             |_| Ok(()),
-            |r| {
+            move |r| {
                 r.state = if input.upheld { "voided" } else { "open" }.into();
                 r.appeal_decision = Some(format!("{}：{note}", if input.upheld { "申诉成立" } else { "申诉不成立" }));
                 r.appeal_decided_by = Some(actor);

@@ -26,10 +26,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::store::{self, ApplicationRow, Cell, Counts, NoticeRow, RatingRow};
-use super::{parse_time, text, ServiceError, Services};
+use super::{text, ServiceError, Services};
 use crate::db::Tx;
 use crate::periods::{period, plan, Grain};
 
@@ -66,7 +65,7 @@ impl GroupBy {
 /// The `department` of the rows kept over all departments.
 const ALL_DEPARTMENTS: &str = "*";
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Row {
     pub key: String,
     pub accepted: i64,
@@ -87,19 +86,15 @@ pub struct Row {
     pub ratings: i64,
     pub bad_ratings: i64,
     pub satisfaction: Option<f64>,
-    #[serde(skip)]
     on_time: i64,
-    #[serde(skip)]
     good: i64,
     /// Σ working hours of the timed conclusions.
-    #[serde(skip)]
     hours: f64,
     /// Timed conclusions by handling time in hundredths of a working day.
-    #[serde(skip)]
     durations: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Statistics {
     pub group_by: &'static str,
     /// The one department asked about (its records as `by=department` keys them), if any.
@@ -254,9 +249,9 @@ impl Keys {
     }
 }
 
-/// The local hour (YYYY-MM-DDTHH) of a stored time.
-fn hour_of(at: &str) -> String {
-    parse_time(at).map(|t| period(t, Grain::Hour)).unwrap_or_default()
+/// The local hour (YYYY-MM-DDTHH) of a time.
+fn hour_of(at: DateTime<Utc>) -> String {
+    period(at, Grain::Hour)
 }
 
 /// The rows a record counts in: its key in each grouping, over its local hour, day and month,
@@ -284,7 +279,7 @@ fn cells(keys: &Keys, hour: &str) -> Vec<Cell> {
 }
 
 /// Adds a record's counts to its rows, in the record's transaction.
-pub(crate) async fn count_in(tx: &mut Tx<'_>, keys: &Keys, at: &str, c: &Counts) -> Result<(), sqlx::Error> {
+pub(crate) async fn count_in(tx: &mut Tx<'_>, keys: &Keys, at: DateTime<Utc>, c: &Counts) -> Result<(), sqlx::Error> {
     store::add_counts(tx, &cells(keys, &hour_of(at)), c).await
 }
 
@@ -292,7 +287,7 @@ pub(crate) async fn count_in(tx: &mut Tx<'_>, keys: &Keys, at: &str, c: &Counts)
 pub(crate) async fn count_duration_in(
     tx: &mut Tx<'_>,
     keys: &Keys,
-    accepted_at: &str,
+    accepted_at: DateTime<Utc>,
     working_hours: f64,
 ) -> Result<(), sqlx::Error> {
     let mut updated = Vec::new();
@@ -421,32 +416,35 @@ impl Services {
     pub async fn rebuild_statistics(&self) -> Result<(), ServiceError> {
         let calendar = self.calendar().await?;
         let backend = self.db.backend();
-        let mut tx = self.db.begin().await?;
-        store::begin_rebuild(&mut tx, backend).await?;
-        for (id, accepted, concluded) in store::untimed_conclusions(&mut tx).await? {
-            if let (Some(a), Some(c)) = (parse_time(&accepted), parse_time(&concluded)) {
-                store::set_handling_hours(&mut tx, id, calendar.working_hours_between(a, c)).await?;
-            }
-        }
-        for by in GroupBy::ALL {
-            store::rebuild_counts(&mut tx, backend, by.as_str(), by.all_departments()).await?;
-        }
-        let mut histograms: HashMap<Cell, BTreeMap<i64, i64>> = HashMap::new();
-        let dims: Vec<&str> = GroupBy::ALL.iter().map(|g| g.as_str()).collect();
-        for (keys, department, hour, hours) in store::timed_conclusions(&mut tx, backend, &dims).await? {
-            let [item, _, window, clerk] = <[String; 4]>::try_from(keys).unwrap_or_default();
-            for cell in cells(&Keys { item, department, window, clerk }, &hour) {
-                *histograms.entry(cell).or_default().entry(hundredths(hours)).or_default() += 1;
-            }
-        }
-        let mut rows: Vec<(Cell, Vec<u8>)> = histograms.into_iter().map(|(c, h)| (c, encode_histogram(h))).collect();
-        rows.sort();
-        for chunk in rows.chunks(500) {
-            store::put_durations(&mut tx, chunk).await?;
-        }
-        store::finish_rebuild(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    store::begin_rebuild(tx, backend).await?;
+                    for (id, accepted, concluded) in store::untimed_conclusions(tx).await? {
+                        store::set_handling_hours(tx, id, calendar.working_hours_between(accepted, concluded)).await?;
+                    }
+                    for by in GroupBy::ALL {
+                        store::rebuild_counts(tx, backend, by.as_str(), by.all_departments()).await?;
+                    }
+                    let mut histograms: HashMap<Cell, BTreeMap<i64, i64>> = HashMap::new();
+                    let dims: Vec<&str> = GroupBy::ALL.iter().map(|g| g.as_str()).collect();
+                    for (keys, department, hour, hours) in store::timed_conclusions(tx, backend, &dims).await? {
+                        let [item, _, window, clerk] = <[String; 4]>::try_from(keys).unwrap_or_default();
+                        for cell in cells(&Keys { item, department, window, clerk }, &hour) {
+                            *histograms.entry(cell).or_default().entry(hundredths(hours)).or_default() += 1;
+                        }
+                    }
+                    let mut rows: Vec<(Cell, Vec<u8>)> =
+                        histograms.into_iter().map(|(c, h)| (c, encode_histogram(h))).collect();
+                    rows.sort();
+                    for chunk in rows.chunks(500) {
+                        store::put_durations(tx, chunk).await?;
+                    }
+                    store::finish_rebuild(tx).await?;
+                    Ok::<_, ServiceError>(())
+                })
+            })
+            .await
     }
 }
 
@@ -509,7 +507,7 @@ mod tests {
     #[test]
     fn a_record_counts_in_its_hour_day_and_month_for_its_department_and_all() {
         let keys = Keys { item: "i".into(), department: "d".into(), window: "w".into(), clerk: "c".into() };
-        let cells = cells(&keys, &hour_of("2026-11-30T17:00:00.000Z"));
+        let cells = cells(&keys, &hour_of("2026-11-30T17:00:00Z".parse().unwrap()));
         assert_eq!(cells.len(), 18);
         let named = |dim: &str| cells.iter().filter(|c| c.dimension == dim).collect::<Vec<_>>();
         assert!(named("item").iter().all(|c| c.key == "i" && c.department == "d"));

@@ -38,7 +38,7 @@ pub fn acceptance_content(a: &ApplicationRow, materials: &[MaterialRow]) -> Valu
         "channel": a.channel,
         "window_code": a.window_code,
         "clerk": a.clerk,
-        "accepted_at": a.accepted_at,
+        "accepted_at": crate::db::at_text(&a.accepted_at),
         "materials": m,
     });
     // The entry is public and holds this content's hash: the access key's hash (random, never
@@ -76,7 +76,7 @@ pub fn conclusion_content(a: &ApplicationRow) -> Value {
     json!({
         "number": a.number,
         "result": a.state,
-        "concluded_at": a.concluded_at,
+        "concluded_at": a.concluded_at.as_ref().map(crate::db::at_text),
         "licence_number": a.licence_number,
     })
 }

@@ -203,8 +203,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .merge(events::routes())
         .merge(open311::routes())
         .merge(ledger::routes())
-        .merge(certificates::routes().into())
-        .merge(services::routes().into())
+        .merge(certificates::routes())
+        .merge(services::routes())
 }
 
 /// The whole application router.

@@ -104,38 +104,30 @@ pub async fn insert_visit(tx: &mut Tx<'_>, v: &NewVisit<'_>, date: &str) -> Resu
     Ok((id, number))
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+/// What a rating of a window visit needs of the visit.
+#[derive(Debug, Clone)]
 pub struct VisitRow {
-    pub id: i64,
-    pub number: String,
     pub window_code: String,
     pub clerk: String,
     pub clerk_department: Option<String>,
     pub applicant_id: String,
     pub item_code: String,
-    pub outcome: String,
-    pub at: String,
 }
 
 pub async fn find_visit(tx: &mut Tx<'_>, number: &str) -> Result<Option<VisitRow>, sqlx::Error> {
     let row = sqlx::query(
-        "select id, number, window_code, clerk, clerk_department, applicant_id, item_code, outcome, at
-         from service_visit where number = $1",
+        "select window_code, clerk, clerk_department, applicant_id, item_code from service_visit where number = $1",
     )
     .bind(number)
     .fetch_optional(&mut **tx)
     .await?;
     row.map(|r| {
         Ok(VisitRow {
-            id: r.try_get("id")?,
-            number: r.try_get("number")?,
             window_code: r.try_get("window_code")?,
             clerk: r.try_get("clerk")?,
             clerk_department: r.try_get("clerk_department")?,
             applicant_id: r.try_get("applicant_id")?,
             item_code: r.try_get("item_code")?,
-            outcome: r.try_get("outcome")?,
-            at: r.try_get("at")?,
         })
     })
     .transpose()

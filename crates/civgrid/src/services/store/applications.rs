@@ -2,9 +2,8 @@
 
 use super::*;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct ApplicationRow {
-    #[serde(skip)]
     pub id: i64,
     pub number: String,
     pub item_code: String,
@@ -12,28 +11,25 @@ pub struct ApplicationRow {
     pub department_code: String,
     pub applicant_id: String,
     pub applicant_name: String,
-    #[serde(skip)]
     pub contact: Option<String>,
     pub channel: String,
     pub window_code: Option<String>,
     pub clerk: Option<String>,
-    #[serde(skip)]
     pub visit_id: Option<i64>,
     pub state: String,
     pub current_step: i64,
     pub max_visits: i64,
-    pub accepted_at: String,
-    pub deadline: String,
-    pub legal_deadline: String,
-    pub warned_at: Option<String>,
-    pub overdue_at: Option<String>,
-    pub suspended_at: Option<String>,
+    pub accepted_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    pub legal_deadline: DateTime<Utc>,
+    pub warned_at: Option<DateTime<Utc>>,
+    pub overdue_at: Option<DateTime<Utc>>,
+    pub suspended_at: Option<DateTime<Utc>>,
     pub suspended_step: Option<String>,
-    pub concluded_at: Option<String>,
+    pub concluded_at: Option<DateTime<Utc>>,
     pub licence_number: Option<String>,
-    pub updated_at: String,
+    pub updated_at: DateTime<Utc>,
     /// SHA-256 of the access key handed to the applicant once (none before issue 14).
-    #[serde(skip)]
     pub access_key_hash: Option<String>,
 }
 
@@ -65,16 +61,16 @@ pub(super) fn app_from(r: &AnyRow) -> Result<ApplicationRow, sqlx::Error> {
         state: r.try_get("state")?,
         current_step: r.try_get("current_step")?,
         max_visits: r.try_get("max_visits")?,
-        accepted_at: r.try_get("accepted_at")?,
-        deadline: r.try_get("deadline")?,
-        legal_deadline: r.try_get("legal_deadline")?,
-        warned_at: r.try_get("warned_at")?,
-        overdue_at: r.try_get("overdue_at")?,
-        suspended_at: r.try_get("suspended_at")?,
+        accepted_at: crate::db::at(r, "accepted_at")?,
+        deadline: crate::db::at(r, "deadline")?,
+        legal_deadline: crate::db::at(r, "legal_deadline")?,
+        warned_at: crate::db::at_opt(r, "warned_at")?,
+        overdue_at: crate::db::at_opt(r, "overdue_at")?,
+        suspended_at: crate::db::at_opt(r, "suspended_at")?,
         suspended_step: r.try_get("suspended_step")?,
-        concluded_at: r.try_get("concluded_at")?,
+        concluded_at: crate::db::at_opt(r, "concluded_at")?,
         licence_number: r.try_get("licence_number")?,
-        updated_at: r.try_get("updated_at")?,
+        updated_at: crate::db::at(r, "updated_at")?,
         access_key_hash: r.try_get("access_key_hash")?,
     })
 }
@@ -162,15 +158,15 @@ pub async fn update_application(tx: &mut Tx<'_>, a: &ApplicationRow) -> Result<(
     )
     .bind(&a.state)
     .bind(a.current_step)
-    .bind(&a.deadline)
-    .bind(&a.legal_deadline)
-    .bind(&a.warned_at)
-    .bind(&a.overdue_at)
-    .bind(&a.suspended_at)
+    .bind(at_text(&a.deadline))
+    .bind(at_text(&a.legal_deadline))
+    .bind(a.warned_at.as_ref().map(at_text))
+    .bind(a.overdue_at.as_ref().map(at_text))
+    .bind(a.suspended_at.as_ref().map(at_text))
     .bind(&a.suspended_step)
-    .bind(&a.concluded_at)
+    .bind(a.concluded_at.as_ref().map(at_text))
     .bind(&a.licence_number)
-    .bind(&a.updated_at)
+    .bind(at_text(&a.updated_at))
     .bind(a.id)
     .execute(&mut **tx)
     .await?;

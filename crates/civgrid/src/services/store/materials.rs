@@ -2,10 +2,9 @@
 
 use super::*;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct MaterialRow {
     pub id: i64,
-    #[serde(skip)]
     pub application_id: i64,
     pub position: i64,
     pub code: String,

@@ -5,7 +5,9 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::catalogue::{item_type_name, ItemSpec, ServiceItem};
-use crate::db::{flag, Db, Dialect, LocalTime, Tx};
+use chrono::{DateTime, Utc};
+
+use crate::db::{at_text, flag, Db, Dialect, LocalTime, Tx};
 
 mod applicants;
 mod applications;

@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct NoticeRow {
     pub number: String,
     pub kind: String,
@@ -16,7 +16,7 @@ pub struct NoticeRow {
     pub missing: String,
     pub reason: Option<String>,
     pub issued_by: String,
-    pub issued_at: String,
+    pub issued_at: DateTime<Utc>,
     /// The name given with the application the notice answers.
     pub applicant_name: Option<String>,
 }
@@ -37,7 +37,7 @@ fn notice_from(r: &AnyRow) -> Result<NoticeRow, sqlx::Error> {
         missing: r.try_get("missing")?,
         reason: r.try_get("reason")?,
         issued_by: r.try_get("issued_by")?,
-        issued_at: r.try_get("issued_at")?,
+        issued_at: crate::db::at(r, "issued_at")?,
         applicant_name: r.try_get("applicant_name")?,
     })
 }
@@ -57,7 +57,7 @@ pub async fn insert_notice(tx: &mut Tx<'_>, n: &NoticeRow) -> Result<(), sqlx::E
     .bind(&n.missing)
     .bind(&n.reason)
     .bind(&n.issued_by)
-    .bind(&n.issued_at)
+    .bind(at_text(&n.issued_at))
     .bind(&n.applicant_name)
     .execute(&mut **tx)
     .await?;

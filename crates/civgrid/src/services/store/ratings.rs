@@ -2,12 +2,11 @@
 
 use super::*;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct RatingRow {
     pub id: i64,
     pub target_kind: String,
     pub target_ref: String,
-    #[serde(skip)]
     pub applicant_id: String,
     pub grade: i64,
     pub comment: Option<String>,
@@ -15,7 +14,7 @@ pub struct RatingRow {
     pub item_code: Option<String>,
     pub window_code: Option<String>,
     pub clerk: Option<String>,
-    pub rated_at: String,
+    pub rated_at: DateTime<Utc>,
     pub void: bool,
 }
 
@@ -34,7 +33,7 @@ fn rating_from(r: &AnyRow) -> Result<RatingRow, sqlx::Error> {
         item_code: r.try_get("item_code")?,
         window_code: r.try_get("window_code")?,
         clerk: r.try_get("clerk")?,
-        rated_at: r.try_get("rated_at")?,
+        rated_at: crate::db::at(r, "rated_at")?,
         void: flag(r, "void")?,
     })
 }
@@ -56,7 +55,7 @@ pub async fn insert_rating(tx: &mut Tx<'_>, r: &RatingRow) -> Result<Option<Rati
     .bind(&r.item_code)
     .bind(&r.window_code)
     .bind(&r.clerk)
-    .bind(&r.rated_at)
+    .bind(at_text(&r.rated_at))
     .fetch_optional(&mut **tx)
     .await?;
     row.as_ref().map(rating_from).transpose()
@@ -79,7 +78,7 @@ pub async fn void_rating(tx: &mut Tx<'_>, id: i64) -> Result<bool, sqlx::Error> 
     Ok(r.rows_affected() == 1)
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct RectificationRow {
     pub id: i64,
     pub rating_id: i64,

@@ -397,14 +397,16 @@ pub async fn finish_rebuild(tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
 }
 
 /// Concluded applications without a stored handling time: (id, accepted_at, concluded_at).
-pub async fn untimed_conclusions(tx: &mut Tx<'_>) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+pub async fn untimed_conclusions(tx: &mut Tx<'_>) -> Result<Vec<(i64, DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
     let rows = sqlx::query(
         "select id, accepted_at, concluded_at from service_application
          where concluded_at is not null and handling_working_hours is null",
     )
     .fetch_all(&mut **tx)
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("accepted_at")?, r.try_get("concluded_at")?))).collect()
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, crate::db::at(r, "accepted_at")?, crate::db::at(r, "concluded_at")?)))
+        .collect()
 }
 
 pub async fn set_handling_hours(tx: &mut Tx<'_>, id: i64, hours: f64) -> Result<(), sqlx::Error> {

@@ -2,18 +2,15 @@
 
 use super::*;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct StepRow {
-    #[serde(skip)]
     pub id: i64,
-    #[serde(skip)]
     pub application_id: i64,
     pub step_index: i64,
     pub step_name: String,
     pub department_code: String,
     pub state: String,
     /// JSON array `[{code, met, note}]` once decided.
-    #[serde(skip)]
     pub checklist: Option<String>,
     pub note: Option<String>,
     pub decided_by: Option<String>,
@@ -148,7 +145,7 @@ pub async fn all_decided_steps(db: &Db) -> Result<Vec<(String, StepRow)>, sqlx::
     rows.iter().map(|r| Ok((r.try_get("app_number")?, step_from(r)?))).collect()
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct EventRow {
     pub at: String,
     pub actor: String,

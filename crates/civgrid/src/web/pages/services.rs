@@ -14,7 +14,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{error_page, frame, html, lang_of, local_time, not_yours, public_frame, staff_only, Frame, Opt, Tr};
-use crate::services::applications::ApplicationView;
+use crate::db::at_text;
+use crate::services::applications::{ApplicationView, ListedApplication};
 use crate::services::catalogue::ApplicantType;
 use crate::services::{ServiceError, ServiceItem};
 use crate::staff::{Principal, Role};
@@ -250,9 +251,9 @@ fn detail(
         state: a.state,
         sla_label: l.t(&format!("svc.sla.{}", v.sla)),
         sla: v.sla.to_owned(),
-        accepted: local_time(&a.accepted_at),
-        deadline: local_time(&a.deadline),
-        concluded: a.concluded_at.as_deref().map(local_time).unwrap_or_default(),
+        accepted: local_time(&at_text(&a.accepted_at)),
+        deadline: local_time(&at_text(&a.deadline)),
+        concluded: a.concluded_at.as_ref().map(|t| local_time(&at_text(t))).unwrap_or_default(),
         // The applicant's own e-licence (the API gives it to them too), to verify.
         licence_number: a.licence_number.unwrap_or_default(),
         materials,
@@ -274,18 +275,18 @@ pub struct AppSummary {
     pub deadline: String,
 }
 
-fn summary(l: Tr, v: &serde_json::Value) -> AppSummary {
-    let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+fn summary(l: Tr, v: &ListedApplication) -> AppSummary {
+    let a = &v.application;
     AppSummary {
-        number: s("number"),
-        item_code: s("item_code"),
-        applicant_name: s("applicant_name"),
-        state_label: l.t(&format!("svc.state.{}", s("state"))),
-        state: s("state"),
-        sla_label: l.t(&format!("svc.sla.{}", s("sla"))),
-        sla: s("sla"),
-        accepted: local_time(&s("accepted_at")),
-        deadline: local_time(&s("deadline")),
+        number: a.number.clone(),
+        item_code: a.item_code.clone(),
+        applicant_name: a.applicant_name.clone(),
+        state_label: l.t(&format!("svc.state.{}", a.state)),
+        state: a.state.clone(),
+        sla_label: l.t(&format!("svc.sla.{}", v.sla)),
+        sla: v.sla.to_owned(),
+        accepted: local_time(&at_text(&a.accepted_at)),
+        deadline: local_time(&at_text(&a.deadline)),
     }
 }
 
@@ -537,7 +538,7 @@ pub(super) async fn approve_page(
             state.services.list_page(&p, Some("in_review"), true, q.after, LIST_LIMIT, request_id(&headers)).await?;
         let pager = Pager::new("/workbench/approve", "queue-approve", q.after, next);
         for row in in_review {
-            let number = row["number"].as_str().unwrap_or_default();
+            let number = row.application.number.as_str();
             // The view shows only the reader's department's steps.
             let v = state.services.get(&p, number, request_id(&headers)).await?;
             let Some(open) = v.steps.iter().find(|s| s.step.state == "pending").map(|s| s.step.step_index) else {
