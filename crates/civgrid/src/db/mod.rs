@@ -98,47 +98,9 @@ pub struct Db {
     writes: Option<mpsc::Sender<Job>>,
     /// SQLite only: the group committer's own one-connection pool.
     writer: Option<AnyPool>,
-    /// SQLite only: taken before a write transaction of the pool begins, so this node's
-    /// writers queue in order here (holding no connection) instead of polling SQLite's lock.
-    write_lock: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
-    /// SQLite only: counts write transactions begun and groups committed, so the WAL
+    /// SQLite only: counts groups committed, so the WAL
     /// checkpointer can tell a quiet moment (see `checkpoint_wal`).
     activity: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-/// A write transaction: on SQLite it holds this node's write lock and SQLite's (`BEGIN
-/// IMMEDIATE`) from its first statement, so a read followed by a write can never fail with
-/// "database is locked" halfway through (a deferred transaction that read first cannot wait
-/// for the lock: SQLite refuses its upgrade at once). Derefs to the transaction.
-#[derive(Debug)]
-pub struct WriteTx {
-    // Declared first, so it is dropped (rolled back) before the lock is released.
-    tx: Tx<'static>,
-    _lock: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl WriteTx {
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        let WriteTx { tx, _lock } = self;
-        tx.commit().await
-    }
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        let WriteTx { tx, _lock } = self;
-        tx.rollback().await
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = Tx<'static>;
-    fn deref(&self) -> &Tx<'static> {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Tx<'static> {
-        &mut self.tx
-    }
 }
 
 pub type Tx<'a> = Transaction<'a, sqlx::Any>;
@@ -211,21 +173,24 @@ impl Db {
         } else {
             (None, None)
         };
-        let write_lock = (url.backend == Backend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
         Ok(Db {
             pool,
             backend: url.backend,
             url: std::sync::Arc::new(url.clone()),
             writes,
             writer,
-            write_lock,
             activity,
         })
     }
 
     /// Runs `work` in a write transaction and returns its result only once that transaction is
     /// committed (durably, with the pool's `synchronous` setting); an `Err` from `work` writes
-    /// nothing.
+    /// nothing. This is the one write path: every transaction that writes is a unit of work
+    /// given here (reads that need one snapshot use [`Db::begin_read`]).
+    ///
+    /// `work` runs on the committer (SQLite), so it must not call `write` itself — the
+    /// committer would wait for itself — nor do slow work that is not the database's
+    /// (hash passwords, call out) before it returns.
     ///
     /// On PostgreSQL this is one transaction per call: the server already shares one WAL flush
     /// among transactions that commit together. SQLite has one writer and flushes its WAL once
@@ -285,25 +250,6 @@ impl Db {
     /// The URL this pool was opened with (for side connections such as LISTEN).
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
-    }
-
-    /// Begins a write transaction (see [`WriteTx`]). On SQLite the node's writers queue for
-    /// the lock before they take a connection, so waiting writers never starve the readers
-    /// of connections; the group committer, on its own connection, meets at most this one
-    /// writer at SQLite's lock, where `busy_timeout` makes it wait its turn.
-    ///
-    /// Never call this (or [`Db::write`]) while holding a `WriteTx`: the second would wait
-    /// for the first.
-    pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
-        match &self.write_lock {
-            None => Ok(WriteTx { tx: self.pool.begin().await?, _lock: None }),
-            Some(lock) => {
-                let guard = lock.clone().lock_owned().await;
-                self.activity.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let tx = self.pool.begin_with("begin immediate").await?;
-                Ok(WriteTx { tx, _lock: Some(guard) })
-            }
-        }
     }
 
     /// Begins a transaction that only reads (one consistent snapshot; takes no write lock).
