@@ -457,11 +457,16 @@ pub(crate) async fn copy_in_batches(
     while k0 <= copies {
         let k1 = (k0 + per_statement - 1).min(copies);
         let ks = format!("with recursive k(n) as (select {k0} union all select n + 1 from k where n < {k1})");
-        let mut tx = db.begin().await?;
-        for sql in statements(&ks) {
-            sqlx::query(&sql).execute(&mut **tx).await?;
-        }
-        tx.commit().await?;
+        let batch = statements(&ks);
+        db.write(move |tx| -> civgrid::db::BoxFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                for sql in batch {
+                    sqlx::query(&sql).execute(&mut **tx).await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
         let made = k1 * per_copy;
         if (k1 - k0 + 1) * per_copy >= 100_000 || made / 100_000 != (k0 - 1) * per_copy / 100_000 {
             println!("  {made} {what} copied ({:.0} s)", started.elapsed().as_secs_f64());

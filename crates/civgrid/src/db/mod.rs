@@ -98,9 +98,6 @@ pub struct Db {
     writes: Option<mpsc::Sender<Job>>,
     /// SQLite only: the group committer's own one-connection pool.
     writer: Option<AnyPool>,
-    /// SQLite only: counts groups committed, so the WAL
-    /// checkpointer can tell a quiet moment (see `checkpoint_wal`).
-    activity: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub type Tx<'a> = Transaction<'a, sqlx::Any>;
@@ -179,7 +176,6 @@ impl Db {
             url: std::sync::Arc::new(url.clone()),
             writes,
             writer,
-            activity,
         })
     }
 

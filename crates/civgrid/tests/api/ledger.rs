@@ -469,22 +469,35 @@ async fn batched_appends_audit_clean_and_roll_back(b: Backend) {
     assert!(ledger.cache_stats().hits > 0);
 
     let before = app.count("ledger_entry").await;
-    let mut tx = db.begin().await.expect("begin");
+    // A unit of work that fails after its batch is rolled back with it.
     let extra: Vec<_> = (10_000..10_500).map(bench_record).collect();
-    let written = civgrid::ledger::append_batch_in(&mut tx, RECORD_KIND, &extra, "2026-11-22T08:00:00.000Z")
-        .await
-        .expect("batch");
-    assert_eq!(written.len(), 500);
-    tx.rollback().await.expect("rollback");
+    let refused = db
+        .write(move |tx| -> civgrid::db::BoxFuture<'_, Result<(), civgrid::ledger::LogError>> {
+            Box::pin(async move {
+                let written =
+                    civgrid::ledger::append_batch_in(tx, RECORD_KIND, &extra, "2026-11-22T08:00:00.000Z").await?;
+                assert_eq!(written.len(), 500);
+                Err(civgrid::ledger::LogError::NoCheckpoint)
+            })
+        })
+        .await;
+    assert!(matches!(refused, Err(civgrid::ledger::LogError::NoCheckpoint)), "{refused:?}");
     assert_eq!(app.count("ledger_entry").await, before, "a rolled-back batch wrote no entry");
     assert!(!ledger.has_pending().await.expect("pending"));
     assert_eq!(ledger.integrate().await.expect("integrate"), 0);
 
     // A batch with one bad reference is refused before anything is written.
-    let mut tx = db.begin().await.expect("begin");
     let bad = vec![bench_record(20_000), ("not a reference".to_owned(), json!({}))];
-    assert!(civgrid::ledger::append_batch_in(&mut tx, RECORD_KIND, &bad, "2026-11-22T08:00:00.000Z").await.is_err());
-    tx.commit().await.expect("commit");
+    // The unit commits after the refusal, so anything written before it would be kept.
+    let refused = db
+        .write(move |tx| -> civgrid::db::BoxFuture<'_, Result<bool, civgrid::ledger::LogError>> {
+            Box::pin(async move {
+                Ok(civgrid::ledger::append_batch_in(tx, RECORD_KIND, &bad, "2026-11-22T08:00:00.000Z").await.is_err())
+            })
+        })
+        .await
+        .expect("commit");
+    assert!(refused);
     assert_eq!(app.count("ledger_entry").await, before);
     let report = audit::audit(ledger, &[set]).await.expect("audit");
     assert!(report.is_clean(), "{:?}", report.findings);
