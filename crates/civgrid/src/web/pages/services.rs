@@ -251,9 +251,9 @@ fn detail(
         state: a.state,
         sla_label: l.t(&format!("svc.sla.{}", v.sla)),
         sla: v.sla.to_owned(),
-        accepted: local_time(&at_text(&a.accepted_at)),
-        deadline: local_time(&at_text(&a.deadline)),
-        concluded: a.concluded_at.as_ref().map(|t| local_time(&at_text(t))).unwrap_or_default(),
+        accepted: local_at(&a.accepted_at),
+        deadline: local_at(&a.deadline),
+        concluded: a.concluded_at.as_ref().map(local_at).unwrap_or_default(),
         // The applicant's own e-licence (the API gives it to them too), to verify.
         licence_number: a.licence_number.unwrap_or_default(),
         materials,
@@ -285,8 +285,8 @@ fn summary(l: Tr, v: &ListedApplication) -> AppSummary {
         state: a.state.clone(),
         sla_label: l.t(&format!("svc.sla.{}", v.sla)),
         sla: v.sla.to_owned(),
-        accepted: local_time(&at_text(&a.accepted_at)),
-        deadline: local_time(&at_text(&a.deadline)),
+        accepted: local_at(&a.accepted_at),
+        deadline: local_at(&a.deadline),
     }
 }
 
