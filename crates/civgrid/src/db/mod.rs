@@ -170,13 +170,7 @@ impl Db {
         } else {
             (None, None)
         };
-        Ok(Db {
-            pool,
-            backend: url.backend,
-            url: std::sync::Arc::new(url.clone()),
-            writes,
-            writer,
-        })
+        Ok(Db { pool, backend: url.backend, url: std::sync::Arc::new(url.clone()), writes, writer })
     }
 
     /// Runs `work` in a write transaction and returns its result only once that transaction is

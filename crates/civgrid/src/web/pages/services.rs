@@ -13,8 +13,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{error_page, frame, html, lang_of, local_time, not_yours, public_frame, staff_only, Frame, Opt, Tr};
-use crate::db::at_text;
+use super::{
+    error_page, frame, html, lang_of, local_at, local_time, not_yours, public_frame, staff_only, Frame, Opt, Tr,
+};
 use crate::services::applications::{ApplicationView, ListedApplication};
 use crate::services::catalogue::ApplicantType;
 use crate::services::{ServiceError, ServiceItem};
