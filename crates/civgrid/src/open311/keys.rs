@@ -9,8 +9,6 @@ use crate::audit::{self, Actor, Change};
 use crate::db::{BoxFuture, Db, Tx};
 use crate::tokens::{self, Kind, TokenRow};
 
-/// Issued keys start with this, so a leaked one is recognisable in logs and scanners.
-pub const KEY_PREFIX: &str = "cgo_";
 /// Name of the key set with `civgrid demo --open311-key KEY`.
 pub const DEMO_KEY_NAME: &str = "demo";
 /// Name of the key the demo generates when no key is given.

@@ -22,7 +22,7 @@ use crate::cases::public::PublicCase;
 use crate::cases::state::State;
 use crate::cases::{CaseClass, NewReport, MAX_DESCRIPTION_CHARS};
 use civgrid_geo::{Datum, LngLat};
-pub use keys::{hash_key, ApiKey, KeyError, KeyRow, Keys, DEMO_KEY_NAME, GENERATED_DEMO_KEY_NAME, KEY_PREFIX};
+pub use keys::{hash_key, ApiKey, KeyError, KeyRow, Keys, DEMO_KEY_NAME, GENERATED_DEMO_KEY_NAME};
 
 /// GET requests: the default and widest window (days), and the most requests returned.
 pub const WINDOW_DAYS: i64 = 90;

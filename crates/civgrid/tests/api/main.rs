@@ -22,6 +22,7 @@ mod open311;
 mod openapi;
 mod ops;
 mod pages;
+mod pages_services;
 mod schema;
 mod security_cases;
 mod security_services;
