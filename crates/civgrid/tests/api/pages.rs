@@ -13,7 +13,11 @@ use crate::helpers::{Backend, TestApp};
 use crate::pages_services::service_item_code;
 
 /// (status, headers, body text) of a GET with optional cookies.
-pub(crate) async fn page(app: &TestApp, uri: &str, cookie: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(crate) async fn page(
+    app: &TestApp,
+    uri: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let mut req = Request::get(uri);
     if let Some(c) = cookie {
         req = req.header(header::COOKIE, c);
@@ -387,7 +391,7 @@ async fn indicator_trends_are_charts_with_their_tables(b: Backend) {
 both_backends!(indicator_trends_are_charts_with_their_tables);
 
 /// The hrefs of a queue's paging links: (previous, next).
-fn pager_links(queue: &str) -> (Option<String>, Option<String>) {
+pub(crate) fn pager_links(queue: &str) -> (Option<String>, Option<String>) {
     let href = |rel: &str| {
         let at = queue.find(&format!("rel=\"{rel}\""))?;
         let before = &queue[..at];

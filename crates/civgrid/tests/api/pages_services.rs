@@ -3,9 +3,8 @@
 //! pages.rs, whose request helpers these share).
 
 use axum::http::StatusCode;
-use serde_json::{json, Value};
 
-use super::pages::{form_post, page, section, send};
+use super::pages::{form_post, page, pager_links, section, send};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp};
 

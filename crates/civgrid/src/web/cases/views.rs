@@ -349,7 +349,8 @@ pub struct MapQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MapCases {
     pub fields: Vec<String>,
-    #[schema(value_type = Vec<Vec<Object>>)]
+    /// Each row an array of numbers, strings, booleans and nulls, in the order of `fields`.
+    #[schema(value_type = Vec<Vec<Value>>)]
     pub cases: Vec<Vec<serde_json::Value>>,
 }
 

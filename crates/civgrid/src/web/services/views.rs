@@ -27,7 +27,11 @@ pub struct ItemView {
     pub version: i64,
     pub basic_code: String,
     pub item_type_name: String,
+    /// The item's definition as an administrator submits it (`ItemSpec`). Documented as an
+    /// open object: `ItemSpec` refuses unknown fields as a request body, and a schema that
+    /// refused them here would refuse this very answer.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub spec: ItemSpec,
     pub created_at: String,
     pub created_by: String,
