@@ -16,7 +16,7 @@ mod keys;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::cases::public::PublicCase;
 use crate::cases::state::State;
@@ -29,8 +29,6 @@ pub const WINDOW_DAYS: i64 = 90;
 pub const MAX_REQUESTS: i64 = crate::cases::public::MAX_ROWS;
 /// Most comma-separated values accepted in one filter.
 const MAX_LIST: usize = 1000;
-/// China Standard Time: every datetime is returned with this offset (the spec allows any).
-const CST_SECONDS: i32 = 8 * 3600;
 
 /// What went wrong, in GeoReport's terms: the HTTP status (400, 403 or 404) and a description
 /// for people.
@@ -125,10 +123,7 @@ impl Params {
 /// A datetime for GeoReport: W3C/ISO 8601 in China Standard Time, whole seconds
 /// (e.g. `2026-11-22T09:30:00+08:00`).
 pub fn w3c(t: &DateTime<Utc>) -> String {
-    match FixedOffset::east_opt(CST_SECONDS) {
-        Some(cst) => t.with_timezone(&cst).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        None => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    }
+    t.with_timezone(&crate::periods::cst()).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
 /// As stored in case_record (RFC 3339, UTC, milliseconds), so text comparison orders correctly.

@@ -31,8 +31,8 @@ pub fn instant(text: &str, name: &str) -> ApiResult<DateTime<Utc>> {
     let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
         ApiError::bad_request(ErrorCode::InvalidQuery, format!("`{name}` must be YYYY-MM-DD or RFC 3339"))
     })?;
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| ApiError::internal(&"UTC+8 offset"))?;
-    cst.from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+    crate::periods::cst()
+        .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
         .single()
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidQuery, format!("`{name}` is not a local date")))

@@ -104,10 +104,7 @@ pub(super) fn local_time(s: &str) -> String {
 
 /// A time as China Standard Time, to the minute.
 pub(super) fn local_at(t: &chrono::DateTime<chrono::Utc>) -> String {
-    match chrono::FixedOffset::east_opt(8 * 3600) {
-        Some(cst) => t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string(),
-        None => crate::db::at_text(t),
-    }
+    t.with_timezone(&crate::periods::cst()).format("%Y-%m-%d %H:%M").to_string()
 }
 
 pub(super) fn action_name(a: Action) -> &'static str {
