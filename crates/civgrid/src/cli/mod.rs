@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use civgrid_geo::Datum;
 use clap::{Parser, Subcommand};
 
-use crate::audit::Actor;
 use crate::config::{self, FileConfig, ListenArgs, Overrides, SettingArgs, Settings};
 use crate::db::DatabaseUrl;
 use crate::secret::Secret;
-use crate::territory::{ExistingGrids, Territory, TerritoryError};
-use crate::{app, demo, telemetry};
+use crate::territory::{Territory, TerritoryError};
+use crate::{app, telemetry};
+
+mod demo;
+mod records;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -248,58 +250,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     cli.check()?;
     match &cli.command {
         Command::Demo { listen: _, data, seed_only, open311_key } => {
-            let mut settings = cli.settings()?;
-            let _log = telemetry::init(settings.log_format);
-            std::fs::create_dir_all(data)
-                .map_err(|e| anyhow::anyhow!("cannot create data folder {}: {e}", data.display()))?;
-            let url: DatabaseUrl = format!("sqlite://{}", data.join("civgrid.db").display()).parse()?;
-            settings.database_url = Some(url.clone());
-            let db = app::open_database(&url, &settings).await?;
-            // The audit bureau's witness runs in-process unless real witnesses are configured.
-            if settings.ledger_witnesses.witnesses.is_empty() {
-                let keys = app::ledger_keys(&db, &settings)?;
-                settings.ledger_witnesses = demo::ledger::start_witness(data, &keys).await?;
-            }
-            let state = app::state(db, &settings).await?;
-            let witness_client = reqwest::Client::new();
-            if !demo::is_seeded(&state.territory).await? {
-                println!("Seeding the demo district 禅城区 (440604): 4 subdistricts, 85 communities, 1,046 grids …");
-                demo::seed(&state.territory, &state.staff, &state.cases).await?;
-                let n = demo::seed_cases(&state.territory, &state.staff, &state.cases, 400, chrono::Utc::now()).await?;
-                println!("Seeded {n} demo cases over the last 90 days (replayed through the case workflow).");
-                let certificates = demo::ledger::seed_certificates(&state.certificates).await?;
-                let logged = state.ledger.integrate().await?;
-                let cosigned = state.ledger.collect_cosignatures(&witness_client).await?;
-                let cp = state.ledger.checkpoint().await?;
-                println!(
-                    "Ledger: {logged} entries logged ({} certificates); checkpoint of size {} signed and cosigned by {cosigned} witness.",
-                    certificates.len(),
-                    cp.size
-                );
-            }
-            let keys = crate::open311::Keys::new(state.db.clone());
-            if let Some(k) = open311_key {
-                keys.ensure_demo_key(Some(k.expose())).await.map_err(|e| anyhow::anyhow!("--open311-key: {e}"))?;
-            }
-            if *seed_only {
-                println!("demo database ready: {}", url.redacted());
-                return Ok(());
-            }
-            let open311_key = match open311_key {
-                Some(k) => k.expose().to_owned(),
-                None => keys.ensure_demo_key(None).await?,
-            };
-            let listener = tokio::net::TcpListener::bind(settings.addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
-            let addr = listener.local_addr()?;
-            print_banner(addr, &url, &open311_key);
-            if let Some(c) = state.certificates.recent(1).await?.first() {
-                println!("  Ledger:     http://{addr}/ledger/checkpoint · http://{addr}/ledger/trust");
-                println!("  Verify:     http://{addr}/verify/{}  (a demo certificate)", c.number);
-                println!();
-            }
-            app::serve(state, listener).await
+            demo::run(&cli, data, *seed_only, open311_key).await
         }
         Command::Serve { listen: _ } => {
             let settings = cli.settings()?;
@@ -312,57 +263,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(addr = %listener.local_addr()?, database = %url.redacted(), "civgrid serving");
             app::serve(app::state(db, &settings).await?, listener).await
         }
-        Command::Audit { json } => {
-            let settings = cli.settings()?;
-            let _log = telemetry::init(settings.log_format);
-            let url = require_url(&settings)?;
-            let db = app::open_database(&url, &settings).await?;
-            let ledger = crate::ledger::Ledger::new(
-                db.clone(),
-                app::ledger_keys(&db, &settings)?,
-                settings.ledger_witnesses.clone(),
-            );
-            // Every module whose records the ledger logs contributes its record set here.
-            let mut sets = vec![crate::cases::trace::records(&db).await?];
-            sets.extend(crate::certificates::Certificates::records(&db).await?);
-            sets.extend(crate::services::trace::records(&db).await?);
-            let report = crate::ledger::audit::audit(&ledger, &sets).await?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                println!(
-                    "audited {} records, {} entries, {} tree nodes, {} checkpoints (tree size {})",
-                    report.records_checked,
-                    report.entries_checked,
-                    report.nodes_checked,
-                    report.checkpoints_checked,
-                    report.tree_size
-                );
-                for k in &report.kinds_not_audited {
-                    println!("  note: entries of kind {k} have no record owner here and were not compared");
-                }
-                for f in &report.findings {
-                    let what = match (&f.kind, &f.reference) {
-                        (Some(k), Some(r)) => format!("{k} {r}: "),
-                        _ => String::new(),
-                    };
-                    println!("  {:<26} {what}{}", f.code, f.detail);
-                }
-                println!(
-                    "{}",
-                    if report.is_clean() {
-                        "clean: records, entries, tree and checkpoints agree"
-                    } else {
-                        "TAMPERING FOUND"
-                    }
-                );
-            }
-            db.close().await;
-            if !report.is_clean() {
-                std::process::exit(1);
-            }
-            Ok(())
-        }
+        Command::Audit { json } => records::audit(&cli, *json).await,
         Command::Migrate => {
             let settings = cli.settings()?;
             let _log = telemetry::init(settings.log_format);
@@ -371,33 +272,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to {}", url.redacted());
             Ok(())
         }
-        Command::Import(cmd) => {
-            let settings = cli.settings()?;
-            let _log = telemetry::init(settings.log_format);
-            let url = require_url(&settings)?;
-            let db = app::open_database(&url, &settings).await?;
-            let territory = Territory::new(db);
-            let actor = Actor::cli(&os_user());
-            match cmd {
-                ImportCommand::District { file, code, name, datum } => {
-                    let bytes =
-                        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-                    territory.create_district(&actor, code, name, &bytes, *datum, None).await.map_err(explain)?;
-                    println!("district {code} {name} created");
-                }
-                ImportCommand::Grids { file, datum, replace } => {
-                    let bytes =
-                        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-                    let existing = if *replace { ExistingGrids::Replace } else { ExistingGrids::Refuse };
-                    let s = territory.import_grids(&actor, &bytes, *datum, existing, None).await.map_err(explain)?;
-                    println!(
-                        "imported: {} grids created, {} replaced, {} areas created (territory revision {})",
-                        s.created, s.replaced, s.areas_created, s.revision
-                    );
-                }
-            }
-            Ok(())
-        }
+        Command::Import(cmd) => records::import(&cli, cmd).await,
         Command::Export(ExportCommand::Grids { out }) => {
             let settings = cli.settings()?;
             let url = require_url(&settings)?;
@@ -418,30 +293,4 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::witness::cli::serve(key, log_vkey, origin, state, *addr).await
         }
     }
-}
-
-fn print_banner(addr: std::net::SocketAddr, url: &DatabaseUrl, open311_key: &str) {
-    println!();
-    println!("civgrid demo — 禅城区 (440604) on {}", url.redacted());
-    println!("  URL:        http://{addr}/");
-    println!("  workbench:  http://{addr}/login  (each role lands on its own workbench)");
-    println!("  citizens:   http://{addr}/portal");
-    println!("  health:     http://{addr}/healthz");
-    println!("  locate:     http://{addr}/api/v1/locate?lng=113.1107&lat=23.0296&datum=gcj02");
-    println!("  grids:      http://{addr}/api/v1/grids.geojson");
-    println!("  metrics:    http://{addr}/metrics");
-    println!("  Open311:    http://{addr}/open311/v2/discovery.xml  (POST api_key: {open311_key})");
-    println!("  Demo staff accounts (password for all: {}):", demo::DEMO_PASSWORD);
-    for (username, display_name, _, role, area) in demo::ACCOUNTS {
-        println!(
-            "    {username:<14} {role:<16} {display_name} @ {}",
-            area.unwrap_or(demo::DISTRICT_CODE),
-            role = role.as_str()
-        );
-    }
-    println!(
-        "  Sign in at /login, or: POST /api/v1/auth/login {{\"username\":\"admin\",\"password\":\"{}\"}}",
-        demo::DEMO_PASSWORD
-    );
-    println!();
 }
