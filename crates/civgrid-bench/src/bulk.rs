@@ -132,6 +132,12 @@ impl Place {
         })
     }
 
+    /// A SQLite database built by an earlier run.
+    pub(crate) fn existing_sqlite(path: &Path) -> anyhow::Result<Place> {
+        let url: DatabaseUrl = format!("sqlite://{}", path.display()).parse()?;
+        Ok(Place { url, key_dir: None, backend: Backend::Sqlite, admin_url: None, schema: None })
+    }
+
     /// Drops the scratch schema unless it is to be kept, and hands on the run's result.
     pub(crate) async fn finish<T>(&self, keep: bool, result: anyhow::Result<T>) -> anyhow::Result<T> {
         if !keep {

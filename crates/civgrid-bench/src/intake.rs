@@ -18,7 +18,6 @@
 //! with [`raw_insert_ceiling`] on the same pool settings the server uses.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -35,6 +34,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::machine::MachineInfo;
+
+mod display;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -178,94 +179,6 @@ impl IntakeReport {
     }
 }
 
-impl fmt::Display for IntakeReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = &self.machine;
-        writeln!(f, "### Report intake — {} ({})", self.backend, m.date_utc)?;
-        writeln!(f)?;
-        writeln!(
-            f,
-            "Machine: {} CPUs ({}), {:.0} GiB, {}. Database: {}. Server: {}.",
-            m.nproc,
-            m.cpu_model,
-            m.mem_total_bytes as f64 / (1u64 << 30) as f64,
-            m.os_arch,
-            self.database,
-            self.server
-        )?;
-        writeln!(f)?;
-        writeln!(
-            f,
-            "| step | scheduled | acknowledged (201) | errors | achieved /s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | push p50 ms | push p99 ms | push n (missing) | civgrid CPU | load-gen CPU | machine busy | sustained |"
-        )?;
-        writeln!(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")?;
-        for s in &self.steps {
-            let errors = if s.errors.is_empty() {
-                "0".to_owned()
-            } else {
-                s.errors.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
-            };
-            writeln!(
-                f,
-                "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} ({}) | {:.2} | {:.2} | {:.0} % | {} |",
-                s.label,
-                s.scheduled,
-                s.acknowledged,
-                errors,
-                s.achieved_per_sec,
-                s.latency.p50_ms,
-                s.latency.p90_ms,
-                s.latency.p99_ms,
-                s.latency.p999_ms,
-                s.latency.max_ms,
-                s.push.p50_ms,
-                s.push.p99_ms,
-                s.push.count,
-                s.push_missing,
-                s.server_cpu_cores,
-                s.client_cpu_cores,
-                s.machine_cpu_busy * 100.0,
-                if s.offered_per_sec.is_some() { if s.sustained { "yes" } else { "**no**" } } else { "—" },
-            )?;
-        }
-        writeln!(f)?;
-        writeln!(f, "| raw single-row insert (ceiling) | connections | inserts/s | p50 ms | p99 ms |")?;
-        writeln!(f, "|---|---|---|---|---|")?;
-        for c in &self.ceilings {
-            writeln!(
-                f,
-                "| {} | {} | {:.0} | {:.2} | {:.2} |",
-                c.what, c.connections, c.inserts_per_sec, c.latency.p50_ms, c.latency.p99_ms
-            )?;
-        }
-        writeln!(f)?;
-        let best = self.steps.iter().map(|s| s.achieved_per_sec).fold(0.0, f64::max);
-        if let Some(sustained) = self.sustained_rate() {
-            writeln!(
-                f,
-                "Highest sustained offered rate: **{sustained} reports/s**; best achieved: {best:.0} reports/s."
-            )?;
-        } else {
-            writeln!(f, "No open-loop step was sustained; best achieved: {best:.0} reports/s.")?;
-        }
-        for c in &self.ceilings {
-            if c.inserts_per_sec > 0.0 {
-                writeln!(
-                    f,
-                    "Reports (best achieved) ÷ raw inserts ({}, {} connection(s)): **{:.2}×**.",
-                    c.what,
-                    c.connections,
-                    best / c.inserts_per_sec
-                )?;
-            }
-        }
-        for n in &self.notes {
-            writeln!(f, "- {n}")?;
-        }
-        Ok(())
-    }
-}
-
 /// A running `civgrid serve`, stopped (SIGTERM, then kill) when dropped.
 pub struct Server {
     child: Child,
@@ -396,6 +309,7 @@ struct CreatedCase {
 }
 
 /// One answered (or failed) request.
+#[derive(Clone)]
 struct Sample {
     scheduled: Instant,
     started: Instant,
@@ -457,39 +371,118 @@ impl Ctx {
     }
 }
 
+/// A running `civgrid serve` with a signed-in grid worker listening for pushes: what every
+/// step needs.
+pub struct Load {
+    ctx: Arc<Ctx>,
+    server: Server,
+    sse: tokio::task::JoinHandle<()>,
+    /// `/healthz` as the server answered at start.
+    pub server_version: String,
+}
+
+impl Load {
+    /// Starts the server on the prepared database and readies the load generator.
+    pub async fn start(o: &IntakeOptions) -> anyhow::Result<Load> {
+        let mut server = Server::start(o)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()?;
+        let base = server.base.clone();
+        wait_healthy(&client, &base, &mut server).await?;
+        let server_version = client.get(format!("{base}/healthz")).send().await?.text().await.unwrap_or_default();
+
+        let (spots, worker_spots) = spots(&client, &base, &o.worker_community).await?;
+        let classes = classes(&client, &base).await?;
+        let token = login(&client, &base, &o.worker_username, &o.worker_password).await?;
+        let pushes = Arc::new(Mutex::new(HashMap::new()));
+        let sse = tokio::spawn(subscribe(client.clone(), base.clone(), token, pushes.clone()));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        let ctx = Arc::new(Ctx {
+            client,
+            base,
+            spots,
+            worker_spots,
+            classes,
+            worker_share: o.worker_share,
+            run_id: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            seq: AtomicU64::new(0),
+            pushes,
+            max_in_flight: o.max_in_flight,
+            server_pid: server.pid().to_string(),
+        });
+        Ok(Load { ctx, server, sse, server_version })
+    }
+
+    /// One open-loop step at `rate` for `seconds` while `job` runs (started `delay` into the
+    /// step): the whole step, the requests scheduled while the job ran, and the job's outcome
+    /// with its start and end.
+    pub async fn open_step_during<T>(
+        &self,
+        rate: u32,
+        seconds: f64,
+        seed: u64,
+        delay: Duration,
+        job: impl std::future::Future<Output = T>,
+    ) -> (StepResult, StepResult, (Instant, Instant, T)) {
+        let timed_job = async {
+            tokio::time::sleep(delay).await;
+            let t0 = Instant::now();
+            let out = job.await;
+            (t0, Instant::now(), out)
+        };
+        let (run, job_out) = tokio::join!(open_loop_samples(&self.ctx, rate, seconds, seed), timed_job);
+        let (from, to) = (job_out.0, job_out.1);
+        let during: Vec<Sample> =
+            run.samples.iter().filter(|s| s.scheduled >= from && s.scheduled <= to).cloned().collect();
+        let during_n = during.len() as u64;
+        let label = format!("open {rate}/s");
+        let window = summarise(
+            &self.ctx,
+            format!("{label} during the job"),
+            Some(rate),
+            to.saturating_duration_since(from).as_secs_f64(),
+            during_n,
+            during,
+            from,
+            to,
+            run.cpu,
+            true,
+        );
+        let whole = summarise(
+            &self.ctx,
+            label,
+            Some(rate),
+            seconds,
+            run.n,
+            run.samples,
+            run.start,
+            run.wall_end,
+            run.cpu,
+            true,
+        );
+        (whole, window, job_out)
+    }
+
+    /// Stops the load generator's listener and the server.
+    pub fn stop(mut self) {
+        self.sse.abort();
+        self.server.stop();
+    }
+}
+
 /// Runs every step against a fresh server process. The caller prepared the database.
 pub async fn run(o: &IntakeOptions) -> anyhow::Result<IntakeReport> {
     let machine = MachineInfo::current();
-    let mut server = Server::start(o)?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .build()?;
-    let base = server.base.clone();
-    wait_healthy(&client, &base, &mut server).await?;
-    let server_version = client.get(format!("{base}/healthz")).send().await?.text().await.unwrap_or_default();
-
-    let (spots, worker_spots) = spots(&client, &base, &o.worker_community).await?;
-    let classes = classes(&client, &base).await?;
-    let token = login(&client, &base, &o.worker_username, &o.worker_password).await?;
-    let pushes = Arc::new(Mutex::new(HashMap::new()));
-    let sse = tokio::spawn(subscribe(client.clone(), base.clone(), token, pushes.clone()));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    let ctx = Arc::new(Ctx {
-        client,
-        base,
-        spots,
-        worker_spots,
-        classes,
-        worker_share: o.worker_share,
-        run_id: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-        seq: AtomicU64::new(0),
-        pushes,
-        max_in_flight: o.max_in_flight,
-        server_pid: server.pid().to_string(),
-    });
+    let load = Load::start(o).await?;
+    let ctx = load.ctx.clone();
+    let server_version = load.server_version.clone();
 
     let mut steps = Vec::new();
     if o.warmup_seconds > 0.0 {
@@ -523,8 +516,7 @@ pub async fn run(o: &IntakeOptions) -> anyhow::Result<IntakeReport> {
         );
         steps.push(s);
     }
-    sse.abort();
-    server.stop();
+    load.stop();
     Ok(IntakeReport {
         machine,
         backend: o.backend.clone(),
@@ -661,7 +653,21 @@ pub fn take_events(buf: &mut String) -> Vec<String> {
     out
 }
 
+/// The raw samples of one open-loop step.
+struct OpenRun {
+    n: u64,
+    samples: Vec<Sample>,
+    start: Instant,
+    wall_end: Instant,
+    cpu: (f64, f64, f64),
+}
+
 async fn open_loop(ctx: &Arc<Ctx>, rate: u32, seconds: f64, seed: u64) -> StepResult {
+    let r = open_loop_samples(ctx, rate, seconds, seed).await;
+    summarise(ctx, format!("open {rate}/s"), Some(rate), seconds, r.n, r.samples, r.start, r.wall_end, r.cpu, true)
+}
+
+async fn open_loop_samples(ctx: &Arc<Ctx>, rate: u32, seconds: f64, seed: u64) -> OpenRun {
     let n = scheduled_count(rate, seconds);
     let sem = Arc::new(Semaphore::new(ctx.max_in_flight));
     let mut rng = StdRng::seed_from_u64(seed);
@@ -688,18 +694,7 @@ async fn open_loop(ctx: &Arc<Ctx>, rate: u32, seconds: f64, seed: u64) -> StepRe
     let (srv1, cli1, m1) = (cpu_seconds(&ctx.server_pid), cpu_seconds("self"), machine_ticks());
     // Let the last pushes arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    summarise(
-        ctx,
-        format!("open {rate}/s"),
-        Some(rate),
-        seconds,
-        n,
-        samples,
-        start,
-        wall_end,
-        (srv1 - srv0, cli1 - cli0, busy_share(m0, m1)),
-        true,
-    )
+    OpenRun { n, samples, start, wall_end, cpu: (srv1 - srv0, cli1 - cli0, busy_share(m0, m1)) }
 }
 
 async fn closed_loop(ctx: &Arc<Ctx>, connections: usize, seconds: f64, seed: u64) -> StepResult {

@@ -11,11 +11,13 @@
 //! * [`intake`] drives report intake end to end over loopback HTTP against `civgrid serve` with
 //!   an open-loop load generator, and measures the raw-insert ceiling of the same database;
 //!   [`bulk`] prepares its database and the indicator queries' million cases.
+//! * [`backup`]: `civgrid backup` of a large SQLite database under report load, and restore.
 //! * [`pages`], [`services`] and [`ledger`]: page render times and the command map in Chromium,
 //!   one-window services over a busy year, the trust ledger's appends, proofs and bundles.
 
 use std::path::{Path, PathBuf};
 
+pub mod backup;
 pub mod bulk;
 mod gen;
 pub mod intake;

