@@ -14,7 +14,9 @@
 mod accounts;
 mod api_tokens;
 mod departments;
+pub mod host;
 pub mod password;
+pub mod roster;
 pub mod roles;
 pub mod session;
 mod store;
