@@ -222,7 +222,7 @@ async fn reset_password_from_the_host(b: Backend) {
         StatusCode::UNAUTHORIZED,
         "invalid_credentials",
     );
-    change_and_login(&app, "commander", &one_time, "Commander-New-2026").await;
+    change_and_login(&app, "commander", &one_time, "Zhihui-Zhongxin-2026").await;
     let resets = changes(&app, "staff.reset_password").await;
     assert_eq!(resets.len(), 1);
     assert!(resets[0].0.starts_with("cli:") && resets[0].1 == id.to_string(), "{resets:?}");
