@@ -102,12 +102,7 @@ async fn init(
                 .map_err(|e| anyhow::anyhow!("admin init: {e} (--passwords-from holds one file per username)"))?,
             None => Secret::new(password::generate(username)),
         };
-        admins.push(FirstAdministrator {
-            role,
-            username: username.clone(),
-            display_name: title.to_owned(),
-            password,
-        });
+        admins.push(FirstAdministrator { role, username: username.clone(), display_name: title.to_owned(), password });
     }
     let areas = territory.areas().await?;
     let Some(district) = areas.iter().find(|a| a.level == "district") else {
@@ -116,10 +111,8 @@ async fn init(
              import the district first: civgrid import district FILE --code CODE --name NAME --datum DATUM"
         );
     };
-    let views = staff
-        .init_administrators(actor, &district.code, admins.clone())
-        .await
-        .map_err(|e| refused("admin init", e))?;
+    let views =
+        staff.init_administrators(actor, &district.code, admins.clone()).await.map_err(|e| refused("admin init", e))?;
     println!(
         "Three administrators created in {} ({}), each holding one duty (三权分立):",
         district.name, district.code

@@ -34,7 +34,12 @@ fn create_passwords_file(path: &Path) -> anyhow::Result<std::fs::File> {
     })
 }
 
-pub(super) async fn run(db: Db, session_ttl_hours: i64, files: &[PathBuf], passwords_out: Option<&Path>) -> anyhow::Result<()> {
+pub(super) async fn run(
+    db: Db,
+    session_ttl_hours: i64,
+    files: &[PathBuf],
+    passwords_out: Option<&Path>,
+) -> anyhow::Result<()> {
     if let Some(p) = passwords_out.filter(|p| p.exists()) {
         anyhow::bail!(
             "--passwords-out {}: the file exists; name a new file (an existing one is never overwritten)",

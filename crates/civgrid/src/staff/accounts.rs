@@ -484,7 +484,10 @@ pub(super) async fn check_grids(
     Ok(out)
 }
 
-pub(super) async fn check_grants(tx: &mut db::Tx<'_>, roles: &[RoleGrant]) -> Result<Vec<(String, String)>, StaffError> {
+pub(super) async fn check_grants(
+    tx: &mut db::Tx<'_>,
+    roles: &[RoleGrant],
+) -> Result<Vec<(String, String)>, StaffError> {
     let mut out = Vec::with_capacity(roles.len());
     for g in roles {
         let area = AreaCode::parse(&g.area_code)?;

@@ -16,8 +16,8 @@ mod api_tokens;
 mod departments;
 pub mod host;
 pub mod password;
-pub mod roster;
 pub mod roles;
+pub mod roster;
 pub mod session;
 mod store;
 

@@ -171,7 +171,12 @@ fn map_columns(
                     &table.label,
                     1,
                     "wrong_headers",
-                    format!("two columns for {}: `{}` and `{}`", columns[f].0, table.headers[at[f].unwrap_or(0)], table.headers[i]),
+                    format!(
+                        "two columns for {}: `{}` and `{}`",
+                        columns[f].0,
+                        table.headers[at[f].unwrap_or(0)],
+                        table.headers[i]
+                    ),
                 ))
             }
             Some(f) => at[f] = Some(i),
@@ -226,7 +231,8 @@ pub fn parse(tables: &[Table]) -> Result<Roster, Vec<Problem>> {
         };
         for (row, cells) in &t.rows {
             let cell = |f: usize| at[f].and_then(|i| cells.get(i)).map(String::as_str).unwrap_or_default();
-            let mut bad = |code: &'static str, message: String| problems.push(Problem::row(&t.label, *row, code, message));
+            let mut bad =
+                |code: &'static str, message: String| problems.push(Problem::row(&t.label, *row, code, message));
             if is_staff {
                 if let Some(line) = staff_line(&t.label, *row, &cell, &mut bad) {
                     roster.staff.push(line);
@@ -341,7 +347,10 @@ fn staff_line<'c>(
         }
     });
     if cell(4).is_empty() && department.is_none() {
-        fail("area_required", "give the area (区域) or the department (部门编码): it decides who manages the account".into());
+        fail(
+            "area_required",
+            "give the area (区域) or the department (部门编码): it decides who manages the account".into(),
+        );
     }
     let kind = worker_kind(cell(6)).unwrap_or_else(|| {
         fail("invalid_worker_kind", format!("grid worker kind `{}`: 专职/full_time or 兼职/part_time", cell(6)));
@@ -467,7 +476,12 @@ async fn check_against(tx: &mut Tx<'_>, roster: &Roster) -> Result<(Vec<String>,
         if let Some(d) = &s.department_code {
             let listed = roster.departments.iter().any(|x| &x.code == d);
             if !listed && store::find_department(tx, d).await?.is_none() {
-                bad(&s.table, s.row, "department_not_found", format!("department {d} is neither in the roster nor in civgrid"));
+                bad(
+                    &s.table,
+                    s.row,
+                    "department_not_found",
+                    format!("department {d} is neither in the roster nor in civgrid"),
+                );
             }
         }
         if let Some(a) = &s.area_code {

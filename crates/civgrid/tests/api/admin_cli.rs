@@ -202,19 +202,23 @@ async fn reset_password_from_the_host(b: Backend) {
     let dir = tempfile::tempdir().expect("dir");
     let weak = dir.path().join("weak");
     std::fs::write(&weak, "commander2026!").expect("write");
-    let err =
-        fails(&["--database", &url, "admin", "reset-password", "commander", "--password-file", weak.to_str().expect("p")]);
+    let err = fails(&[
+        "--database",
+        &url,
+        "admin",
+        "reset-password",
+        "commander",
+        "--password-file",
+        weak.to_str().expect("p"),
+    ]);
     assert!(err.contains("[weak_password]"), "{err}");
     assert_eq!(app.count("change_record").await, records);
     assert_eq!(app.get_as("/api/v1/auth/me", &session).await.0, StatusCode::OK);
 
     let out = ok(&["--database", &url, "admin", "reset-password", "commander"]);
     assert!(out.contains("1 sessions and 1 API tokens ended"), "{out}");
-    let one_time = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("one-time password: "))
-        .expect("printed once")
-        .to_owned();
+    let one_time =
+        out.lines().find_map(|l| l.trim().strip_prefix("one-time password: ")).expect("printed once").to_owned();
     assert_error(&app.get_as("/api/v1/auth/me", &session).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     assert_eq!(app.get_as("/api/v1/auth/me", &token).await.0, StatusCode::UNAUTHORIZED);
     assert_error(
@@ -359,7 +363,10 @@ async fn rosters_import_all_or_nothing(b: Backend) {
     let grids = app.state.territory.grids_of_worker(worker.staff.id).await.expect("grids");
     assert_eq!(grids, ["44060401000101"]);
     let handler = find("chen.chuzhi");
-    assert_eq!((handler.staff.department_code.as_deref(), handler.staff.area_code.as_deref()), (Some("wgzx"), Some("440604010")));
+    assert_eq!(
+        (handler.staff.department_code.as_deref(), handler.staff.area_code.as_deref()),
+        (Some("wgzx"), Some("440604010"))
+    );
     assert_eq!(find("zhao.paiqian").roles.len(), 2);
     change_and_login(&app, &rows[1][0], &rows[1][2], "Chen-Chuzhi-2026").await;
     let created = changes(&app, "department.create").await;
@@ -380,12 +387,17 @@ async fn rosters_import_all_or_nothing(b: Backend) {
 
     // A GBK CSV from Excel imports; without --passwords-out the accounts have no password.
     let gbk = dir.path().join("gbk.csv");
-    let (bytes, _, _) = encoding_rs::GBK.encode("用户名,姓名,角色,区域,电话\r\nsun.shouli,孙受理,受理员,440604,1380000\r\n");
+    let (bytes, _, _) =
+        encoding_rs::GBK.encode("用户名,姓名,角色,区域,电话\r\nsun.shouli,孙受理,受理员,440604,1380000\r\n");
     std::fs::write(&gbk, &bytes).expect("write");
     let out = ok(&["--database", &url, "import", "roster", gbk.to_str().expect("p")]);
     assert!(out.contains("GBK") && out.contains("columns not imported: 电话"), "{out}");
     assert!(out.contains("NO password"), "{out}");
-    assert_error(&login_status(&app, "sun.shouli", "Whatever-Pass-2026").await, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_error(
+        &login_status(&app, "sun.shouli", "Whatever-Pass-2026").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
 
     // Files that are no roster.
     let empty = dir.path().join("empty.csv");
