@@ -163,6 +163,7 @@ pub enum ImportCommand {
     /// Import departments and staff from CSV files and XLSX workbooks (all or nothing, with a
     /// report naming every wrong row; columns in docs/OPERATIONS.md).
     Roster {
+        /// CSV files and XLSX workbooks (each sheet a table), imported together as one roster.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Give each new account a one-time password, written to this new file (mode 0600,
