@@ -12,8 +12,12 @@ use crate::secret::Secret;
 use crate::territory::{Territory, TerritoryError};
 use crate::{app, telemetry};
 
+mod admin;
 mod demo;
 mod records;
+mod roster;
+
+pub use admin::AdminCommand;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,6 +89,9 @@ pub enum Command {
     /// Run a tlog-witness for the ledger (another department, an auditor).
     #[command(subcommand)]
     Witness(WitnessCommand),
+    /// The first administrators of an installation, and password recovery from the host.
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +160,18 @@ pub enum ImportCommand {
         #[arg(long)]
         replace: bool,
     },
+    /// Import departments and staff from CSV files and XLSX workbooks (all or nothing, with a
+    /// report naming every wrong row; columns in docs/OPERATIONS.md).
+    Roster {
+        /// CSV files and XLSX workbooks (each sheet a table), imported together as one roster.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Give each new account a one-time password, written to this new file (mode 0600,
+        /// never overwritten). Without it the accounts have no password until the security
+        /// administrator sets one.
+        #[arg(long, value_name = "FILE")]
+        passwords_out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +203,7 @@ impl Command {
             Command::Verify { .. } => ("verify", &[]),
             Command::Witness(WitnessCommand::Keygen { .. }) => ("witness keygen", &[]),
             Command::Witness(WitnessCommand::Serve { .. }) => ("witness serve", &[LOG]),
+            Command::Admin(_) => ("admin", &[DATABASE, POOL, LOG]),
         }
     }
 
@@ -285,6 +305,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Admin(cmd) => admin::run(&cli, cmd).await,
         Command::Verify { bundle, trust } => crate::witness::cli::verify(bundle, trust),
         Command::Witness(WitnessCommand::Keygen { name, out }) => crate::witness::cli::keygen(name, out),
         Command::Witness(WitnessCommand::Serve { key, log_vkey, origin, state, addr }) => {

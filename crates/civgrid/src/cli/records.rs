@@ -74,6 +74,10 @@ pub(super) async fn import(cli: &Cli, cmd: &ImportCommand) -> anyhow::Result<()>
                 s.created, s.replaced, s.areas_created, s.revision
             );
         }
+        ImportCommand::Roster { files, passwords_out } => {
+            let db = territory.db().clone();
+            super::roster::run(db, settings.session_ttl_hours, files, passwords_out.as_deref()).await?;
+        }
     }
     Ok(())
 }

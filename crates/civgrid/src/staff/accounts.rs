@@ -329,8 +329,7 @@ impl Staff {
                         store::set_password(tx, id, h, true).await?;
                     }
                     if new_hash.is_some() || !active {
-                        sessions_revoked = store::revoke_sessions_of(tx, id).await?;
-                        tokens_revoked = crate::tokens::revoke_of_staff(tx, id).await?;
+                        (sessions_revoked, tokens_revoked) = end_access(tx, id).await?;
                     }
                     let after = store::find_staff(tx, id).await?.ok_or(StaffError::StaffNotFound(id))?;
                     let after_roles = grants(store::roles_tx(tx, id).await?);
@@ -396,7 +395,15 @@ impl Staff {
     }
 }
 
-async fn insert_account(
+/// Ends every session and API token of an account (a password set by someone else, a
+/// deactivation): (sessions, tokens) ended.
+pub(super) async fn end_access(tx: &mut db::Tx<'_>, id: i64) -> Result<(u64, u64), sqlx::Error> {
+    let sessions = store::revoke_sessions_of(tx, id).await?;
+    let tokens = crate::tokens::revoke_of_staff(tx, id).await?;
+    Ok((sessions, tokens))
+}
+
+pub(super) async fn insert_account(
     tx: &mut db::Tx<'_>,
     username: &str,
     display_name: &str,
@@ -411,7 +418,7 @@ async fn insert_account(
     }
 }
 
-async fn record_created(
+pub(super) async fn record_created(
     tx: &mut db::Tx<'_>,
     actor: &Actor,
     id: i64,
@@ -453,7 +460,7 @@ pub(super) fn grants(rows: Vec<(String, String)>) -> Vec<RoleGrant> {
 
 /// The grids an account is to work in: each an existing grid, of a known kind, listed once,
 /// and only for an account holding the grid worker role.
-async fn check_grids(
+pub(super) async fn check_grids(
     tx: &mut db::Tx<'_>,
     grids: &[GridAssignment],
     roles: &[RoleGrant],
@@ -477,7 +484,10 @@ async fn check_grids(
     Ok(out)
 }
 
-async fn check_grants(tx: &mut db::Tx<'_>, roles: &[RoleGrant]) -> Result<Vec<(String, String)>, StaffError> {
+pub(super) async fn check_grants(
+    tx: &mut db::Tx<'_>,
+    roles: &[RoleGrant],
+) -> Result<Vec<(String, String)>, StaffError> {
     let mut out = Vec::with_capacity(roles.len());
     for g in roles {
         let area = AreaCode::parse(&g.area_code)?;

@@ -14,8 +14,10 @@
 mod accounts;
 mod api_tokens;
 mod departments;
+pub mod host;
 pub mod password;
 pub mod roles;
+pub mod roster;
 pub mod session;
 mod store;
 

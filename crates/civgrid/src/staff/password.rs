@@ -108,6 +108,27 @@ pub fn check_policy(password: &str, username: &str) -> Result<(), Weakness> {
     Ok(())
 }
 
+/// What generated passwords are made of: letters and digits that cannot be mistaken for one
+/// another when read off a screen or a sheet of paper (no 0/O, 1/l/I), and a few signs that
+/// need no quoting in a shell or a CSV file.
+const GENERATED_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789-_.+=%";
+/// Length of a generated password: 20 of 61 symbols, about 118 bits.
+pub const GENERATED_LENGTH: usize = 20;
+
+/// A one-time password for `username` from the operating system's generator, passing the
+/// policy (drawn again in the rare case it would not, e.g. no digit among the twenty).
+pub fn generate(username: &str) -> String {
+    use rand::Rng;
+    loop {
+        let p: String = (0..GENERATED_LENGTH)
+            .map(|_| char::from(GENERATED_ALPHABET[OsRng.gen_range(0..GENERATED_ALPHABET.len())]))
+            .collect();
+        if check_policy(&p, username).is_ok() {
+            return p;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +145,14 @@ mod tests {
         assert_eq!(check_policy("12345678901!A", "wang"), Ok(()));
         assert_eq!(check_policy("网格巡查Zm-2026", "wang"), Ok(()));
         assert_eq!(check_policy(&"Aa1!".repeat(70), "wang"), Err(Weakness::Length));
+    }
+
+    #[test]
+    fn generated_passwords_pass_the_policy_and_differ() {
+        let a = generate("sysadmin");
+        assert_eq!(a.chars().count(), GENERATED_LENGTH);
+        assert_eq!(check_policy(&a, "sysadmin"), Ok(()));
+        assert!(a.bytes().all(|b| GENERATED_ALPHABET.contains(&b)), "{a}");
+        assert_ne!(a, generate("sysadmin"));
     }
 }

@@ -129,6 +129,26 @@ pub async fn find_staff_db(db: &Db, id: i64) -> Result<Option<StaffRow>, sqlx::E
     row.as_ref().map(staff_from).transpose()
 }
 
+pub async fn find_staff_by_username(tx: &mut Tx<'_>, username: &str) -> Result<Option<StaffRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {STAFF_COLUMNS} from staff where username = $1"))
+        .bind(username)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(staff_from).transpose()
+}
+
+/// (username, role) of every grant of an administrative duty (admin, security admin, auditor),
+/// active account or not, by username.
+pub async fn administrators(tx: &mut Tx<'_>) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select distinct s.username, r.role from staff s join staff_role r on r.staff_id = s.id
+         where r.role in ('admin', 'security_admin', 'auditor') order by s.username, r.role",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("username")?, r.try_get("role")?))).collect()
+}
+
 /// What a sign-in checks a password against.
 #[derive(Debug, Clone)]
 pub struct Credentials {
