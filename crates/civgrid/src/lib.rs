@@ -6,6 +6,8 @@
 
 /// Start-up: building the app, serving it, shutting it down gracefully.
 pub mod app;
+/// `civgrid backup` and `civgrid restore`: consistent copies, and restores that never fork the ledger.
+pub mod backup;
 /// The change record (留痕) every change writes in its own transaction.
 pub mod audit;
 /// The case loop: catalogue, calendar, reports, the GB/T 30428 state machine.
