@@ -6,10 +6,10 @@
 
 /// Start-up: building the app, serving it, shutting it down gracefully.
 pub mod app;
-/// `civgrid backup` and `civgrid restore`: consistent copies, and restores that never fork the ledger.
-pub mod backup;
 /// The change record (留痕) every change writes in its own transaction.
 pub mod audit;
+/// `civgrid backup` and `civgrid restore`: consistent copies, and restores that never fork the ledger.
+pub mod backup;
 /// The case loop: catalogue, calendar, reports, the GB/T 30428 state machine.
 pub mod cases;
 /// Certificates and e-licences issued as verifiable bundles.

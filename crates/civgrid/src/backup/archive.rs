@@ -32,7 +32,10 @@ fn corrupt(why: impl std::fmt::Display) -> BackupError {
 }
 
 fn truncated() -> BackupError {
-    BackupError::new("backup_truncated", "the archive ends early (truncated: an interrupted copy?); use a complete backup")
+    BackupError::new(
+        "backup_truncated",
+        "the archive ends early (truncated: an interrupted copy?); use a complete backup",
+    )
 }
 
 /// Writes an archive, hashing as it goes.
@@ -109,7 +112,8 @@ impl Reader {
             return Err(BackupError::new("backup_foreign", "not a civgrid archive"));
         }
         let line = read_line(&mut input, &mut hash)?;
-        let len = line.strip_prefix("meta ").and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| corrupt("no metadata"))?;
+        let len =
+            line.strip_prefix("meta ").and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| corrupt("no metadata"))?;
         let bytes = read_exact(&mut input, &mut hash, len)?;
         let metadata = Metadata::parse(std::str::from_utf8(&bytes).map_err(corrupt)?)?;
         Ok(Reader { input, hash, metadata, ended: false })
@@ -134,7 +138,8 @@ impl Reader {
         }
         if let Some(rest) = line.strip_prefix("table ") {
             let (name, cols) = rest.split_once(' ').ok_or_else(|| corrupt("bad table line"))?;
-            let ident = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            let ident =
+                |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             let columns: Vec<String> = cols.split(',').map(str::to_owned).collect();
             if !ident(name) || !columns.iter().all(|c| ident(c)) {
                 return Err(corrupt(format!("bad table name or columns {rest:?}")));
@@ -183,7 +188,13 @@ fn read_line(input: &mut BufReader<std::fs::File>, hash: &mut Sha256) -> Result<
 
 fn read_exact(input: &mut BufReader<std::fs::File>, hash: &mut Sha256, len: usize) -> Result<Vec<u8>, BackupError> {
     let mut buf = vec![0u8; len];
-    input.read_exact(&mut buf).map_err(|e| if e.kind() == std::io::ErrorKind::UnexpectedEof { truncated() } else { corrupt(e) })?;
+    input.read_exact(&mut buf).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            truncated()
+        } else {
+            corrupt(e)
+        }
+    })?;
     hash.update(&buf);
     Ok(buf)
 }

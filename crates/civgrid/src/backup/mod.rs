@@ -263,7 +263,9 @@ fn sniff(file: &Path) -> Result<Kind, BackupError> {
     }
     if &head[..got] == b"SQLite format 3\0" {
         Ok(Kind::Sqlite)
-    } else if head[..got].starts_with(archive::MAGIC.as_bytes()) || archive::MAGIC.as_bytes().starts_with(&head[..got]) && got > 0 {
+    } else if head[..got].starts_with(archive::MAGIC.as_bytes())
+        || archive::MAGIC.as_bytes().starts_with(&head[..got]) && got > 0
+    {
         Ok(Kind::Archive)
     } else {
         Err(BackupError::new(
@@ -319,7 +321,11 @@ struct TargetLedger {
 
 /// Refuses a restore that would put the ledger behind what was already published: the
 /// target's own newest checkpoint, or a tree a configured witness has cosigned.
-async fn check_no_fork(meta: &Metadata, target: Option<TargetLedger>, witnesses: &WitnessPolicy) -> Result<(), BackupError> {
+async fn check_no_fork(
+    meta: &Metadata,
+    target: Option<TargetLedger>,
+    witnesses: &WitnessPolicy,
+) -> Result<(), BackupError> {
     let n = meta.checkpoint_size;
     let forward = |m: u64| {
         format!(

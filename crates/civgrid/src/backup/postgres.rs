@@ -94,15 +94,19 @@ pub(super) async fn backup(url: &DatabaseUrl, partial: &Path) -> Result<Metadata
     let fail = |e: sqlx::Error| db_error("backup_failed", "reading the database failed", e);
     // One snapshot for every table: what the archive holds is the database at one instant,
     // while the server keeps writing.
-    sqlx::query("start transaction isolation level repeatable read, read only").execute(&mut conn).await.map_err(fail)?;
+    sqlx::query("start transaction isolation level repeatable read, read only")
+        .execute(&mut conn)
+        .await
+        .map_err(fail)?;
     let tables = tables_in_order(&mut conn).await.map_err(fail)?;
     if !tables.iter().any(|t| t == "_sqlx_migrations") {
         return Err(BackupError::new("backup_not_civgrid", "the database is not a civgrid database (never migrated)"));
     }
-    let migrations: Vec<i64> = sqlx::query_scalar("select version from _sqlx_migrations where success order by version")
-        .fetch_all(&mut conn)
-        .await
-        .map_err(fail)?;
+    let migrations: Vec<i64> =
+        sqlx::query_scalar("select version from _sqlx_migrations where success order by version")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(fail)?;
     let tree_size: i64 = sqlx::query_scalar("select size from ledger_state where id = 1")
         .fetch_optional(&mut conn)
         .await
@@ -113,7 +117,9 @@ pub(super) async fn backup(url: &DatabaseUrl, partial: &Path) -> Result<Metadata
         .await
         .map_err(fail)?
     {
-        Some(r) => Some((r.try_get::<i64, _>("size").map_err(fail)? as u64, r.try_get::<String, _>("note").map_err(fail)?)),
+        Some(r) => {
+            Some((r.try_get::<i64, _>("size").map_err(fail)? as u64, r.try_get::<String, _>("note").map_err(fail)?))
+        }
         None => None,
     };
     let meta = Metadata::new(Backend::Postgres, migrations, tree_size as u64, checkpoint);
@@ -123,8 +129,7 @@ pub(super) async fn backup(url: &DatabaseUrl, partial: &Path) -> Result<Metadata
         let cols = columns(&mut conn, table).await.map_err(fail)?;
         out.table(table, &cols).map_err(write)?;
         let list = cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
-        let mut stream =
-            conn.copy_out_raw(&format!("copy {} ({list}) to stdout", quote(table))).await.map_err(fail)?;
+        let mut stream = conn.copy_out_raw(&format!("copy {} ({list}) to stdout", quote(table))).await.map_err(fail)?;
         // Chunk by chunk as the server sends them: nothing of a table is held in memory.
         while let Some(chunk) = stream.next().await {
             out.data(&chunk.map_err(fail)?).map_err(write)?;
@@ -150,7 +155,11 @@ async fn other_sessions(conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Er
     .await
 }
 
-pub(super) async fn restore(url: &DatabaseUrl, file: &Path, opts: &RestoreOptions) -> Result<RestoreSummary, BackupError> {
+pub(super) async fn restore(
+    url: &DatabaseUrl,
+    file: &Path,
+    opts: &RestoreOptions,
+) -> Result<RestoreSummary, BackupError> {
     // A full pass first: the digest and the structure, before anything is touched.
     let meta = archive::verify(file)?;
     meta.check(Backend::Postgres)?;
@@ -199,7 +208,9 @@ pub(super) async fn restore(url: &DatabaseUrl, file: &Path, opts: &RestoreOption
         sqlx::query(&format!("drop table if exists {} cascade", quote(t))).execute(&mut *tx).await.map_err(fail)?;
     }
     // The schema exactly as the backup's release left it: its migrations, from this binary.
-    tx.ensure_migrations_table().await.map_err(|e| db_error("restore_failed", "creating the migration table failed", e))?;
+    tx.ensure_migrations_table()
+        .await
+        .map_err(|e| db_error("restore_failed", "creating the migration table failed", e))?;
     let known = crate::db::migrations(Backend::Postgres);
     for v in &meta.migrations {
         let m = known.iter().find(|m| m.version == *v).ok_or_else(|| {

@@ -46,7 +46,8 @@ pub(super) async fn backup(url: &DatabaseUrl, partial: &Path) -> Result<Metadata
         .connect()
         .await
         .map_err(|e| db_error("backup_no_database", &format!("cannot open {}", source.display()), e))?;
-    let target = partial.to_str().ok_or_else(|| BackupError::new("backup_unwritable", "the output path is not UTF-8"))?;
+    let target =
+        partial.to_str().ok_or_else(|| BackupError::new("backup_unwritable", "the output path is not UTF-8"))?;
     // One read transaction over the WAL: writers keep committing while the copy is made, and
     // the copy is the database as of the transaction's start.
     let vacuum = sqlx::query("vacuum into $1").bind(target).execute(&mut conn).await;
@@ -116,7 +117,9 @@ async fn describe_and_mark(copy: &mut SqliteConnection) -> Result<Metadata, Back
         .execute(&mut *copy)
         .await
         .map_err(fail)?;
-    quick_check(copy).await.map_err(|e| BackupError::new("backup_unwritable", format!("the copy fails its check: {}", e.message)))?;
+    quick_check(copy)
+        .await
+        .map_err(|e| BackupError::new("backup_unwritable", format!("the copy fails its check: {}", e.message)))?;
     Ok(meta)
 }
 
@@ -158,7 +161,10 @@ pub(super) async fn read_metadata(file: &Path) -> Result<(SqliteConnection, Meta
     if promised_len(file).ok().flatten().is_some_and(|want| len < want) {
         return Err(BackupError::new(
             "backup_truncated",
-            format!("{} is shorter than its header says (truncated: an interrupted copy?); use a complete backup", file.display()),
+            format!(
+                "{} is shorter than its header says (truncated: an interrupted copy?); use a complete backup",
+                file.display()
+            ),
         ));
     }
     let mut conn = open(file, true)
@@ -225,15 +231,17 @@ async fn inspect_target(file: &Path) -> Result<Option<TargetLedger>, BackupError
         conn.close().await.ok();
         return Ok(None);
     }
-    let size: Option<i64> = sqlx::query_scalar("select max(size) from ledger_checkpoint")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap_or(None);
+    let size: Option<i64> =
+        sqlx::query_scalar("select max(size) from ledger_checkpoint").fetch_one(&mut conn).await.unwrap_or(None);
     conn.close().await.ok();
     Ok(Some(TargetLedger { checkpoint_size: size.unwrap_or(0) as u64 }))
 }
 
-pub(super) async fn restore(url: &DatabaseUrl, file: &Path, opts: &RestoreOptions) -> Result<RestoreSummary, BackupError> {
+pub(super) async fn restore(
+    url: &DatabaseUrl,
+    file: &Path,
+    opts: &RestoreOptions,
+) -> Result<RestoreSummary, BackupError> {
     let (mut conn, meta) = read_metadata(file).await?;
     let checked = async {
         meta.check(Backend::Sqlite)?;
@@ -294,7 +302,8 @@ pub(super) async fn restore(url: &DatabaseUrl, file: &Path, opts: &RestoreOption
     name.push(".restore.partial");
     let partial = Partial::new(target.with_file_name(name));
     let _ = std::fs::remove_file(&partial.path);
-    std::fs::copy(file, &partial.path).map_err(|e| io_error("restore_unwritable", "copy the backup to", &partial.path, e))?;
+    std::fs::copy(file, &partial.path)
+        .map_err(|e| io_error("restore_unwritable", "copy the backup to", &partial.path, e))?;
     let mut copy =
         open(&partial.path, false).await.map_err(|e| db_error("restore_unwritable", "cannot open the copy", e))?;
     let unmark = sqlx::query("drop table civgrid_backup").execute(&mut copy).await;

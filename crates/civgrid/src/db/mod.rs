@@ -297,9 +297,11 @@ fn pool_options(max_connections: u32) -> AnyPoolOptions {
                 } else {
                     // Names the session in pg_stat_activity, so `civgrid restore` can see a
                     // civgrid process on the same database and schema (see backup/postgres.rs).
-                    sqlx::query("select set_config('application_name', 'civgrid/' || coalesce(current_schema(), ''), false)")
-                        .execute(&mut *conn)
-                        .await?;
+                    sqlx::query(
+                        "select set_config('application_name', 'civgrid/' || coalesce(current_schema(), ''), false)",
+                    )
+                    .execute(&mut *conn)
+                    .await?;
                 }
                 Ok(())
             })
