@@ -153,7 +153,7 @@ impl Reader {
     pub fn check_digest(mut self) -> Result<(), BackupError> {
         let expected = hex::encode(self.hash.clone().finalize());
         let mut line = String::new();
-        self.input.read_line(&mut line).map_err(|e| corrupt(e))?;
+        self.input.read_line(&mut line).map_err(corrupt)?;
         let Some(found) = line.strip_suffix('\n').and_then(|l| l.strip_prefix("sha256 ")) else {
             return Err(truncated());
         };

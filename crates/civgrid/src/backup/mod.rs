@@ -263,9 +263,8 @@ fn sniff(file: &Path) -> Result<Kind, BackupError> {
     }
     if &head[..got] == b"SQLite format 3\0" {
         Ok(Kind::Sqlite)
-    } else if head[..got].starts_with(archive::MAGIC.as_bytes())
-        || archive::MAGIC.as_bytes().starts_with(&head[..got]) && got > 0
-    {
+    } else if got > 0 && archive::MAGIC.as_bytes().starts_with(&head[..got]) {
+        // (The magic is 16 bytes; a file cut inside it is an archive the reader calls truncated.)
         Ok(Kind::Archive)
     } else {
         Err(BackupError::new(
@@ -451,4 +450,15 @@ pub fn serving_lock(url: &DatabaseUrl) -> anyhow::Result<Option<std::fs::File>> 
         ),
         Err(std::fs::TryLockError::Error(e)) => anyhow::bail!("cannot lock {}: {e}", path.display()),
     }
+}
+
+/// Brings a restored database up to this release's migrations (the upgrade path).
+async fn upgrade(url: &DatabaseUrl) -> Result<(), BackupError> {
+    let fail = |e: anyhow::Error| {
+        BackupError::new("restore_migrate_failed", format!("restored, but migrating to this release failed: {e:#}"))
+    };
+    let db = crate::db::Db::connect(url, 1).await.map_err(fail)?;
+    let migrated = db.migrate().await;
+    db.close().await;
+    migrated.map_err(fail)
 }

@@ -292,6 +292,6 @@ pub(super) async fn restore(
     }
     tx.commit().await.map_err(fail)?;
     conn.close().await.ok();
-    super::sqlite::upgrade(url).await?;
+    super::upgrade(url).await?;
     Ok(RestoreSummary { metadata: meta, replaced: target.is_some() })
 }

@@ -11,7 +11,7 @@ use super::{
     check_no_fork, io_error, lock_path, sqlite_file, BackupError, Metadata, Partial, RestoreOptions, RestoreSummary,
     TargetLedger,
 };
-use crate::db::{Backend, DatabaseUrl, Db};
+use crate::db::{Backend, DatabaseUrl};
 
 fn db_error(code: &'static str, what: &str, e: sqlx::Error) -> BackupError {
     BackupError::new(code, format!("{what}: {e}"))
@@ -325,18 +325,7 @@ pub(super) async fn restore(
     std::fs::rename(&partial.path, &target).map_err(|e| io_error("restore_unwritable", "rename into", &target, e))?;
     partial.keep();
     super::sync_file_and_dir(&target).map_err(|e| io_error("restore_unwritable", "sync", &target, e))?;
-    upgrade(url).await?;
+    super::upgrade(url).await?;
     drop(lock);
     Ok(RestoreSummary { metadata: meta, replaced: existing.is_some() })
-}
-
-/// Brings a restored database up to this release's migrations (the upgrade path).
-pub(super) async fn upgrade(url: &DatabaseUrl) -> Result<(), BackupError> {
-    let fail = |e: anyhow::Error| {
-        BackupError::new("restore_migrate_failed", format!("restored, but migrating to this release failed: {e:#}"))
-    };
-    let db = Db::connect(url, 1).await.map_err(fail)?;
-    let migrated = db.migrate().await;
-    db.close().await;
-    migrated.map_err(fail)
 }

@@ -410,3 +410,31 @@ async fn a_restore_never_forks_the_ledger(b: Backend) {
     );
 }
 both_backends!(a_restore_never_forks_the_ledger);
+
+/// The upgrade path: a backup made by an older release (its database migrated only so far)
+/// restores and is migrated to this release.
+async fn an_older_backup_is_migrated_on_restore(b: Backend) {
+    let place = new_place(b).await;
+    let backend = place.url.backend();
+    let all = civgrid::db::migrations(backend);
+    let older = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(all[..all.len() - 3].to_vec()),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    let db = Db::connect(&place.url, 1).await.expect("connect");
+    older.run(db.pool()).await.expect("older migrations");
+    db.close().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("older.bak");
+    let (code, out) = backup(&place.url, &file);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&format!("{} migrations", all.len() - 3)), "{out}");
+    let target = new_place(b).await;
+    let (code, out) = restore(&target.url, &file, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let applied = count(&target.url, "select count(*) from _sqlx_migrations").await;
+    assert_eq!(applied, all.len() as i64, "migrated to this release");
+}
+both_backends!(an_older_backup_is_migrated_on_restore);
