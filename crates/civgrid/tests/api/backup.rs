@@ -140,6 +140,7 @@ async fn a_backup_taken_while_writing_restores_and_audits_clean(b: Backend) {
     writer.await.expect("writer");
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("backup of"), "{out}");
+    eprintln!("{out}");
     let after = app.count("case_record").await;
     assert!(posted.load(Ordering::Relaxed) > 3, "reports kept arriving during the backup");
     let leftovers: Vec<_> =
@@ -150,6 +151,8 @@ async fn a_backup_taken_while_writing_restores_and_audits_clean(b: Backend) {
     let (code, out) = restore(&target.url, &file, &[]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Now run `civgrid audit`"), "{out}");
+    // The sizes and times, for the run's log.
+    eprintln!("{out}");
     let (code, out) = audit(&target.url, &keys_of(&app));
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("clean"), "{out}");
