@@ -8,6 +8,8 @@
 pub mod app;
 /// The change record (留痕) every change writes in its own transaction.
 pub mod audit;
+/// `civgrid backup` and `civgrid restore`: consistent copies, and restores that never fork the ledger.
+pub mod backup;
 /// The case loop: catalogue, calendar, reports, the GB/T 30428 state machine.
 pub mod cases;
 /// Certificates and e-licences issued as verifiable bundles.

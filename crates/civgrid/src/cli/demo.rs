@@ -13,6 +13,7 @@ pub(super) async fn run(cli: &Cli, data: &Path, seed_only: bool, open311_key: &O
     std::fs::create_dir_all(data).map_err(|e| anyhow::anyhow!("cannot create data folder {}: {e}", data.display()))?;
     let url: DatabaseUrl = format!("sqlite://{}", data.join("civgrid.db").display()).parse()?;
     settings.database_url = Some(url.clone());
+    let _serving = crate::backup::serving_lock(&url)?;
     let db = app::open_database(&url, &settings).await?;
     // The audit bureau's witness runs in-process unless real witnesses are configured.
     if settings.ledger_witnesses.witnesses.is_empty() {

@@ -13,6 +13,7 @@ use crate::territory::{Territory, TerritoryError};
 use crate::{app, telemetry};
 
 mod admin;
+mod backup;
 mod demo;
 mod records;
 mod roster;
@@ -92,6 +93,26 @@ pub enum Command {
     /// The first administrators of an installation, and password recovery from the host.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Write a consistent backup of the database to a file, safe while civgrid serves
+    /// (SQLite: a snapshot copy; PostgreSQL: a civgrid archive of one snapshot).
+    Backup {
+        /// The backup file (written as FILE.partial, renamed when complete).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a backup into the configured database after checking it, the target and the
+    /// witnesses (a restore that would roll the ledger back behind a cosigned checkpoint is
+    /// refused); then migrate it to this release.
+    Restore {
+        /// The backup file (from `civgrid backup`).
+        file: PathBuf,
+        /// Replace the database the target already holds.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +225,9 @@ impl Command {
             Command::Witness(WitnessCommand::Keygen { .. }) => ("witness keygen", &[]),
             Command::Witness(WitnessCommand::Serve { .. }) => ("witness serve", &[LOG]),
             Command::Admin(_) => ("admin", &[DATABASE, POOL, LOG]),
+            Command::Backup { .. } => ("backup", &[DATABASE, LOG]),
+            // The witnesses are asked what they have cosigned; the ledger's keys are not used.
+            Command::Restore { .. } => ("restore", &[DATABASE, LOG, &["ledger_witnesses", "ledger_quorum"]]),
         }
     }
 
@@ -276,6 +300,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = cli.settings()?;
             let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
+            let _serving = crate::backup::serving_lock(&url)?;
             let db = app::open_database(&url, &settings).await?;
             let listener = tokio::net::TcpListener::bind(settings.addr)
                 .await
@@ -306,6 +331,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin::run(&cli, cmd).await,
+        Command::Backup { out, force } => backup::backup(&cli, out, *force).await,
+        Command::Restore { file, replace } => backup::restore(&cli, file, *replace).await,
         Command::Verify { bundle, trust } => crate::witness::cli::verify(bundle, trust),
         Command::Witness(WitnessCommand::Keygen { name, out }) => crate::witness::cli::keygen(name, out),
         Command::Witness(WitnessCommand::Serve { key, log_vkey, origin, state, addr }) => {

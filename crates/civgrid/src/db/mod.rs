@@ -260,6 +260,15 @@ impl Db {
     }
 }
 
+/// This release's embedded migrations of `backend`, oldest first (backups name the ones they
+/// hold; a restore recreates a PostgreSQL schema from them).
+pub fn migrations(backend: Backend) -> &'static [sqlx::migrate::Migration] {
+    match backend {
+        Backend::Sqlite => &SQLITE_MIGRATOR.migrations,
+        Backend::Postgres => &POSTGRES_MIGRATOR.migrations,
+    }
+}
+
 /// The options of every pool: its size, and the settings each new SQLite connection gets.
 fn pool_options(max_connections: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
@@ -285,6 +294,14 @@ fn pool_options(max_connections: u32) -> AnyPoolOptions {
                     // answering (tens of milliseconds at the tail of every writer's
                     // latency). A thread of the pool checkpoints instead (see below).
                     sqlx::query("pragma wal_autocheckpoint = 0").execute(&mut *conn).await?;
+                } else {
+                    // Names the session in pg_stat_activity, so `civgrid restore` can see a
+                    // civgrid process on the same database and schema (see backup/postgres.rs).
+                    sqlx::query(
+                        "select set_config('application_name', 'civgrid/' || coalesce(current_schema(), ''), false)",
+                    )
+                    .execute(&mut *conn)
+                    .await?;
                 }
                 Ok(())
             })

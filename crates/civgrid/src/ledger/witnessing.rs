@@ -134,6 +134,23 @@ impl Ledger {
                         self.set_witness_size(&label, size).await?;
                         old = size;
                     }
+                    Err(WitnessClientError::Conflict { size }) if size > checkpoint.size => {
+                        // The witness has cosigned a larger tree than this log holds: the
+                        // database was rolled back (restored from an older backup by hand, or
+                        // lost its newest commits). Signing on from here forks the log.
+                        metrics::gauge!("civgrid_ledger_witness_ahead", "witness" => w.url.clone()).set(size as f64);
+                        tracing::error!(
+                            witness = %w.url,
+                            department = %w.department,
+                            witness_size = size,
+                            log_size = checkpoint.size,
+                            "the log was rolled back behind a checkpoint the witness has cosigned (witness at size {size}, \
+                             log at {}): continuing would fork the log. Stop civgrid and restore a backup holding at \
+                             least {size} entries, or end this log and start one under a new origin (docs/OPERATIONS.md)",
+                            checkpoint.size
+                        );
+                        break;
+                    }
                     Err(e) => {
                         tracing::warn!(witness = %w.url, department = %w.department, code = e.code(), error = %e, "witness did not cosign");
                         break;

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod admin_cli;
 mod auth;
+mod backup;
 mod browser;
 mod cases;
 mod certificates;
