@@ -75,9 +75,7 @@ pub fn warn_about_transport(settings: &Settings, tls: Option<&Tls>) {
             "secure_cookies is false: session cookies are sent over plain HTTP too — only for a lab, \
              never where staff sign in for real"
         ),
-        None | Some(true)
-            if tls.is_none() && settings.trusted_proxies.is_empty() && settings.hsts != Some(true) =>
-        {
+        None | Some(true) if tls.is_none() && settings.trusted_proxies.is_empty() && settings.hsts != Some(true) => {
             tracing::warn!(
                 "no TLS here and no trusted proxy: browsers keep the Secure session cookie only over \
                  HTTPS — give --tls-cert/--tls-key or serve behind a TLS proxy (trusted_proxies)"

@@ -547,7 +547,8 @@ mod tests {
     fn tls_needs_both_files_and_names_the_missing_one() {
         let s = Settings::resolve(Overrides::default(), FileConfig::default()).unwrap();
         assert!(s.tls.is_none() && s.hsts.is_none() && s.secure_cookies.is_none());
-        let file = FileConfig::parse("tls_cert = \"/etc/civgrid/cert.pem\"\ntls_key = \"/etc/civgrid/key.pem\"").unwrap();
+        let file =
+            FileConfig::parse("tls_cert = \"/etc/civgrid/cert.pem\"\ntls_key = \"/etc/civgrid/key.pem\"").unwrap();
         let s = Settings::resolve(Overrides::default(), file).unwrap();
         assert_eq!(s.tls.map(|t| t.key), Some(PathBuf::from("/etc/civgrid/key.pem")));
         let over = flags(SettingArgs { tls_cert: Some("c.pem".into()), ..Default::default() });

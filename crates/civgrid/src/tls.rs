@@ -61,10 +61,7 @@ pub fn load(files: &TlsFiles, now: DateTime<Utc>) -> Result<Loaded, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("{CERT}: {} is not a PEM file: {e}", files.cert.display()))?;
     let Some(leaf) = chain.first() else {
-        return Err(format!(
-            "{CERT}: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-            files.cert.display()
-        ));
+        return Err(format!("{CERT}: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", files.cert.display()));
     };
     let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
         pem::Error::NoItemsFound => {
@@ -126,7 +123,10 @@ fn read(path: &Path, setting: &str) -> Result<Vec<u8>, String> {
 }
 
 fn instant(since_epoch: std::time::Duration) -> DateTime<Utc> {
-    i64::try_from(since_epoch.as_secs()).ok().and_then(|s| DateTime::from_timestamp(s, 0)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    i64::try_from(since_epoch.as_secs())
+        .ok()
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Logs what is served, warning when the end is near.

@@ -156,7 +156,8 @@ fn a_command_refuses_settings_it_does_not_use() {
 /// Rows of `table` in a database.
 async fn count(url: &civgrid::db::DatabaseUrl, table: &str) -> i64 {
     let db = civgrid::db::Db::connect(url, 1).await.expect("connect");
-    let n: i64 = sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(db.pool()).await.expect("count");
+    let n: i64 =
+        sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(db.pool()).await.expect("count");
     db.close().await;
     n
 }
@@ -240,13 +241,23 @@ async fn the_demo_runs_on_postgresql() {
         civgrid(&["--database", &other_url, "demo", "--data", other_data.to_str().expect("path"), "--seed-only"]);
     assert!(!ok, "{out}");
     assert!(err.contains("holds an installation that is not the demo"), "{err}");
-    assert!(err.contains("the district 440604 禅城区, not created by the demo") && err.contains("civgrid serve"), "{err}");
+    assert!(
+        err.contains("the district 440604 禅城区, not created by the demo") && err.contains("civgrid serve"),
+        "{err}"
+    );
     assert_eq!(count(&other.url, "grid").await, 0, "nothing seeded");
     assert_eq!(count(&other.url, "staff").await, 0, "no demo accounts");
     assert!(!other_data.join("ledger-keys").exists(), "no keys made for a refused demo");
 
     // --data that would hold nothing (keys and witnesses given elsewhere) is refused.
-    let (ok, out, _) = civgrid(&["witness", "keygen", "--name", "w.test/w1", "--out", dir.path().join("w.key").to_str().expect("path")]);
+    let (ok, out, _) = civgrid(&[
+        "witness",
+        "keygen",
+        "--name",
+        "w.test/w1",
+        "--out",
+        dir.path().join("w.key").to_str().expect("path"),
+    ]);
     assert!(ok);
     let witness = format!("sjj {} http://127.0.0.1:9", out.trim());
     let keys = dir.path().join("keys");

@@ -50,11 +50,7 @@ impl Pki {
     /// A client that trusts this CA only.
     fn client(&self) -> reqwest::Client {
         let root = reqwest::Certificate::from_pem(self.ca.as_bytes()).expect("CA pem");
-        reqwest::Client::builder()
-            .add_root_certificate(root)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client")
+        reqwest::Client::builder().add_root_certificate(root).timeout(Duration::from_secs(10)).build().expect("client")
     }
 }
 
@@ -165,8 +161,7 @@ async fn serve_https_with_an_intranet_ca(b: Backend) {
     assert_eq!(resp.status(), 404);
     assert_eq!(resp.headers()["strict-transport-security"], "max-age=31536000", "on every answer");
 
-    let resp =
-        client.post(server.url("https", "/api/v1/auth/login")).json(&login_body()).send().await.expect("login");
+    let resp = client.post(server.url("https", "/api/v1/auth/login")).json(&login_body()).send().await.expect("login");
     assert_eq!(resp.status(), 200);
     let cookie = resp.headers()["set-cookie"].to_str().expect("cookie").to_owned();
     assert!(cookie.starts_with("civgrid_session=") && cookie.contains("; Secure"), "{cookie}");
