@@ -434,3 +434,37 @@ async fn shutdown_over_tls_finishes_in_flight_requests() {
         .expect("join")
         .expect("serve");
 }
+
+/// Behind HAProxy (`option forwardfor` adds its own `X-Forwarded-For` line after any the client
+/// sent) the client is the proxy's line, not the client's own: forging the header does not
+/// spread guesses over made-up addresses.
+async fn a_forwarded_for_line_added_by_the_proxy_names_the_client(b: Backend) {
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt;
+
+    let app = TestApp::demo(b).await;
+    let mut web = (*app.state.settings).clone();
+    web.trusted_proxies = vec!["10.0.0.1".parse().expect("ip")];
+    let router = civgrid::web::router(app.state.with_settings(web));
+    let login = |forged: String, password: String| {
+        let router = router.clone();
+        async move {
+            let body = serde_json::json!({"username": "clerk", "password": password}).to_string();
+            let mut req = Request::post("/api/v1/auth/login")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-forwarded-for", forged)
+                .header("x-forwarded-for", "203.0.113.5")
+                .body(axum::body::Body::from(body))
+                .expect("request");
+            let peer: std::net::SocketAddr = "10.0.0.1:40000".parse().expect("addr");
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            router.oneshot(req).await.expect("answer").status()
+        }
+    };
+    for i in 0..5 {
+        assert_eq!(login(format!("192.0.2.{i}"), format!("Wrong-guess-{i}")).await, StatusCode::UNAUTHORIZED);
+    }
+    let right = civgrid::demo::DEMO_PASSWORD.to_owned();
+    assert_eq!(login("192.0.2.99".into(), right).await, StatusCode::TOO_MANY_REQUESTS, "counted for 203.0.113.5");
+}
+both_backends!(a_forwarded_for_line_added_by_the_proxy_names_the_client);
