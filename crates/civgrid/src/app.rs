@@ -18,7 +18,9 @@ pub async fn open_database(url: &DatabaseUrl, settings: &Settings) -> anyhow::Re
 pub async fn state(db: Db, settings: &Settings) -> anyhow::Result<AppState> {
     let web = WebSettings {
         request_timeout: settings.request_timeout,
-        secure_cookies: settings.secure_cookies,
+        // Secure unless the command (the demo on plain HTTP) or the operator said otherwise.
+        secure_cookies: settings.secure_cookies.unwrap_or(true),
+        hsts: settings.hsts.unwrap_or(settings.tls.is_some()),
         notify: settings.notify.clone(),
         map_tile_url: settings.map_tile_url.clone(),
         trusted_proxies: settings.trusted_proxies.clone(),
@@ -47,16 +49,62 @@ pub fn ledger_keys(db: &Db, settings: &Settings) -> anyhow::Result<crate::ledger
     Ok(crate::ledger::LedgerKeys::load_or_create(&dir, settings.ledger_origin.as_deref())?)
 }
 
-/// Serves until Ctrl-C or SIGTERM, then stops accepting, lets in-flight requests finish (each
-/// bounded by the request timeout) and closes the pool.
-pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
-    serve_until(state, listener, shutdown_signal()).await
+/// HTTPS: the files (read again on SIGHUP) and what was read from them at start-up.
+#[derive(Debug)]
+pub struct Tls {
+    pub files: crate::tls::TlsFiles,
+    pub loaded: crate::tls::Loaded,
 }
 
-/// Serves until `shutdown` completes, then drains as [`serve`] does.
+/// Reads and checks the configured TLS files, if any (before anything is opened or bound).
+pub fn load_tls(settings: &Settings) -> anyhow::Result<Option<Tls>> {
+    let Some(files) = settings.tls.clone() else {
+        return Ok(None);
+    };
+    let loaded = crate::tls::load(&files, chrono::Utc::now()).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Some(Tls { files, loaded }))
+}
+
+/// The warnings a serving process gives about how its sessions travel.
+pub fn warn_about_transport(settings: &Settings, tls: Option<&Tls>) {
+    if let Some(tls) = tls {
+        crate::tls::log_loaded(&tls.loaded, &tls.files);
+    }
+    match settings.secure_cookies {
+        Some(false) => tracing::warn!(
+            "secure_cookies is false: session cookies are sent over plain HTTP too — only for a lab, \
+             never where staff sign in for real"
+        ),
+        None | Some(true) if tls.is_none() && settings.trusted_proxies.is_empty() && settings.hsts != Some(true) => {
+            tracing::warn!(
+                "no TLS here and no trusted proxy: browsers keep the Secure session cookie only over \
+                 HTTPS — give --tls-cert/--tls-key or serve behind a TLS proxy (trusted_proxies)"
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM, then stops accepting, lets in-flight requests finish (each
+/// bounded by the request timeout) and closes the pool. With `tls`, serves HTTPS only.
+pub async fn serve(state: AppState, listener: TcpListener, tls: Option<Tls>) -> anyhow::Result<()> {
+    serve_with(state, listener, tls, shutdown_signal()).await
+}
+
+/// Serves plain HTTP until `shutdown` completes, then drains as [`serve`] does.
 pub async fn serve_until(
     state: AppState,
     listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with(state, listener, None, shutdown).await
+}
+
+/// Serves (HTTPS with `tls`) until `shutdown` completes, then drains as [`serve`] does.
+pub async fn serve_with(
+    state: AppState,
+    listener: TcpListener,
+    tls: Option<Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
@@ -65,10 +113,23 @@ pub async fn serve_until(
     let sequencer = tokio::spawn(run_sequencer(state.ledger.clone()));
     let loader = tokio::spawn(load_ledger_tree(state.ledger.clone()));
     let witnessing = tokio::spawn(run_witnessing(state.ledger.clone()));
-    let router = web::router(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await?,
+        Some(tls) => {
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.loaded.config.clone());
+            let reloader = tokio::spawn(crate::tls::reload_on_hangup(tls.files, config.clone()));
+            // The same drain as axum::serve's: stop accepting, let open connections finish.
+            let handle = axum_server::Handle::new();
+            let draining = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                draining.graceful_shutdown(None);
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, config)?.handle(handle).http1_only().serve(app).await?;
+            reloader.abort();
+        }
+    }
     sweeper.abort();
     courier.abort();
     sequencer.abort();

@@ -71,9 +71,21 @@ settings_struct! {
         /// Seconds a request may take (1–3600, default 30; demo, serve).
         #[arg(long, env = "CIVGRID_REQUEST_TIMEOUT_S")]
         pub request_timeout_s: Option<u64>,
-        /// Mark session cookies Secure (when served behind TLS; demo, serve).
+        /// Mark session cookies Secure (default: true for serve; for demo only with TLS). false
+        /// only for a plain-HTTP lab: the session then travels in clear text.
         #[arg(long, env = "CIVGRID_SECURE_COOKIES")]
         pub secure_cookies: Option<bool>,
+        /// PEM file of the server's certificate chain (leaf first) to serve HTTPS; with tls_key.
+        #[arg(long, env = "CIVGRID_TLS_CERT")]
+        pub tls_cert: Option<PathBuf>,
+        /// PEM file of the certificate's private key (PKCS#8, RSA or EC; not encrypted); with
+        /// tls_cert.
+        #[arg(long, env = "CIVGRID_TLS_KEY")]
+        pub tls_key: Option<PathBuf>,
+        /// Send Strict-Transport-Security (default: true with tls_cert/tls_key, else false; set
+        /// true behind a reverse proxy that terminates TLS).
+        #[arg(long, env = "CIVGRID_HSTS")]
+        pub hsts: Option<bool>,
         /// The government's own base-map tiles drawn under the grids, e.g.
         /// https://tiles.example.gov.cn/{z}/{x}/{y}.png (Web Mercator, GCJ-02); none by default.
         #[arg(long, env = "CIVGRID_MAP_TILE_URL")]
@@ -138,6 +150,9 @@ pub const SERVER: &[&str] = &[
     "session_ttl_hours",
     "request_timeout_s",
     "secure_cookies",
+    "tls_cert",
+    "tls_key",
+    "hsts",
     "map_tile_url",
     "trusted_proxies",
     "smtp_url",
@@ -195,12 +210,6 @@ pub fn refuse_unused(command: &str, given: &[&str], used: &[&[&str]]) -> Result<
     let mut text = format!("`civgrid {command}` does not use ");
     text.push_str(&unused.iter().map(|k| flag_and_env(k)).collect::<Vec<_>>().join(", "));
     text.push_str(" (given on the command line or in the environment)");
-    if command == "demo" && unused.contains(&"database_url") {
-        text.push_str(
-            "; the demo always runs on its own SQLite database in --data — to serve PostgreSQL, \
-             use `civgrid --database postgres://… serve`",
-        );
-    }
     Err(ConfigError(text))
 }
 
@@ -258,7 +267,12 @@ pub struct Settings {
     pub db_max_connections: u32,
     pub session_ttl_hours: i64,
     pub request_timeout: Duration,
-    pub secure_cookies: bool,
+    /// Session cookies `Secure`; `None` leaves it to the command (serve: yes; demo: with TLS).
+    pub secure_cookies: Option<bool>,
+    /// The certificate and key files to serve HTTPS with (both or neither; read by `crate::tls`).
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Send `Strict-Transport-Security`; `None`: when TLS is on.
+    pub hsts: Option<bool>,
     pub notify: crate::notify::NotifySettings,
     /// Where the ledger keys live; when unset, `ledger-keys` beside a SQLite file (PostgreSQL
     /// requires it: every node of one database must share the keys).
@@ -393,7 +407,27 @@ impl Settings {
                 trusted_proxies.push(ip);
             }
         }
+        let tls = match (s.tls_cert, s.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError(format!(
+                    "{} is given without {}: HTTPS needs both the certificate and its private key",
+                    named("tls_cert"),
+                    named("tls_key")
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError(format!(
+                    "{} is given without {}: HTTPS needs both the certificate and its private key",
+                    named("tls_key"),
+                    named("tls_cert")
+                )));
+            }
+        };
         Ok(Settings {
+            tls,
+            hsts: s.hsts,
             trusted_proxies,
             map_tile_url,
             ledger_witnesses,
@@ -406,7 +440,7 @@ impl Settings {
             db_max_connections,
             session_ttl_hours,
             request_timeout: Duration::from_secs(timeout_s),
-            secure_cookies: s.secure_cookies.unwrap_or(false),
+            secure_cookies: s.secure_cookies,
         })
     }
 }
@@ -486,7 +520,7 @@ mod tests {
     #[test]
     fn every_setting_is_a_file_key_and_in_one_group() {
         let keys = keys();
-        assert_eq!(keys.len(), 17, "{keys:?}");
+        assert_eq!(keys.len(), 20, "{keys:?}");
         for key in &keys {
             let e = FileConfig::parse(&format!("{key} = {{ wrong = 1 }}")).unwrap_err();
             assert!(e.contains("invalid type"), "{key}: {e}");
@@ -505,8 +539,24 @@ mod tests {
             e.0.contains("`civgrid migrate` does not use --addr / CIVGRID_ADDR, --smtp-url / CIVGRID_SMTP_URL"),
             "{e}"
         );
-        let e = refuse_unused("demo", &["database_url"], &[POOL, LOG, LEDGER, SERVER]).unwrap_err();
-        assert!(e.0.contains("--database / CIVGRID_DATABASE_URL") && e.0.contains("own SQLite database"), "{e}");
+        let e = refuse_unused("verify", &["database_url"], &[]).unwrap_err();
+        assert!(e.0.contains("--database / CIVGRID_DATABASE_URL"), "{e}");
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_names_the_missing_one() {
+        let s = Settings::resolve(Overrides::default(), FileConfig::default()).unwrap();
+        assert!(s.tls.is_none() && s.hsts.is_none() && s.secure_cookies.is_none());
+        let file =
+            FileConfig::parse("tls_cert = \"/etc/civgrid/cert.pem\"\ntls_key = \"/etc/civgrid/key.pem\"").unwrap();
+        let s = Settings::resolve(Overrides::default(), file).unwrap();
+        assert_eq!(s.tls.map(|t| t.key), Some(PathBuf::from("/etc/civgrid/key.pem")));
+        let over = flags(SettingArgs { tls_cert: Some("c.pem".into()), ..Default::default() });
+        let e = Settings::resolve(over, FileConfig::default()).unwrap_err();
+        assert!(e.0.starts_with("--tls-cert / CIVGRID_TLS_CERT") && e.0.contains("without --tls-key"), "{e}");
+        let over = flags(SettingArgs { tls_key: Some("k.pem".into()), ..Default::default() });
+        let e = Settings::resolve(over, FileConfig::default()).unwrap_err();
+        assert!(e.0.starts_with("--tls-key / CIVGRID_TLS_KEY") && e.0.contains("without --tls-cert"), "{e}");
     }
 
     #[test]

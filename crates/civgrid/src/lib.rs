@@ -46,6 +46,8 @@ pub mod staff;
 pub mod telemetry;
 /// Areas, grids, grid workers, point → grid routing.
 pub mod territory;
+/// Native TLS: the certificate and key files checked at start-up, reloaded on SIGHUP.
+pub mod tls;
 /// Bearer tokens (staff API tokens, Open311 keys): generated once, stored as hashes, verified,
 /// revoked — one mechanism, one table.
 pub mod tokens;

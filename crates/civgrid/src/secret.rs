@@ -75,6 +75,7 @@ mod tests {
         let web = crate::web::WebSettings {
             request_timeout: std::time::Duration::from_secs(1),
             secure_cookies: false,
+            hsts: false,
             notify: crate::notify::NotifySettings { webhook_secret: Some(SECRET.into()), ..Default::default() },
             map_tile_url: None,
             trusted_proxies: Vec::new(),

@@ -42,13 +42,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start the demo district on its own SQLite database (seeded on first start).
+    /// Start the demo district (seeded on first start) on its own SQLite database in --data, or
+    /// on the PostgreSQL database given with --database.
     Demo {
         #[command(flatten)]
         listen: ListenArgs,
-        /// Folder for the SQLite database.
-        #[arg(long, default_value = "./civgrid-demo")]
-        data: PathBuf,
+        /// Folder of the demo's SQLite database, ledger keys and witness (default
+        /// ./civgrid-demo); with PostgreSQL, of the ledger keys and witness only.
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// Seed the demo database (if not yet seeded) and exit without serving.
         #[arg(long)]
         seed_only: bool,
@@ -213,8 +215,10 @@ impl Command {
     fn uses(&self) -> (&'static str, &'static [&'static [&'static str]]) {
         use config::{DATABASE, LEDGER, LOG, POOL, SERVER};
         match self {
-            // The demo's database is its own SQLite file under --data.
-            Command::Demo { .. } => ("demo", &[POOL, LOG, LEDGER, SERVER]),
+            // Seeding only: nothing is served, so the server's settings would be ignored.
+            Command::Demo { seed_only: true, .. } => ("demo --seed-only", &[DATABASE, POOL, LOG, LEDGER]),
+            // Its own SQLite file under --data unless a database is given.
+            Command::Demo { .. } => ("demo", &[DATABASE, POOL, LOG, LEDGER, SERVER]),
             Command::Serve { .. } => ("serve", &[DATABASE, POOL, LOG, LEDGER, SERVER]),
             Command::Migrate => ("migrate", &[DATABASE, POOL, LOG]),
             Command::Audit { .. } => ("audit", &[DATABASE, POOL, LOG, LEDGER]),
@@ -294,19 +298,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     cli.check()?;
     match &cli.command {
         Command::Demo { listen: _, data, seed_only, open311_key } => {
-            demo::run(&cli, data, *seed_only, open311_key).await
+            demo::run(&cli, data.as_deref(), *seed_only, open311_key).await
         }
         Command::Serve { listen: _ } => {
             let settings = cli.settings()?;
             let _log = telemetry::init(settings.log_format);
             let url = require_url(&settings)?;
+            // Before the database is touched: a bad certificate stops here with nothing done.
+            let tls = app::load_tls(&settings)?;
+            app::warn_about_transport(&settings, tls.as_ref());
             let _serving = crate::backup::serving_lock(&url)?;
             let db = app::open_database(&url, &settings).await?;
             let listener = tokio::net::TcpListener::bind(settings.addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
-            tracing::info!(addr = %listener.local_addr()?, database = %url.redacted(), "civgrid serving");
-            app::serve(app::state(db, &settings).await?, listener).await
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            tracing::info!(addr = %listener.local_addr()?, scheme, database = %url.redacted(), "civgrid serving");
+            app::serve(app::state(db, &settings).await?, listener, tls).await
         }
         Command::Audit { json } => records::audit(&cli, *json).await,
         Command::Migrate => {

@@ -285,7 +285,8 @@ async fn certificate_qr(
     // Only existing certificates get a code (and the number's shape is checked there).
     state.certificates.get(&number).await?;
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = if state.settings.secure_cookies { "https" } else { "http" };
+    // Served over HTTPS — natively (HSTS then on) or behind a TLS proxy (Secure cookies).
+    let scheme = if state.settings.secure_cookies || state.settings.hsts { "https" } else { "http" };
     let url = format!("{scheme}://{host}/verify/{number}");
     let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| ApiError::internal(&e))?;
     let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();

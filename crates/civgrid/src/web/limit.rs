@@ -66,8 +66,12 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip());
-        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        Ok(ClientAddr::resolve(peer, forwarded, &state.settings.trusted_proxies))
+        // Every field line, in order: HAProxy's `option forwardfor` adds its own line after any
+        // the client sent, so reading only the first would take the client's word for it.
+        let lines: Vec<&str> =
+            parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let forwarded = (!lines.is_empty()).then(|| lines.join(","));
+        Ok(ClientAddr::resolve(peer, forwarded.as_deref(), &state.settings.trusted_proxies))
     }
 }
 

@@ -76,6 +76,8 @@ pub struct WebSettings {
     pub request_timeout: Duration,
     /// Mark session cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
+    /// Send `Strict-Transport-Security` on every answer (native TLS, or a TLS proxy in front).
+    pub hsts: bool,
     /// Where reporter notifications are delivered.
     pub notify: crate::notify::NotifySettings,
     /// Base-map tiles for the maps (`{z}/{x}/{y}`), if the district has its own.
@@ -213,6 +215,10 @@ pub fn router(state: AppState) -> Router {
     ops::prometheus();
     let timeout = state.settings.request_timeout;
     let csp = content_security_policy(state.settings.map_tile_url.as_deref());
+    // A year, this host only: includeSubDomains would bind every other host under the
+    // government's domain to HTTPS, which this server cannot promise, and preload is a choice
+    // for the domain's owner, made with the browsers' list and hard to undo.
+    let hsts = state.settings.hsts.then_some(HeaderValue::from_static("max-age=31536000"));
     let (api, _) = api_routes().split_for_parts();
     api.merge(pages::routes())
         .fallback(ops::not_found)
@@ -243,6 +249,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, move |_: &Response| hsts.clone()))
 }
 
 #[cfg(test)]

@@ -115,20 +115,22 @@ fn civgrid_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
 }
 
 /// A setting a command does not use is refused, as a flag or from the environment, instead of
-/// being accepted and ignored: the demo runs on its own SQLite database and says so rather than
-/// quietly ignoring `--database postgres://…`. The config file may hold every command's settings.
+/// being accepted and ignored: `demo --seed-only` serves nothing, so it refuses the server's
+/// settings. The config file may hold every command's settings.
 #[test]
 fn a_command_refuses_settings_it_does_not_use() {
     let (ok, _, err) = civgrid(&["demo", "--database", "postgres://x"]);
     assert!(!ok);
-    assert!(err.contains("--database"), "{err}");
-    let (ok, _, err) = civgrid(&["--database", "postgres://x", "demo", "--seed-only"]);
+    assert!(err.contains("--database"), "settings go before the command: {err}");
+    let (ok, _, err) = civgrid(&["--secure-cookies", "true", "demo", "--seed-only"]);
     assert!(!ok);
-    assert!(err.contains("`civgrid demo` does not use --database / CIVGRID_DATABASE_URL"), "{err}");
-    assert!(err.contains("own SQLite database"), "{err}");
-    let (ok, err) = civgrid_env(&["demo", "--seed-only"], &[("CIVGRID_DATABASE_URL", "postgres://x")]);
+    assert!(err.contains("`civgrid demo --seed-only` does not use --secure-cookies / CIVGRID_SECURE_COOKIES"), "{err}");
+    let (ok, err) = civgrid_env(&["demo", "--seed-only"], &[("CIVGRID_TLS_CERT", "/etc/civgrid/cert.pem")]);
     assert!(!ok);
-    assert!(err.contains("CIVGRID_DATABASE_URL"), "{err}");
+    assert!(err.contains("CIVGRID_TLS_CERT"), "{err}");
+    let (ok, err) = civgrid_env(&["demo", "--seed-only"], &[("CIVGRID_ADDR", "127.0.0.1:9")]);
+    assert!(!ok);
+    assert!(err.contains("--addr / CIVGRID_ADDR"), "{err}");
 
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite://{}", dir.path().join("c.db").display());
@@ -149,4 +151,128 @@ fn a_command_refuses_settings_it_does_not_use() {
     let (ok, out, err) = civgrid(&["--config", cfg.to_str().expect("path"), "migrate"]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("migrations applied"), "{out}");
+}
+
+/// Rows of `table` in a database.
+async fn count(url: &civgrid::db::DatabaseUrl, table: &str) -> i64 {
+    let db = civgrid::db::Db::connect(url, 1).await.expect("connect");
+    let n: i64 =
+        sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(db.pool()).await.expect("count");
+    db.close().await;
+    n
+}
+
+/// `civgrid --database postgres://… demo` seeds the demo into PostgreSQL (its ledger keys and
+/// witness under --data, the Open311 key given stored), a second run serves it as it is, and a
+/// database holding another installation is never seeded over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_on_postgresql() {
+    let place = new_place(Backend::Postgres).await;
+    let url = place.url.as_str().to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("demo");
+    let data_s = data.to_str().expect("path");
+    let key = "pg-demo-open311-key";
+    let started = std::time::Instant::now();
+    let (ok, out, err) = civgrid(&["--database", &url, "demo", "--data", data_s, "--seed-only", "--open311-key", key]);
+    assert!(ok, "{out}{err}");
+    eprintln!("demo seeded on PostgreSQL in {:?}", started.elapsed());
+    assert!(out.contains("Seeded 400 demo cases") && out.contains("demo database ready"), "{out}");
+    assert_eq!(count(&place.url, "case_record").await, 400);
+    assert_eq!(count(&place.url, "grid").await, 1046);
+    let hash = civgrid::open311::hash_key(key);
+    assert_eq!(count(&place.url, &format!("bearer_token where token_hash = '{hash}'")).await, 1, "--open311-key kept");
+    assert!(data.join("ledger-keys").is_dir() && data.join("witness").is_dir(), "keys and witness under --data");
+    assert!(!data.join("civgrid.db").exists(), "no SQLite database beside them");
+
+    let (ok, out, err) = civgrid(&["--database", &url, "demo", "--data", data_s, "--seed-only"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("already seeded") && !out.contains("Seeding"), "{out}");
+    assert_eq!(count(&place.url, "case_record").await, 400, "not seeded twice");
+
+    // Served: plain HTTP, so the demo's session cookie is not Secure and there is no HSTS.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_civgrid"))
+        .args(["--database", &url, "demo", "--data", data_s, "--addr", &addr])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("demo");
+    let client = reqwest::Client::new();
+    let login = json!({"username": "admin", "password": civgrid::demo::DEMO_PASSWORD});
+    let started = std::time::Instant::now();
+    let resp = loop {
+        match client.post(format!("http://{addr}/api/v1/auth/login")).json(&login).send().await {
+            Ok(r) => break r,
+            Err(_) if started.elapsed() < std::time::Duration::from_secs(60) => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the demo did not answer: {e}"),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(resp.status(), 200);
+    assert!(!resp.headers().contains_key("strict-transport-security"));
+    let cookie = resp.headers()["set-cookie"].to_str().expect("cookie");
+    assert!(cookie.starts_with("civgrid_session=") && !cookie.contains("Secure"), "{cookie}");
+
+    // Another installation: a district imported for real. Refused, nothing added.
+    let other = new_place(Backend::Postgres).await;
+    let other_url = other.url.as_str().to_owned();
+    let outline = dir.path().join("district.geojson");
+    std::fs::write(&outline, civgrid::demo::DISTRICT_GEOJSON).expect("write");
+    let (ok, out, err) = civgrid(&[
+        "--database",
+        &other_url,
+        "import",
+        "district",
+        outline.to_str().expect("path"),
+        "--code",
+        "440604",
+        "--name",
+        "禅城区",
+        "--datum",
+        "gcj02",
+    ]);
+    assert!(ok, "{out}{err}");
+    let other_data = dir.path().join("other");
+    let (ok, out, err) =
+        civgrid(&["--database", &other_url, "demo", "--data", other_data.to_str().expect("path"), "--seed-only"]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("holds an installation that is not the demo"), "{err}");
+    assert!(
+        err.contains("the district 440604 禅城区, not created by the demo") && err.contains("civgrid serve"),
+        "{err}"
+    );
+    assert_eq!(count(&other.url, "grid").await, 0, "nothing seeded");
+    assert_eq!(count(&other.url, "staff").await, 0, "no demo accounts");
+    assert!(!other_data.join("ledger-keys").exists(), "no keys made for a refused demo");
+
+    // --data that would hold nothing (keys and witnesses given elsewhere) is refused.
+    let (ok, out, _) = civgrid(&[
+        "witness",
+        "keygen",
+        "--name",
+        "w.test/w1",
+        "--out",
+        dir.path().join("w.key").to_str().expect("path"),
+    ]);
+    assert!(ok);
+    let witness = format!("sjj {} http://127.0.0.1:9", out.trim());
+    let keys = dir.path().join("keys");
+    let (ok, _, err) = civgrid(&[
+        "--database",
+        &url,
+        "--ledger-key-dir",
+        keys.to_str().expect("path"),
+        "--ledger-witness",
+        &witness,
+        "demo",
+        "--data",
+        data_s,
+        "--seed-only",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("--data") && err.contains("nothing of this demo would be kept there"), "{err}");
 }

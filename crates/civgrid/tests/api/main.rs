@@ -30,6 +30,7 @@ mod security_cases;
 mod security_services;
 mod security_staff;
 mod services;
+mod tls;
 mod web_security;
 mod webdriver;
 mod witness;

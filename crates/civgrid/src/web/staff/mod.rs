@@ -63,7 +63,8 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
         state.staff.logout(&token).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    if let Ok(v) = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0").parse() {
+    let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
+    if let Ok(v) = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}").parse() {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
