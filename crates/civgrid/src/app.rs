@@ -91,6 +91,24 @@ pub async fn serve(state: AppState, listener: TcpListener, tls: Option<Tls>) -> 
     serve_with(state, listener, tls, shutdown_signal()).await
 }
 
+/// Starts the `metrics_addr` listener (`/metrics` without sign-in, for a scraper) when one is
+/// configured; it lives as long as the process. Refuses to start when the address cannot be
+/// bound, rather than serving without the monitoring the operator asked for.
+pub async fn serve_metrics(settings: &Settings, state: &AppState) -> anyhow::Result<()> {
+    let Some(addr) = settings.metrics_addr else { return Ok(()) };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (metrics_addr / --metrics-addr): {e}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "serving /metrics for scrapers");
+    let router = web::ops::scrape_router(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
+}
+
 /// Serves plain HTTP until `shutdown` completes, then drains as [`serve`] does.
 pub async fn serve_until(
     state: AppState,

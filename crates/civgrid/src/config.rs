@@ -86,6 +86,11 @@ settings_struct! {
         /// true behind a reverse proxy that terminates TLS).
         #[arg(long, env = "CIVGRID_HSTS")]
         pub hsts: Option<bool>,
+        /// A second listen address serving only `/metrics` without sign-in, for a Prometheus
+        /// scraper (bind it to loopback or the management network, never the public one); none
+        /// by default — `/metrics` on the main address needs an administrator or auditor.
+        #[arg(long, env = "CIVGRID_METRICS_ADDR")]
+        pub metrics_addr: Option<String>,
         /// The government's own base-map tiles drawn under the grids, e.g.
         /// https://tiles.example.gov.cn/{z}/{x}/{y}.png (Web Mercator, GCJ-02); none by default.
         #[arg(long, env = "CIVGRID_MAP_TILE_URL")]
@@ -153,6 +158,7 @@ pub const SERVER: &[&str] = &[
     "tls_cert",
     "tls_key",
     "hsts",
+    "metrics_addr",
     "map_tile_url",
     "trusted_proxies",
     "smtp_url",
@@ -273,6 +279,8 @@ pub struct Settings {
     pub tls: Option<crate::tls::TlsFiles>,
     /// Send `Strict-Transport-Security`; `None`: when TLS is on.
     pub hsts: Option<bool>,
+    /// Where `/metrics` is served without sign-in for a scraper, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
     pub notify: crate::notify::NotifySettings,
     /// Where the ledger keys live; when unset, `ledger-keys` beside a SQLite file (PostgreSQL
     /// requires it: every node of one database must share the keys).
@@ -407,6 +415,15 @@ impl Settings {
                 trusted_proxies.push(ip);
             }
         }
+        let metrics_addr = match &s.metrics_addr {
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                ConfigError(format!(
+                    "{}: `{text}` is not a socket address (e.g. 127.0.0.1:9180)",
+                    named("metrics_addr")
+                ))
+            })?),
+            None => None,
+        };
         let tls = match (s.tls_cert, s.tls_key) {
             (Some(cert), Some(key)) => Some(crate::tls::TlsFiles { cert, key }),
             (None, None) => None,
@@ -426,6 +443,7 @@ impl Settings {
             }
         };
         Ok(Settings {
+            metrics_addr,
             tls,
             hsts: s.hsts,
             trusted_proxies,
@@ -520,7 +538,7 @@ mod tests {
     #[test]
     fn every_setting_is_a_file_key_and_in_one_group() {
         let keys = keys();
-        assert_eq!(keys.len(), 20, "{keys:?}");
+        assert_eq!(keys.len(), 21, "{keys:?}");
         for key in &keys {
             let e = FileConfig::parse(&format!("{key} = {{ wrong = 1 }}")).unwrap_err();
             assert!(e.contains("invalid type"), "{key}: {e}");

@@ -151,6 +151,7 @@ pub(super) async fn run(
         println!("  Verify:     {base}/verify/{}  (a demo certificate)", c.number);
         println!();
     }
+    app::serve_metrics(&settings, &state).await?;
     app::serve(state, listener, tls).await
 }
 

@@ -314,7 +314,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
             let scheme = if tls.is_some() { "https" } else { "http" };
             tracing::info!(addr = %listener.local_addr()?, scheme, database = %url.redacted(), "civgrid serving");
-            app::serve(app::state(db, &settings).await?, listener, tls).await
+            let state = app::state(db, &settings).await?;
+            app::serve_metrics(&settings, &state).await?;
+            app::serve(state, listener, tls).await
         }
         Command::Audit { json } => records::audit(&cli, *json).await,
         Command::Migrate => {

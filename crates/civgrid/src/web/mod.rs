@@ -11,7 +11,7 @@ mod ledger;
 pub mod limit;
 mod open311;
 pub mod openapi;
-mod ops;
+pub mod ops;
 mod pages;
 mod services;
 mod staff;

@@ -82,6 +82,11 @@ async fn metrics_text(State(state): State<AppState>, auth: Auth) -> ApiResult<Re
     if !(auth.0.has_role(Role::Admin) || auth.0.has_role(Role::Auditor)) {
         return Err(ApiError::forbidden("reading the metrics"));
     }
+    Ok(render(&state))
+}
+
+/// The Prometheus text exposition of this process.
+fn render(state: &AppState) -> Response {
     let pool = state.db.pool();
     let size = f64::from(pool.size());
     let idle = pool.num_idle() as f64;
@@ -91,7 +96,18 @@ async fn metrics_text(State(state): State<AppState>, auth: Auth) -> ApiResult<Re
     let handle = prometheus();
     // Without the exporter's own HTTP listener nobody else drains histogram buffers.
     handle.run_upkeep();
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response())
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+}
+
+/// The router of the `metrics_addr` listener: `GET /metrics` without sign-in and nothing else,
+/// for a Prometheus scraper on the management network (a scraper cannot hold a session, and API
+/// tokens are never issued to the administrators and auditors who may read `/metrics` on the
+/// main address).
+pub fn scrape_router(state: AppState) -> axum::Router {
+    async fn scrape(State(state): State<AppState>) -> Response {
+        render(&state)
+    }
+    axum::Router::new().route("/metrics", axum::routing::get(scrape)).with_state(state)
 }
 
 /// Counts requests and their latency by route template (never the raw path, which would let

@@ -468,3 +468,41 @@ async fn a_forwarded_for_line_added_by_the_proxy_names_the_client(b: Backend) {
     assert_eq!(login("192.0.2.99".into(), right).await, StatusCode::TOO_MANY_REQUESTS, "counted for 203.0.113.5");
 }
 both_backends!(a_forwarded_for_line_added_by_the_proxy_names_the_client);
+
+/// `--metrics-addr`: a second listener with `/metrics` for a scraper, without sign-in and
+/// nothing else on it; the main address still answers `/metrics` only to an administrator or
+/// auditor. An address that cannot be bound stops the start.
+async fn a_scraper_reads_metrics_on_its_own_address(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let base = on(&app);
+    let metrics_port = free_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let mut settings: Vec<&str> = base.iter().map(String::as_str).collect();
+    settings.extend(["--secure-cookies", "false", "--metrics-addr", &metrics_addr]);
+    let server = Server::start(&settings, &["serve"]);
+    let client = reqwest::Client::new();
+    // Traffic on the main address shows in the scraped text.
+    let _ = client.get(server.url("http", "/healthz")).send().await.expect("healthz");
+    let scraped = client.get(format!("http://{metrics_addr}/metrics")).send().await.expect("scrape");
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.expect("text");
+    assert!(text.contains("civgrid_http_requests_total") && text.contains("civgrid_db_pool_max_connections"), "{text}");
+    // Only /metrics lives there; the main address keeps its rule.
+    let other = client.get(format!("http://{metrics_addr}/api/v1/staff")).send().await.expect("other");
+    assert_eq!(other.status(), 404);
+    let main = client.get(server.url("http", "/metrics")).send().await.expect("main");
+    assert_eq!(main.status(), 401);
+    // The address is taken now: a second server refuses to start rather than run unmonitored.
+    let mut second = Command::new(env!("CARGO_BIN_EXE_civgrid"));
+    let out = second
+        .args(&settings)
+        .args(["serve", "--addr", &format!("127.0.0.1:{}", free_port())])
+        .output()
+        .expect("second");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("metrics_addr"), "{err}");
+    let (status, log) = server.stop();
+    assert!(status.success(), "{log}");
+}
+both_backends!(a_scraper_reads_metrics_on_its_own_address);
