@@ -28,6 +28,7 @@ mod security_cases;
 mod security_services;
 mod security_staff;
 mod services;
+mod upgrade;
 mod web_security;
 mod webdriver;
 mod witness;
