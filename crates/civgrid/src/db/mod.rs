@@ -248,10 +248,13 @@ impl Db {
             }
         };
         let exists: i64 = sqlx::query_scalar(exists_sql).fetch_one(&self.pool).await?;
-        let applied: Vec<(i64, String, Vec<u8>, bool)> = if exists > 0 {
-            sqlx::query_as("select version, description, checksum, success from _sqlx_migrations order by version")
-                .fetch_all(&self.pool)
-                .await?
+        let applied: Vec<(i64, String, Vec<u8>, i64)> = if exists > 0 {
+            sqlx::query_as(
+                "select version, description, checksum, cast(case when success then 1 else 0 end as bigint) \
+                 from _sqlx_migrations order by version",
+            )
+            .fetch_all(&self.pool)
+            .await?
         } else {
             Vec::new()
         };
@@ -263,7 +266,7 @@ impl Db {
             match known.iter().find(|m| m.version == *version) {
                 None => status.unknown.push(info),
                 Some(m) if m.checksum.as_ref() != checksum.as_slice() => status.modified.push(info),
-                Some(_) if !success => status.unfinished.push(info),
+                Some(_) if *success == 0 => status.unfinished.push(info),
                 Some(_) => {}
             }
         }

@@ -39,7 +39,8 @@ async fn load_fixture(b: Backend, place: &DbPlace) {
         }
         Backend::Postgres => {
             let db = connect(&place.url).await;
-            let schema: String = sqlx::query_scalar("select current_schema()").fetch_one(db.pool()).await.unwrap();
+            let schema: String =
+                sqlx::query_scalar("select current_schema()::text").fetch_one(db.pool()).await.unwrap();
             db.close().await;
             let dump = std::fs::read_to_string(fixtures().join("postgres/civgrid.sql")).expect("read the dump");
             // The dump names its schema (`fixture_0_1_0`); the test's own schema replaces it,
