@@ -18,7 +18,7 @@ pub(super) async fn run(cli: &Cli, check: bool) -> anyhow::Result<()> {
         println!("migrations applied to {}", url.redacted());
         return Ok(());
     }
-    let db = Db::connect(&read_only(&url)?, settings.db_max_connections).await?;
+    let db = Db::connect(&existing(&url)?, settings.db_max_connections).await?;
     let status = db.migration_status().await;
     db.close().await;
     let status = status?;
@@ -40,10 +40,12 @@ pub(super) async fn run(cli: &Cli, check: bool) -> anyhow::Result<()> {
     Err(Exit(PENDING).into())
 }
 
-/// `--check` writes nothing: SQLite is opened read-only, so a mistyped path is an error rather
-/// than a new empty database.
-fn read_only(url: &DatabaseUrl) -> anyhow::Result<DatabaseUrl> {
-    if url.backend() != Backend::Sqlite || url.as_str().contains("mode=") || url.as_str().contains(":memory:") {
+/// `--check` applies nothing and creates no database: a mistyped SQLite path is an error rather
+/// than a new empty file. (Opening an existing file sets it to WAL mode, as every command does;
+/// a read-only connection cannot, and would refuse a file in another journal mode, such as a
+/// copy made with `VACUUM INTO`.)
+fn existing(url: &DatabaseUrl) -> anyhow::Result<DatabaseUrl> {
+    if url.backend() != Backend::Sqlite || url.as_str().contains(":memory:") {
         return Ok(url.clone());
     }
     let path = url.as_str().trim_start_matches("sqlite://").trim_start_matches("sqlite:");
@@ -53,6 +55,5 @@ fn read_only(url: &DatabaseUrl) -> anyhow::Result<DatabaseUrl> {
             "no database at {path}: nothing to check (`civgrid migrate` creates and migrates it; check database_url)"
         );
     }
-    let sep = if url.as_str().contains('?') { '&' } else { '?' };
-    Ok(format!("{}{sep}mode=ro", url.as_str()).parse()?)
+    Ok(url.clone())
 }
