@@ -4,7 +4,8 @@
 # against SQLite and against PostgreSQL (CIVGRID_TEST_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432/test — it must be reachable); then the API fuzzed from its
 # OpenAPI document (scripts/schemathesis.sh, schemathesis from PyPI into target/) and the short
-# crash test (scripts/crash-test.sh --short: acknowledged reports survive a kill -9).
+# crash test (scripts/crash-test.sh --short: acknowledged reports survive a kill -9), and the
+# Debian package installed, started and purged (scripts/package-test.sh; root, for dpkg).
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo fmt --all -- --check
@@ -17,5 +18,6 @@ if grep -E '^(civgrid-bench|indicatif) ' <<<"$server_deps"; then
   exit 1
 fi
 cargo test --workspace --locked
+scripts/package-test.sh
 scripts/schemathesis.sh
 scripts/crash-test.sh --short

@@ -473,6 +473,11 @@ pub(crate) async fn copy_in_batches(
             })
         })
         .await?;
+        if db.backend() == Backend::Sqlite {
+            // Start the WAL over after each batch: left alone it only grows (tens of GB for a
+            // 5 GB database), the disk fills before the copies end.
+            sqlx::query("pragma wal_checkpoint(truncate)").execute(db.pool()).await?;
+        }
         let made = k1 * per_copy;
         if (k1 - k0 + 1) * per_copy >= 100_000 || made / 100_000 != (k0 - 1) * per_copy / 100_000 {
             println!("  {made} {what} copied ({:.0} s)", started.elapsed().as_secs_f64());

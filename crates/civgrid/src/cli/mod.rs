@@ -15,6 +15,7 @@ use crate::{app, telemetry};
 mod admin;
 mod backup;
 mod demo;
+mod migrate;
 mod records;
 mod roster;
 
@@ -64,8 +65,13 @@ pub enum Command {
         #[command(flatten)]
         listen: ListenArgs,
     },
-    /// Apply database migrations and exit.
-    Migrate,
+    /// Apply database migrations and exit (every command migrates first; this one only that).
+    Migrate {
+        /// List the pending migrations and apply nothing: exit 0 when none is pending, 3 when
+        /// some are, 1 when the database cannot be checked or another release migrated it.
+        #[arg(long)]
+        check: bool,
+    },
     /// Check the trust ledger against the records: recompute every entry from the stored
     /// records and the tree from the entries, verify every checkpoint; name each record that was
     /// changed, deleted or inserted behind the log's back. Exit status 1 when anything is found.
@@ -220,7 +226,7 @@ impl Command {
             // Its own SQLite file under --data unless a database is given.
             Command::Demo { .. } => ("demo", &[DATABASE, POOL, LOG, LEDGER, SERVER]),
             Command::Serve { .. } => ("serve", &[DATABASE, POOL, LOG, LEDGER, SERVER]),
-            Command::Migrate => ("migrate", &[DATABASE, POOL, LOG]),
+            Command::Migrate { .. } => ("migrate", &[DATABASE, POOL, LOG]),
             Command::Audit { .. } => ("audit", &[DATABASE, POOL, LOG, LEDGER]),
             Command::Import(_) => ("import", &[DATABASE, POOL, LOG]),
             // Writes GeoJSON to stdout: no log lines there.
@@ -319,14 +325,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app::serve(state, listener, tls).await
         }
         Command::Audit { json } => records::audit(&cli, *json).await,
-        Command::Migrate => {
-            let settings = cli.settings()?;
-            let _log = telemetry::init(settings.log_format);
-            let url = require_url(&settings)?;
-            app::open_database(&url, &settings).await?;
-            println!("migrations applied to {}", url.redacted());
-            Ok(())
-        }
+        Command::Migrate { check } => migrate::run(&cli, *check).await,
         Command::Import(cmd) => records::import(&cli, cmd).await,
         Command::Export(ExportCommand::Grids { out }) => {
             let settings = cli.settings()?;

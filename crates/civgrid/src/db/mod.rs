@@ -220,14 +220,62 @@ impl Db {
         answer.await.map_err(|_| E::from(group_error("the write was dropped before commit (see the log)")))?
     }
 
-    /// Applies the embedded migrations of this backend.
+    /// Applies the embedded migrations of this backend, after refusing a database that another
+    /// release migrated (see [`MigrationStatus::refuse_foreign`]): sqlx's own errors name one
+    /// version and no way forward.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let migrator = match self.backend {
+        self.migration_status().await?.refuse_foreign()?;
+        self.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATOR,
             Backend::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+
+    /// Compares the migrations applied to this database with those this binary carries;
+    /// changes nothing (a database never migrated has every migration pending).
+    pub async fn migration_status(&self) -> anyhow::Result<MigrationStatus> {
+        // sqlx keeps its record in `_sqlx_migrations`, created by the first `migrate`.
+        let exists_sql = match self.backend {
+            Backend::Sqlite => "select count(*) from sqlite_master where type = 'table' and name = '_sqlx_migrations'",
+            Backend::Postgres => {
+                "select count(*) from information_schema.tables \
+                 where table_schema = current_schema() and table_name = '_sqlx_migrations'"
+            }
         };
-        migrator.run(&self.pool).await?;
-        Ok(())
+        let exists: i64 = sqlx::query_scalar(exists_sql).fetch_one(&self.pool).await?;
+        let applied: Vec<(i64, String, Vec<u8>, i64)> = if exists > 0 {
+            sqlx::query_as(
+                "select version, description, checksum, cast(case when success then 1 else 0 end as bigint) \
+                 from _sqlx_migrations order by version",
+            )
+            .fetch_all(&self.pool)
+            .await?
+        } else {
+            Vec::new()
+        };
+        let known: Vec<&sqlx::migrate::Migration> =
+            self.migrator().iter().filter(|m| !m.migration_type.is_down_migration()).collect();
+        let mut status = MigrationStatus { applied: applied.len(), ..MigrationStatus::default() };
+        for (version, description, checksum, success) in &applied {
+            let info = MigrationInfo { version: *version, description: description.clone() };
+            match known.iter().find(|m| m.version == *version) {
+                None => status.unknown.push(info),
+                Some(m) if m.checksum.as_ref() != checksum.as_slice() => status.modified.push(info),
+                Some(_) if *success == 0 => status.unfinished.push(info),
+                Some(_) => {}
+            }
+        }
+        for m in known {
+            if !applied.iter().any(|(v, ..)| *v == m.version) {
+                status.pending.push(MigrationInfo { version: m.version, description: m.description.to_string() });
+            }
+        }
+        Ok(status)
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -266,6 +314,78 @@ pub fn migrations(backend: Backend) -> &'static [sqlx::migrate::Migration] {
     match backend {
         Backend::Sqlite => &SQLITE_MIGRATOR.migrations,
         Backend::Postgres => &POSTGRES_MIGRATOR.migrations,
+    }
+}
+
+/// One migration: its version (the file's timestamp) and description (the rest of its name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationInfo {
+    pub version: i64,
+    pub description: String,
+}
+
+impl std::fmt::Display for MigrationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.version, self.description)
+    }
+}
+
+/// How a database's applied migrations compare with this binary's.
+#[derive(Debug, Default)]
+pub struct MigrationStatus {
+    /// How many migrations the database records as applied.
+    pub applied: usize,
+    /// This binary's migrations the database has not had yet, oldest first.
+    pub pending: Vec<MigrationInfo>,
+    /// Applied, but not carried by this binary: a newer release migrated the database.
+    pub unknown: Vec<MigrationInfo>,
+    /// Applied from a file whose checksum differs from this binary's.
+    pub modified: Vec<MigrationInfo>,
+    /// Recorded as failed part-way.
+    pub unfinished: Vec<MigrationInfo>,
+}
+
+/// A database this binary must not touch, with the versions and the way forward.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ForeignMigrations(String);
+
+impl MigrationStatus {
+    /// Refuses a database that this release cannot safely read or migrate. Running on would
+    /// either fail part-way through sqlx's checks or, worse, serve a schema the code does not
+    /// expect; nothing is changed before this check.
+    pub fn refuse_foreign(&self) -> Result<(), ForeignMigrations> {
+        let release = env!("CARGO_PKG_VERSION");
+        let list = |v: &[MigrationInfo]| v.iter().map(|m| format!("\n  {m}")).collect::<String>();
+        let mut text = String::new();
+        if !self.unknown.is_empty() {
+            text.push_str(&format!(
+                "the database has migrations that civgrid {release} does not know:{}\n\
+                 a newer civgrid release upgraded it. Run that release (or a newer one) against it, \
+                 or restore the backup taken before the upgrade; civgrid never downgrades a database.\n",
+                list(&self.unknown)
+            ));
+        }
+        if !self.modified.is_empty() {
+            text.push_str(&format!(
+                "the database has migrations that differ from the ones released with civgrid {release}:{}\n\
+                 it was migrated by a build with edited migration files. Restore a backup made by a \
+                 released civgrid, or migrate a copy with the release that made it.\n",
+                list(&self.modified)
+            ));
+        }
+        if !self.unfinished.is_empty() {
+            text.push_str(&format!(
+                "the database records migrations that failed part-way:{}\n\
+                 restore the backup taken before the upgrade and run `civgrid migrate` again.\n",
+                list(&self.unfinished)
+            ));
+        }
+        if text.is_empty() {
+            return Ok(());
+        }
+        text.push_str("Nothing was changed.");
+        Err(ForeignMigrations(text))
     }
 }
 

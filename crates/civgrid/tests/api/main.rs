@@ -31,6 +31,7 @@ mod security_services;
 mod security_staff;
 mod services;
 mod tls;
+mod upgrade;
 mod web_security;
 mod webdriver;
 mod witness;
