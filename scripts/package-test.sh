@@ -44,7 +44,10 @@ cleanup() {
   if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -qv 'not-installed'; then
     dpkg --purge "$PKG" >/dev/null
   fi
-  rm -rf "$DATA"
+  rm -rf "$DATA" /etc/civgrid/tls
+  if [ -n "${pg_created:-}" ]; then
+    psql "$PG_ADMIN" -qc 'drop database if exists civgrid_pkgtest' -c 'drop database if exists civgrid_pkgtest_restored' >/dev/null || true
+  fi
   if getent passwd civgrid >/dev/null; then userdel civgrid; fi
   if getent group civgrid >/dev/null; then groupdel civgrid; fi
 }
@@ -130,52 +133,163 @@ civgrid_as_service() {
 }
 
 # --- start as the unit would, on a free port ----------------------------------------------
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-say "starting: $exec_start --addr 127.0.0.1:$port (as $user)"
-# shellcheck disable=SC2086 # ExecStart is split into words as systemd does (no quoting in it).
-(cd "$workdir" && umask "$mask" && exec runuser -u "$user" -- $exec_start --addr "127.0.0.1:$port") \
-  >"$WORK/serve.log" 2>&1 &
-runner=$!
-for _ in $(seq 1 60); do
-  server_pid=$(pgrep -P "$runner" -x civgrid || true)
-  curl -fsS "http://127.0.0.1:$port/healthz" >"$WORK/healthz.json" 2>/dev/null && break
-  kill -0 "$runner" 2>/dev/null || {
+# start_server SCHEME: runs the unit's ExecStart as its user on a free port, waits for /healthz.
+start_server() {
+  local scheme=$1
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  local url="$scheme://localhost:$port/healthz" trust=()
+  [ "$scheme" = https ] && trust=(--cacert /etc/civgrid/tls/ca.pem)
+  say "starting: $exec_start --addr 127.0.0.1:$port (as $user, $scheme)"
+  # shellcheck disable=SC2086 # ExecStart is split into words as systemd does (no quoting in it).
+  (cd "$workdir" && umask "$mask" && exec runuser -u "$user" -- $exec_start --addr "127.0.0.1:$port") \
+    >"$WORK/serve.log" 2>&1 &
+  runner=$!
+  for _ in $(seq 1 120); do
+    server_pid=$(pgrep -P "$runner" -x civgrid || true)
+    curl -fsS "${trust[@]}" "$url" >"$WORK/healthz.json" 2>/dev/null && break
+    kill -0 "$runner" 2>/dev/null || {
+      cat "$WORK/serve.log" >&2
+      fail "the installed civgrid exited at start"
+    }
+    sleep 0.5
+  done
+  curl -fsS "${trust[@]}" "$url" >"$WORK/healthz.json" || {
     cat "$WORK/serve.log" >&2
-    fail "the installed civgrid exited at start"
+    fail "/healthz does not answer"
   }
-  sleep 0.5
-done
-curl -fsS "http://127.0.0.1:$port/healthz" >"$WORK/healthz.json" || {
-  cat "$WORK/serve.log" >&2
-  fail "/healthz does not answer"
+  [ -n "$server_pid" ] || server_pid=$(pgrep -P "$runner" -x civgrid) || fail "no civgrid process under runuser"
+  [ "$(ps -o user= -p "$server_pid")" = civgrid ] || fail "civgrid is not running as the civgrid user"
+  say "/healthz answers: $(cat "$WORK/healthz.json")"
 }
-[ -n "$server_pid" ] || server_pid=$(pgrep -P "$runner" -x civgrid) || fail "no civgrid process under runuser"
-[ "$(ps -o user= -p "$server_pid")" = civgrid ] || fail "civgrid is not running as the civgrid user"
-say "/healthz answers: $(cat "$WORK/healthz.json")"
+
+# stop_server: SIGTERM, which must drain and exit 0.
+stop_server() {
+  local status=0
+  kill -TERM "$server_pid"
+  wait "$runner" || status=$?
+  server_pid=""
+  [ "$status" -eq 0 ] || {
+    cat "$WORK/serve.log" >&2
+    fail "civgrid exited with status $status on SIGTERM"
+  }
+}
+
+start_server http
 expect_stat "$DATA/civgrid.db" "civgrid:civgrid 600"
 expect_stat "$DATA/ledger-keys/log.key" "civgrid:civgrid 600"
 grep -q '"level":"INFO"' "$WORK/serve.log" || fail "the log is not JSON lines (log_format = json)"
 
-# --- steps on the running installation ----------------------------------------------------
-# Add steps here (admin init, roster, district import, TLS, backup, restore, audit): the server
-# answers on http://127.0.0.1:$port, the installed config is $CONFIG, and
-# `civgrid_as_service ARGS…` runs the installed binary as the service's user with it.
 civgrid_as_service migrate --check >"$WORK/migrate-check.log" || fail "migrate --check after serve: $(cat "$WORK/migrate-check.log")"
 grep -q "no pending migrations" "$WORK/migrate-check.log" || fail "serve did not migrate the database"
 civgrid_as_service audit >"$WORK/audit.log" || fail "civgrid audit on the installed database: $(cat "$WORK/audit.log")"
-
-# --- stop ----------------------------------------------------------------------------------
-kill -TERM "$server_pid"
-status=0
-wait "$runner" || status=$?
-server_pid=""
-[ "$status" -eq 0 ] || {
-  cat "$WORK/serve.log" >&2
-  fail "civgrid exited with status $status on SIGTERM"
-}
+stop_server
 say "stopped cleanly on SIGTERM"
 
-# --- purge ---------------------------------------------------------------------------------
+# --- the first hour of an installation (issue 19 "done means"), on SQLite, then PostgreSQL ----
+# As docs/OPERATIONS.md tells an operator: TLS from the intranet CA's files, the district, the
+# three administrators, the roster; the system administrator signs in over HTTPS (one-time
+# password first); a backup while serving; a restore into a new database; audit clean.
+walk_dir="$DATA/walk"
+install -d -o civgrid -g civgrid -m 700 "$walk_dir"
+install -d -o root -g civgrid -m 750 /etc/civgrid/tls
+(
+  cd /etc/civgrid/tls
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj "/CN=package-test intranet CA" -keyout ca-key.pem -out ca.pem 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout key.pem -out req.csr 2>/dev/null
+  printf "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n" >ext.cnf
+  openssl x509 -req -in req.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 30 -extfile ext.cnf \
+    -out cert.pem 2>/dev/null
+  chown root:civgrid key.pem cert.pem && chmod 640 key.pem && rm -f ca-key.pem req.csr ext.cnf
+)
+cat >>"$CONFIG" <<'TOML'
+
+# package-test: native TLS from the intranet CA's files
+tls_cert = "/etc/civgrid/tls/cert.pem"
+tls_key = "/etc/civgrid/tls/key.pem"
+TOML
+for who in sysadmin secadmin auditadmin; do
+  printf '%s\n' "Pkg-Test-${who}-2026!" >"$walk_dir/init-$who"
+done
+printf '部门编码,部门名称,所属区域\ncgj,城市管理和综合执法局,440604\n' >"$walk_dir/部门.csv"
+printf '用户名,姓名,部门编码,角色,区域\nzhang.san,张三,cgj,专业部门处置人员,440604\nli.si,李四,,派遣员；值班长,440604\n' \
+  >"$walk_dir/人员.csv"
+cp data/boundaries/440604.geojson "$walk_dir/district.geojson"
+chown civgrid:civgrid "$walk_dir"/*
+
+# One walk against the configured database; the backup is restored into $1.
+walk() {
+  local label=$1 restored=$2 base login status new_pw token
+  mkdir -p "$walk_dir/pw" && chown civgrid:civgrid "$walk_dir/pw"
+  for who in sysadmin secadmin auditadmin; do cp "$walk_dir/init-$who" "$walk_dir/pw/$who"; done
+  chown civgrid:civgrid "$walk_dir/pw"/* && chmod 600 "$walk_dir/pw"/*
+  civgrid_as_service migrate >"$WORK/$label-migrate.log" 2>&1 || fail "$label: migrate: $(cat "$WORK/$label-migrate.log")"
+  civgrid_as_service import district "$walk_dir/district.geojson" --code 440604 --name 禅城区 --datum gcj02 \
+    >"$WORK/$label-district.log" 2>&1 || fail "$label: import district: $(cat "$WORK/$label-district.log")"
+  civgrid_as_service admin init --passwords-from "$walk_dir/pw" >"$WORK/$label-init.log" 2>&1 ||
+    fail "$label: admin init: $(cat "$WORK/$label-init.log")"
+  civgrid_as_service admin init --passwords-from "$walk_dir/pw" >"$WORK/$label-init2.log" 2>&1 &&
+    fail "$label: a second admin init was not refused"
+  grep -q administrators_exist "$WORK/$label-init2.log" || fail "$label: second admin init: $(cat "$WORK/$label-init2.log")"
+  rm -f "$walk_dir/roster-passwords.csv"
+  civgrid_as_service import roster "$walk_dir/部门.csv" "$walk_dir/人员.csv" --passwords-out "$walk_dir/roster-passwords.csv" \
+    >"$WORK/$label-roster.log" 2>&1 || fail "$label: import roster: $(cat "$WORK/$label-roster.log")"
+  expect_stat "$walk_dir/roster-passwords.csv" "civgrid:civgrid 600"
+  say "$label: district, administrators and roster in"
+
+  start_server https
+  base="https://localhost:$port"
+  # The one-time password only changes itself.
+  status=$(curl -sS --cacert /etc/civgrid/tls/ca.pem -o "$WORK/$label-login1.json" -w '%{http_code}' \
+    -H 'content-type: application/json' -d '{"username":"sysadmin","password":"Pkg-Test-sysadmin-2026!"}' \
+    "$base/api/v1/auth/login")
+  grep -q password_change_required "$WORK/$label-login1.json" || fail "$label: first sign-in answered $status $(cat "$WORK/$label-login1.json")"
+  new_pw="Sys-${label}-Changed-7431!"
+  curl -fsS --cacert /etc/civgrid/tls/ca.pem -o /dev/null -H 'content-type: application/json' \
+    -d "{\"username\":\"sysadmin\",\"old_password\":\"Pkg-Test-sysadmin-2026!\",\"new_password\":\"$new_pw\"}" \
+    "$base/api/v1/auth/password" || fail "$label: changing the one-time password"
+  curl -fsS --cacert /etc/civgrid/tls/ca.pem -D "$WORK/$label-login2.headers" -o "$WORK/$label-login2.json" \
+    -H 'content-type: application/json' -d "{\"username\":\"sysadmin\",\"password\":\"$new_pw\"}" \
+    "$base/api/v1/auth/login" || fail "$label: signing in with the new password"
+  grep -i '^set-cookie:.*; Secure' "$WORK/$label-login2.headers" >/dev/null || fail "$label: the session cookie is not Secure"
+  grep -i '^strict-transport-security: max-age=' "$WORK/$label-login2.headers" >/dev/null || fail "$label: no HSTS over TLS"
+  token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$WORK/$label-login2.json")
+  curl -fsS --cacert /etc/civgrid/tls/ca.pem -H "authorization: Bearer $token" "$base/api/v1/auth/me" >"$WORK/$label-me.json"
+  grep -q '"admin"' "$WORK/$label-me.json" || fail "$label: sysadmin does not hold admin: $(cat "$WORK/$label-me.json")"
+  curl -fsS --cacert /etc/civgrid/tls/ca.pem -H "authorization: Bearer $token" "$base/api/v1/staff" >"$WORK/$label-staff.json"
+  grep -q 'zhang.san' "$WORK/$label-staff.json" || fail "$label: the roster's staff are not listed"
+  curl -sS -o /dev/null "http://localhost:$port/healthz" 2>/dev/null && fail "$label: plain HTTP answered on the TLS port"
+  say "$label: sysadmin signed in over HTTPS (Secure cookie, HSTS)"
+
+  rm -f "$walk_dir/backup.civgrid"
+  civgrid_as_service backup --out "$walk_dir/backup.civgrid" >"$WORK/$label-backup.log" 2>&1 ||
+    fail "$label: backup while serving: $(cat "$WORK/$label-backup.log")"
+  stop_server
+  civgrid_as_service --database "$restored" restore "$walk_dir/backup.civgrid" >"$WORK/$label-restore.log" 2>&1 ||
+    fail "$label: restore: $(cat "$WORK/$label-restore.log")"
+  civgrid_as_service --database "$restored" audit >"$WORK/$label-audit-restored.log" 2>&1 ||
+    fail "$label: audit of the restored database: $(cat "$WORK/$label-audit-restored.log")"
+  grep -q '^clean' "$WORK/$label-audit-restored.log" || fail "$label: audit not clean: $(cat "$WORK/$label-audit-restored.log")"
+  civgrid_as_service audit >"$WORK/$label-audit.log" 2>&1 || fail "$label: audit: $(cat "$WORK/$label-audit.log")"
+  say "$label: backed up while serving, restored into a new database, audit clean"
+}
+
+# SQLite, the installed default; a fresh database for the walk.
+sed -i 's|^database_url = .*|database_url = "sqlite:///var/lib/civgrid/walk.db"|' "$CONFIG"
+walk sqlite "sqlite:///var/lib/civgrid/walk/restored.db"
+
+# PostgreSQL: the same walk with database_url pointing there (trust auth on this machine).
+PG_ADMIN=${CIVGRID_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+pg_base=${PG_ADMIN%/*}
+psql "$PG_ADMIN" -qc 'drop database if exists civgrid_pkgtest' -c 'drop database if exists civgrid_pkgtest_restored' \
+  -c 'create database civgrid_pkgtest' -c 'create database civgrid_pkgtest_restored' >/dev/null
+pg_created=1
+sed -i "s|^database_url = .*|database_url = \"$pg_base/civgrid_pkgtest\"|" "$CONFIG"
+walk postgres "$pg_base/civgrid_pkgtest_restored"
+
+# --- purge ---
+rm -rf /etc/civgrid/tls   # made by this test, not the package------------------------------------------------------------------------------
 dpkg --purge "$PKG" 2>&1 | tee "$WORK/purge.log"
 if grep -E "$PKG\.(preinst|postinst|prerm|postrm): " "$WORK/purge.log"; then
   fail "a maintainer script failed during dpkg --purge (above)"
