@@ -646,3 +646,7 @@ error-bad_tile_width = A partial tile's width is between 1 and 255.
 error-tile_path_extra_segments = The tile path has extra parts after the tile.
 error-open311_key_not_found = That Open311 key does not exist or is already revoked.
 error-open311_key_revoked = That Open311 key was revoked; choose another one.
+error-administrators_exist = Administrators exist already: recover an account with `civgrid admin reset-password`.
+error-no_district = Import the district first (`civgrid import district`): the administrators act in it.
+error-same_username = Give the three administrators three different usernames.
+error-unknown_user = No account has that username.

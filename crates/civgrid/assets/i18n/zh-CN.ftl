@@ -646,3 +646,7 @@ error-bad_tile_width = 部分瓦片的宽度须在 1 到 255 之间。
 error-tile_path_extra_segments = 瓦片路径后面多了内容。
 error-open311_key_not_found = 该 Open311 密钥不存在或已被吊销。
 error-open311_key_revoked = 该 Open311 密钥已被吊销，请换用其他密钥。
+error-administrators_exist = 已有管理员：请用 `civgrid admin reset-password` 找回账号。
+error-no_district = 请先导入辖区（`civgrid import district`）：管理员在辖区内履职。
+error-same_username = 三名管理员须使用三个不同的用户名。
+error-unknown_user = 没有使用该用户名的账号。
