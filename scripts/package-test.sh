@@ -41,10 +41,12 @@ cleanup() {
     kill -KILL "$server_pid" 2>/dev/null || true
   fi
   server_pid=""
+  rm -rf /etc/civgrid/tls
   if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -qv 'not-installed'; then
     dpkg --purge "$PKG" >/dev/null
   fi
-  rm -rf "$DATA" /etc/civgrid/tls
+  rm -rf "$DATA"
+  rmdir /etc/civgrid 2>/dev/null || true
   if [ -n "${pg_created:-}" ]; then
     psql "$PG_ADMIN" -qc 'drop database if exists civgrid_pkgtest' -c 'drop database if exists civgrid_pkgtest_restored' >/dev/null || true
   fi
@@ -210,7 +212,8 @@ tls_cert = "/etc/civgrid/tls/cert.pem"
 tls_key = "/etc/civgrid/tls/key.pem"
 TOML
 for who in sysadmin secadmin auditadmin; do
-  printf '%s\n' "Pkg-Test-${who}-2026!" >"$walk_dir/init-$who"
+  # Passwords the policy accepts: ten characters or more of three kinds, not the username.
+  printf '%s\n' "Walk-$(printf '%s' "$who" | rev | cut -c1-3)-Key-2026!" >"$walk_dir/init-$who"
 done
 printf '部门编码,部门名称,所属区域\ncgj,城市管理和综合执法局,440604\n' >"$walk_dir/部门.csv"
 printf '用户名,姓名,部门编码,角色,区域\nzhang.san,张三,cgj,专业部门处置人员,440604\nli.si,李四,,派遣员；值班长,440604\n' \
@@ -242,12 +245,12 @@ walk() {
   base="https://localhost:$port"
   # The one-time password only changes itself.
   status=$(curl -sS --cacert /etc/civgrid/tls/ca.pem -o "$WORK/$label-login1.json" -w '%{http_code}' \
-    -H 'content-type: application/json' -d '{"username":"sysadmin","password":"Pkg-Test-sysadmin-2026!"}' \
+    -H 'content-type: application/json' -d "{\"username\":\"sysadmin\",\"password\":\"$(cat "$walk_dir/init-sysadmin")\"}" \
     "$base/api/v1/auth/login")
   grep -q password_change_required "$WORK/$label-login1.json" || fail "$label: first sign-in answered $status $(cat "$WORK/$label-login1.json")"
-  new_pw="Sys-${label}-Changed-7431!"
+  new_pw="Chg-${label}-Kept-7431!"
   curl -fsS --cacert /etc/civgrid/tls/ca.pem -o /dev/null -H 'content-type: application/json' \
-    -d "{\"username\":\"sysadmin\",\"old_password\":\"Pkg-Test-sysadmin-2026!\",\"new_password\":\"$new_pw\"}" \
+    -d "{\"username\":\"sysadmin\",\"old_password\":\"$(cat "$walk_dir/init-sysadmin")\",\"new_password\":\"$new_pw\"}" \
     "$base/api/v1/auth/password" || fail "$label: changing the one-time password"
   curl -fsS --cacert /etc/civgrid/tls/ca.pem -D "$WORK/$label-login2.headers" -o "$WORK/$label-login2.json" \
     -H 'content-type: application/json' -d "{\"username\":\"sysadmin\",\"password\":\"$new_pw\"}" \
