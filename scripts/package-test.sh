@@ -260,7 +260,7 @@ walk() {
   token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$WORK/$label-login2.json")
   curl -fsS --cacert /etc/civgrid/tls/ca.pem -H "authorization: Bearer $token" "$base/api/v1/auth/me" >"$WORK/$label-me.json"
   grep -q '"admin"' "$WORK/$label-me.json" || fail "$label: sysadmin does not hold admin: $(cat "$WORK/$label-me.json")"
-  curl -fsS --cacert /etc/civgrid/tls/ca.pem -H "authorization: Bearer $token" "$base/api/v1/staff" >"$WORK/$label-staff.json"
+  curl -fsS --cacert /etc/civgrid/tls/ca.pem -H "authorization: Bearer $token" "$base/api/v1/admin/staff" >"$WORK/$label-staff.json" || fail "$label: listing the staff as sysadmin"
   grep -q 'zhang.san' "$WORK/$label-staff.json" || fail "$label: the roster's staff are not listed"
   curl -sS -o /dev/null "http://localhost:$port/healthz" 2>/dev/null && fail "$label: plain HTTP answered on the TLS port"
   say "$label: sysadmin signed in over HTTPS (Secure cookie, HSTS)"
