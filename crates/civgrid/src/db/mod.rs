@@ -230,10 +230,7 @@ impl Db {
     }
 
     fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATOR,
-            Backend::Postgres => &POSTGRES_MIGRATOR,
-        }
+        migrator_of(self.backend)
     }
 
     /// Compares the migrations applied to this database with those this binary carries;
@@ -311,9 +308,14 @@ impl Db {
 /// This release's embedded migrations of `backend`, oldest first (backups name the ones they
 /// hold; a restore recreates a PostgreSQL schema from them).
 pub fn migrations(backend: Backend) -> &'static [sqlx::migrate::Migration] {
+    &migrator_of(backend).migrations
+}
+
+/// The one place that picks a backend's embedded migrator.
+fn migrator_of(backend: Backend) -> &'static sqlx::migrate::Migrator {
     match backend {
-        Backend::Sqlite => &SQLITE_MIGRATOR.migrations,
-        Backend::Postgres => &POSTGRES_MIGRATOR.migrations,
+        Backend::Sqlite => &SQLITE_MIGRATOR,
+        Backend::Postgres => &POSTGRES_MIGRATOR,
     }
 }
 
